@@ -1,0 +1,53 @@
+//! Persistence for Paperboy.
+//!
+//! The rest of the system talks to a [`Store`]: an object-safe async trait
+//! whose methods speak in domain types. [`SqliteStore`] is the embedded
+//! default. Its SQL sticks to what PostgreSQL also understands, so a second
+//! backend is an addition, not a rewrite. Schema changes are plain SQL files
+//! under `migrations/`, embedded in the binary and applied at open
+//! (see [`migrate`]).
+
+mod error;
+pub mod migrate;
+mod model;
+mod sqlite;
+
+pub use error::StoreError;
+pub use model::{FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use paperboy_core::{Paper, PaperId};
+
+/// Everything the services need from the database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts or updates papers in one transaction, keyed by arXiv id.
+    ///
+    /// Rules: a record whose content equals what we have is `Unchanged`; an
+    /// older version than the stored one is `Unchanged` (never a regression);
+    /// an update keeps the paper's row, feed date, votes and everything else
+    /// attached to it. An arXiv paper whose normalised title matches a local
+    /// (`pb-…`) paper takes that paper over (`Merged`); a local paper whose
+    /// title is already in the catalog is `Unchanged`.
+    async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError>;
+
+    /// One paper by id.
+    async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError>;
+
+    /// A page of a feed.
+    async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
+
+    /// The most recent day that has papers.
+    async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError>;
+
+    /// The nearest days before and after `day` that have papers.
+    async fn neighbour_dates(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
+
+    /// How many papers the catalog holds.
+    async fn count_papers(&self) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,407 @@
+//! The SQLite backend: one database file in WAL mode, a small connection pool,
+//! and writes batched into transactions.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::text::title_key;
+use paperboy_core::{Paper, PaperId, PaperLinks};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use crate::{FeedPage, FeedQuery, Store, StoreError, StoredPaper, UpsertOutcome, migrate};
+
+/// Columns read back into a [`StoredPaper`], in the order [`row_to_paper`] expects.
+const PAPER_COLUMNS: &str = "paper_id, version, title, authors, abstract, primary_category, categories, \
+     submitted_at, updated_at, listed_on, comment, journal_ref, doi, code_url, project_url, withdrawn, upvotes";
+
+/// A Paperboy catalog in one SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("cache_size", "-32000")
+            .pragma("temp_store", "memory");
+        Self::open_with(options, &path.display().to_string()).await
+    }
+
+    /// A private in-memory database (tests and throwaway evaluation runs).
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|source| StoreError::Open {
+                path: ":memory:".into(),
+                source,
+            })?
+            .foreign_keys(true);
+        // One connection: every connection to :memory: is a separate database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: ":memory:".into(),
+                source,
+            })?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn open_with(options: SqliteConnectOptions, label: &str) -> Result<Self, StoreError> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(2);
+        let pool = SqlitePoolOptions::new()
+            .max_connections((threads * 2).clamp(4, 16))
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: label.to_string(),
+                source,
+            })?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        migrate::run_sqlite(&mut conn).await?;
+        Ok(())
+    }
+
+    /// The underlying pool, for backends' own tests and maintenance commands.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Flushes the WAL into the main file (used before copying a database).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+struct Existing {
+    pk: i64,
+    paper_id: String,
+    version: Option<i64>,
+    content_hash: i64,
+}
+
+async fn find_existing(
+    conn: &mut SqliteConnection,
+    paper: &Paper,
+    key: &str,
+) -> Result<Option<Existing>, sqlx::Error> {
+    let id = paper.id.to_string();
+    let row = if paper.id.is_local() {
+        // A local paper is the same paper as anything with its title.
+        sqlx::query(
+            "SELECT pk, paper_id, version, content_hash FROM papers WHERE paper_id = ?1 OR title_key = ?2 \
+             ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1",
+        )
+        .bind(&id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?
+    } else {
+        // An arXiv paper is found by id, or takes over a local paper of the same title.
+        sqlx::query(
+            "SELECT pk, paper_id, version, content_hash FROM papers \
+             WHERE paper_id = ?1 OR (title_key = ?2 AND paper_id LIKE 'pb-%') \
+             ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1",
+        )
+        .bind(&id)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?
+    };
+    Ok(row.map(|r| Existing {
+        pk: r.get(0),
+        paper_id: r.get(1),
+        version: r.get(2),
+        content_hash: r.get(3),
+    }))
+}
+
+fn categories_column(p: &Paper) -> String {
+    if p.categories.is_empty() {
+        " ".to_string()
+    } else {
+        format!(" {} ", p.categories.join(" "))
+    }
+}
+
+fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+const INSERT_SQL: &str = "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, \
+     primary_category, categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, \
+     withdrawn, content_hash, listed_on, created_at, modified_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)";
+
+/// Updates keep `listed_on` (?18 is bound but unused), `created_at`, votes and
+/// every row that refers to `pk`: the paper keeps its day and its history.
+const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title = ?3, title_key = ?4, \
+     authors = ?5, abstract = ?6, primary_category = ?7, categories = ?8, submitted_at = ?9, updated_at = ?10, \
+     comment = ?11, journal_ref = ?12, doi = ?13, code_url = ?14, project_url = ?15, withdrawn = ?16, \
+     content_hash = ?17, modified_at = ?19 WHERE pk = ?20 AND ?18 IS NOT NULL";
+
+async fn upsert_one(
+    conn: &mut SqliteConnection,
+    paper: &Paper,
+    now: &str,
+) -> Result<UpsertOutcome, sqlx::Error> {
+    let key = title_key(&paper.title);
+    let hash = paper.content_hash() as i64;
+    let existing = find_existing(conn, paper, &key).await?;
+    let id = paper.id.to_string();
+    let outcome = match &existing {
+        None => UpsertOutcome::Inserted,
+        Some(e) if paper.id.is_local() && e.paper_id != id => return Ok(UpsertOutcome::Unchanged),
+        Some(e) if e.paper_id != id => UpsertOutcome::Merged,
+        Some(e) if e.content_hash == hash => return Ok(UpsertOutcome::Unchanged),
+        Some(e) if matches!((e.version, paper.version), (Some(old), Some(new)) if i64::from(new) < old) =>
+        {
+            return Ok(UpsertOutcome::Unchanged);
+        }
+        Some(_) => UpsertOutcome::Updated,
+    };
+    let authors = serde_json::to_string(&paper.authors).unwrap_or_else(|_| "[]".into());
+    let mut q = sqlx::query(if existing.is_some() {
+        UPDATE_SQL
+    } else {
+        INSERT_SQL
+    })
+    .bind(&id)
+    .bind(paper.version.map(i64::from))
+    .bind(&paper.title)
+    .bind(&key)
+    .bind(authors)
+    .bind(&paper.abstract_text)
+    .bind(&paper.primary_category)
+    .bind(categories_column(paper))
+    .bind(ts(paper.submitted_at))
+    .bind(ts(paper.updated_at))
+    .bind(&paper.comment)
+    .bind(&paper.journal_ref)
+    .bind(&paper.doi)
+    .bind(&paper.links.code)
+    .bind(&paper.links.project)
+    .bind(paper.withdrawn)
+    .bind(hash)
+    .bind(paper.listed_on.format("%Y-%m-%d").to_string())
+    .bind(now);
+    if let Some(e) = existing {
+        q = q.bind(e.pk);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(outcome)
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn row_to_paper(r: &SqliteRow) -> Result<StoredPaper, StoreError> {
+    let paper_id: String = r.get(0);
+    let corrupt = |why: String| StoreError::Corrupt {
+        paper_id: paper_id.clone(),
+        why,
+    };
+    let id = PaperId::parse(&paper_id).map_err(|e| corrupt(e.to_string()))?;
+    let authors: Vec<String> =
+        serde_json::from_str(r.get::<&str, _>(3)).map_err(|e| corrupt(format!("authors: {e}")))?;
+    let listed: String = r.get(9);
+    let listed_on = parse_date(&listed).ok_or_else(|| corrupt(format!("listed_on {listed:?}")))?;
+    let paper = Paper {
+        id,
+        version: r
+            .get::<Option<i64>, _>(1)
+            .and_then(|v| u32::try_from(v).ok()),
+        title: r.get(2),
+        authors,
+        abstract_text: r.get(4),
+        primary_category: r.get(5),
+        categories: r
+            .get::<&str, _>(6)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        submitted_at: parse_ts(r.get(7)),
+        updated_at: parse_ts(r.get(8)),
+        listed_on,
+        comment: r.get(10),
+        journal_ref: r.get(11),
+        doi: r.get(12),
+        links: PaperLinks {
+            code: r.get(13),
+            project: r.get(14),
+        },
+        withdrawn: r.get(15),
+    };
+    Ok(StoredPaper {
+        paper,
+        upvotes: r.get(16),
+    })
+}
+
+/// Escapes LIKE wildcards typed by a user inside a `% ... %` pattern.
+fn like_escape_pattern(pattern: &str) -> String {
+    let inner = &pattern[1..pattern.len() - 1];
+    let escaped = inner
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Appends the WHERE clause of a feed query; returns the values to bind, in order.
+fn feed_filter(q: &FeedQuery, sql: &mut String) -> Vec<String> {
+    let mut binds = Vec::new();
+    sql.push_str(" WHERE 1 = 1");
+    if let Some(from) = q.from {
+        binds.push(from.format("%Y-%m-%d").to_string());
+        sql.push_str(&format!(" AND listed_on >= ?{}", binds.len()));
+    }
+    if let Some(until) = q.until {
+        binds.push(until.format("%Y-%m-%d").to_string());
+        sql.push_str(&format!(" AND listed_on < ?{}", binds.len()));
+    }
+    if let Some(cat) = q
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let pattern = if cat.contains('.') {
+            format!("% {cat} %")
+        } else {
+            format!("% {cat}.%")
+        };
+        binds.push(like_escape_pattern(&pattern));
+        sql.push_str(&format!(
+            " AND categories LIKE ?{} ESCAPE '\\'",
+            binds.len()
+        ));
+    }
+    binds
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError> {
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(papers.len());
+        for paper in papers {
+            outcomes.push(upsert_one(&mut tx, paper, &now).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError> {
+        let sql = format!("SELECT {PAPER_COLUMNS} FROM papers WHERE paper_id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_paper).transpose()
+    }
+
+    async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+        let mut filter = String::new();
+        let binds = feed_filter(query, &mut filter);
+        let count_sql = format!("SELECT COUNT(*) FROM papers{filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let n = binds.len();
+        let page_sql = format!(
+            "SELECT {PAPER_COLUMNS} FROM papers{filter} ORDER BY listed_on DESC, paper_id DESC LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        );
+        let mut page = sqlx::query(&page_sql);
+        for b in &binds {
+            page = page.bind(b);
+        }
+        let rows = page
+            .bind(i64::from(query.limit))
+            .bind(i64::from(query.offset))
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
+            .iter()
+            .map(row_to_paper)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FeedPage {
+            items,
+            total: total as u64,
+        })
+    }
+
+    async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let s: Option<String> = sqlx::query_scalar("SELECT MAX(listed_on) FROM papers")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(s.as_deref().and_then(parse_date))
+    }
+
+    async fn neighbour_dates(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+        let d = day.format("%Y-%m-%d").to_string();
+        let prev: Option<String> =
+            sqlx::query_scalar("SELECT MAX(listed_on) FROM papers WHERE listed_on < ?1")
+                .bind(&d)
+                .fetch_one(&self.pool)
+                .await?;
+        let next: Option<String> =
+            sqlx::query_scalar("SELECT MIN(listed_on) FROM papers WHERE listed_on > ?1")
+                .bind(&d)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((
+            prev.as_deref().and_then(parse_date),
+            next.as_deref().and_then(parse_date),
+        ))
+    }
+
+    async fn count_papers(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM papers")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+}
