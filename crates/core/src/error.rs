@@ -6,25 +6,16 @@ use thiserror::Error;
 /// to be shown to the person who typed the value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CoreError {
-    #[error(
-        "{input:?} is not an arXiv identifier: {why} (expected e.g. 2312.00752, 2312.00752v2 or hep-th/9901001)"
-    )]
+    #[error("{input:?} is not an arXiv identifier: {why} (expected e.g. 2312.00752, 2312.00752v2 or hep-th/9901001)")]
     BadArxivId { input: String, why: &'static str },
     #[error(
         "{input:?} is not a paper id: use an arXiv id such as 2312.00752 or a local id such as pb-0123456789abcdef"
     )]
     BadPaperId { input: String },
     #[error("{input:?} is not a {what}: {why}")]
-    BadPeriod {
-        input: String,
-        what: &'static str,
-        why: &'static str,
-    },
+    BadPeriod { input: String, what: &'static str, why: &'static str },
     #[error("unknown sort {input:?}: use one of {allowed}")]
-    BadSort {
-        input: String,
-        allowed: &'static str,
-    },
+    BadSort { input: String, allowed: &'static str },
     #[error("invalid paper: {0}")]
     InvalidPaper(&'static str),
 }

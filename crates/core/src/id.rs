@@ -16,10 +16,10 @@ use crate::text::title_key;
 
 /// Archives that used the old `archive/YYMMNNN` scheme (before April 2007).
 const OLD_ARCHIVES: &[&str] = &[
-    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn",
-    "chem-ph", "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex",
-    "hep-lat", "hep-ph", "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th",
-    "patt-sol", "physics", "plasm-ph", "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph", "cmp-lg",
+    "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math",
+    "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph", "q-alg", "q-bio",
+    "quant-ph", "solv-int", "supr-con",
 ];
 
 /// A validated arXiv identifier, optionally with a version.
@@ -37,10 +37,7 @@ pub struct ArxivId {
 impl ArxivId {
     /// Parses an identifier in any of the usual spellings (see the module docs).
     pub fn parse(input: &str) -> Result<Self, CoreError> {
-        let bad = |why| CoreError::BadArxivId {
-            input: truncate_for_message(input),
-            why,
-        };
+        let bad = |why| CoreError::BadArxivId { input: truncate_for_message(input), why };
         let core = strip_decorations(input.trim()).ok_or_else(|| bad("empty"))?;
         let (body, version) = split_version(core).map_err(bad)?;
         let base = if let Some((archive, number)) = body.split_once('/') {
@@ -63,18 +60,12 @@ impl ArxivId {
 
     /// The same paper without a version.
     pub fn without_version(&self) -> ArxivId {
-        ArxivId {
-            base: self.base.clone(),
-            version: None,
-        }
+        ArxivId { base: self.base.clone(), version: None }
     }
 
     /// The same paper at a given version.
     pub fn with_version(&self, version: u32) -> ArxivId {
-        ArxivId {
-            base: self.base.clone(),
-            version: Some(version),
-        }
+        ArxivId { base: self.base.clone(), version: Some(version) }
     }
 
     /// True for pre-2007 ids such as `hep-th/9901001`.
@@ -154,9 +145,7 @@ fn split_version(s: &str) -> Result<(&str, Option<u32>), &'static str> {
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err("the version must be v followed by a number");
             }
-            let v: u32 = digits
-                .parse()
-                .map_err(|_| "the version number is too large")?;
+            let v: u32 = digits.parse().map_err(|_| "the version number is too large")?;
             if v == 0 {
                 return Err("versions start at v1");
             }
@@ -235,9 +224,7 @@ impl PaperId {
             if hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Ok(PaperId::Local(format!("pb-{}", hex.to_ascii_lowercase())));
             }
-            return Err(CoreError::BadPaperId {
-                input: truncate_for_message(input),
-            });
+            return Err(CoreError::BadPaperId { input: truncate_for_message(input) });
         }
         Ok(PaperId::Arxiv(ArxivId::parse(s)?.without_version()))
     }
@@ -311,9 +298,7 @@ mod tests {
     use super::*;
 
     fn ok(s: &str) -> String {
-        ArxivId::parse(s)
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
-            .to_string()
+        ArxivId::parse(s).unwrap_or_else(|e| panic!("{s}: {e}")).to_string()
     }
 
     #[test]
@@ -325,10 +310,7 @@ mod tests {
         assert_eq!(ok("https://arxiv.org/abs/2312.00752v3"), "2312.00752v3");
         assert_eq!(ok("https://arxiv.org/pdf/2312.00752.pdf"), "2312.00752");
         assert_eq!(ok("https://arxiv.org/pdf/2312.00752v1"), "2312.00752v1");
-        assert_eq!(
-            ok("http://export.arxiv.org/abs/2312.00752?context=cs"),
-            "2312.00752"
-        );
+        assert_eq!(ok("http://export.arxiv.org/abs/2312.00752?context=cs"), "2312.00752");
         assert_eq!(ok("arxiv.org/abs/hep-th/9901001v3"), "hep-th/9901001v3");
         assert_eq!(ok("https://huggingface.co/papers/2312.00752"), "2312.00752");
         assert_eq!(ok("hep-th/9901001"), "hep-th/9901001");
@@ -360,10 +342,7 @@ mod tests {
             "http://arxiv.org/abs/",
         ] {
             let err = ArxivId::parse(bad).expect_err(bad);
-            assert!(
-                err.to_string().contains("not an arXiv identifier"),
-                "{bad}: {err}"
-            );
+            assert!(err.to_string().contains("not an arXiv identifier"), "{bad}: {err}");
         }
     }
 
@@ -383,10 +362,7 @@ mod tests {
         let id = PaperId::parse("arXiv:2312.00752v4").unwrap();
         assert_eq!(id.to_string(), "2312.00752");
         let local = PaperId::local_from_title("Monotone deep   Boltzmann machines");
-        assert_eq!(
-            local,
-            PaperId::local_from_title("monotone deep boltzmann machines.")
-        );
+        assert_eq!(local, PaperId::local_from_title("monotone deep boltzmann machines."));
         assert!(local.is_local());
         assert_eq!(PaperId::parse(&local.to_string()).unwrap(), local);
         assert!(PaperId::parse("pb-xyz").is_err());

@@ -82,12 +82,7 @@ impl Paper {
     pub fn normalize(&mut self) {
         self.title = normalize_ws(&self.title);
         self.abstract_text = normalize_ws(&self.abstract_text);
-        self.authors = self
-            .authors
-            .iter()
-            .map(|a| normalize_ws(a))
-            .filter(|a| !a.is_empty())
-            .collect();
+        self.authors = self.authors.iter().map(|a| normalize_ws(a)).filter(|a| !a.is_empty()).collect();
         for field in [&mut self.comment, &mut self.journal_ref, &mut self.doi] {
             *field = field.as_deref().map(normalize_ws).filter(|s| !s.is_empty());
         }
@@ -98,13 +93,7 @@ impl Paper {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_string)
-            .or_else(|| {
-                self.categories
-                    .iter()
-                    .flat_map(|c| c.split_whitespace())
-                    .next()
-                    .map(str::to_string)
-            });
+            .or_else(|| self.categories.iter().flat_map(|c| c.split_whitespace()).next().map(str::to_string));
         if let Some(p) = &primary {
             cats.push(p.clone());
         }
@@ -136,14 +125,10 @@ impl Paper {
             return Err(CoreError::InvalidPaper("the title is empty"));
         }
         if self.title.chars().count() > MAX_TITLE_CHARS {
-            return Err(CoreError::InvalidPaper(
-                "the title is longer than 1,000 characters",
-            ));
+            return Err(CoreError::InvalidPaper("the title is longer than 1,000 characters"));
         }
         if self.abstract_text.chars().count() > MAX_ABSTRACT_CHARS {
-            return Err(CoreError::InvalidPaper(
-                "the abstract is longer than 20,000 characters",
-            ));
+            return Err(CoreError::InvalidPaper("the abstract is longer than 20,000 characters"));
         }
         if self.version == Some(0) {
             return Err(CoreError::InvalidPaper("versions start at 1"));
@@ -153,16 +138,12 @@ impl Paper {
 
     /// The arXiv abstract page, for arXiv papers.
     pub fn abs_url(&self) -> Option<String> {
-        self.id
-            .arxiv()
-            .map(|id| format!("https://arxiv.org/abs/{id}"))
+        self.id.arxiv().map(|id| format!("https://arxiv.org/abs/{id}"))
     }
 
     /// The arXiv PDF (latest version), for arXiv papers.
     pub fn pdf_url(&self) -> Option<String> {
-        self.id
-            .arxiv()
-            .map(|id| format!("https://arxiv.org/pdf/{id}"))
+        self.id.arxiv().map(|id| format!("https://arxiv.org/pdf/{id}"))
     }
 
     /// A fingerprint of everything a source can tell us about the paper
@@ -180,20 +161,9 @@ impl Paper {
         push(&self.authors.join("\u{1e}"));
         push(&self.abstract_text);
         push(&self.categories.join(" "));
-        push(
-            &self
-                .submitted_at
-                .map(|d| d.to_rfc3339())
-                .unwrap_or_default(),
-        );
+        push(&self.submitted_at.map(|d| d.to_rfc3339()).unwrap_or_default());
         push(&self.updated_at.map(|d| d.to_rfc3339()).unwrap_or_default());
-        for s in [
-            &self.comment,
-            &self.journal_ref,
-            &self.doi,
-            &self.links.code,
-            &self.links.project,
-        ] {
+        for s in [&self.comment, &self.journal_ref, &self.doi, &self.links.code, &self.links.project] {
             push(s.as_deref().unwrap_or(""));
         }
         push(if self.withdrawn { "w" } else { "" });
@@ -201,13 +171,7 @@ impl Paper {
     }
 }
 
-const CODE_HOSTS: &[&str] = &[
-    "github.com",
-    "gitlab.com",
-    "bitbucket.org",
-    "codeberg.org",
-    "huggingface.co",
-];
+const CODE_HOSTS: &[&str] = &["github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "huggingface.co"];
 
 /// Finds the first code-repository URL and the first project-page URL in a
 /// comment or abstract.
@@ -223,21 +187,9 @@ pub fn find_links(comment: &str, abstract_text: &str) -> PaperLinks {
                 .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '}' | '\\'))
                 .unwrap_or(rest.len());
             let url = rest[..end].trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?']);
-            let host = url
-                .split("://")
-                .nth(1)
-                .unwrap_or("")
-                .split('/')
-                .next()
-                .unwrap_or("");
+            let host = url.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
             let host = host.trim_start_matches("www.").to_ascii_lowercase();
-            let path_parts = url
-                .split("://")
-                .nth(1)
-                .unwrap_or("")
-                .split('/')
-                .filter(|p| !p.is_empty())
-                .count();
+            let path_parts = url.split("://").nth(1).unwrap_or("").split('/').filter(|p| !p.is_empty()).count();
             if CODE_HOSTS.contains(&host.as_str()) && path_parts >= 3 {
                 links.code.get_or_insert_with(|| url.to_string());
             } else if !host.is_empty()
@@ -278,10 +230,7 @@ mod tests {
         assert_eq!(p.primary_category.as_deref(), Some("cs.LG"));
         assert_eq!(p.categories, vec!["cs.LG", "cs.AI"]);
         assert_eq!(p.comment, None);
-        assert_eq!(
-            p.links.code.as_deref(),
-            Some("https://github.com/state-spaces/mamba")
-        );
+        assert_eq!(p.links.code.as_deref(), Some("https://github.com/state-spaces/mamba"));
         assert!(p.validate().is_ok());
         assert_eq!(p.abs_url().unwrap(), "https://arxiv.org/abs/2312.00752");
     }
@@ -307,16 +256,10 @@ mod tests {
 
     #[test]
     fn links_found_in_comments() {
-        let l = find_links(
-            "Project page: https://mamba.github.io/. Code: https://github.com/a/b",
-            "",
-        );
+        let l = find_links("Project page: https://mamba.github.io/. Code: https://github.com/a/b", "");
         assert_eq!(l.code.as_deref(), Some("https://github.com/a/b"));
         assert_eq!(l.project.as_deref(), Some("https://mamba.github.io/"));
-        let none = find_links(
-            "see https://arxiv.org/abs/1234.5678 and https://github.com",
-            "",
-        );
+        let none = find_links("see https://arxiv.org/abs/1234.5678 and https://github.com", "");
         assert_eq!(none, PaperLinks::default());
     }
 

@@ -39,9 +39,7 @@ impl FeedPeriod {
         let why = "write it as YYYY-Www with week 01 to 53, e.g. 2026-W11";
         let t = s.trim();
         let (y, w) = t.split_once(['-']).ok_or_else(|| bad(s, "week", why))?;
-        let w = w
-            .strip_prefix(['W', 'w'])
-            .ok_or_else(|| bad(s, "week", why))?;
+        let w = w.strip_prefix(['W', 'w']).ok_or_else(|| bad(s, "week", why))?;
         if y.len() != 4 || w.len() != 2 {
             return Err(bad(s, "week", why));
         }
@@ -74,18 +72,12 @@ impl FeedPeriod {
     /// The week that contains `d`.
     pub fn week_of(d: NaiveDate) -> Self {
         let w: IsoWeek = d.iso_week();
-        FeedPeriod::Week {
-            year: w.year(),
-            week: w.week(),
-        }
+        FeedPeriod::Week { year: w.year(), week: w.week() }
     }
 
     /// The month that contains `d`.
     pub fn month_of(d: NaiveDate) -> Self {
-        FeedPeriod::Month {
-            year: d.year(),
-            month: d.month(),
-        }
+        FeedPeriod::Month { year: d.year(), month: d.month() }
     }
 
     /// First day of the period (inclusive).
@@ -95,9 +87,7 @@ impl FeedPeriod {
             FeedPeriod::Week { year, week } => {
                 NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).expect("validated week")
             }
-            FeedPeriod::Month { year, month } => {
-                NaiveDate::from_ymd_opt(year, month, 1).expect("validated month")
-            }
+            FeedPeriod::Month { year, month } => NaiveDate::from_ymd_opt(year, month, 1).expect("validated month"),
         }
     }
 
@@ -115,14 +105,8 @@ impl FeedPeriod {
         match *self {
             FeedPeriod::Day(d) => FeedPeriod::Day(d - Duration::days(1)),
             FeedPeriod::Week { .. } => FeedPeriod::week_of(self.start() - Duration::days(7)),
-            FeedPeriod::Month { year, month } if month == 1 => FeedPeriod::Month {
-                year: year - 1,
-                month: 12,
-            },
-            FeedPeriod::Month { year, month } => FeedPeriod::Month {
-                year,
-                month: month - 1,
-            },
+            FeedPeriod::Month { year, month } if month == 1 => FeedPeriod::Month { year: year - 1, month: 12 },
+            FeedPeriod::Month { year, month } => FeedPeriod::Month { year, month: month - 1 },
         }
     }
 
@@ -131,14 +115,8 @@ impl FeedPeriod {
         match *self {
             FeedPeriod::Day(d) => FeedPeriod::Day(d + Duration::days(1)),
             FeedPeriod::Week { .. } => FeedPeriod::week_of(self.start() + Duration::days(7)),
-            FeedPeriod::Month { year, month } if month == 12 => FeedPeriod::Month {
-                year: year + 1,
-                month: 1,
-            },
-            FeedPeriod::Month { year, month } => FeedPeriod::Month {
-                year,
-                month: month + 1,
-            },
+            FeedPeriod::Month { year, month } if month == 12 => FeedPeriod::Month { year: year + 1, month: 1 },
+            FeedPeriod::Month { year, month } => FeedPeriod::Month { year, month: month + 1 },
         }
     }
 
@@ -166,11 +144,7 @@ impl FeedPeriod {
             FeedPeriod::Day(d) => d.format("%A, %-d %B %Y").to_string(),
             FeedPeriod::Week { year, week } => {
                 let (s, e) = (self.start(), self.end() - Duration::days(1));
-                format!(
-                    "Week {week}, {year} ({} – {})",
-                    s.format("%-d %b"),
-                    e.format("%-d %b")
-                )
+                format!("Week {week}, {year} ({} – {})", s.format("%-d %b"), e.format("%-d %b"))
             }
             FeedPeriod::Month { .. } => self.start().format("%B %Y").to_string(),
         }
@@ -188,11 +162,7 @@ impl fmt::Display for FeedPeriod {
 }
 
 fn bad(input: &str, what: &'static str, why: &'static str) -> CoreError {
-    CoreError::BadPeriod {
-        input: input.chars().take(40).collect(),
-        what,
-        why,
-    }
+    CoreError::BadPeriod { input: input.chars().take(40).collect(), what, why }
 }
 
 /// How a feed is ordered.
@@ -209,10 +179,7 @@ impl FeedSort {
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "new" | "date" | "publishedat" => Ok(FeedSort::New),
-            _ => Err(CoreError::BadSort {
-                input: s.chars().take(40).collect(),
-                allowed: Self::ALLOWED,
-            }),
+            _ => Err(CoreError::BadSort { input: s.chars().take(40).collect(), allowed: Self::ALLOWED }),
         }
     }
 
@@ -233,28 +200,16 @@ mod tests {
 
     #[test]
     fn days_weeks_months_parse_and_print() {
-        assert_eq!(
-            FeedPeriod::parse_day("2026-03-11").unwrap().to_string(),
-            "2026-03-11"
-        );
-        assert_eq!(
-            FeedPeriod::parse_week("2026-w11").unwrap().to_string(),
-            "2026-W11"
-        );
-        assert_eq!(
-            FeedPeriod::parse_month("2026-03").unwrap().to_string(),
-            "2026-03"
-        );
+        assert_eq!(FeedPeriod::parse_day("2026-03-11").unwrap().to_string(), "2026-03-11");
+        assert_eq!(FeedPeriod::parse_week("2026-w11").unwrap().to_string(), "2026-W11");
+        assert_eq!(FeedPeriod::parse_month("2026-03").unwrap().to_string(), "2026-03");
         for bad in ["2026-3-11", "2026-02-30", "yesterday", "", "12026-01-01"] {
             assert!(FeedPeriod::parse_day(bad).is_err(), "{bad}");
         }
         for bad in ["2026-W54", "2025-W53", "2026-11", "2026W11", "2026-W1"] {
             assert!(FeedPeriod::parse_week(bad).is_err(), "{bad}");
         }
-        assert!(
-            FeedPeriod::parse_week("2026-W53").is_ok(),
-            "2026 has 53 ISO weeks"
-        );
+        assert!(FeedPeriod::parse_week("2026-W53").is_ok(), "2026 has 53 ISO weeks");
         for bad in ["2026-13", "2026-00", "2026", "26-03"] {
             assert!(FeedPeriod::parse_month(bad).is_err(), "{bad}");
         }
@@ -266,30 +221,12 @@ mod tests {
         assert_eq!(w.start(), d(2026, 3, 9));
         assert_eq!(w.end(), d(2026, 3, 16));
         assert_eq!(FeedPeriod::week_of(d(2026, 3, 11)), w);
-        assert_eq!(
-            FeedPeriod::parse_week("2026-W01")
-                .unwrap()
-                .prev()
-                .to_string(),
-            "2025-W52"
-        );
-        assert_eq!(
-            FeedPeriod::parse_week("2026-W53")
-                .unwrap()
-                .next()
-                .to_string(),
-            "2027-W01"
-        );
+        assert_eq!(FeedPeriod::parse_week("2026-W01").unwrap().prev().to_string(), "2025-W52");
+        assert_eq!(FeedPeriod::parse_week("2026-W53").unwrap().next().to_string(), "2027-W01");
         let m = FeedPeriod::parse_month("2025-12").unwrap();
         assert_eq!(m.end(), d(2026, 1, 1));
         assert_eq!(m.next().to_string(), "2026-01");
-        assert_eq!(
-            FeedPeriod::parse_month("2026-01")
-                .unwrap()
-                .prev()
-                .to_string(),
-            "2025-12"
-        );
+        assert_eq!(FeedPeriod::parse_month("2026-01").unwrap().prev().to_string(), "2025-12");
         let day = FeedPeriod::Day(d(2026, 3, 1));
         assert_eq!(day.prev().to_string(), "2026-02-28");
         assert_eq!(day.path(), "date/2026-03-01");
@@ -299,11 +236,6 @@ mod tests {
     #[test]
     fn sorts() {
         assert_eq!(FeedSort::parse("NEW").unwrap(), FeedSort::New);
-        assert!(
-            FeedSort::parse("hot")
-                .unwrap_err()
-                .to_string()
-                .contains("use one of new")
-        );
+        assert!(FeedSort::parse("hot").unwrap_err().to_string().contains("use one of new"));
     }
 }

@@ -49,10 +49,7 @@ pub fn trim_to_words(s: &str, max_chars: usize) -> String {
     }
     let cut: String = s.chars().take(max_chars).collect();
     let end = cut.rfind(' ').unwrap_or(cut.len());
-    format!(
-        "{}…",
-        cut[..end].trim_end_matches([',', ';', ':', '.', ' '])
-    )
+    format!("{}…", cut[..end].trim_end_matches([',', ';', ':', '.', ' ']))
 }
 
 #[cfg(test)]
@@ -62,9 +59,7 @@ mod tests {
     #[test]
     fn whitespace_is_collapsed_and_tex_kept() {
         assert_eq!(
-            normalize_ws(
-                "  Sensor simulation is\n  pivotal for $\\mathcal{O}(n)$\r\n\ttime \u{7} "
-            ),
+            normalize_ws("  Sensor simulation is\n  pivotal for $\\mathcal{O}(n)$\r\n\ttime \u{7} "),
             "Sensor simulation is pivotal for $\\mathcal{O}(n)$ time"
         );
         assert_eq!(normalize_ws("\n\n"), "");
@@ -72,14 +67,8 @@ mod tests {
 
     #[test]
     fn title_keys_ignore_case_and_punctuation() {
-        assert_eq!(
-            title_key("Mamba: Linear-Time  Sequence Modeling!"),
-            "mamba linear time sequence modeling"
-        );
-        assert_eq!(
-            title_key("mamba linear time sequence modeling"),
-            "mamba linear time sequence modeling"
-        );
+        assert_eq!(title_key("Mamba: Linear-Time  Sequence Modeling!"), "mamba linear time sequence modeling");
+        assert_eq!(title_key("mamba linear time sequence modeling"), "mamba linear time sequence modeling");
     }
 
     #[test]

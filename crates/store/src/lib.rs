@@ -13,7 +13,7 @@ mod model;
 mod sqlite;
 
 pub use error::StoreError;
-pub use model::{FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
+pub use model::{Change, FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -43,11 +43,15 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError>;
 
     /// The nearest days before and after `day` that have papers.
-    async fn neighbour_dates(
-        &self,
-        day: NaiveDate,
-    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
+    async fn neighbour_dates(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
 
     /// How many papers the catalog holds.
     async fn count_papers(&self) -> Result<u64, StoreError>;
+
+    /// Changes after sequence number `after`, oldest first, at most `limit`.
+    /// Followers (search indexes) apply them in order and remember the last `seq`.
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError>;
+
+    /// The newest sequence number in the change feed (0 when empty).
+    async fn last_change_seq(&self) -> Result<u64, StoreError>;
 }

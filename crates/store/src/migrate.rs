@@ -9,11 +9,10 @@ use sqlx::{Connection, SqliteConnection};
 use crate::StoreError;
 
 /// (version, name, SQL) in the order they apply.
-pub const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "papers",
-    include_str!("../migrations/sqlite/0001_papers.sql"),
-)];
+pub const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "papers", include_str!("../migrations/sqlite/0001_papers.sql")),
+    (2, "paper_changes", include_str!("../migrations/sqlite/0002_paper_changes.sql")),
+];
 
 /// Applies every pending migration; returns how many ran.
 pub async fn run_sqlite(conn: &mut SqliteConnection) -> Result<usize, StoreError> {
@@ -22,28 +21,17 @@ pub async fn run_sqlite(conn: &mut SqliteConnection) -> Result<usize, StoreError
     )
     .execute(&mut *conn)
     .await?;
-    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-        .fetch_one(&mut *conn)
-        .await?;
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&mut *conn).await?;
     let current = current.unwrap_or(0);
     let known = SQLITE.last().map(|m| m.0).unwrap_or(0);
     if current > known {
-        return Err(StoreError::TooNew {
-            found: current,
-            known,
-        });
+        return Err(StoreError::TooNew { found: current, known });
     }
     let mut ran = 0;
     for &(version, name, sql) in SQLITE.iter().filter(|m| m.0 > current) {
         let mut tx = conn.begin().await?;
-        sqlx::raw_sql(sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(|source| StoreError::Migration {
-                version,
-                name,
-                source,
-            })?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|source| StoreError::Migration { version, name, source })?;
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
             .bind(version)
             .bind(name)

@@ -39,14 +39,7 @@ pub struct FeedQuery {
 
 impl Default for FeedQuery {
     fn default() -> Self {
-        FeedQuery {
-            from: None,
-            until: None,
-            category: None,
-            sort: FeedSort::New,
-            offset: 0,
-            limit: 30,
-        }
+        FeedQuery { from: None, until: None, category: None, sort: FeedSort::New, offset: 0, limit: 30 }
     }
 }
 
@@ -55,4 +48,14 @@ impl Default for FeedQuery {
 pub struct FeedPage {
     pub items: Vec<StoredPaper>,
     pub total: u64,
+}
+
+/// One entry of the change feed: paper `paper_id` changed at `seq`. `paper` is
+/// its current state, or `None` when it no longer exists under that id (a
+/// local paper merged into an arXiv one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub seq: u64,
+    pub paper_id: paperboy_core::PaperId,
+    pub paper: Option<Paper>,
 }

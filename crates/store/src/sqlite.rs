@@ -9,12 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::text::title_key;
 use paperboy_core::{Paper, PaperId, PaperLinks};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use crate::{FeedPage, FeedQuery, Store, StoreError, StoredPaper, UpsertOutcome, migrate};
+use crate::{Change, FeedPage, FeedQuery, Store, StoreError, StoredPaper, UpsertOutcome, migrate};
 
 /// Columns read back into a [`StoredPaper`], in the order [`row_to_paper`] expects.
 const PAPER_COLUMNS: &str = "paper_id, version, title, authors, abstract, primary_category, categories, \
@@ -44,38 +42,27 @@ impl SqliteStore {
     /// A private in-memory database (tests and throwaway evaluation runs).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(|source| StoreError::Open {
-                path: ":memory:".into(),
-                source,
-            })?
+            .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?
             .foreign_keys(true);
         // One connection: every connection to :memory: is a separate database.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: ":memory:".into(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
         let store = SqliteStore { pool };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn open_with(options: SqliteConnectOptions, label: &str) -> Result<Self, StoreError> {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(2);
+        let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         let pool = SqlitePoolOptions::new()
             .max_connections((threads * 2).clamp(4, 16))
             .min_connections(1)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                path: label.to_string(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Open { path: label.to_string(), source })?;
         let store = SqliteStore { pool };
         store.migrate().await?;
         Ok(store)
@@ -94,9 +81,7 @@ impl SqliteStore {
 
     /// Flushes the WAL into the main file (used before copying a database).
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
         Ok(())
     }
 }
@@ -108,11 +93,7 @@ struct Existing {
     content_hash: i64,
 }
 
-async fn find_existing(
-    conn: &mut SqliteConnection,
-    paper: &Paper,
-    key: &str,
-) -> Result<Option<Existing>, sqlx::Error> {
+async fn find_existing(conn: &mut SqliteConnection, paper: &Paper, key: &str) -> Result<Option<Existing>, sqlx::Error> {
     let id = paper.id.to_string();
     let row = if paper.id.is_local() {
         // A local paper is the same paper as anything with its title.
@@ -136,20 +117,11 @@ async fn find_existing(
         .fetch_optional(&mut *conn)
         .await?
     };
-    Ok(row.map(|r| Existing {
-        pk: r.get(0),
-        paper_id: r.get(1),
-        version: r.get(2),
-        content_hash: r.get(3),
-    }))
+    Ok(row.map(|r| Existing { pk: r.get(0), paper_id: r.get(1), version: r.get(2), content_hash: r.get(3) }))
 }
 
 fn categories_column(p: &Paper) -> String {
-    if p.categories.is_empty() {
-        " ".to_string()
-    } else {
-        format!(" {} ", p.categories.join(" "))
-    }
+    if p.categories.is_empty() { " ".to_string() } else { format!(" {} ", p.categories.join(" ")) }
 }
 
 fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
@@ -168,11 +140,7 @@ const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title =
      comment = ?11, journal_ref = ?12, doi = ?13, code_url = ?14, project_url = ?15, withdrawn = ?16, \
      content_hash = ?17, modified_at = ?19 WHERE pk = ?20 AND ?18 IS NOT NULL";
 
-async fn upsert_one(
-    conn: &mut SqliteConnection,
-    paper: &Paper,
-    now: &str,
-) -> Result<UpsertOutcome, sqlx::Error> {
+async fn upsert_one(conn: &mut SqliteConnection, paper: &Paper, now: &str) -> Result<UpsertOutcome, sqlx::Error> {
     let key = title_key(&paper.title);
     let hash = paper.content_hash() as i64;
     let existing = find_existing(conn, paper, &key).await?;
@@ -182,42 +150,51 @@ async fn upsert_one(
         Some(e) if paper.id.is_local() && e.paper_id != id => return Ok(UpsertOutcome::Unchanged),
         Some(e) if e.paper_id != id => UpsertOutcome::Merged,
         Some(e) if e.content_hash == hash => return Ok(UpsertOutcome::Unchanged),
-        Some(e) if matches!((e.version, paper.version), (Some(old), Some(new)) if i64::from(new) < old) =>
-        {
+        Some(e) if matches!((e.version, paper.version), (Some(old), Some(new)) if i64::from(new) < old) => {
             return Ok(UpsertOutcome::Unchanged);
         }
         Some(_) => UpsertOutcome::Updated,
     };
     let authors = serde_json::to_string(&paper.authors).unwrap_or_else(|_| "[]".into());
-    let mut q = sqlx::query(if existing.is_some() {
-        UPDATE_SQL
-    } else {
-        INSERT_SQL
-    })
-    .bind(&id)
-    .bind(paper.version.map(i64::from))
-    .bind(&paper.title)
-    .bind(&key)
-    .bind(authors)
-    .bind(&paper.abstract_text)
-    .bind(&paper.primary_category)
-    .bind(categories_column(paper))
-    .bind(ts(paper.submitted_at))
-    .bind(ts(paper.updated_at))
-    .bind(&paper.comment)
-    .bind(&paper.journal_ref)
-    .bind(&paper.doi)
-    .bind(&paper.links.code)
-    .bind(&paper.links.project)
-    .bind(paper.withdrawn)
-    .bind(hash)
-    .bind(paper.listed_on.format("%Y-%m-%d").to_string())
-    .bind(now);
+    let mut q = sqlx::query(if existing.is_some() { UPDATE_SQL } else { INSERT_SQL })
+        .bind(&id)
+        .bind(paper.version.map(i64::from))
+        .bind(&paper.title)
+        .bind(&key)
+        .bind(authors)
+        .bind(&paper.abstract_text)
+        .bind(&paper.primary_category)
+        .bind(categories_column(paper))
+        .bind(ts(paper.submitted_at))
+        .bind(ts(paper.updated_at))
+        .bind(&paper.comment)
+        .bind(&paper.journal_ref)
+        .bind(&paper.doi)
+        .bind(&paper.links.code)
+        .bind(&paper.links.project)
+        .bind(paper.withdrawn)
+        .bind(hash)
+        .bind(paper.listed_on.format("%Y-%m-%d").to_string())
+        .bind(now);
+    let renamed_from = existing.as_ref().filter(|e| e.paper_id != id).map(|e| e.paper_id.clone());
     if let Some(e) = existing {
         q = q.bind(e.pk);
     }
     q.execute(&mut *conn).await?;
+    if let Some(old) = renamed_from {
+        record_change(conn, &old, now).await?;
+    }
+    record_change(conn, &id, now).await?;
     Ok(outcome)
+}
+
+async fn record_change(conn: &mut SqliteConnection, paper_id: &str, now: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO paper_changes (paper_id, changed_at) VALUES (?1, ?2)")
+        .bind(paper_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -225,60 +202,46 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
-    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-        .map(|d| d.with_timezone(&Utc))
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc))
 }
 
 fn row_to_paper(r: &SqliteRow) -> Result<StoredPaper, StoreError> {
-    let paper_id: String = r.get(0);
-    let corrupt = |why: String| StoreError::Corrupt {
-        paper_id: paper_id.clone(),
-        why,
-    };
+    row_to_paper_at(r, 0)
+}
+
+/// Reads the [`PAPER_COLUMNS`] that start at column `o`.
+fn row_to_paper_at(r: &SqliteRow, o: usize) -> Result<StoredPaper, StoreError> {
+    let paper_id: String = r.get(o);
+    let corrupt = |why: String| StoreError::Corrupt { paper_id: paper_id.clone(), why };
     let id = PaperId::parse(&paper_id).map_err(|e| corrupt(e.to_string()))?;
     let authors: Vec<String> =
-        serde_json::from_str(r.get::<&str, _>(3)).map_err(|e| corrupt(format!("authors: {e}")))?;
-    let listed: String = r.get(9);
+        serde_json::from_str(r.get::<&str, _>(o + 3)).map_err(|e| corrupt(format!("authors: {e}")))?;
+    let listed: String = r.get(o + 9);
     let listed_on = parse_date(&listed).ok_or_else(|| corrupt(format!("listed_on {listed:?}")))?;
     let paper = Paper {
         id,
-        version: r
-            .get::<Option<i64>, _>(1)
-            .and_then(|v| u32::try_from(v).ok()),
-        title: r.get(2),
+        version: r.get::<Option<i64>, _>(o + 1).and_then(|v| u32::try_from(v).ok()),
+        title: r.get(o + 2),
         authors,
-        abstract_text: r.get(4),
-        primary_category: r.get(5),
-        categories: r
-            .get::<&str, _>(6)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        submitted_at: parse_ts(r.get(7)),
-        updated_at: parse_ts(r.get(8)),
+        abstract_text: r.get(o + 4),
+        primary_category: r.get(o + 5),
+        categories: r.get::<&str, _>(o + 6).split_whitespace().map(str::to_string).collect(),
+        submitted_at: parse_ts(r.get(o + 7)),
+        updated_at: parse_ts(r.get(o + 8)),
         listed_on,
-        comment: r.get(10),
-        journal_ref: r.get(11),
-        doi: r.get(12),
-        links: PaperLinks {
-            code: r.get(13),
-            project: r.get(14),
-        },
-        withdrawn: r.get(15),
+        comment: r.get(o + 10),
+        journal_ref: r.get(o + 11),
+        doi: r.get(o + 12),
+        links: PaperLinks { code: r.get(o + 13), project: r.get(o + 14) },
+        withdrawn: r.get(o + 15),
     };
-    Ok(StoredPaper {
-        paper,
-        upvotes: r.get(16),
-    })
+    Ok(StoredPaper { paper, upvotes: r.get(o + 16) })
 }
 
 /// Escapes LIKE wildcards typed by a user inside a `% ... %` pattern.
 fn like_escape_pattern(pattern: &str) -> String {
     let inner = &pattern[1..pattern.len() - 1];
-    let escaped = inner
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = inner.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -294,22 +257,10 @@ fn feed_filter(q: &FeedQuery, sql: &mut String) -> Vec<String> {
         binds.push(until.format("%Y-%m-%d").to_string());
         sql.push_str(&format!(" AND listed_on < ?{}", binds.len()));
     }
-    if let Some(cat) = q
-        .category
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        let pattern = if cat.contains('.') {
-            format!("% {cat} %")
-        } else {
-            format!("% {cat}.%")
-        };
+    if let Some(cat) = q.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        let pattern = if cat.contains('.') { format!("% {cat} %") } else { format!("% {cat}.%") };
         binds.push(like_escape_pattern(&pattern));
-        sql.push_str(&format!(
-            " AND categories LIKE ?{} ESCAPE '\\'",
-            binds.len()
-        ));
+        sql.push_str(&format!(" AND categories LIKE ?{} ESCAPE '\\'", binds.len()));
     }
     binds
 }
@@ -329,10 +280,7 @@ impl Store for SqliteStore {
 
     async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError> {
         let sql = format!("SELECT {PAPER_COLUMNS} FROM papers WHERE paper_id = ?1");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(row_to_paper).transpose()
     }
 
@@ -355,53 +303,59 @@ impl Store for SqliteStore {
         for b in &binds {
             page = page.bind(b);
         }
-        let rows = page
-            .bind(i64::from(query.limit))
-            .bind(i64::from(query.offset))
-            .fetch_all(&self.pool)
-            .await?;
-        let items = rows
-            .iter()
-            .map(row_to_paper)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(FeedPage {
-            items,
-            total: total as u64,
-        })
+        let rows = page.bind(i64::from(query.limit)).bind(i64::from(query.offset)).fetch_all(&self.pool).await?;
+        let items = rows.iter().map(row_to_paper).collect::<Result<Vec<_>, _>>()?;
+        Ok(FeedPage { items, total: total as u64 })
     }
 
     async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError> {
-        let s: Option<String> = sqlx::query_scalar("SELECT MAX(listed_on) FROM papers")
-            .fetch_one(&self.pool)
-            .await?;
+        let s: Option<String> = sqlx::query_scalar("SELECT MAX(listed_on) FROM papers").fetch_one(&self.pool).await?;
         Ok(s.as_deref().and_then(parse_date))
     }
 
-    async fn neighbour_dates(
-        &self,
-        day: NaiveDate,
-    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+    async fn neighbour_dates(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
         let d = day.format("%Y-%m-%d").to_string();
-        let prev: Option<String> =
-            sqlx::query_scalar("SELECT MAX(listed_on) FROM papers WHERE listed_on < ?1")
-                .bind(&d)
-                .fetch_one(&self.pool)
-                .await?;
-        let next: Option<String> =
-            sqlx::query_scalar("SELECT MIN(listed_on) FROM papers WHERE listed_on > ?1")
-                .bind(&d)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok((
-            prev.as_deref().and_then(parse_date),
-            next.as_deref().and_then(parse_date),
-        ))
+        let prev: Option<String> = sqlx::query_scalar("SELECT MAX(listed_on) FROM papers WHERE listed_on < ?1")
+            .bind(&d)
+            .fetch_one(&self.pool)
+            .await?;
+        let next: Option<String> = sqlx::query_scalar("SELECT MIN(listed_on) FROM papers WHERE listed_on > ?1")
+            .bind(&d)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((prev.as_deref().and_then(parse_date), next.as_deref().and_then(parse_date)))
     }
 
     async fn count_papers(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM papers")
-            .fetch_one(&self.pool)
-            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM papers").fetch_one(&self.pool).await?;
         Ok(n as u64)
+    }
+
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        let cols: String = PAPER_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT c.seq, c.paper_id, p.pk IS NOT NULL, {cols} FROM paper_changes c \
+             LEFT JOIN papers p ON p.paper_id = c.paper_id WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq: i64 = r.get(0);
+            let raw_id: String = r.get(1);
+            let paper_id = PaperId::parse(&raw_id)
+                .map_err(|e| StoreError::Corrupt { paper_id: raw_id.clone(), why: e.to_string() })?;
+            let paper = if r.get::<bool, _>(2) { Some(row_to_paper_at(r, 3)?.paper) } else { None };
+            out.push(Change { seq: seq as u64, paper_id, paper });
+        }
+        Ok(out)
+    }
+
+    async fn last_change_seq(&self) -> Result<u64, StoreError> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM paper_changes").fetch_one(&self.pool).await?;
+        Ok(n.unwrap_or(0) as u64)
     }
 }

@@ -10,11 +10,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 fn paper(id: &str, title: &str, listed: &str, cats: &[&str]) -> Paper {
-    let id = if id.starts_with("pb-") {
-        PaperId::local_from_title(title)
-    } else {
-        PaperId::parse(id).unwrap()
-    };
+    let id = if id.starts_with("pb-") { PaperId::local_from_title(title) } else { PaperId::parse(id).unwrap() };
     let mut p = Paper::new(id, title, day(listed));
     p.authors = vec!["Ada Lovelace".into(), "Alan Turing".into()];
     p.abstract_text = format!("Abstract of {title}.");
@@ -26,9 +22,7 @@ fn paper(id: &str, title: &str, listed: &str, cats: &[&str]) -> Paper {
 
 async fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db"))
-        .await
-        .unwrap();
+    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
     (dir, store)
 }
 
@@ -39,20 +33,14 @@ async fn upsert_inserts_updates_and_recognises_unchanged() {
     let b = paper("2503.00002", "Beta", "2025-03-03", &["cs.CV", "cs.AI"]);
     let out = store.upsert_papers(&[a.clone(), b.clone()]).await.unwrap();
     assert_eq!(out, vec![UpsertOutcome::Inserted, UpsertOutcome::Inserted]);
-    assert_eq!(
-        store.upsert_papers(&[a.clone()]).await.unwrap(),
-        vec![UpsertOutcome::Unchanged]
-    );
+    assert_eq!(store.upsert_papers(&[a.clone()]).await.unwrap(), vec![UpsertOutcome::Unchanged]);
 
     // A new version updates the record but keeps its feed day.
     let mut a2 = a.clone();
     a2.version = Some(2);
     a2.title = "Alpha, revised".into();
     a2.listed_on = day("2025-04-01");
-    assert_eq!(
-        store.upsert_papers(&[a2]).await.unwrap(),
-        vec![UpsertOutcome::Updated]
-    );
+    assert_eq!(store.upsert_papers(&[a2]).await.unwrap(), vec![UpsertOutcome::Updated]);
     let got = store.get_paper(&a.id).await.unwrap().unwrap();
     assert_eq!(got.paper.version, Some(2));
     assert_eq!(got.paper.title, "Alpha, revised");
@@ -62,14 +50,8 @@ async fn upsert_inserts_updates_and_recognises_unchanged() {
     // An older version never overwrites a newer one.
     let mut stale = a.clone();
     stale.title = "Alpha, stale".into();
-    assert_eq!(
-        store.upsert_papers(&[stale]).await.unwrap(),
-        vec![UpsertOutcome::Unchanged]
-    );
-    assert_eq!(
-        store.get_paper(&a.id).await.unwrap().unwrap().paper.title,
-        "Alpha, revised"
-    );
+    assert_eq!(store.upsert_papers(&[stale]).await.unwrap(), vec![UpsertOutcome::Unchanged]);
+    assert_eq!(store.get_paper(&a.id).await.unwrap().unwrap().paper.title, "Alpha, revised");
     assert_eq!(store.count_papers().await.unwrap(), 2);
 }
 
@@ -78,32 +60,14 @@ async fn arxiv_records_take_over_local_papers_with_the_same_title() {
     let (_dir, store) = open().await;
     let local = paper("pb-", "Monotone deep Boltzmann machines", "2026-03-11", &[]);
     assert!(local.id.is_local());
-    assert_eq!(
-        store.upsert_papers(&[local.clone()]).await.unwrap(),
-        vec![UpsertOutcome::Inserted]
-    );
-    let arxiv = paper(
-        "2106.00001",
-        "Monotone Deep Boltzmann Machines.",
-        "2021-06-01",
-        &["cs.LG"],
-    );
-    assert_eq!(
-        store.upsert_papers(&[arxiv.clone()]).await.unwrap(),
-        vec![UpsertOutcome::Merged]
-    );
+    assert_eq!(store.upsert_papers(&[local.clone()]).await.unwrap(), vec![UpsertOutcome::Inserted]);
+    let arxiv = paper("2106.00001", "Monotone Deep Boltzmann Machines.", "2021-06-01", &["cs.LG"]);
+    assert_eq!(store.upsert_papers(&[arxiv.clone()]).await.unwrap(), vec![UpsertOutcome::Merged]);
     assert!(store.get_paper(&local.id).await.unwrap().is_none());
     let merged = store.get_paper(&arxiv.id).await.unwrap().unwrap();
-    assert_eq!(
-        merged.paper.listed_on,
-        day("2026-03-11"),
-        "the merged paper keeps its feed day"
-    );
+    assert_eq!(merged.paper.listed_on, day("2026-03-11"), "the merged paper keeps its feed day");
     // Importing the listing again does not bring the local copy back.
-    assert_eq!(
-        store.upsert_papers(&[local]).await.unwrap(),
-        vec![UpsertOutcome::Unchanged]
-    );
+    assert_eq!(store.upsert_papers(&[local]).await.unwrap(), vec![UpsertOutcome::Unchanged]);
     assert_eq!(store.count_papers().await.unwrap(), 1);
 }
 
@@ -113,108 +77,37 @@ async fn feeds_filter_by_range_and_category_and_page() {
     let mut batch = Vec::new();
     for i in 0..25 {
         let d = if i < 10 { "2025-03-03" } else { "2025-03-05" };
-        let cats: &[&str] = if i % 2 == 0 {
-            &["cs.CV"]
-        } else {
-            &["cs.CL", "cs.CV"]
-        };
-        batch.push(paper(
-            &format!("2503.{:05}", i + 1),
-            &format!("Paper {i}"),
-            d,
-            cats,
-        ));
+        let cats: &[&str] = if i % 2 == 0 { &["cs.CV"] } else { &["cs.CL", "cs.CV"] };
+        batch.push(paper(&format!("2503.{:05}", i + 1), &format!("Paper {i}"), d, cats));
     }
-    batch.push(paper(
-        "hep-th/9901001",
-        "Old style",
-        "1999-01-04",
-        &["hep-th"],
-    ));
+    batch.push(paper("hep-th/9901001", "Old style", "1999-01-04", &["hep-th"]));
     store.upsert_papers(&batch).await.unwrap();
 
-    let q = FeedQuery {
-        from: Some(day("2025-03-05")),
-        until: Some(day("2025-03-06")),
-        limit: 10,
-        ..Default::default()
-    };
+    let q =
+        FeedQuery { from: Some(day("2025-03-05")), until: Some(day("2025-03-06")), limit: 10, ..Default::default() };
     let page = store.feed(&q).await.unwrap();
     assert_eq!(page.total, 15);
     assert_eq!(page.items.len(), 10);
-    assert_eq!(
-        page.items[0].paper.id.to_string(),
-        "2503.00025",
-        "newest id first"
-    );
-    let page2 = store
-        .feed(&FeedQuery {
-            offset: 10,
-            ..q.clone()
-        })
-        .await
-        .unwrap();
+    assert_eq!(page.items[0].paper.id.to_string(), "2503.00025", "newest id first");
+    let page2 = store.feed(&FeedQuery { offset: 10, ..q.clone() }).await.unwrap();
     assert_eq!(page2.items.len(), 5);
 
-    let cl = store
-        .feed(&FeedQuery {
-            category: Some("cs.CL".into()),
-            ..q.clone()
-        })
-        .await
-        .unwrap();
+    let cl = store.feed(&FeedQuery { category: Some("cs.CL".into()), ..q.clone() }).await.unwrap();
     assert_eq!(cl.total, 7, "cross-listed papers match");
-    let archive = store
-        .feed(&FeedQuery {
-            category: Some("hep-th".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        archive.total, 0,
-        "hep-th is matched as a category, archive filters need no dot"
-    );
-    let hep = store
-        .feed(&FeedQuery {
-            category: Some("hep-th".to_string() + ".x"),
-            ..Default::default()
-        })
-        .await;
+    let archive = store.feed(&FeedQuery { category: Some("hep-th".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(archive.total, 0, "hep-th is matched as a category, archive filters need no dot");
+    let hep = store.feed(&FeedQuery { category: Some("hep-th".to_string() + ".x"), ..Default::default() }).await;
     assert_eq!(hep.unwrap().total, 0);
-    let wild = store
-        .feed(&FeedQuery {
-            category: Some("%".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let wild = store.feed(&FeedQuery { category: Some("%".into()), ..Default::default() }).await.unwrap();
     assert_eq!(wild.total, 0, "LIKE wildcards typed by users match nothing");
-    let all = store
-        .feed(&FeedQuery {
-            sort: FeedSort::New,
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = store.feed(&FeedQuery { sort: FeedSort::New, limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(all.total, 26);
-    let old = store
-        .get_paper(&PaperId::parse("hep-th/9901001v2").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let old = store.get_paper(&PaperId::parse("hep-th/9901001v2").unwrap()).await.unwrap().unwrap();
     assert_eq!(old.paper.title, "Old style");
 
-    assert_eq!(
-        store.latest_listing_date().await.unwrap(),
-        Some(day("2025-03-05"))
-    );
+    assert_eq!(store.latest_listing_date().await.unwrap(), Some(day("2025-03-05")));
     let (prev, next) = store.neighbour_dates(day("2025-03-04")).await.unwrap();
-    assert_eq!(
-        (prev, next),
-        (Some(day("2025-03-03")), Some(day("2025-03-05")))
-    );
+    assert_eq!((prev, next), (Some(day("2025-03-03")), Some(day("2025-03-05"))));
 }
 
 #[tokio::test]
@@ -223,10 +116,7 @@ async fn reopening_keeps_data_and_skips_applied_migrations() {
     let path = dir.path().join("paperboy.db");
     {
         let store = SqliteStore::open(&path).await.unwrap();
-        store
-            .upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])])
-            .await
-            .unwrap();
+        store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
     }
     let store = SqliteStore::open(&path).await.unwrap();
     assert_eq!(store.count_papers().await.unwrap(), 1);
@@ -236,9 +126,32 @@ async fn reopening_keeps_data_and_skips_applied_migrations() {
 
 async fn sqlx_count(store: &SqliteStore) -> i64 {
     use sqlx::Row;
-    sqlx::query("SELECT COUNT(*) FROM schema_migrations")
-        .fetch_one(store.pool())
-        .await
-        .unwrap()
-        .get(0)
+    sqlx::query("SELECT COUNT(*) FROM schema_migrations").fetch_one(store.pool()).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn the_change_feed_records_every_change_in_order() {
+    let (_dir, store) = open().await;
+    assert_eq!(store.last_change_seq().await.unwrap(), 0);
+    let local = paper("pb-", "Generative Marginalization Models", "2026-03-11", &[]);
+    let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
+    store.upsert_papers(&[local.clone(), a.clone()]).await.unwrap();
+    // Unchanged records add nothing to the feed.
+    store.upsert_papers(&[a.clone()]).await.unwrap();
+    assert_eq!(store.last_change_seq().await.unwrap(), 2);
+    // A merge reports the local id as gone and the arXiv id as changed.
+    let merged = paper("2310.00001", "Generative marginalization models", "2023-10-02", &["cs.LG"]);
+    store.upsert_papers(&[merged.clone()]).await.unwrap();
+    let changes = store.changes_since(0, 100).await.unwrap();
+    let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    assert_eq!(changes[0].paper_id, local.id);
+    assert!(changes[0].paper.is_none(), "the local paper no longer exists under its id");
+    assert_eq!(changes[1].paper.as_ref().unwrap().title, "Alpha");
+    assert_eq!(changes[2].paper_id, local.id);
+    assert_eq!(changes[3].paper_id, merged.id);
+    assert_eq!(changes[3].paper.as_ref().unwrap().listed_on, day("2026-03-11"));
+    let tail = store.changes_since(3, 100).await.unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(store.changes_since(2, 1).await.unwrap().len(), 1, "limit is honoured");
 }
