@@ -105,7 +105,7 @@ impl FeedPeriod {
         match *self {
             FeedPeriod::Day(d) => FeedPeriod::Day(d - Duration::days(1)),
             FeedPeriod::Week { .. } => FeedPeriod::week_of(self.start() - Duration::days(7)),
-            FeedPeriod::Month { year, month } if month == 1 => FeedPeriod::Month { year: year - 1, month: 12 },
+            FeedPeriod::Month { year, month: 1 } => FeedPeriod::Month { year: year - 1, month: 12 },
             FeedPeriod::Month { year, month } => FeedPeriod::Month { year, month: month - 1 },
         }
     }
@@ -115,7 +115,7 @@ impl FeedPeriod {
         match *self {
             FeedPeriod::Day(d) => FeedPeriod::Day(d + Duration::days(1)),
             FeedPeriod::Week { .. } => FeedPeriod::week_of(self.start() + Duration::days(7)),
-            FeedPeriod::Month { year, month } if month == 12 => FeedPeriod::Month { year: year + 1, month: 1 },
+            FeedPeriod::Month { year, month: 12 } => FeedPeriod::Month { year: year + 1, month: 1 },
             FeedPeriod::Month { year, month } => FeedPeriod::Month { year, month: month + 1 },
         }
     }

@@ -5,18 +5,23 @@
 /// drops control characters and trims both ends.
 pub fn normalize_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut pending_space = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-        } else if c.is_control() {
-            continue;
-        } else {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
+    for word in s.split_whitespace() {
+        // Whole words are copied at once; only the rare word with a control
+        // character in it is filtered character by character.
+        if word.chars().any(char::is_control) {
+            let clean: String = word.chars().filter(|c| !c.is_control()).collect();
+            if clean.is_empty() {
+                continue;
             }
-            out.push(c);
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&clean);
+        } else {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
         }
     }
     out

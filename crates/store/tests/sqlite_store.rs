@@ -33,7 +33,7 @@ async fn upsert_inserts_updates_and_recognises_unchanged() {
     let b = paper("2503.00002", "Beta", "2025-03-03", &["cs.CV", "cs.AI"]);
     let out = store.upsert_papers(&[a.clone(), b.clone()]).await.unwrap();
     assert_eq!(out, vec![UpsertOutcome::Inserted, UpsertOutcome::Inserted]);
-    assert_eq!(store.upsert_papers(&[a.clone()]).await.unwrap(), vec![UpsertOutcome::Unchanged]);
+    assert_eq!(store.upsert_papers(std::slice::from_ref(&a)).await.unwrap(), vec![UpsertOutcome::Unchanged]);
 
     // A new version updates the record but keeps its feed day.
     let mut a2 = a.clone();
@@ -60,9 +60,9 @@ async fn arxiv_records_take_over_local_papers_with_the_same_title() {
     let (_dir, store) = open().await;
     let local = paper("pb-", "Monotone deep Boltzmann machines", "2026-03-11", &[]);
     assert!(local.id.is_local());
-    assert_eq!(store.upsert_papers(&[local.clone()]).await.unwrap(), vec![UpsertOutcome::Inserted]);
+    assert_eq!(store.upsert_papers(std::slice::from_ref(&local)).await.unwrap(), vec![UpsertOutcome::Inserted]);
     let arxiv = paper("2106.00001", "Monotone Deep Boltzmann Machines.", "2021-06-01", &["cs.LG"]);
-    assert_eq!(store.upsert_papers(&[arxiv.clone()]).await.unwrap(), vec![UpsertOutcome::Merged]);
+    assert_eq!(store.upsert_papers(std::slice::from_ref(&arxiv)).await.unwrap(), vec![UpsertOutcome::Merged]);
     assert!(store.get_paper(&local.id).await.unwrap().is_none());
     let merged = store.get_paper(&arxiv.id).await.unwrap().unwrap();
     assert_eq!(merged.paper.listed_on, day("2026-03-11"), "the merged paper keeps its feed day");
@@ -137,11 +137,11 @@ async fn the_change_feed_records_every_change_in_order() {
     let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
     store.upsert_papers(&[local.clone(), a.clone()]).await.unwrap();
     // Unchanged records add nothing to the feed.
-    store.upsert_papers(&[a.clone()]).await.unwrap();
+    store.upsert_papers(std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(store.last_change_seq().await.unwrap(), 2);
     // A merge reports the local id as gone and the arXiv id as changed.
     let merged = paper("2310.00001", "Generative marginalization models", "2023-10-02", &["cs.LG"]);
-    store.upsert_papers(&[merged.clone()]).await.unwrap();
+    store.upsert_papers(std::slice::from_ref(&merged)).await.unwrap();
     let changes = store.changes_since(0, 100).await.unwrap();
     let seqs: Vec<u64> = changes.iter().map(|c| c.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4]);
