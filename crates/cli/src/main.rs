@@ -1,1 +1,114 @@
-fn main() {}
+//! `paperboy`: the one binary that serves, imports and inspects a Paperboy
+//! catalog. This file parses the command line and hands each subcommand to
+//! its module under `commands/`.
+
+mod commands;
+mod config;
+mod demo_data;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{FileConfig, Settings};
+
+const AFTER_HELP: &str = "\
+Configuration, strongest first:
+  1. command-line flags
+  2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
+     PAPERBOY_BASE_URL, PAPERBOY_LOG)
+  3. the config file: --config FILE, or ./paperboy.toml when present:
+         data_dir = \"./paperboy-data\"
+         [server]
+         addr = \"127.0.0.1:8080\"
+         base_url = \"https://papers.example.org\"   # absolute links in feeds
+         page_size = 30
+         site_name = \"Paperboy\"
+  4. built-in defaults (shown above)
+
+Start with `paperboy demo`: it imports the bundled demo papers and serves them.";
+
+/// Paperboy: trending research papers, self-hosted.
+#[derive(Debug, Parser)]
+#[command(name = "paperboy", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    /// Where the database and indexes live [default: ./paperboy-data]
+    #[arg(long, global = true, env = "PAPERBOY_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Config file [default: ./paperboy.toml when present]
+    #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log filter, e.g. `info`, `debug`, `paperboy_web=debug`
+    #[arg(long, global = true, env = "PAPERBOY_LOG", default_value = "info")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web site, feeds and JSON API
+    Serve(commands::serve::ServeArgs),
+    /// Import the bundled demo papers (idempotent), then serve them
+    Demo(commands::demo::DemoArgs),
+    /// Import papers from files (JSONL, Kaggle snapshot, arXiv Atom, OAI-PMH, plain listing; .gz/.zst ok)
+    Import(commands::import::ImportArgs),
+    /// List or show papers in the catalog
+    #[command(subcommand)]
+    Papers(commands::papers::PapersCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .init();
+
+    let result = (|| {
+        let (file, path) = FileConfig::load(cli.config.as_deref())?;
+        if let Some(path) = path {
+            tracing::debug!(config = %path.display(), "loaded config file");
+        }
+        let settings = Settings::merge(cli.data_dir.clone(), file);
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        runtime.block_on(run(cli.command, settings))
+    })();
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => commands::serve::run(args, &settings).await,
+        Command::Demo(args) => commands::demo::run(args, &settings).await,
+        Command::Import(args) => commands::import::run(args, &settings).await,
+        Command::Papers(cmd) => commands::papers::run(cmd, &settings).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

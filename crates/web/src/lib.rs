@@ -1,1 +1,158 @@
-//! placeholder
+//! Paperboy's HTTP layer: server-rendered HTML pages, Atom and RSS feeds,
+//! and a JSON API compatible with Hugging Face Papers' clients.
+//!
+//! [`router`] builds the whole site over an [`AppState`]; [`serve`] runs it
+//! on a listener until a shutdown signal, letting open requests finish.
+//! Successful GET responses are cached in-process until the catalog
+//! changes (see `cache.rs`). Every response carries the security headers
+//! of [`security_headers`];
+//! bad input always gets a 4xx with a readable message (HTML on the site,
+//! `{"error": …}` under `/api/`), never a 500.
+
+pub mod api;
+pub mod assets;
+mod cache;
+mod dates;
+pub mod error;
+pub mod feeds;
+pub mod links;
+pub mod openapi;
+pub mod pages;
+pub mod params;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+
+pub use error::WebError;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where the site is reached, without trailing slash, e.g.
+    /// `http://127.0.0.1:8080`; used for absolute links in feeds, canonical
+    /// links and the API's `Link` header.
+    pub base_url: String,
+    /// Shown in the header and titles: `Paperboy`.
+    pub site_name: String,
+    /// Papers per HTML feed page (30).
+    pub page_size: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { base_url: "http://127.0.0.1:8080".to_string(), site_name: "Paperboy".to_string(), page_size: 30 }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn paperboy_store::Store>,
+    pub config: Arc<WebConfig>,
+}
+
+/// The whole site.
+pub fn router(state: AppState) -> Router {
+    let mut state = state;
+    // A trailing slash would double in every absolute link.
+    if state.config.base_url.ends_with('/') {
+        let mut config = (*state.config).clone();
+        config.base_url = config.base_url.trim_end_matches('/').to_string();
+        state.config = Arc::new(config);
+    }
+    Router::new()
+        .route("/", get(pages::feed::latest))
+        .route("/papers", get(pages::feed::latest))
+        .route("/papers/date", get(pages::feed::latest_day))
+        .route("/papers/week", get(pages::feed::latest_week))
+        .route("/papers/month", get(pages::feed::latest_month))
+        .route("/papers/date/{day}", get(pages::feed::day))
+        .route("/papers/week/{week}", get(pages::feed::week))
+        .route("/papers/month/{month}", get(pages::feed::month))
+        .route("/papers/date/{day}/feed.atom", get(feeds::day_atom))
+        .route("/papers/date/{day}/feed.rss", get(feeds::day_rss))
+        .route("/papers/week/{week}/feed.atom", get(feeds::week_atom))
+        .route("/papers/week/{week}/feed.rss", get(feeds::week_rss))
+        .route("/papers/month/{month}/feed.atom", get(feeds::month_atom))
+        .route("/papers/month/{month}/feed.rss", get(feeds::month_rss))
+        // Static routes above win over this wildcard, which takes paper ids
+        // including old-style ones with a slash (`hep-th/9901001`).
+        .route("/papers/{*id}", get(pages::paper::show))
+        .route("/feed.atom", get(feeds::latest_atom))
+        .route("/feed.rss", get(feeds::latest_rss))
+        .route("/api/daily_papers", get(api::daily_papers))
+        .route("/api/papers/{*id}", get(api::paper))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/healthz", get(healthz))
+        .route("/static/style.css", get(assets::style_css))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state((state.clone(), Arc::new(cache::ResponseCache::default())), cache::middleware))
+        .layer(map_response(security_headers))
+        .with_state(state)
+}
+
+/// Runs the site on `listener` until `shutdown` completes, then waits for
+/// open requests to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// `GET /healthz`: 200 `ok` when the store answers, 503 otherwise.
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.store.count_papers().await {
+        Ok(_) => ([(header::CACHE_CONTROL, "no-store")], "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}
+
+fn is_api(uri: &Uri) -> bool {
+    uri.path() == "/api" || uri.path().starts_with("/api/")
+}
+
+/// Unknown paths: JSON under `/api/`, the HTML 404 page elsewhere.
+async fn not_found(State(st): State<AppState>, uri: Uri) -> Response {
+    let err = WebError::no_route(uri.path());
+    if is_api(&uri) { err.into_json_response() } else { err.into_html_response(&st.config) }
+}
+
+/// A known path with a method other than GET or HEAD (axum adds `Allow`).
+async fn method_not_allowed(State(st): State<AppState>, uri: Uri) -> Response {
+    if is_api(&uri) {
+        WebError::MethodNotAllowed.into_json_response()
+    } else {
+        WebError::MethodNotAllowed.into_html_response(&st.config)
+    }
+}
+
+/// Headers every response carries.
+pub async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    response
+}

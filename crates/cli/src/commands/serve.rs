@@ -1,0 +1,73 @@
+//! `paperboy serve`: the web site, feeds and JSON API on one address.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use paperboy_store::Store;
+use paperboy_web::{AppState, WebConfig};
+
+use crate::config::Settings;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PAPERBOY_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+
+    /// Public URL of the site, used for absolute links in feeds [default: http://ADDR]
+    #[arg(long, env = "PAPERBOY_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
+    let store = super::open_store(settings).await?;
+    let addr = args.addr.unwrap_or_else(|| settings.addr.clone());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another server running? choose one with --addr)"))?;
+    let local = listener.local_addr()?;
+    let base_url = args
+        .base_url
+        .or_else(|| settings.base_url.clone())
+        .unwrap_or_else(|| format!("http://{local}"))
+        .trim_end_matches('/')
+        .to_string();
+    let papers = store.count_papers().await?;
+    let state = AppState {
+        store: Arc::new(store),
+        config: Arc::new(WebConfig {
+            base_url: base_url.clone(),
+            site_name: settings.site_name.clone(),
+            page_size: settings.page_size,
+        }),
+    };
+    println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
+    tracing::info!(%local, %base_url, papers, "listening");
+    paperboy_web::serve(listener, state, shutdown_signal()).await.context("the server failed")?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so that systemd and terminals stop us cleanly.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

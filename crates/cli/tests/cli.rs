@@ -1,0 +1,129 @@
+//! The `paperboy` binary end to end: import with rejections, demo idempotence,
+//! papers list/show, configuration precedence, and serving the demo.
+
+mod common;
+
+use common::{Server, fixture, run};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn import_reports_rejected_records_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("ingest/jsonl/sample-200.jsonl");
+    let broken = fixture("ingest/broken/jsonl-cut-line.jsonl");
+    let out = run(dir.path(), &["import", good.to_str().unwrap(), broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "rejections make the exit code non-zero\n{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("200 inserted"), "{text}");
+    let err = stderr(&out);
+    assert!(err.contains("jsonl-cut-line.jsonl: line"), "each rejection names file and line: {err}");
+
+    // The same file again: nothing new, exit 0.
+    let again = run(dir.path(), &["import", good.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("0 inserted, 0 updated, 0 merged into earlier local papers, 200 unchanged"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[test]
+fn import_of_a_missing_file_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["import", "/nonexistent/papers.jsonl"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("/nonexistent/papers.jsonl"), "{}", stderr(&out));
+}
+
+#[test]
+fn demo_twice_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(dir.path(), &["demo", "--no-serve"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let count = |o: &std::process::Output| {
+        stdout(o).lines().find_map(|l| l.strip_prefix("the catalog in ").map(|r| r.to_string())).unwrap_or_default()
+    };
+    let c1 = count(&first);
+    assert!(c1.ends_with("holds 6707 papers"), "73 seed papers + 6,634 arXiv papers: {c1}");
+    let second = run(dir.path(), &["demo", "--no-serve"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(count(&second), c1);
+    assert!(stdout(&second).contains(" 0 inserted"), "{}", stdout(&second));
+
+    let list = run(dir.path(), &["papers", "list", "--date", "2026-03-11", "--limit", "100", "--json"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert_eq!(stdout(&list).lines().count(), 73, "the seed page is listed on 2026-03-11");
+    let show = run(dir.path(), &["papers", "show", "https://arxiv.org/abs/2606.32040v1"]);
+    assert!(show.status.success(), "{}", stderr(&show));
+    assert!(stdout(&show).contains("FaceMoE"), "{}", stdout(&show));
+    let missing = run(dir.path(), &["papers", "show", "2312.99999"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("not in the catalog"));
+    let bad = run(dir.path(), &["papers", "show", "not-an-id"]);
+    assert!(stderr(&bad).contains("not an arXiv identifier"), "{}", stderr(&bad));
+}
+
+#[test]
+fn config_file_environment_and_flags_take_precedence_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file");
+    let from_env = dir.path().join("from-env");
+    let from_flag = dir.path().join("from-flag");
+    let cfg = dir.path().join("paperboy.toml");
+    std::fs::write(&cfg, format!("data_dir = {:?}\n", from_file.to_str().unwrap())).unwrap();
+    let listing = |envs: &[(&str, &std::path::Path)], flag: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.arg("--config").arg(&cfg);
+        if let Some(f) = flag {
+            cmd.arg("--data-dir").arg(f);
+        }
+        cmd.env_remove("PAPERBOY_DATA_DIR");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        cmd.args(["papers", "list"]).output().unwrap()
+    };
+    assert!(listing(&[], None).status.success());
+    assert!(from_file.join("paperboy.db").exists(), "the config file's data_dir is used");
+    assert!(listing(&[("PAPERBOY_DATA_DIR", &from_env)], None).status.success());
+    assert!(from_env.join("paperboy.db").exists(), "the environment beats the file");
+    assert!(listing(&[("PAPERBOY_DATA_DIR", &from_env)], Some(&from_flag)).status.success());
+    assert!(from_flag.join("paperboy.db").exists(), "the flag beats the environment");
+
+    std::fs::write(&cfg, "no_such_key = 1\n").unwrap();
+    let bad = listing(&[], None);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid Paperboy config"));
+}
+
+#[test]
+fn help_documents_configuration() {
+    let out = std::process::Command::new(common::bin()).arg("--help").output().unwrap();
+    let text = stdout(&out);
+    for needle in ["PAPERBOY_DATA_DIR", "paperboy.toml", "serve", "demo", "import", "papers"] {
+        assert!(text.contains(needle), "--help mentions {needle}");
+    }
+}
+
+#[test]
+fn serve_answers_on_the_printed_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("ingest/jsonl/sample-200.jsonl");
+    assert_eq!(run(dir.path(), &["import", good.to_str().unwrap()]).status.code(), Some(0));
+    let server = Server::start("serve", dir);
+    let home = reqwest::blocking::get(server.url("/")).unwrap();
+    assert_eq!(home.status(), 200);
+    let body = home.text().unwrap();
+    assert!(body.contains("Paperboy"));
+    let api: serde_json::Value =
+        reqwest::blocking::get(server.url("/api/daily_papers?limit=5")).unwrap().json().unwrap();
+    assert_eq!(api.as_array().map(|a| a.len()), Some(5));
+}

@@ -1,0 +1,97 @@
+//! Helpers shared by the binary's end-to-end tests: run `paperboy` as a real
+//! process on a free port with its own data directory, and stop it on drop.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_paperboy")
+}
+
+/// Runs `paperboy ARGS` to completion with a private data directory.
+pub fn run(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("PAPERBOY_CONFIG")
+        .output()
+        .expect("run paperboy")
+}
+
+/// The repository's test fixtures.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
+}
+
+/// Where tests leave screenshots and other artefacts.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = std::env::var_os("PAPERBOY_TEST_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/artifacts"));
+    std::fs::create_dir_all(&dir).expect("create artifacts dir");
+    dir
+}
+
+/// A running `paperboy serve` or `paperboy demo`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `paperboy <subcommand> --addr 127.0.0.1:0` and waits until it prints its address.
+    pub fn start(subcommand: &str, data_dir: tempfile::TempDir) -> Server {
+        let mut child = Command::new(bin())
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args([subcommand, "--addr", "127.0.0.1:0"])
+            .env_remove("PAPERBOY_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start paperboy");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split(" at http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(180)).expect("paperboy printed its address");
+        let server = Server { child, base: format!("http://{addr}"), data_dir };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = format!("{}/healthz", self.base);
+        while Instant::now() < deadline {
+            if reqwest::blocking::get(&url).map(|r| r.status().is_success()).unwrap_or(false) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{url} never answered");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

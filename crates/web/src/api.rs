@@ -1,0 +1,251 @@
+//! The JSON API, shaped like Hugging Face Papers' so that its clients work:
+//! `GET /api/daily_papers` (an array of daily-paper items, pagination in
+//! the `X-Total-Count` and `Link` headers) and `GET /api/papers/{id}`.
+//! Field names are Hugging Face's where it has them, camelCase otherwise.
+//! Errors are `{"error": "..."}`.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use paperboy_core::FeedPeriod;
+use paperboy_store::{FeedQuery, StoredPaper};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::dates::{day_start, published_at, rfc3339};
+use crate::error::{WebError, json_result};
+use crate::pages::paper::parse_id;
+use crate::params::{QueryString, offset, percent_encode};
+
+/// Page size of `/api/daily_papers` when `limit` is absent.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest `limit` accepted.
+pub const MAX_LIMIT: u32 = 100;
+
+static X_TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
+
+/// An author as Hugging Face lists them.
+#[derive(Debug, Serialize)]
+pub struct ApiAuthor<'a> {
+    pub name: &'a str,
+}
+
+/// A paper: the body of `/api/papers/{id}` and the `paper` of each daily item.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiPaper<'a> {
+    pub id: String,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub authors: Vec<ApiAuthor<'a>>,
+    /// First submission (RFC 3339), or the listing day when unknown.
+    pub published_at: String,
+    /// Latest version's submission (RFC 3339), when known.
+    pub updated_at: Option<String>,
+    /// The day the paper is listed on (`YYYY-MM-DD`).
+    pub listed_on: String,
+    pub upvotes: i64,
+    pub categories: &'a [String],
+    pub primary_category: Option<&'a str>,
+    pub version: Option<u32>,
+    pub comment: Option<&'a str>,
+    pub journal_ref: Option<&'a str>,
+    pub doi: Option<&'a str>,
+    /// The code repository.
+    pub github_repo: Option<&'a str>,
+    pub project_page: Option<&'a str>,
+    pub withdrawn: bool,
+    pub arxiv_url: Option<String>,
+    pub pdf_url: Option<String>,
+}
+
+impl<'a> ApiPaper<'a> {
+    pub fn new(stored: &'a StoredPaper) -> Self {
+        let p = &stored.paper;
+        ApiPaper {
+            id: p.id.to_string(),
+            title: &p.title,
+            summary: &p.abstract_text,
+            authors: p.authors.iter().map(|name| ApiAuthor { name }).collect(),
+            published_at: rfc3339(published_at(p)),
+            updated_at: p.updated_at.map(rfc3339),
+            listed_on: p.listed_on.format("%Y-%m-%d").to_string(),
+            upvotes: stored.upvotes,
+            categories: &p.categories,
+            primary_category: p.primary_category.as_deref(),
+            version: p.version,
+            comment: p.comment.as_deref(),
+            journal_ref: p.journal_ref.as_deref(),
+            doi: p.doi.as_deref(),
+            github_repo: p.links.code.as_deref(),
+            project_page: p.links.project.as_deref(),
+            withdrawn: p.withdrawn,
+            arxiv_url: p.abs_url(),
+            pdf_url: p.pdf_url(),
+        }
+    }
+}
+
+/// One element of `/api/daily_papers`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyPaper<'a> {
+    pub paper: ApiPaper<'a>,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub published_at: String,
+    /// Midnight UTC of the day the paper is listed on.
+    pub submitted_on_daily_at: String,
+    pub num_comments: u32,
+    pub thumbnail: Option<&'a str>,
+    pub upvotes: i64,
+}
+
+impl<'a> DailyPaper<'a> {
+    pub fn new(stored: &'a StoredPaper) -> Self {
+        let paper = ApiPaper::new(stored);
+        DailyPaper {
+            title: paper.title,
+            summary: paper.summary,
+            published_at: paper.published_at.clone(),
+            submitted_on_daily_at: rfc3339(day_start(stored.paper.listed_on)),
+            num_comments: 0,
+            thumbnail: None,
+            upvotes: stored.upvotes,
+            paper,
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, WebError> {
+    // Serialising these types cannot fail (string keys, no maps), but a
+    // failure must still not panic.
+    serde_json::to_vec(value).map_err(|e| WebError::Internal(format!("encoding JSON: {e}")))
+}
+
+/// The period of `?date=` / `?week=` / `?month=` (at most one).
+fn requested_period(q: &QueryString) -> Result<Option<FeedPeriod>, WebError> {
+    let given: Vec<(&str, &str)> =
+        ["date", "week", "month"].into_iter().filter_map(|k| q.get(k).map(|v| (k, v))).collect();
+    match given.as_slice() {
+        [] => Ok(None),
+        [("date", v)] => Ok(Some(FeedPeriod::parse_day(v)?)),
+        [("week", v)] => Ok(Some(FeedPeriod::parse_week(v)?)),
+        [(_, v)] => Ok(Some(FeedPeriod::parse_month(v)?)),
+        _ => Err(WebError::bad("give at most one of date, week and month".to_string())),
+    }
+}
+
+/// `GET /api/daily_papers`.
+pub async fn daily_papers(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let q = QueryString::parse(raw.as_deref())?;
+        let period = requested_period(&q)?;
+        let category = q.category()?;
+        let sort = q.sort()?;
+        let page = q.page()?;
+        let limit = q.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
+        let skip = offset(page, limit)?;
+        let period = match period {
+            Some(p) => Some(p),
+            None => st.store.latest_listing_date().await?.map(FeedPeriod::Day),
+        };
+        let Some(period) = period else {
+            return Ok(with_page_headers(json_response(StatusCode::OK, b"[]".to_vec()), 0, None));
+        };
+        let query = FeedQuery {
+            from: Some(period.start()),
+            until: Some(period.end()),
+            category: category.clone(),
+            sort,
+            offset: skip,
+            limit,
+        };
+        let data = st.store.feed(&query).await?;
+        let items: Vec<DailyPaper<'_>> = data.items.iter().map(DailyPaper::new).collect();
+        let body = to_json(&items)?;
+        let links = PageLinks {
+            base_url: &st.config.base_url,
+            period: &period,
+            category: category.as_deref(),
+            sort: q.get("sort").map(|_| sort.as_str()),
+            page,
+            limit,
+            total: data.total,
+        };
+        Ok(with_page_headers(json_response(StatusCode::OK, body), data.total, Some(links.header())))
+    };
+    json_result(result.await)
+}
+
+fn with_page_headers(mut response: Response, total: u64, link: Option<String>) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(X_TOTAL_COUNT.clone(), HeaderValue::from(total));
+    if let Some(value) = link.filter(|l| !l.is_empty()).and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LINK, value);
+    }
+    response
+}
+
+/// What the `Link` header of a daily-papers page is built from.
+struct PageLinks<'a> {
+    base_url: &'a str,
+    period: &'a FeedPeriod,
+    category: Option<&'a str>,
+    sort: Option<&'static str>,
+    page: u32,
+    limit: u32,
+    total: u64,
+}
+
+impl PageLinks<'_> {
+    fn url(&self, page: u64) -> String {
+        let key = match self.period {
+            FeedPeriod::Day(_) => "date",
+            FeedPeriod::Week { .. } => "week",
+            FeedPeriod::Month { .. } => "month",
+        };
+        let mut url = format!("{}/api/daily_papers?{key}={}", self.base_url, self.period);
+        if let Some(c) = self.category {
+            url.push_str("&cat=");
+            url.push_str(&percent_encode(c));
+        }
+        if let Some(s) = self.sort {
+            url.push_str("&sort=");
+            url.push_str(s);
+        }
+        url.push_str(&format!("&p={page}&limit={}", self.limit));
+        url
+    }
+
+    /// GitHub-style: `<url>; rel="next", <url>; rel="prev", …`.
+    fn header(&self) -> String {
+        let page = u64::from(self.page);
+        let last = self.total.div_ceil(u64::from(self.limit)).max(1) - 1;
+        let mut parts = Vec::with_capacity(4);
+        if page < last {
+            parts.push(format!("<{}>; rel=\"next\"", self.url(page + 1)));
+        }
+        if page > 0 {
+            parts.push(format!("<{}>; rel=\"prev\"", self.url((page - 1).min(last))));
+        }
+        parts.push(format!("<{}>; rel=\"first\"", self.url(0)));
+        parts.push(format!("<{}>; rel=\"last\"", self.url(last)));
+        parts.join(", ")
+    }
+}
+
+/// `GET /api/papers/{*id}`: the paper object (any spelling of the id).
+pub async fn paper(State(st): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+    let result = async {
+        let (id, _) = parse_id(path)?;
+        let stored = st.store.get_paper(&id).await?.ok_or(WebError::UnknownPaper(id))?;
+        Ok(json_response(StatusCode::OK, to_json(&ApiPaper::new(&stored))?))
+    };
+    json_result(result.await)
+}

@@ -1,0 +1,112 @@
+//! The one error type of the HTTP layer and how it becomes a response: an
+//! HTML page for the site, `{"error": "..."}` for the JSON API.
+//!
+//! Messages of 4xx errors are written for the person who typed the URL and
+//! are shown as they are. A store failure is logged with `tracing::error!`
+//! and shown only as a generic message.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use paperboy_core::{CoreError, PaperId};
+use paperboy_store::StoreError;
+use thiserror::Error;
+
+use crate::WebConfig;
+use crate::pages;
+
+/// Shown instead of the details of a server-side failure.
+pub const GENERIC_500: &str = "Something went wrong on our side. The error has been logged; please try again later.";
+
+/// Everything a request can fail with.
+#[derive(Debug, Error)]
+pub enum WebError {
+    /// The request is malformed: a bad id, date, parameter... The message
+    /// says what was wrong and what is expected.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A valid paper id that is not in the catalog.
+    #[error("We don't have {0} yet")]
+    UnknownPaper(PaperId),
+    /// No route at this path (the path is kept for the message).
+    #[error("There is no page at {0}")]
+    NoRoute(String),
+    #[error("This method is not allowed here; use GET")]
+    MethodNotAllowed,
+    /// The store failed; details go to the log, not to the client.
+    #[error("store failure: {0}")]
+    Store(#[from] StoreError),
+    /// Anything else that is our fault; logged, shown as a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<CoreError> for WebError {
+    fn from(e: CoreError) -> Self {
+        WebError::BadRequest(e.to_string())
+    }
+}
+
+impl WebError {
+    pub fn bad(message: impl Into<String>) -> Self {
+        WebError::BadRequest(message.into())
+    }
+
+    /// A 404 for a path, with the path shortened so that a huge URL does
+    /// not come back as a huge page.
+    pub fn no_route(path: &str) -> Self {
+        let mut shown: String = path.chars().take(200).collect();
+        if shown.len() < path.len() {
+            shown.push('…');
+        }
+        WebError::NoRoute(shown)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::UnknownPaper(_) | WebError::NoRoute(_) => StatusCode::NOT_FOUND,
+            WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client is told: the message for 4xx, a generic text for 5xx.
+    pub fn public_message(&self) -> String {
+        match self {
+            WebError::Store(_) | WebError::Internal(_) => GENERIC_500.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            WebError::Store(e) => tracing::error!(error = %e, "request failed: store error"),
+            WebError::Internal(e) => tracing::error!(error = %e, "request failed: internal error"),
+            _ => {}
+        }
+    }
+
+    /// The error as the JSON API reports it: `{"error": "..."}`.
+    pub fn into_json_response(self) -> Response {
+        self.log();
+        let body = serde_json::json!({ "error": self.public_message() }).to_string();
+        (self.status(), [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+
+    /// The error as an HTML page in the site's layout.
+    pub fn into_html_response(self, config: &WebConfig) -> Response {
+        self.log();
+        let status = self.status();
+        pages::html_response(status, pages::error::render(config, &self))
+    }
+}
+
+/// Turns a handler's result into a response, rendering errors as HTML.
+pub fn html_result(config: &WebConfig, result: Result<Response, WebError>) -> Response {
+    result.unwrap_or_else(|e| e.into_html_response(config))
+}
+
+/// Turns a handler's result into a response, rendering errors as JSON.
+pub fn json_result(result: Result<Response, WebError>) -> Response {
+    result.unwrap_or_else(WebError::into_json_response)
+}

@@ -1,0 +1,343 @@
+//! Feed pages: the papers of a day, an ISO week or a month, with category
+//! filter, pagination and links to the neighbouring periods. `/` shows the
+//! latest day that has papers.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
+use maud::{Markup, html};
+use paperboy_core::text::trim_to_words;
+use paperboy_core::{FeedPeriod, PaperId};
+use paperboy_store::{FeedPage, FeedQuery, StoredPaper};
+
+use crate::error::{WebError, html_result};
+use crate::links::{ViewOpts, is_web_url, paper_path, period_url};
+use crate::pages::html_response;
+use crate::pages::layout::{FeedLinks, Head, Nav, page};
+use crate::params::{QueryString, offset};
+use crate::{AppState, WebConfig};
+
+/// Authors shown in a list item before "et al.".
+const LIST_AUTHORS: usize = 3;
+/// Length of the abstract excerpt in a list item.
+const LIST_ABSTRACT_CHARS: usize = 300;
+/// Years a period link may point to (what `FeedPeriod::parse_*` accepts).
+const YEARS: std::ops::RangeInclusive<i32> = 1990..=9999;
+
+/// The options of a feed view, read from the query string.
+#[derive(Debug)]
+pub struct ViewParams {
+    pub cat: Option<String>,
+    pub sort: paperboy_core::FeedSort,
+    pub page: u32,
+}
+
+impl ViewParams {
+    pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
+        let q = QueryString::parse(raw)?;
+        Ok(ViewParams { cat: q.category()?, sort: q.sort()?, page: q.page()? })
+    }
+
+    pub fn opts(&self) -> ViewOpts<'_> {
+        ViewOpts { cat: self.cat.as_deref(), sort: self.sort }
+    }
+}
+
+/// The store query for one page of `period`.
+pub fn feed_query(period: &FeedPeriod, params: &ViewParams, limit: u32) -> Result<FeedQuery, WebError> {
+    Ok(FeedQuery {
+        from: Some(period.start()),
+        until: Some(period.end()),
+        category: params.cat.clone(),
+        sort: params.sort,
+        offset: offset(params.page, limit)?,
+        limit,
+    })
+}
+
+/// Parses the `{value}` of `/papers/{kind}/{value}`.
+pub fn parse_period(kind: &str, path: Result<Path<String>, PathRejection>) -> Result<FeedPeriod, WebError> {
+    let Path(value) = path.map_err(|e| WebError::bad(e.body_text()))?;
+    Ok(match kind {
+        "day" => FeedPeriod::parse_day(&value)?,
+        "week" => FeedPeriod::parse_week(&value)?,
+        _ => FeedPeriod::parse_month(&value)?,
+    })
+}
+
+/// `GET /` and `GET /papers`: the latest day, or the empty-catalog page.
+pub async fn latest(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let result = async {
+        let params = ViewParams::parse(q.as_deref())?;
+        match st.store.latest_listing_date().await? {
+            Some(day) => show(&st, FeedPeriod::Day(day), true, params).await,
+            None => Ok(empty_catalog(&st.config)),
+        }
+    }
+    .await;
+    html_result(&st.config, result)
+}
+
+/// `GET /papers/date`, `/papers/week`, `/papers/month`: a temporary
+/// redirect to the period that holds the latest day.
+pub async fn latest_of(st: &AppState, kind: &str, q: Option<String>) -> Response {
+    let result = async {
+        let params = ViewParams::parse(q.as_deref())?;
+        let Some(day) = st.store.latest_listing_date().await? else {
+            return Ok(empty_catalog(&st.config));
+        };
+        let period = match kind {
+            "day" => FeedPeriod::Day(day),
+            "week" => FeedPeriod::week_of(day),
+            _ => FeedPeriod::month_of(day),
+        };
+        Ok(Redirect::temporary(&period_url(&period, params.opts(), params.page)).into_response())
+    };
+    html_result(&st.config, result.await)
+}
+
+pub async fn latest_day(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    latest_of(&st, "day", q).await
+}
+
+pub async fn latest_week(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    latest_of(&st, "week", q).await
+}
+
+pub async fn latest_month(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    latest_of(&st, "month", q).await
+}
+
+async fn period_page(
+    st: AppState,
+    kind: &str,
+    path: Result<Path<String>, PathRejection>,
+    q: Option<String>,
+) -> Response {
+    let result = async {
+        let period = parse_period(kind, path)?;
+        let params = ViewParams::parse(q.as_deref())?;
+        show(&st, period, false, params).await
+    };
+    html_result(&st.config, result.await)
+}
+
+/// `GET /papers/date/{YYYY-MM-DD}`.
+pub async fn day(
+    State(st): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    period_page(st, "day", path, q).await
+}
+
+/// `GET /papers/week/{YYYY-Www}`.
+pub async fn week(
+    State(st): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    period_page(st, "week", path, q).await
+}
+
+/// `GET /papers/month/{YYYY-MM}`.
+pub async fn month(
+    State(st): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    period_page(st, "month", path, q).await
+}
+
+/// Loads one page of `period` (and, for days, the nearest days with
+/// papers) and renders it.
+async fn show(st: &AppState, period: FeedPeriod, latest: bool, params: ViewParams) -> Result<Response, WebError> {
+    let page_size = st.config.page_size.max(1);
+    let query = feed_query(&period, &params, page_size)?;
+    let (data, neighbours) = match period {
+        FeedPeriod::Day(d) => {
+            let (data, near) = tokio::join!(st.store.feed(&query), st.store.neighbour_dates(d));
+            let (prev, next) = near?;
+            (data?, (prev.map(FeedPeriod::Day), next.map(FeedPeriod::Day)))
+        }
+        _ => {
+            let data = st.store.feed(&query).await?;
+            (data, (Some(period.prev()), Some(period.next())))
+        }
+    };
+    let in_range = |p: &FeedPeriod| YEARS.contains(&p.start().year()) && YEARS.contains(&p.end().year());
+    let view = FeedView {
+        period,
+        latest,
+        params: &params,
+        page_size,
+        data: &data,
+        prev: neighbours.0.filter(in_range),
+        next: neighbours.1.filter(in_range),
+    };
+    Ok(html_response(StatusCode::OK, render(&st.config, &view)))
+}
+
+/// Everything a feed page shows.
+pub struct FeedView<'a> {
+    pub period: FeedPeriod,
+    /// Rendered at `/` (its feeds follow the latest day).
+    pub latest: bool,
+    pub params: &'a ViewParams,
+    pub page_size: u32,
+    pub data: &'a FeedPage,
+    pub prev: Option<FeedPeriod>,
+    pub next: Option<FeedPeriod>,
+}
+
+/// The feed page.
+pub fn render(config: &WebConfig, v: &FeedView<'_>) -> String {
+    let opts = v.params.opts();
+    let label = v.period.label();
+    let total = v.data.total;
+    let pages = total.div_ceil(u64::from(v.page_size)).max(1);
+    let page_no = u64::from(v.params.page);
+    let first_rank = page_no * u64::from(v.page_size) + 1;
+    let kind = v.period.kind();
+    // From a page past the end, "previous" leads back to the last page.
+    let prev_page = u32::try_from(page_no.saturating_sub(1).min(pages - 1)).unwrap_or(0);
+    let papers_word = if total == 1 { "paper" } else { "papers" };
+    let title = match &v.params.cat {
+        Some(c) => format!("{label} · {c}"),
+        None => label.clone(),
+    };
+    let description = format!("{total} {papers_word} listed in {label} on {}.", config.site_name);
+    let body = html! {
+        section.period-head {
+            h1 { (label) }
+            p.summary {
+                strong.count { (total) } " " (papers_word)
+                @if let Some(c) = &v.params.cat {
+                    " in " span.chip.current { (c) }
+                    " · "
+                    a href=(period_url(&v.period, crate::links::ViewOpts { cat: None, ..opts }, 0)) { "all categories" }
+                }
+            }
+            (period_nav(v, opts, kind))
+        }
+        @if v.data.items.is_empty() {
+            section.empty {
+                @if total == 0 {
+                    p {
+                        "No papers this " (kind)
+                        @if let Some(c) = &v.params.cat { " in " (c) }
+                        "."
+                    }
+                } @else {
+                    p { "There is no page " (page_no + 1) " here: this " (kind) " has " (pages) " page" @if pages != 1 { "s" } "." }
+                    p {
+                        a href=(period_url(&v.period, opts, 0)) { "← Back to the first page" }
+                    }
+                }
+            }
+        } @else {
+            ol.papers start=(first_rank) {
+                @for (i, item) in v.data.items.iter().enumerate() {
+                    (list_item(item, first_rank + i as u64, &v.period, opts))
+                }
+            }
+        }
+        @if pages > 1 || page_no > 0 {
+            nav.pages aria-label="Pages" {
+                @if page_no > 0 {
+                    a.prev rel="prev" href=(period_url(&v.period, opts, prev_page)) { "← Previous page" }
+                }
+                span.where { "Page " (page_no + 1) " of " (pages) }
+                @if page_no + 1 < pages {
+                    a.next rel="next" href=(period_url(&v.period, opts, v.params.page + 1)) { "Next page →" }
+                }
+            }
+        }
+    };
+    let feed_period = (!v.latest).then_some(&v.period);
+    let head = Head {
+        title: &title,
+        description: Some(&description),
+        canonical: Some(format!("{}{}", config.base_url, period_url(&v.period, opts, v.params.page))),
+        feeds: Some(FeedLinks::for_view(feed_period, opts)),
+        noindex: false,
+    };
+    let nav = Nav { anchor: Some(v.period), opts, active: Some(v.period.kind()) };
+    page(config, &head, &nav, body)
+}
+
+fn period_nav(v: &FeedView<'_>, opts: ViewOpts<'_>, kind: &str) -> Markup {
+    html! {
+        nav.periods aria-label="Neighbouring periods" {
+            @if let Some(p) = &v.prev {
+                a.prev href=(period_url(p, opts, 0)) title=(p.label()) { "← Previous " (kind) }
+            } @else {
+                span.prev.disabled { "← Previous " (kind) }
+            }
+            @if let Some(n) = &v.next {
+                a.next href=(period_url(n, opts, 0)) title=(n.label()) { "Next " (kind) " →" }
+            } @else {
+                span.next.disabled { "Next " (kind) " →" }
+            }
+        }
+    }
+}
+
+/// Authors for a list: the first few and "et al.".
+pub fn short_authors(authors: &[String]) -> String {
+    if authors.len() <= LIST_AUTHORS + 1 {
+        authors.join(", ")
+    } else {
+        format!("{}, et al.", authors[..LIST_AUTHORS].join(", "))
+    }
+}
+
+fn list_item(item: &StoredPaper, rank: u64, period: &FeedPeriod, opts: ViewOpts<'_>) -> Markup {
+    let p = &item.paper;
+    let href = paper_path(&p.id);
+    html! {
+        li.paper data-paper-id=(p.id) {
+            div.rank aria-hidden="true" { (rank) }
+            div.votes title="Upvotes" { span.arrow aria-hidden="true" { "▲" } span.n { (item.upvotes) } }
+            div.body {
+                h2.title {
+                    a.paper-title href=(href) { (p.title) }
+                    @if p.withdrawn { " " span.badge.withdrawn { "withdrawn" } }
+                }
+                @if !p.authors.is_empty() {
+                    p.authors { (short_authors(&p.authors)) }
+                }
+                @if !p.categories.is_empty() {
+                    p.chips {
+                        @for c in &p.categories {
+                            a.chip href=(period_url(period, ViewOpts { cat: Some(c), ..opts }, 0)) { (c) }
+                        }
+                    }
+                }
+                @if !p.abstract_text.is_empty() {
+                    p.abstract { (trim_to_words(&p.abstract_text, LIST_ABSTRACT_CHARS)) }
+                }
+                p.links {
+                    @if let Some(abs) = p.abs_url() { a href=(abs) { "arXiv" } }
+                    @if let Some(pdf) = p.pdf_url() { a href=(pdf) { "PDF" } }
+                    @if let Some(code) = p.links.code.as_deref().filter(|u| is_web_url(u)) { a href=(code) { "Code" } }
+                    @if let PaperId::Local(_) = p.id { span.muted { "not on arXiv" } }
+                }
+            }
+        }
+    }
+}
+
+/// The page for a catalog with no papers at all.
+pub fn empty_catalog(config: &WebConfig) -> Response {
+    let body = html! {
+        section.notice {
+            h1 { "No papers yet" }
+            p { "No papers yet: run " code { "paperboy import FILE" } " or " code { "paperboy demo" } "." }
+        }
+    };
+    let head = Head { title: "No papers yet", ..Head::default() };
+    html_response(StatusCode::OK, page(config, &head, &Nav::default(), body))
+}

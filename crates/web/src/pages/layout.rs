@@ -1,0 +1,143 @@
+//! The page frame every HTML page shares: `<head>` (title, description,
+//! canonical link, feed discovery links, stylesheet), the header with the
+//! Day / Week / Month tabs, and the footer.
+
+use maud::{DOCTYPE, Markup, html};
+use paperboy_core::FeedPeriod;
+
+use crate::WebConfig;
+use crate::assets::STYLE_URL;
+use crate::links::{FeedKind, ViewOpts, feed_file_url, period_url};
+
+/// What goes into `<head>` besides the fixed parts.
+#[derive(Debug, Default)]
+pub struct Head<'a> {
+    /// The page's own title; the site name is appended.
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    /// Absolute URL of the canonical version of this page.
+    pub canonical: Option<String>,
+    /// Atom and RSS versions of this page, announced for feed readers.
+    pub feeds: Option<FeedLinks>,
+    /// Error pages ask search engines not to index them.
+    pub noindex: bool,
+}
+
+/// The hrefs of a view's Atom and RSS feeds.
+#[derive(Debug)]
+pub struct FeedLinks {
+    pub atom: String,
+    pub rss: String,
+}
+
+impl FeedLinks {
+    pub fn for_view(period: Option<&FeedPeriod>, opts: ViewOpts<'_>) -> Self {
+        FeedLinks { atom: feed_file_url(period, opts, FeedKind::Atom), rss: feed_file_url(period, opts, FeedKind::Rss) }
+    }
+}
+
+/// Where the Day / Week / Month tabs lead.
+#[derive(Debug, Default)]
+pub struct Nav<'a> {
+    /// The tabs switch to the day, week and month containing this period's
+    /// start; without one they lead to the latest day, week and month.
+    pub anchor: Option<FeedPeriod>,
+    pub opts: ViewOpts<'a>,
+    /// `day`, `week` or `month`: the tab shown as current.
+    pub active: Option<&'static str>,
+}
+
+impl Nav<'_> {
+    fn tabs(&self) -> [(&'static str, &'static str, String); 3] {
+        match self.anchor {
+            Some(p) => {
+                let start = p.start();
+                [
+                    ("day", "Day", period_url(&FeedPeriod::Day(start), self.opts, 0)),
+                    ("week", "Week", period_url(&FeedPeriod::week_of(start), self.opts, 0)),
+                    ("month", "Month", period_url(&FeedPeriod::month_of(start), self.opts, 0)),
+                ]
+            }
+            None => [
+                ("day", "Day", "/papers/date".to_string()),
+                ("week", "Week", "/papers/week".to_string()),
+                ("month", "Month", "/papers/month".to_string()),
+            ],
+        }
+    }
+}
+
+/// Wraps `body` in the site's frame.
+pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) -> String {
+    let title = if head.title.is_empty() {
+        format!("{} · Trending research papers", config.site_name)
+    } else {
+        format!("{} · {}", head.title, config.site_name)
+    };
+    let frame = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                @if let Some(d) = head.description {
+                    meta name="description" content=(d);
+                }
+                @if head.noindex {
+                    meta name="robots" content="noindex";
+                }
+                @if let Some(c) = &head.canonical {
+                    link rel="canonical" href=(c);
+                }
+                @if let Some(f) = &head.feeds {
+                    link rel="alternate" type=(FeedKind::Atom.mime()) title=(format!("{title} (Atom)")) href=(f.atom);
+                    link rel="alternate" type=(FeedKind::Rss.mime()) title=(format!("{title} (RSS)")) href=(f.rss);
+                }
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href=(STYLE_URL.as_str());
+            }
+            body {
+                header.site {
+                    div.wrap {
+                        a.brand href="/" {
+                            span.logo aria-hidden="true" { "P" }
+                            span.name { (config.site_name) }
+                        }
+                        span.tagline { "Trending research papers" }
+                        nav.tabs aria-label="Period" {
+                            @for (kind, label, href) in nav.tabs() {
+                                @if nav.active == Some(kind) {
+                                    a.tab.current href=(href) aria-current="page" { (label) }
+                                } @else {
+                                    a.tab href=(href) { (label) }
+                                }
+                            }
+                        }
+                    }
+                }
+                main.wrap { (body) }
+                footer.site {
+                    div.wrap {
+                        a href="/" { "Latest papers" }
+                        " · "
+                        a href="/api/openapi.json" { "API" }
+                        @if let Some(f) = &head.feeds {
+                            " · "
+                            a href=(f.atom) { "Atom feed" }
+                            " · "
+                            a href=(f.rss) { "RSS feed" }
+                        } @else {
+                            " · "
+                            a href="/feed.atom" { "Atom feed" }
+                            " · "
+                            a href="/feed.rss" { "RSS feed" }
+                        }
+                        span.powered { "Served by " (config.site_name) }
+                    }
+                }
+            }
+        }
+    };
+    frame.into_string()
+}

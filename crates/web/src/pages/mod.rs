@@ -1,0 +1,15 @@
+//! The server-rendered HTML site: feed pages, paper pages and error pages,
+//! all in one [`layout`].
+
+pub mod error;
+pub mod feed;
+pub mod layout;
+pub mod paper;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An HTML response with the right content type.
+pub fn html_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}

@@ -1,0 +1,133 @@
+//! The page of one paper: `/papers/2312.00752`, `/papers/hep-th/9901001`,
+//! `/papers/pb-0123456789abcdef`. Other spellings of an id (with a version,
+//! upper-case, an `arXiv:` prefix) redirect to the canonical URL.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use paperboy_core::text::trim_to_words;
+use paperboy_core::{FeedPeriod, PaperId};
+use paperboy_store::StoredPaper;
+
+use crate::dates::human_day;
+use crate::error::{WebError, html_result};
+use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
+use crate::pages::html_response;
+use crate::pages::layout::{Head, Nav, page};
+use crate::{AppState, WebConfig};
+
+/// Length of the meta description.
+const DESCRIPTION_CHARS: usize = 160;
+
+/// Reads the id from a wildcard path segment: `(id, canonical)` where
+/// `canonical` is false when the path spelled it differently.
+pub fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<(PaperId, bool), WebError> {
+    let Path(raw) = path.map_err(|e| WebError::bad(e.body_text()))?;
+    let id = PaperId::parse(&raw)?;
+    let canonical = id.to_string() == raw;
+    Ok((id, canonical))
+}
+
+/// `GET /papers/{*id}`.
+pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+    let result = async {
+        let (id, canonical) = parse_id(path)?;
+        if !canonical {
+            return Ok(Redirect::permanent(&paper_path(&id)).into_response());
+        }
+        let stored = st.store.get_paper(&id).await?.ok_or(WebError::UnknownPaper(id))?;
+        Ok(html_response(StatusCode::OK, render(&st.config, &stored)))
+    };
+    html_result(&st.config, result.await)
+}
+
+/// The paper page.
+pub fn render(config: &WebConfig, stored: &StoredPaper) -> String {
+    let p = &stored.paper;
+    let day = FeedPeriod::Day(p.listed_on);
+    let description =
+        if p.abstract_text.is_empty() { p.title.clone() } else { trim_to_words(&p.abstract_text, DESCRIPTION_CHARS) };
+    let code = p.links.code.as_deref().filter(|u| is_web_url(u));
+    let project = p.links.project.as_deref().filter(|u| is_web_url(u));
+    let body = html! {
+        article.paper-page {
+            p.kicker {
+                "Listed on "
+                a href=(period_url(&day, ViewOpts::default(), 0)) { (human_day(p.listed_on)) }
+                @if let Some(primary) = &p.primary_category {
+                    " · "
+                    a.chip href=(period_url(&day, ViewOpts { cat: Some(primary), ..ViewOpts::default() }, 0)) { (primary) }
+                }
+                @if p.withdrawn { " · " span.badge.withdrawn { "withdrawn" } }
+            }
+            h1 { (p.title) }
+            @if !p.authors.is_empty() {
+                p.authors { (p.authors.join(", ")) }
+            }
+            p.actions {
+                span.votes-inline title="Upvotes" { "▲ " (stored.upvotes) }
+                @if let Some(abs) = p.abs_url() { a.button href=(abs) { "arXiv" } }
+                @if let Some(pdf) = p.pdf_url() { a.button href=(pdf) { "PDF" } }
+                @if let Some(c) = code { a.button href=(c) { "Code" } }
+                @if let Some(pp) = project { a.button href=(pp) { "Project page" } }
+            }
+            @if p.withdrawn {
+                p.warning { "The authors have withdrawn this paper." }
+            }
+            section.abstract {
+                h2 { "Abstract" }
+                @if p.abstract_text.is_empty() {
+                    p.muted { "No abstract." }
+                } @else {
+                    p { (p.abstract_text) }
+                }
+            }
+            dl.meta {
+                dt { "Identifier" }
+                dd { code { (p.id) } @if let Some(v) = p.version { " (v" (v) ")" } }
+                @if !p.categories.is_empty() {
+                    dt { "Categories" }
+                    dd.chips {
+                        @for c in &p.categories {
+                            a.chip href=(period_url(&day, ViewOpts { cat: Some(c), ..ViewOpts::default() }, 0)) { (c) }
+                        }
+                    }
+                }
+                @if let Some(t) = p.submitted_at {
+                    dt { "Submitted" }
+                    dd { time datetime=(t.to_rfc3339()) { (human_day(t.date_naive())) } }
+                }
+                @if let Some(t) = p.updated_at {
+                    dt { "Updated" }
+                    dd { time datetime=(t.to_rfc3339()) { (human_day(t.date_naive())) } }
+                }
+                dt { "Listed on" }
+                dd { a href=(period_url(&day, ViewOpts::default(), 0)) { (human_day(p.listed_on)) } }
+                @if let Some(c) = &p.comment {
+                    dt { "Comment" }
+                    dd { (c) }
+                }
+                @if let Some(j) = &p.journal_ref {
+                    dt { "Journal ref" }
+                    dd { (j) }
+                }
+                @if let Some(d) = &p.doi {
+                    dt { "DOI" }
+                    dd { a href=(doi_url(d)) { (d) } }
+                }
+            }
+        }
+    };
+    let canonical = format!("{}{}", config.base_url, paper_path(&p.id));
+    let head = Head {
+        title: &p.title,
+        description: Some(&description),
+        canonical: Some(canonical),
+        feeds: None,
+        noindex: false,
+    };
+    let nav = Nav { anchor: Some(day), opts: ViewOpts::default(), active: None };
+    page(config, &head, &nav, body)
+}

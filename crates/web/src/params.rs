@@ -1,0 +1,190 @@
+//! Query-string parsing where every bad value becomes a 400 with a clear
+//! message (axum's `Query` extractor would answer with a plain-text 400,
+//! which is wrong for the JSON API and unfriendly for the site).
+//!
+//! Handlers take the raw query (`RawQuery`, which cannot fail) and read it
+//! through [`QueryString`]. Unknown parameters are ignored; a parameter
+//! given twice is an error, because we could not know which one was meant.
+
+use paperboy_core::FeedSort;
+
+use crate::error::WebError;
+
+/// Longest parameter value quoted back in an error message.
+const QUOTE_CHARS: usize = 40;
+
+/// A decoded query string.
+#[derive(Debug, Default, Clone)]
+pub struct QueryString {
+    pairs: Vec<(String, String)>,
+}
+
+impl QueryString {
+    /// Decodes `a=1&b=x%20y` (`+` is a space). Empty values count as absent.
+    pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for part in raw.unwrap_or("").split('&') {
+            if part.is_empty() {
+                continue;
+            }
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let key = percent_decode(k);
+            let value = percent_decode(v);
+            if pairs.iter().any(|(existing, _)| *existing == key) {
+                return Err(WebError::bad(format!("the parameter {:?} is given more than once", quote(&key))));
+            }
+            pairs.push((key, value));
+        }
+        Ok(QueryString { pairs })
+    }
+
+    /// The trimmed value of `key`, `None` when absent or empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// `cat`: an arXiv category (`cs.CV`) or archive (`cs`), or nothing.
+    pub fn category(&self) -> Result<Option<String>, WebError> {
+        match self.get("cat") {
+            None => Ok(None),
+            Some(c) if is_category(c) => Ok(Some(c.to_string())),
+            Some(c) => Err(WebError::bad(format!(
+                "cat={:?} is not a category: use an arXiv category such as cs.CV or an archive such as cs",
+                quote(c)
+            ))),
+        }
+    }
+
+    /// `sort`: see [`FeedSort::parse`].
+    pub fn sort(&self) -> Result<FeedSort, WebError> {
+        Ok(FeedSort::parse(self.get("sort").unwrap_or(""))?)
+    }
+
+    /// `p`: the page number, counted from 0.
+    pub fn page(&self) -> Result<u32, WebError> {
+        match self.get("p") {
+            None => Ok(0),
+            Some(p) => p
+                .parse::<u32>()
+                .map_err(|_| WebError::bad(format!("p={:?} is not a page number: use 0, 1, 2, …", quote(p)))),
+        }
+    }
+
+    /// `limit`: a page size from 1 to `max`, `default` when absent.
+    pub fn limit(&self, default: u32, max: u32) -> Result<u32, WebError> {
+        let Some(raw) = self.get("limit") else {
+            return Ok(default);
+        };
+        match raw.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(WebError::bad(format!("limit={:?} is out of range: use a number from 1 to {max}", quote(raw)))),
+        }
+    }
+}
+
+/// The row offset of page `page` of `size` rows, or a 400 when it overflows.
+pub fn offset(page: u32, size: u32) -> Result<u32, WebError> {
+    page.checked_mul(size).ok_or_else(|| WebError::bad(format!("p={page} is too large")))
+}
+
+/// Category names are short and made of letters, digits, `.`, `-` and `_`.
+pub fn is_category(s: &str) -> bool {
+    (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// Shortens a user-supplied value before quoting it in a message.
+fn quote(s: &str) -> String {
+    s.chars().take(QUOTE_CHARS).collect()
+}
+
+/// Decodes `%XX` escapes and `+`; invalid escapes are kept as typed and
+/// invalid UTF-8 becomes U+FFFD (the validators then reject the value).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'+' {
+            out.push(b' ');
+        } else if b == b'%' {
+            let high = bytes.get(i + 1).copied().and_then(hex);
+            let low = bytes.get(i + 2).copied().and_then(hex);
+            if let (Some(h), Some(l)) = (high, low) {
+                out.push((h << 4) | l);
+                i += 3;
+                continue;
+            }
+            out.push(b'%');
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-encodes a query-string value: everything but unreserved
+/// characters (letters, digits, `-._~`).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_and_rejects_duplicates() {
+        let q = QueryString::parse(Some("cat=cs.CV&x=a+b%20c&empty=&p=2")).unwrap();
+        assert_eq!(q.get("cat"), Some("cs.CV"));
+        assert_eq!(q.get("x"), Some("a b c"));
+        assert_eq!(q.get("empty"), None);
+        assert_eq!(q.page().unwrap(), 2);
+        assert!(QueryString::parse(Some("p=1&p=2")).is_err());
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%FF"), "\u{fffd}");
+    }
+
+    #[test]
+    fn validates_values() {
+        let q = QueryString::parse(Some("cat=%3Cb%3E&p=-1&limit=101&sort=hot")).unwrap();
+        assert!(q.category().unwrap_err().to_string().contains("not a category"));
+        assert!(q.page().unwrap_err().to_string().contains("not a page number"));
+        assert!(q.limit(50, 100).unwrap_err().to_string().contains("1 to 100"));
+        assert!(q.sort().is_err());
+        assert!(offset(u32::MAX, 30).is_err());
+        assert_eq!(offset(2, 30).unwrap(), 60);
+    }
+
+    #[test]
+    fn encodes_round_trip() {
+        let s = "a b&c=d/é";
+        assert_eq!(percent_decode(&percent_encode(s)), s);
+        assert_eq!(percent_encode("cs.CV"), "cs.CV");
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine (only the Rust toolchain and python3 assumed)
+# and runs Paperboy's whole test suite: formatting, lints, unit, integration,
+# HTTP and browser tests. `.ci/run` calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need: a headless Chromium and its WebDriver for the
+# browser test. Installed only when missing.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "== installing ${need[*]} (apt-get)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+
+export CARGO_TERM_COLOR=never
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+# Browser screenshots and other artefacts land here.
+export PAPERBOY_TEST_ARTIFACTS="${PAPERBOY_TEST_ARTIFACTS:-$PWD/tests/artifacts}"
+mkdir -p "$PAPERBOY_TEST_ARTIFACTS"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$PAPERBOY_TEST_ARTIFACTS/cargo-test.log"
+status=${PIPESTATUS[0]}
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$PAPERBOY_TEST_ARTIFACTS/cargo-test.log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$PAPERBOY_TEST_ARTIFACTS/cargo-test.log" | awk '{s+=$1} END {print s+0}')
+echo "tests: $passed passed, $failed failed"
+exit "$status"
