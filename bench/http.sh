@@ -9,7 +9,7 @@ command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk"; exit 1; }
 DURATION="${DURATION:-15s}"
 CONNS="${CONNS:-32}"
 cargo build --release --locked -q -p paperboy
-BIN=./target/release/paperboy
+BIN="${CARGO_TARGET_DIR:-target}/release/paperboy"
 tmp=$(mktemp -d)
 "$BIN" --data-dir "$tmp" --log warn demo --no-serve > /dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -12,11 +12,11 @@ if [ ! -f "$DATA" ]; then
 fi
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time"; exit 1; }
 cargo build --release --locked -q -p paperboy
-BIN=./target/release/paperboy
+BIN="${CARGO_TARGET_DIR:-target}/release/paperboy"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 floor_start=$(date +%s.%N); zstd -dc "$DATA" > /dev/null; floor_end=$(date +%s.%N)
-floor=$(echo "$floor_end - $floor_start" | bc -l)
+floor=$(python3 -c "print($floor_end - $floor_start)")
 
 /usr/bin/time -v "$BIN" --data-dir "$tmp/fresh" --log warn import "$DATA" > "$tmp/out.txt" 2> "$tmp/time.txt" || true
 line=$(grep '^imported' "$tmp/out.txt")
@@ -33,7 +33,7 @@ rss2_kb=$(grep 'Maximum resident set size' "$tmp/time2.txt" | awk '{print $NF}')
 
 echo "| run | records | seconds | records/s | peak RSS | vs. decompression alone ($(printf %.2f "$floor") s) |"
 echo "|---|---|---|---|---|---|"
-echo "| fresh store | $records | $secs | $rate | $((rss_kb / 1024)) MiB | $(echo "$secs / $floor" | bc -l | xargs printf %.1f)x the time |"
+echo "| fresh store | $records | $secs | $rate | $((rss_kb / 1024)) MiB | $(python3 -c "print(f'{$secs / $floor:.1f}')")x the time |"
 echo "| same file again (all unchanged) | $records | $(echo "$line2" | sed -E 's/.* in ([0-9.]+)s.*/\1/') | $rate2 | $((rss2_kb / 1024)) MiB | |"
 echo
 echo "database after import: ${db_mb} MiB; summary line: $line"

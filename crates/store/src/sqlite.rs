@@ -197,6 +197,151 @@ async fn record_change(conn: &mut SqliteConnection, paper_id: &str, now: &str) -
     Ok(())
 }
 
+/// Rows per multi-row INSERT (20 columns each, well under SQLite's and
+/// PostgreSQL's bind-parameter limits).
+const INSERT_ROWS: usize = 40;
+/// Values per `IN (...)` lookup.
+const LOOKUP_CHUNK: usize = 500;
+
+/// Upserts a batch with few round trips: what already exists is looked up in
+/// bulk, identical records are recognised from the bulk lookup, brand-new
+/// papers go in with multi-row INSERTs, and only the rest (updates, title
+/// matches, repeats within the batch) take the one-by-one path of
+/// [`upsert_one`]. Outcomes are the same as one-by-one upserts in order.
+async fn upsert_batch(
+    conn: &mut SqliteConnection,
+    papers: &[Paper],
+    now: &str,
+) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
+    use std::collections::{HashMap, HashSet};
+    let ids: Vec<String> = papers.iter().map(|p| p.id.to_string()).collect();
+    let keys: Vec<String> = papers.iter().map(|p| title_key(&p.title)).collect();
+    let hashes: Vec<i64> = papers.iter().map(|p| p.content_hash() as i64).collect();
+
+    let mut known_hash: HashMap<String, i64> = HashMap::new();
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let sql =
+            format!("SELECT paper_id, content_hash FROM papers WHERE paper_id IN ({})", placeholders(chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            known_hash.insert(row.get(0), row.get(1));
+        }
+    }
+    let mut known_keys: HashSet<String> = HashSet::new();
+    let unknown_keys: Vec<&String> =
+        keys.iter().zip(&ids).filter(|(_, id)| !known_hash.contains_key(*id)).map(|(k, _)| k).collect();
+    for chunk in unknown_keys.chunks(LOOKUP_CHUNK) {
+        let sql = format!("SELECT title_key FROM papers WHERE title_key IN ({})", placeholders(chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            known_keys.insert(row.get(0));
+        }
+    }
+
+    let mut outcomes = Vec::with_capacity(papers.len());
+    let mut pending: Vec<usize> = Vec::new();
+    let mut seen_ids: HashSet<&str> = HashSet::new();
+    let mut seen_keys: HashSet<&str> = HashSet::new();
+    for (i, paper) in papers.iter().enumerate() {
+        let (id, key) = (ids[i].as_str(), keys[i].as_str());
+        let repeated = !seen_ids.insert(id) | !seen_keys.insert(key);
+        let fast = if repeated {
+            None
+        } else if let Some(&h) = known_hash.get(id) {
+            (h == hashes[i]).then_some(UpsertOutcome::Unchanged)
+        } else if known_keys.contains(key) {
+            None
+        } else {
+            Some(UpsertOutcome::Inserted)
+        };
+        match fast {
+            Some(UpsertOutcome::Inserted) => {
+                pending.push(i);
+                outcomes.push(UpsertOutcome::Inserted);
+            }
+            Some(o) => outcomes.push(o),
+            None => {
+                flush_inserts(conn, papers, &keys, &hashes, &mut pending, now).await?;
+                outcomes.push(upsert_one(conn, paper, now).await?);
+            }
+        }
+    }
+    flush_inserts(conn, papers, &keys, &hashes, &mut pending, now).await?;
+    Ok(outcomes)
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Inserts the papers at `pending` with multi-row INSERTs and records their changes.
+async fn flush_inserts(
+    conn: &mut SqliteConnection,
+    papers: &[Paper],
+    keys: &[String],
+    hashes: &[i64],
+    pending: &mut Vec<usize>,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    for chunk in pending.chunks(INSERT_ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let b = r * 19;
+                let cols: Vec<String> = (1..=19).map(|c| format!("?{}", b + c)).collect();
+                format!("({}, ?{})", cols.join(", "), b + 19)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, primary_category, \
+             categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, withdrawn, \
+             content_hash, listed_on, created_at, modified_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for &i in chunk {
+            let p = &papers[i];
+            q = q
+                .bind(p.id.to_string())
+                .bind(p.version.map(i64::from))
+                .bind(&p.title)
+                .bind(&keys[i])
+                .bind(serde_json::to_string(&p.authors).unwrap_or_else(|_| "[]".into()))
+                .bind(&p.abstract_text)
+                .bind(&p.primary_category)
+                .bind(categories_column(p))
+                .bind(ts(p.submitted_at))
+                .bind(ts(p.updated_at))
+                .bind(&p.comment)
+                .bind(&p.journal_ref)
+                .bind(&p.doi)
+                .bind(&p.links.code)
+                .bind(&p.links.project)
+                .bind(p.withdrawn)
+                .bind(hashes[i])
+                .bind(p.listed_on.format("%Y-%m-%d").to_string())
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+        let sql = format!(
+            "INSERT INTO paper_changes (paper_id, changed_at) VALUES {}",
+            (0..chunk.len()).map(|r| format!("(?{}, ?{})", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for &i in chunk {
+            q = q.bind(papers[i].id.to_string()).bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    pending.clear();
+    Ok(())
+}
+
 fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
@@ -270,10 +415,7 @@ impl Store for SqliteStore {
     async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError> {
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(papers.len());
-        for paper in papers {
-            outcomes.push(upsert_one(&mut tx, paper, &now).await?);
-        }
+        let outcomes = upsert_batch(&mut tx, papers, &now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

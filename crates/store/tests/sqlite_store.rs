@@ -155,3 +155,34 @@ async fn the_change_feed_records_every_change_in_order() {
     assert_eq!(tail.len(), 1);
     assert_eq!(store.changes_since(2, 1).await.unwrap().len(), 1, "limit is honoured");
 }
+
+#[tokio::test]
+async fn a_batch_behaves_like_one_upsert_at_a_time() {
+    let (_dir, store) = open().await;
+    let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
+    let mut a2 = a.clone();
+    a2.version = Some(2);
+    a2.title = "Alpha two".into();
+    let local = paper("pb-", "Gamma rays", "2026-03-11", &[]);
+    let arxiv_gamma = paper("2503.00003", "Gamma Rays", "2025-03-05", &["astro-ph.HE"]);
+    let many: Vec<Paper> =
+        (10..110).map(|i| paper(&format!("2503.{i:05}"), &format!("Paper {i}"), "2025-03-04", &[])).collect();
+    let mut batch = vec![a.clone(), a.clone(), a2, local, arxiv_gamma.clone()];
+    batch.extend(many.iter().cloned());
+    let out = store.upsert_papers(&batch).await.unwrap();
+    use UpsertOutcome::*;
+    assert_eq!(&out[..5], &[Inserted, Unchanged, Updated, Inserted, Merged]);
+    assert!(out[5..].iter().all(|o| *o == Inserted));
+    assert_eq!(store.count_papers().await.unwrap(), 102);
+    assert_eq!(store.get_paper(&a.id).await.unwrap().unwrap().paper.title, "Alpha two");
+    assert_eq!(store.get_paper(&arxiv_gamma.id).await.unwrap().unwrap().paper.listed_on, day("2026-03-11"));
+    let got = store.get_paper(&many[42].id).await.unwrap().unwrap().paper;
+    assert_eq!(got, many[42], "a paper from a multi-row insert reads back whole");
+    // Every insert and update is in the change feed.
+    let changes = store.changes_since(0, 1000).await.unwrap();
+    assert_eq!(changes.len(), 1 + 1 + 1 + 2 + 100);
+    // Again: all unchanged, nothing added to the feed.
+    let again = store.upsert_papers(&many).await.unwrap();
+    assert!(again.iter().all(|o| *o == Unchanged));
+    assert_eq!(store.last_change_seq().await.unwrap(), changes.last().unwrap().seq);
+}
