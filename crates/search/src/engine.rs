@@ -1,0 +1,563 @@
+//! [`SearchEngine`]: the keyword index and the vector index of one data
+//! directory, kept in step, behind the API the web server and the CLI use.
+//!
+//! Layout under the directory given to [`SearchEngine::open`] (normally
+//! `data_dir/index/`): `keyword/` (tantivy) and `vectors/` (see
+//! [`crate::vectors`]).
+//!
+//! Consistency: the keyword index is the source of truth. Each keyword
+//! commit stores the caller's change watermark (`applied_seq`) atomically
+//! with the documents, so after a crash a caller replays its changes after
+//! [`SearchEngine::applied_seq`]. Vectors are derived data: every keyword
+//! document stores the hash of its embedding text, and a document whose
+//! vector is missing or was computed from other text is *pending* until
+//! [`SearchEngine::embed_pending`] catches up. Vectors of documents no longer
+//! in the keyword index are dropped at open.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::NaiveDate;
+use paperboy_core::{Paper, PaperId};
+
+use crate::embed::Embedder;
+use crate::error::{Result, SearchError};
+use crate::fusion::{Fusion, fuse};
+use crate::highlight;
+use crate::keyword::{ExtraFilters, KeywordConfig, KeywordIndex, TEXT_ANALYZER, embedding_text};
+use crate::query::{self, Field, ParsedQuery};
+use crate::vectors::VectorIndex;
+
+/// A ranked list of (paper key, score), best first.
+pub type Ranked = Vec<(String, f32)>;
+
+/// Dimension assumed for the vector index when no model is loaded.
+pub const DEFAULT_DIM: usize = 384;
+/// Largest page size served.
+pub const MAX_LIMIT: usize = 200;
+/// Deepest result served (offset + limit).
+pub const MAX_DEPTH: usize = 1_000;
+/// Candidates taken from each side before fusion.
+const FUSION_DEPTH: usize = 100;
+/// Characters of abstract in a highlight snippet.
+const SNIPPET_CHARS: usize = 300;
+
+/// Which ranking to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// BM25 only.
+    Keyword,
+    /// Embedding similarity only.
+    Semantic,
+    /// Both, fused.
+    #[default]
+    Hybrid,
+}
+
+impl SearchMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Keyword => "keyword",
+            SearchMode::Semantic => "semantic",
+            SearchMode::Hybrid => "hybrid",
+        }
+    }
+
+    /// Parses `keyword`, `semantic` or `hybrid`.
+    pub fn parse(s: &str) -> Option<SearchMode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keyword" | "bm25" | "lexical" => Some(SearchMode::Keyword),
+            "semantic" | "vector" | "dense" => Some(SearchMode::Semantic),
+            "hybrid" => Some(SearchMode::Hybrid),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SearchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What to search for besides the query text.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub mode: SearchMode,
+    pub limit: usize,
+    pub offset: usize,
+    /// Only this category (`cs.LG`) or archive (`cs`, `cs.*`).
+    pub category: Option<String>,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    /// Compute highlighted title and snippet for each hit.
+    pub highlights: bool,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            mode: SearchMode::Hybrid,
+            limit: 20,
+            offset: 0,
+            category: None,
+            since: None,
+            until: None,
+            highlights: true,
+        }
+    }
+}
+
+/// HTML-escaped title and abstract snippet with `<mark>`ed matches.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Highlights {
+    pub title_html: String,
+    pub abstract_html: String,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hit {
+    pub id: PaperId,
+    /// Higher is better; comparable within one result list only.
+    pub score: f32,
+    pub highlights: Option<Highlights>,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchResults {
+    pub hits: Vec<Hit>,
+    /// How many papers match (exact for keyword queries, the candidate count
+    /// for semantic ones).
+    pub total_estimate: usize,
+    /// The mode actually used (hybrid falls back to keyword without vectors).
+    pub mode_used: SearchMode,
+    /// The query was an arXiv id or URL: the site may jump to the paper.
+    pub direct_id: Option<PaperId>,
+    /// Whether semantic search could be used (model loaded, vectors present).
+    pub semantic_available: bool,
+}
+
+/// Sizes of the indexes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IndexStats {
+    /// Papers in the keyword index.
+    pub docs: u64,
+    /// Papers with a current vector.
+    pub vectors: u64,
+    /// Papers waiting for a vector (see [`SearchEngine::embed_pending`]).
+    pub pending_vectors: u64,
+    /// The change watermark stored with the last commit.
+    pub applied_seq: u64,
+    /// A model is loaded.
+    pub embedder_loaded: bool,
+}
+
+/// The search engine of one index directory.
+pub struct SearchEngine {
+    dir: PathBuf,
+    keyword: KeywordIndex,
+    vectors: RwLock<VectorIndex>,
+    embedder: Option<Arc<Embedder>>,
+    fusion: RwLock<Fusion>,
+    /// Serialises writers (indexing, removal, embedding) with each other.
+    write: Mutex<()>,
+}
+
+impl std::fmt::Debug for SearchEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchEngine").field("dir", &self.dir).finish()
+    }
+}
+
+fn lock_err<T>(p: std::sync::PoisonError<T>) -> T {
+    p.into_inner()
+}
+
+impl SearchEngine {
+    /// Opens (or creates) the indexes under `dir`. Without an embedder the
+    /// engine searches by keyword (and finds similar papers by their stored
+    /// vectors when there are any).
+    pub fn open(dir: &Path, embedder: Option<Arc<Embedder>>) -> Result<SearchEngine> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::io(format!("creating {}", dir.display()), e))?;
+        let keyword = KeywordIndex::open(&dir.join("keyword"))?;
+        let dim = embedder.as_ref().map_or(DEFAULT_DIM, |e| e.dim());
+        let mut vectors = VectorIndex::open(&dir.join("vectors"), dim)?;
+        // Drop vectors of papers the keyword index no longer has (a crash
+        // between a keyword delete and the vector delete).
+        let known: HashSet<String> = keyword.all_keys_with_hash()?.into_iter().map(|(k, _, _)| k).collect();
+        let orphans: Vec<String> = vectors.keys().filter(|k| !known.contains(*k)).map(str::to_string).collect();
+        if !orphans.is_empty() {
+            let refs: Vec<&str> = orphans.iter().map(String::as_str).collect();
+            vectors.delete(&refs)?;
+        }
+        Ok(SearchEngine {
+            dir: dir.to_path_buf(),
+            keyword,
+            vectors: RwLock::new(vectors),
+            embedder,
+            fusion: RwLock::new(Fusion::default()),
+            write: Mutex::new(()),
+        })
+    }
+
+    /// The directory the engine lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The loaded model, if any.
+    pub fn embedder(&self) -> Option<&Arc<Embedder>> {
+        self.embedder.as_ref()
+    }
+
+    /// Sets how hybrid search fuses (tuning and evaluation).
+    pub fn set_fusion(&self, f: Fusion) {
+        *self.fusion.write().unwrap_or_else(lock_err) = f;
+    }
+
+    /// Sets keyword ranking tunables (tuning and evaluation).
+    pub fn set_keyword_config(&mut self, c: KeywordConfig) {
+        self.keyword.config = c;
+    }
+
+    /// Sets the graph search breadth (recall/latency trade-off).
+    pub fn set_ef_search(&self, ef: usize) {
+        self.vectors.write().unwrap_or_else(lock_err).ef_search = ef.max(1);
+    }
+
+    /// The change watermark stored with the last commit (0 for a new index).
+    pub fn applied_seq(&self) -> Result<u64> {
+        self.keyword.applied_seq()
+    }
+
+    /// Indexes (inserts or replaces) papers: keyword at once (committed),
+    /// vectors too when a model is loaded. Keeps the watermark.
+    pub fn index_papers(&self, papers: &[Paper]) -> Result<()> {
+        self.index_inner(None, papers)
+    }
+
+    /// Like [`index_papers`](Self::index_papers), and records `seq` (the
+    /// store's change sequence number these papers bring the index up to) in
+    /// the same commit. The watermark never goes down.
+    pub fn index_papers_at(&self, seq: u64, papers: &[Paper]) -> Result<()> {
+        self.index_inner(Some(seq), papers)
+    }
+
+    /// Keyword-indexes papers and records `seq`, leaving their vectors to
+    /// [`embed_pending`](Self::embed_pending): what a follower of the store's
+    /// change feed calls, so that a paper is searchable by keyword at once
+    /// however long embedding takes.
+    pub fn index_keyword_at(&self, seq: u64, papers: &[Paper]) -> Result<()> {
+        let _w = self.write.lock().unwrap_or_else(lock_err);
+        self.keyword.stage(papers)?;
+        self.keyword.commit(Some(seq))
+    }
+
+    fn index_inner(&self, seq: Option<u64>, papers: &[Paper]) -> Result<()> {
+        let _w = self.write.lock().unwrap_or_else(lock_err);
+        self.keyword.stage(papers)?;
+        self.keyword.commit(seq)?;
+        if let Some(emb) = &self.embedder
+            && !papers.is_empty()
+        {
+            let texts: Vec<String> = papers.iter().map(|p| embedding_text(&p.title, &p.abstract_text)).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vecs = emb.embed(&refs)?;
+            let items: Vec<(String, u64, Vec<f32>)> = papers
+                .iter()
+                .zip(texts.iter())
+                .zip(vecs)
+                .map(|((p, t), v)| (p.id.to_string(), crate::keyword::text_hash(t), v))
+                .collect();
+            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+            vi.upsert(&items)?;
+            vi.checkpoint(false)?;
+        }
+        Ok(())
+    }
+
+    /// Removes papers from both indexes.
+    pub fn remove(&self, ids: &[PaperId]) -> Result<()> {
+        self.remove_inner(None, ids)
+    }
+
+    /// Removes papers and records the watermark `seq` in the same commit.
+    pub fn remove_at(&self, seq: u64, ids: &[PaperId]) -> Result<()> {
+        self.remove_inner(Some(seq), ids)
+    }
+
+    fn remove_inner(&self, seq: Option<u64>, ids: &[PaperId]) -> Result<()> {
+        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.keyword.stage_delete(&keys)?;
+        self.keyword.commit(seq)?;
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+        vi.delete(&refs)?;
+        vi.checkpoint(false)?;
+        Ok(())
+    }
+
+    /// Records a watermark without changing documents (the store's changes
+    /// up to `seq` did not touch the index).
+    pub fn set_applied_seq(&self, seq: u64) -> Result<()> {
+        let _w = self.write.lock().unwrap_or_else(lock_err);
+        self.keyword.commit(Some(seq))
+    }
+
+    /// Writes a vector snapshot now (e.g. at shutdown), so the next open
+    /// replays no log.
+    pub fn checkpoint(&self) -> Result<()> {
+        let _w = self.write.lock().unwrap_or_else(lock_err);
+        self.vectors.write().unwrap_or_else(lock_err).checkpoint(true)?;
+        Ok(())
+    }
+
+    /// Keys whose vector is missing or stale, with their document address.
+    fn pending(&self) -> Result<Vec<(String, u64, tantivy::DocAddress)>> {
+        let all = self.keyword.all_keys_with_hash()?;
+        let vi = self.vectors.read().unwrap_or_else(lock_err);
+        Ok(all.into_iter().filter(|(k, h, _)| vi.hash_of(k) != Some(*h)).collect())
+    }
+
+    /// Embeds papers indexed without a (current) vector, `batch` at a time,
+    /// calling `progress(done, total)` after each batch. Returns how many
+    /// were embedded; 0 without a model.
+    pub fn embed_pending(&self, batch: usize, progress: impl FnMut(usize, usize)) -> Result<usize> {
+        self.embed_pending_inner(batch, usize::MAX, progress).map(|(done, _)| done)
+    }
+
+    /// Embeds at most `max` pending papers; returns (embedded, still waiting).
+    /// Holding the writer lock only that long lets a background job take
+    /// turns with indexing.
+    pub fn embed_pending_up_to(&self, batch: usize, max: usize) -> Result<(usize, usize)> {
+        self.embed_pending_inner(batch, max, |_, _| {})
+    }
+
+    fn embed_pending_inner(
+        &self,
+        batch: usize,
+        max: usize,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<(usize, usize)> {
+        let Some(emb) = self.embedder.clone() else {
+            return Ok((0, 0));
+        };
+        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let mut pending = self.pending()?;
+        let waiting = pending.len().saturating_sub(max);
+        pending.truncate(max);
+        let total = pending.len();
+        let searcher = self.keyword.searcher();
+        let mut done = 0;
+        for chunk in pending.chunks(batch.max(1)) {
+            let mut texts = Vec::with_capacity(chunk.len());
+            for (_, _, addr) in chunk {
+                let t = self.keyword.stored_text(&searcher, *addr)?;
+                texts.push(embedding_text(&t.title, &t.abstract_text));
+            }
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vecs = emb.embed(&refs)?;
+            let items: Vec<(String, u64, Vec<f32>)> =
+                chunk.iter().zip(vecs).map(|((k, h, _), v)| (k.clone(), *h, v)).collect();
+            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+            vi.upsert(&items)?;
+            vi.checkpoint(false)?;
+            drop(vi);
+            done += chunk.len();
+            progress(done, total);
+        }
+        if done > 0 {
+            self.vectors.write().unwrap_or_else(lock_err).checkpoint(true)?;
+        }
+        Ok((done, waiting))
+    }
+
+    /// Index sizes and the watermark.
+    pub fn stats(&self) -> Result<IndexStats> {
+        let docs = self.keyword.num_docs();
+        let pending = self.pending()?.len() as u64;
+        Ok(IndexStats {
+            docs,
+            vectors: docs - pending.min(docs),
+            pending_vectors: pending,
+            applied_seq: self.applied_seq()?,
+            embedder_loaded: self.embedder.is_some(),
+        })
+    }
+
+    /// Whether semantic search can run now.
+    pub fn semantic_available(&self) -> bool {
+        self.embedder.is_some() && !self.vectors.read().unwrap_or_else(lock_err).is_empty()
+    }
+
+    /// Searches. Never fails on any query text (malformed syntax is read as
+    /// words); errors come from the indexes only.
+    pub fn search(&self, q: &str, opts: &SearchOptions) -> Result<SearchResults> {
+        let parsed = query::parse(q);
+        self.search_parsed(&parsed, opts)
+    }
+
+    /// Searches with an already parsed query.
+    pub fn search_parsed(&self, parsed: &ParsedQuery, opts: &SearchOptions) -> Result<SearchResults> {
+        let semantic_available = self.semantic_available();
+        let limit = opts.limit.min(MAX_LIMIT);
+        let offset = opts.offset.min(MAX_DEPTH);
+        let depth = (offset + limit).min(MAX_DEPTH);
+        if let Some(id) = &parsed.direct_id {
+            let found = self.keyword.address_of(&id.to_string())?.is_some();
+            let hits = if found && offset == 0 && limit > 0 {
+                vec![self.hit(id.clone(), 1.0, parsed, opts.highlights)?]
+            } else {
+                Vec::new()
+            };
+            return Ok(SearchResults {
+                total_estimate: usize::from(found),
+                hits,
+                mode_used: SearchMode::Keyword,
+                direct_id: Some(id.clone()),
+                semantic_available,
+            });
+        }
+        let extra = ExtraFilters {
+            category: opts.category.clone().filter(|c| !c.trim().is_empty()),
+            since: opts.since,
+            until: opts.until,
+        };
+        let sem_text = parsed.semantic_text();
+        let mut mode = opts.mode;
+        if mode != SearchMode::Keyword && (!semantic_available || sem_text.trim().is_empty()) {
+            mode = SearchMode::Keyword;
+        }
+        let candidates = depth.max(FUSION_DEPTH);
+        let (ranked, total) = match mode {
+            SearchMode::Keyword => {
+                let (hits, count) = self.keyword.search(parsed, &extra, depth.max(1))?;
+                (hits.into_iter().map(|h| (h.key, h.score)).collect::<Vec<_>>(), count)
+            }
+            SearchMode::Semantic => {
+                let sem = self.semantic(parsed, &extra, &sem_text, candidates)?;
+                let n = sem.len();
+                (sem, n)
+            }
+            SearchMode::Hybrid => {
+                let (kw, count) = self.keyword.search(parsed, &extra, candidates)?;
+                let kw: Vec<(String, f32)> = kw.into_iter().map(|h| (h.key, h.score)).collect();
+                let sem = self.semantic(parsed, &extra, &sem_text, candidates)?;
+                let fusion = *self.fusion.read().unwrap_or_else(lock_err);
+                let fused = fuse(&kw, &sem, fusion);
+                let n = fused.len().max(count);
+                (fused, n)
+            }
+        };
+        let mut hits = Vec::with_capacity(limit);
+        for (key, score) in ranked.into_iter().skip(offset).take(limit) {
+            if let Ok(id) = PaperId::parse(&key) {
+                hits.push(self.hit(id, score, parsed, opts.highlights)?);
+            }
+        }
+        Ok(SearchResults { hits, total_estimate: total, mode_used: mode, direct_id: None, semantic_available })
+    }
+
+    /// Semantic candidates: the query text's embedding against the vectors,
+    /// restricted to papers passing the query's filters.
+    fn semantic(&self, parsed: &ParsedQuery, extra: &ExtraFilters, text: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let Some(emb) = &self.embedder else {
+            return Ok(Vec::new());
+        };
+        let qv = emb.embed(&[text])?.pop().unwrap_or_default();
+        let allowed: Option<HashSet<String>> = match self.keyword.filter_query(parsed, extra, true) {
+            Some(f) => Some(self.keyword.matching_keys(f.as_ref())?),
+            None => None,
+        };
+        let vi = self.vectors.read().unwrap_or_else(lock_err);
+        let allow = |key: &str| allowed.as_ref().is_none_or(|s| s.contains(key));
+        Ok(vi.search(&qv, k, &allow).into_iter().map(|h| (h.key, h.sim)).collect())
+    }
+
+    fn hit(&self, id: PaperId, score: f32, parsed: &ParsedQuery, highlights: bool) -> Result<Hit> {
+        let highlights = if highlights { self.highlights(&id.to_string(), parsed)? } else { None };
+        Ok(Hit { id, score, highlights })
+    }
+
+    fn highlights(&self, key: &str, parsed: &ParsedQuery) -> Result<Option<Highlights>> {
+        let Some(addr) = self.keyword.address_of(key)? else {
+            return Ok(None);
+        };
+        let searcher = self.keyword.searcher();
+        let text = self.keyword.stored_text(&searcher, addr)?;
+        let Some(mut analyzer) = self.keyword.analyzer(TEXT_ANALYZER) else {
+            return Ok(None);
+        };
+        let terms: HashSet<String> = parsed
+            .clauses
+            .iter()
+            .filter(|c| c.field != Field::Authors)
+            .flat_map(|c| self.keyword.analyze(TEXT_ANALYZER, c.text.as_str()))
+            .collect();
+        Ok(Some(Highlights {
+            title_html: highlight::highlight_all(&text.title, &mut analyzer, &terms),
+            abstract_html: highlight::snippet(&text.abstract_text, &mut analyzer, &terms, SNIPPET_CHARS),
+        }))
+    }
+
+    /// Papers similar to `id`: nearest by vector when it has one, otherwise
+    /// keyword "more like this" on its title and abstract. Empty when the
+    /// paper is not indexed.
+    pub fn similar(&self, id: &PaperId, limit: usize) -> Result<Vec<Hit>> {
+        let key = id.to_string();
+        let limit = limit.min(MAX_LIMIT);
+        let by_vector: Option<Vec<(String, f32)>> = {
+            let vi = self.vectors.read().unwrap_or_else(lock_err);
+            vi.get(&key).map(|v| {
+                let v = v.to_vec();
+                vi.search(&v, limit + 1, &|k: &str| k != key).into_iter().map(|h| (h.key, h.sim)).collect()
+            })
+        };
+        let ranked = match by_vector {
+            Some(r) => r,
+            None => match self.keyword.address_of(&key)? {
+                Some(addr) => self
+                    .keyword
+                    .more_like_this(addr, limit + 1)?
+                    .into_iter()
+                    .filter(|h| h.key != key)
+                    .map(|h| (h.key, h.score))
+                    .collect(),
+                None => Vec::new(),
+            },
+        };
+        Ok(ranked
+            .into_iter()
+            .take(limit)
+            .filter_map(|(k, score)| PaperId::parse(&k).ok().map(|id| Hit { id, score, highlights: None }))
+            .collect())
+    }
+
+    /// Test hook: stages papers in the keyword index without committing, as
+    /// a crash between staging and commit would leave them.
+    #[doc(hidden)]
+    pub fn stage_without_commit(&self, papers: &[Paper]) -> Result<()> {
+        self.keyword.stage(papers)
+    }
+
+    /// Raw keyword and semantic candidate lists for one query (tuning).
+    #[doc(hidden)]
+    pub fn candidates(&self, q: &str, k: usize) -> Result<(Ranked, Ranked)> {
+        let parsed = query::parse(q);
+        let extra = ExtraFilters::default();
+        let (kw, _) = self.keyword.search(&parsed, &extra, k)?;
+        let kw = kw.into_iter().map(|h| (h.key, h.score)).collect();
+        let text = parsed.semantic_text();
+        let sem = if self.semantic_available() && !text.trim().is_empty() {
+            self.semantic(&parsed, &extra, &text, k)?
+        } else {
+            Vec::new()
+        };
+        Ok((kw, sem))
+    }
+}

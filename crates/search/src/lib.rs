@@ -1,0 +1,31 @@
+//! Paperboy's search engine: hybrid keyword + semantic search over papers,
+//! similar papers, and measured relevance (BEIR evaluation).
+//!
+//! - [`query`]: the search-box syntax, parsed into a [`ParsedQuery`];
+//! - [`keyword`]: the tantivy BM25 index and query construction;
+//! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings in-process (candle);
+//! - [`hnsw`] and [`vectors`]: the persistent approximate-nearest-neighbour index;
+//! - [`fusion`]: combining keyword and semantic rankings;
+//! - [`highlight`]: HTML-escaped snippets with `<mark>`ed matches;
+//! - [`engine`]: [`SearchEngine`], the API the web and CLI use;
+//! - [`eval`]: nDCG@10 / Recall@100 / MRR@10 on BEIR-format data.
+//!
+//! The engine knows nothing of HTTP or of the store: it is handed papers.
+
+pub mod embed;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod fusion;
+pub mod highlight;
+pub mod hnsw;
+pub mod keyword;
+pub mod query;
+pub mod vectors;
+
+pub use embed::Embedder;
+pub use engine::{Highlights, Hit, IndexStats, SearchEngine, SearchMode, SearchOptions, SearchResults};
+pub use error::{Result, SearchError};
+pub use eval::{EvalOptions, EvalReport, eval_beir, eval_beir_with};
+pub use fusion::Fusion;
+pub use query::ParsedQuery;
