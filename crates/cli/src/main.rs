@@ -19,7 +19,7 @@ const AFTER_HELP: &str = "\
 Configuration, strongest first:
   1. command-line flags
   2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
-     PAPERBOY_BASE_URL, PAPERBOY_LOG)
+     PAPERBOY_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG)
   3. the config file: --config FILE, or ./paperboy.toml when present:
          data_dir = \"./paperboy-data\"
          [server]
@@ -27,6 +27,9 @@ Configuration, strongest first:
          base_url = \"https://papers.example.org\"   # absolute links in feeds
          page_size = 30
          site_name = \"Paperboy\"
+         [search]
+         model_dir = \"./models/all-MiniLM-L6-v2\"   # semantic search; `paperboy model fetch`
+         embed_batch = 64
   4. built-in defaults (shown above)
 
 Start with `paperboy demo`: it imports the bundled demo papers and serves them.";
@@ -42,6 +45,10 @@ struct Cli {
     /// Config file [default: ./paperboy.toml when present]
     #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+
+    /// Embedding model directory [default: DATA_DIR/models/all-MiniLM-L6-v2, then ./models/all-MiniLM-L6-v2]
+    #[arg(long, global = true, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+    model_dir: Option<PathBuf>,
 
     /// Log filter, e.g. `info`, `debug`, `paperboy_web=debug`
     #[arg(long, global = true, env = "PAPERBOY_LOG", default_value = "info")]
@@ -62,6 +69,16 @@ enum Command {
     /// List or show papers in the catalog
     #[command(subcommand)]
     Papers(commands::papers::PapersCommand),
+    /// Search the catalog from the terminal (same syntax as the site)
+    Search(commands::search::SearchArgs),
+    /// Rebuild the search index from the catalog
+    Reindex(commands::search::ReindexArgs),
+    /// Measure search quality on a BEIR-format data set
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
+    /// Fetch or inspect the embedding model
+    #[command(subcommand)]
+    Model(commands::model::ModelCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,7 +97,7 @@ fn main() -> ExitCode {
         if let Some(path) = path {
             tracing::debug!(config = %path.display(), "loaded config file");
         }
-        let settings = Settings::merge(cli.data_dir.clone(), file);
+        let settings = Settings::merge(cli.data_dir.clone(), cli.model_dir.clone(), file);
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         runtime.block_on(run(cli.command, settings))
     })();
@@ -99,6 +116,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => commands::demo::run(args, &settings).await,
         Command::Import(args) => commands::import::run(args, &settings).await,
         Command::Papers(cmd) => commands::papers::run(cmd, &settings).await,
+        Command::Search(args) => commands::search::run(args, &settings).await,
+        Command::Reindex(args) => commands::search::reindex(args, &settings).await,
+        Command::Eval(cmd) => commands::eval::run(cmd, &settings).await,
+        Command::Model(cmd) => commands::model::run(cmd, &settings).await,
     }
 }
 

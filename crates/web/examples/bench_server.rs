@@ -1,16 +1,19 @@
 //! A server for load-testing the web layer alone (without building the CLI):
 //! seeds a fresh SQLite catalog with synthetic papers (about 40 a day over
-//! a few months, realistic field sizes) and serves it until Ctrl-C.
+//! a few months, realistic field sizes), indexes them in a keyword-only
+//! search engine, and serves it until Ctrl-C.
 //!
 //! ```sh
 //! cargo run --release -p paperboy-web --example bench_server -- 127.0.0.1:8099 4000
 //! wrk -t2 -c32 -d15s --latency http://127.0.0.1:8099/
+//! wrk -t2 -c32 -d15s --latency 'http://127.0.0.1:8099/search?q=visual+reasoning'
 //! ```
 
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use paperboy_core::{Paper, PaperId};
+use paperboy_search::SearchEngine;
 use paperboy_store::{SqliteStore, Store};
 use paperboy_web::{AppState, WebConfig};
 
@@ -49,12 +52,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for chunk in papers.chunks(500) {
         store.upsert_papers(chunk).await?;
     }
+    let engine = SearchEngine::open(&dir.path().join("index"), None)?;
+    engine.index_papers_at(store.last_change_seq().await?, &papers)?;
     let latest = store.latest_listing_date().await?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("serving {count} papers (latest day {latest:?}) on http://{addr}");
     let state = AppState {
         store: Arc::new(store),
         config: Arc::new(WebConfig { base_url: format!("http://{addr}"), ..WebConfig::default() }),
+        search: Some(Arc::new(engine)),
     };
     paperboy_web::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;

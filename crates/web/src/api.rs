@@ -1,14 +1,18 @@
 //! The JSON API, shaped like Hugging Face Papers' so that its clients work:
 //! `GET /api/daily_papers` (an array of daily-paper items, pagination in
-//! the `X-Total-Count` and `Link` headers) and `GET /api/papers/{id}`.
-//! Field names are Hugging Face's where it has them, camelCase otherwise.
-//! Errors are `{"error": "..."}`.
+//! the `X-Total-Count` and `Link` headers), `GET /api/papers/{id}`,
+//! `GET /api/papers/search?q=…` (an array of search items, the total in
+//! `X-Total-Count` and the mode used in `X-Search-Mode`) and
+//! `GET /api/papers/{id}/similar`. Field names are Hugging Face's where it
+//! has them, camelCase otherwise. Errors are `{"error": "..."}`; search
+//! answers 503 when the server runs without a search engine.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use paperboy_core::FeedPeriod;
+use paperboy_core::{FeedPeriod, PaperId};
+use paperboy_search::Hit;
 use paperboy_store::{FeedQuery, StoredPaper};
 use serde::Serialize;
 
@@ -17,13 +21,20 @@ use crate::dates::{day_start, published_at, rfc3339};
 use crate::error::{WebError, json_result};
 use crate::pages::paper::parse_id;
 use crate::params::{QueryString, offset, percent_encode};
+use crate::search::{self as find, SearchParams};
 
 /// Page size of `/api/daily_papers` when `limit` is absent.
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest `limit` accepted.
 pub const MAX_LIMIT: u32 = 100;
 
+/// Results per search page when `limit` is absent.
+pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
+/// Similar papers when `limit` is absent.
+pub const DEFAULT_SIMILAR_LIMIT: u32 = 10;
+
 static X_TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
+static X_SEARCH_MODE: HeaderName = HeaderName::from_static("x-search-mode");
 
 /// An author as Hugging Face lists them.
 #[derive(Debug, Serialize)]
@@ -113,6 +124,45 @@ impl<'a> DailyPaper<'a> {
             num_comments: 0,
             thumbnail: None,
             upvotes: stored.upvotes,
+            paper,
+        }
+    }
+}
+
+/// Highlighted title and abstract snippet: HTML, escaped, matches in `<mark>`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiHighlights<'a> {
+    pub title_html: &'a str,
+    pub summary_html: &'a str,
+}
+
+/// One element of `/api/papers/search`: a daily-paper-like item with the
+/// search's highlights and score.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchItem<'a> {
+    pub paper: ApiPaper<'a>,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub published_at: String,
+    pub highlights: Option<ApiHighlights<'a>>,
+    /// Higher is better; comparable within one response only.
+    pub score: f32,
+}
+
+impl<'a> SearchItem<'a> {
+    pub fn new(stored: &'a StoredPaper, hit: &'a Hit) -> Self {
+        let paper = ApiPaper::new(stored);
+        SearchItem {
+            title: paper.title,
+            summary: paper.summary,
+            published_at: paper.published_at.clone(),
+            highlights: hit
+                .highlights
+                .as_ref()
+                .map(|h| ApiHighlights { title_html: &h.title_html, summary_html: &h.abstract_html }),
+            score: if hit.score.is_finite() { hit.score } else { 0.0 },
             paper,
         }
     }
@@ -240,12 +290,60 @@ impl PageLinks<'_> {
     }
 }
 
-/// `GET /api/papers/{*id}`: the paper object (any spelling of the id).
-pub async fn paper(State(st): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+/// `GET /api/papers/{*id}`: the paper object (any spelling of the id), or
+/// with a trailing `/similar` its similar papers (the wildcard takes both,
+/// since old-style ids contain a slash: `hep-th/9901001/similar`).
+pub async fn paper(
+    State(st): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if let Ok(Path(p)) = &path
+        && let Some(id) = p.strip_suffix("/similar")
+    {
+        return json_result(similar(&st, id, raw.as_deref()).await);
+    }
     let result = async {
         let (id, _) = parse_id(path)?;
         let stored = st.store.get_paper(&id).await?.ok_or(WebError::UnknownPaper(id))?;
         Ok(json_response(StatusCode::OK, to_json(&ApiPaper::new(&stored))?))
+    };
+    json_result(result.await)
+}
+
+/// `GET /api/papers/{id}/similar?limit=`: an array of paper objects, most
+/// similar first.
+async fn similar(st: &AppState, raw_id: &str, raw_query: Option<&str>) -> Result<Response, WebError> {
+    let id = PaperId::parse(raw_id)?;
+    let limit = QueryString::parse(raw_query)?.limit(DEFAULT_SIMILAR_LIMIT, MAX_LIMIT)?;
+    let engine = st.search.as_ref().ok_or(WebError::SearchOff)?;
+    if st.store.get_paper(&id).await?.is_none() {
+        return Err(WebError::UnknownPaper(id));
+    }
+    let papers = find::similar(engine, st.store.as_ref(), &id, limit as usize).await?;
+    let items: Vec<ApiPaper<'_>> = papers.iter().map(ApiPaper::new).collect();
+    Ok(json_response(StatusCode::OK, to_json(&items)?))
+}
+
+/// `GET /api/papers/search?q=…&limit=&mode=&cat=&since=&until=&p=`.
+pub async fn search(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let qs = QueryString::parse(raw.as_deref())?;
+        let params = SearchParams::parse(&qs)?;
+        let limit = qs.limit(DEFAULT_SEARCH_LIMIT, MAX_LIMIT)?;
+        let skip = offset(params.page, limit)?;
+        if params.q.is_empty() {
+            return Err(WebError::bad("q is required: give the text to search for, e.g. ?q=diffusion"));
+        }
+        let engine = st.search.as_ref().ok_or(WebError::SearchOff)?;
+        let mut results = find::run(engine, &params.q, params.options(limit as usize, skip as usize, true)).await?;
+        let hits = std::mem::take(&mut results.hits);
+        let found = find::papers_of(st.store.as_ref(), hits).await?;
+        let items: Vec<SearchItem<'_>> = found.iter().map(|(p, h)| SearchItem::new(p, h)).collect();
+        let mut response =
+            with_page_headers(json_response(StatusCode::OK, to_json(&items)?), results.total_estimate as u64, None);
+        response.headers_mut().insert(X_SEARCH_MODE.clone(), HeaderValue::from_static(results.mode_used.as_str()));
+        Ok(response)
     };
     json_result(result.await)
 }

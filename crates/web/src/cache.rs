@@ -8,6 +8,13 @@
 //! feed does not record (such as votes). The cache holds at most
 //! [`MAX_ENTRIES`] responses and starts over when full, so junk query
 //! strings cannot make it grow without bound.
+//!
+//! Entries are keyed by path and the whole query string, so two searches
+//! never share an entry. Search responses (`/search…`, `/api/papers/search`,
+//! `…/similar`) also depend on the search index, which catches up with the
+//! store after it changes: they are only cached when the index's watermark
+//! (`SearchEngine::applied_seq`) has reached the store's position, so a
+//! search rendered before the index caught up is never served again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -90,6 +97,32 @@ fn cacheable(method: &Method, path: &str) -> bool {
     (method == Method::GET || method == Method::HEAD) && path != "/healthz" && !path.starts_with("/static/")
 }
 
+/// Paths whose responses come from the search index.
+fn uses_search_index(path: &str) -> bool {
+    path == "/search"
+        || path.starts_with("/search/")
+        || path == "/api/papers/search"
+        || (path.starts_with("/api/papers/") && path.ends_with("/similar"))
+}
+
+/// The cache key: the path and the full query string.
+fn cache_key(uri: &Uri) -> String {
+    match uri.query() {
+        Some(q) => format!("{}?{q}", uri.path()),
+        None => uri.path().to_string(),
+    }
+}
+
+/// Whether the search index has applied every store change up to `seq`
+/// (false when unknown).
+async fn index_caught_up(st: &AppState, seq: u64) -> bool {
+    let Some(engine) = st.search.clone() else {
+        // No index: search pages only say that search is off.
+        return true;
+    };
+    matches!(tokio::task::spawn_blocking(move || engine.applied_seq()).await, Ok(Ok(applied)) if applied >= seq)
+}
+
 /// The middleware: serves from the cache, or runs the handler and keeps a
 /// successful response.
 pub async fn middleware(
@@ -105,10 +138,12 @@ pub async fn middleware(
         // The handler will meet the same failure and report it properly.
         Err(_) => return next.run(request).await,
     };
-    let key = match request.uri().query() {
-        Some(q) => format!("{}?{q}", request.uri().path()),
-        None => request.uri().path().to_string(),
-    };
+    // Checked before rendering: an index that has caught up now cannot
+    // render anything staler than `seq`.
+    if uses_search_index(request.uri().path()) && !index_caught_up(&st, seq).await {
+        return next.run(request).await;
+    }
+    let key = cache_key(request.uri());
     if let Some(hit) = cache.get(&key, seq) {
         return hit.response();
     }
@@ -165,6 +200,25 @@ mod tests {
         }
         let n = c.inner.lock().unwrap().entries.len();
         assert!(n <= MAX_ENTRIES, "{n}");
+    }
+
+    #[test]
+    fn keys_hold_the_whole_query_string() {
+        let key = |s: &str| cache_key(&s.parse::<Uri>().unwrap());
+        assert_eq!(key("/search?q=a%20b&mode=keyword&p=1"), "/search?q=a%20b&mode=keyword&p=1");
+        assert_ne!(key("/search?q=a"), key("/search?q=b"));
+        assert_ne!(key("/api/papers/search?q=a&limit=1"), key("/api/papers/search?q=a&limit=2"));
+        assert_eq!(key("/papers"), "/papers");
+    }
+
+    #[test]
+    fn search_paths_depend_on_the_index() {
+        for path in ["/search", "/search/feed.atom", "/api/papers/search", "/api/papers/hep-th/9901001/similar"] {
+            assert!(uses_search_index(path), "{path}");
+        }
+        for path in ["/", "/papers/2603.00101", "/api/papers/2603.00101", "/searching"] {
+            assert!(!uses_search_index(path), "{path}");
+        }
     }
 
     #[test]

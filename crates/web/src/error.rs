@@ -2,12 +2,13 @@
 //! HTML page for the site, `{"error": "..."}` for the JSON API.
 //!
 //! Messages of 4xx errors are written for the person who typed the URL and
-//! are shown as they are. A store failure is logged with `tracing::error!`
-//! and shown only as a generic message.
+//! are shown as they are. A store or search-index failure is logged with
+//! `tracing::error!` and shown only as a generic message.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use paperboy_core::{CoreError, PaperId};
+use paperboy_search::SearchError;
 use paperboy_store::StoreError;
 use thiserror::Error;
 
@@ -16,6 +17,9 @@ use crate::pages;
 
 /// Shown instead of the details of a server-side failure.
 pub const GENERIC_500: &str = "Something went wrong on our side. The error has been logged; please try again later.";
+
+/// Why search answers 503 when the server runs without a search index.
+pub const SEARCH_OFF: &str = "Search is not set up on this server: it was started without a search index. Browse the papers by day, week or month instead.";
 
 /// Everything a request can fail with.
 #[derive(Debug, Error)]
@@ -32,9 +36,15 @@ pub enum WebError {
     NoRoute(String),
     #[error("This method is not allowed here; use GET")]
     MethodNotAllowed,
+    /// The server runs without a search engine.
+    #[error("{}", SEARCH_OFF)]
+    SearchOff,
     /// The store failed; details go to the log, not to the client.
     #[error("store failure: {0}")]
     Store(#[from] StoreError),
+    /// The search index failed; details go to the log, not to the client.
+    #[error("search failure: {0}")]
+    Search(#[from] SearchError),
     /// Anything else that is our fault; logged, shown as a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -66,14 +76,15 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::UnknownPaper(_) | WebError::NoRoute(_) => StatusCode::NOT_FOUND,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::SearchOff => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// What the client is told: the message for 4xx, a generic text for 5xx.
     pub fn public_message(&self) -> String {
         match self {
-            WebError::Store(_) | WebError::Internal(_) => GENERIC_500.to_string(),
+            WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => GENERIC_500.to_string(),
             other => other.to_string(),
         }
     }
@@ -81,6 +92,7 @@ impl WebError {
     fn log(&self) {
         match self {
             WebError::Store(e) => tracing::error!(error = %e, "request failed: store error"),
+            WebError::Search(e) => tracing::error!(error = %e, "request failed: search index error"),
             WebError::Internal(e) => tracing::error!(error = %e, "request failed: internal error"),
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! Atom 1.0 and RSS 2.0 versions of every feed view: `/feed.atom` and
 //! `/feed.rss` follow the latest day; `/papers/{date|week|month}/{value}/
 //! feed.{atom|rss}` follow one period. All accept `?cat=` and `?sort=`.
+//! `/search/feed.atom?q=…` follows a search: its newest matches.
 //!
 //! The XML is written by hand into one `String`: the documents are small
 //! and regular, and every piece of text goes through [`escape_into`].
@@ -20,9 +21,13 @@ use crate::dates::{day_start, last_change, published_at};
 use crate::error::{WebError, html_result};
 use crate::links::{FeedKind, feed_file_url, paper_path, period_url, root_url};
 use crate::pages::feed::{ViewParams, parse_period};
+use crate::params::QueryString;
+use crate::search::{SearchParams, newest_matches};
 
 /// Papers per feed document (newest first).
 pub const FEED_ITEMS: u32 = 100;
+/// Matches per search feed (newest listing day first).
+pub const SEARCH_FEED_ITEMS: usize = 50;
 /// Authors listed per Atom entry; longer lists end with "et al.".
 const MAX_AUTHORS: usize = 50;
 
@@ -258,6 +263,39 @@ pub async fn latest_atom(State(st): State<AppState>, RawQuery(q): RawQuery) -> R
 /// `GET /feed.rss`.
 pub async fn latest_rss(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
     html_result(&st.config, render(&st, None, FeedKind::Rss, q).await)
+}
+
+/// `GET /search/feed.atom?q=…&mode=…&cat=…&since=…&until=…`: the newest
+/// [`SEARCH_FEED_ITEMS`] matches of a search, so that a feed reader sees
+/// new papers as they are listed.
+pub async fn search_atom(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let params = SearchParams::parse(&QueryString::parse(raw.as_deref())?)?;
+        let params = SearchParams { page: 0, ..params };
+        if params.q.is_empty() {
+            return Err(WebError::bad("q is required: give the search to follow, e.g. /search/feed.atom?q=diffusion"));
+        }
+        let engine = st.search.as_ref().ok_or(WebError::SearchOff)?;
+        let items = newest_matches(engine, st.store.as_ref(), &params, SEARCH_FEED_ITEMS).await?;
+        let base = st.config.base_url.as_str();
+        let site = st.config.site_name.as_str();
+        let mut title = format!("{site}: search \u{201c}{}\u{201d}", params.q);
+        if let Some(c) = &params.cat {
+            title.push_str(" · ");
+            title.push_str(c);
+        }
+        let meta = FeedMeta {
+            title,
+            subtitle: "The newest papers matching a search".to_string(),
+            html_url: format!("{base}{}", params.url("/search", 0)),
+            self_url: format!("{base}{}", params.url("/search/feed.atom", 0)),
+            updated: items.iter().map(|i| last_change(&i.paper)).max().unwrap_or_else(Utc::now),
+            base_url: base.to_string(),
+            site_name: site.to_string(),
+        };
+        Ok(([(header::CONTENT_TYPE, FeedKind::Atom.content_type())], atom(&meta, &items)).into_response())
+    };
+    html_result(&st.config, result.await)
 }
 
 macro_rules! period_feed_handler {

@@ -1,5 +1,7 @@
 //! Paperboy's HTTP layer: server-rendered HTML pages, Atom and RSS feeds,
-//! and a JSON API compatible with Hugging Face Papers' clients.
+//! search (a page, an Atom feed per search and a JSON endpoint, over
+//! [`paperboy_search::SearchEngine`]), and a JSON API compatible with
+//! Hugging Face Papers' clients.
 //!
 //! [`router`] builds the whole site over an [`AppState`]; [`serve`] runs it
 //! on a listener until a shutdown signal, letting open requests finish.
@@ -19,6 +21,7 @@ pub mod links;
 pub mod openapi;
 pub mod pages;
 pub mod params;
+pub mod search;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +60,10 @@ impl Default for WebConfig {
 pub struct AppState {
     pub store: Arc<dyn paperboy_store::Store>,
     pub config: Arc<WebConfig>,
+    /// The search engine, or `None` when search is disabled: the site still
+    /// works, `/search` says search is not set up, the search API and feed
+    /// answer 503, and paper pages leave out similar papers.
+    pub search: Option<Arc<paperboy_search::SearchEngine>>,
 }
 
 /// The whole site.
@@ -86,9 +93,14 @@ pub fn router(state: AppState) -> Router {
         // Static routes above win over this wildcard, which takes paper ids
         // including old-style ones with a slash (`hep-th/9901001`).
         .route("/papers/{*id}", get(pages::paper::show))
+        .route("/search", get(pages::search::show))
+        .route("/search/feed.atom", get(feeds::search_atom))
         .route("/feed.atom", get(feeds::latest_atom))
         .route("/feed.rss", get(feeds::latest_rss))
         .route("/api/daily_papers", get(api::daily_papers))
+        // Static, so it wins over the wildcard below, which also serves
+        // `/api/papers/{id}/similar` (ids may contain a slash).
+        .route("/api/papers/search", get(api::search))
         .route("/api/papers/{*id}", get(api::paper))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))

@@ -39,7 +39,13 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(&document_for("http://x").unwrap()).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
         assert_eq!(doc["servers"][0]["url"], "http://x");
-        for path in ["/api/daily_papers", "/api/papers/{id}", "/api/openapi.json"] {
+        for path in [
+            "/api/daily_papers",
+            "/api/papers/{id}",
+            "/api/papers/search",
+            "/api/papers/{id}/similar",
+            "/api/openapi.json",
+        ] {
             assert!(doc["paths"][path]["get"].is_object(), "{path}");
         }
     }

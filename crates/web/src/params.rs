@@ -93,7 +93,7 @@ pub fn is_category(s: &str) -> bool {
 }
 
 /// Shortens a user-supplied value before quoting it in a message.
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     s.chars().take(QUOTE_CHARS).collect()
 }
 

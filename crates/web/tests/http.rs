@@ -123,6 +123,7 @@ async fn start_with(store: Arc<dyn Store>, page_size: u32, dir: Option<tempfile:
     let state = AppState {
         store,
         config: Arc::new(WebConfig { base_url: base.clone(), site_name: "Paperboy".into(), page_size }),
+        search: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(paperboy_web::serve(listener, state, async move {
@@ -1027,7 +1028,7 @@ async fn serve_stops_gracefully() {
     let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState { store: Arc::new(store), config: Arc::new(WebConfig::default()) };
+    let state = AppState { store: Arc::new(store), config: Arc::new(WebConfig::default()), search: None };
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(paperboy_web::serve(listener, state, async move {
         let _ = stopped.await;
@@ -1041,4 +1042,16 @@ async fn serve_stops_gracefully() {
         .expect("serve returns after the shutdown signal")
         .unwrap();
     assert!(result.is_ok());
+}
+
+#[tokio::test]
+async fn trailing_slashes_redirect_to_the_page_without_one() {
+    let s = start(30).await;
+    for (path, target) in
+        [("/papers/date/2026-03-11/", "/papers/date/2026-03-11"), ("/papers/hep-th/9901001/", "/papers/hep-th/9901001")]
+    {
+        let r = s.get(path).await;
+        assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT, "GET {path}");
+        assert_eq!(header(&r, "location"), target);
+    }
 }

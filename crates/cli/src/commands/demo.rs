@@ -37,6 +37,7 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> Result<ExitCode> {
         total.rejected.extend(s.rejected);
     }
     total.report(started.elapsed());
+    super::index_after_import(settings, &store).await;
     if !total.rejected.is_empty() {
         bail!("the bundled demo data has rejected records; this is a bug in this build");
     }

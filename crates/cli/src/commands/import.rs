@@ -182,6 +182,7 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
         }
     }
     total.report(started.elapsed());
+    super::index_after_import(settings, &store).await;
     if failed_files > 0 || !total.rejected.is_empty() {
         return Ok(ExitCode::from(2));
     }

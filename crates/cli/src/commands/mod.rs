@@ -1,18 +1,83 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod eval;
 pub mod import;
+pub mod model;
 pub mod papers;
+pub mod search;
 pub mod serve;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
-use paperboy_store::SqliteStore;
+use paperboy_search::{Embedder, SearchEngine};
+use paperboy_store::{SqliteStore, Store};
 
 use crate::config::Settings;
+use crate::progress::count_bar;
 
 /// Opens the catalog in the data directory, creating both if needed.
 pub async fn open_store(settings: &Settings) -> Result<SqliteStore> {
     settings.ensure_data_dir()?;
     let path = settings.database_path();
     SqliteStore::open(&path).await.with_context(|| format!("cannot open the catalog at {}", path.display()))
+}
+
+/// Loads the embedding model if one is configured or in a default place.
+/// `None` (with a log line saying how to turn semantic search on) otherwise.
+pub fn load_embedder(settings: &Settings) -> Result<Option<Arc<Embedder>>> {
+    let Some(dir) = paperboy_services::find_model_dir(settings.model_dir.as_deref(), &settings.data_dir) else {
+        if let Some(dir) = &settings.model_dir {
+            anyhow::bail!(
+                "no model in {} (it needs model.safetensors and tokenizer.json): run `paperboy model fetch --dir {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+        tracing::warn!("semantic search is off: no embedding model found; run `paperboy model fetch` to turn it on");
+        return Ok(None);
+    };
+    let embedder = Embedder::load(&dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
+    tracing::info!(model = %dir.display(), "semantic search is on");
+    Ok(Some(Arc::new(embedder)))
+}
+
+/// Opens the search index in the data directory.
+pub fn open_engine(settings: &Settings, embedder: Option<Arc<Embedder>>) -> Result<Arc<SearchEngine>> {
+    let dir = settings.index_dir();
+    let engine = SearchEngine::open(&dir, embedder).with_context(|| {
+        format!("cannot open the search index in {} (rebuild it with `paperboy reindex`)", dir.display())
+    })?;
+    Ok(Arc::new(engine))
+}
+
+/// Brings the index up to date with the catalog, with a progress bar.
+pub async fn sync_with_progress(store: &dyn Store, engine: &Arc<SearchEngine>) -> Result<()> {
+    let start = engine.applied_seq()?;
+    let newest = store.last_change_seq().await?;
+    if newest <= start {
+        return Ok(());
+    }
+    let bar = count_bar(newest - start, "indexing");
+    let report = paperboy_services::sync_index(store, engine, |applied, _| bar.set_position(applied - start))
+        .await
+        .context("updating the search index failed")?;
+    bar.finish_and_clear();
+    tracing::info!(indexed = report.indexed, removed = report.removed, "search index up to date");
+    Ok(())
+}
+
+/// After an import: make the new papers searchable by keyword now. When the
+/// index is busy (a running `paperboy serve` owns it) that server's follower
+/// picks the papers up within seconds instead.
+pub async fn index_after_import(settings: &Settings, store: &dyn Store) {
+    let result = async {
+        let engine = open_engine(settings, None)?;
+        sync_with_progress(store, &engine).await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!("the search index was not updated now ({e:#}); `paperboy serve` brings it up to date");
+    }
 }

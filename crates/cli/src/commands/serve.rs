@@ -35,8 +35,23 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         .trim_end_matches('/')
         .to_string();
     let papers = store.count_papers().await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    // Search: the index catches up with the catalog before we answer, then a
+    // background task follows the change feed and embeds new papers.
+    let embedder = super::load_embedder(settings)?;
+    let engine = super::open_engine(settings, embedder)?;
+    super::sync_with_progress(store.as_ref(), &engine).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(paperboy_services::indexer::follow(
+        Arc::clone(&store),
+        Arc::clone(&engine),
+        std::time::Duration::from_secs(2),
+        settings.embed_batch,
+        stop_rx,
+    ));
     let state = AppState {
-        store: Arc::new(store),
+        search: Some(Arc::clone(&engine)),
+        store,
         config: Arc::new(WebConfig {
             base_url: base_url.clone(),
             site_name: settings.site_name.clone(),
@@ -46,6 +61,8 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
     tracing::info!(%local, %base_url, papers, "listening");
     paperboy_web::serve(listener, state, shutdown_signal()).await.context("the server failed")?;
+    let _ = stop_tx.send(true);
+    let _ = follower.await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,4 @@
-//! Error pages: 400, 404, 405 and 500 in the site's layout.
+//! Error pages: 400, 404, 405, 500 and 503 in the site's layout.
 
 use maud::html;
 use paperboy_core::PaperId;
@@ -15,7 +15,8 @@ pub fn render(config: &WebConfig, err: &WebError) -> String {
         WebError::UnknownPaper(_) => "Paper not found",
         WebError::NoRoute(_) => "Page not found",
         WebError::MethodNotAllowed => "Method not allowed",
-        WebError::Store(_) | WebError::Internal(_) => "Something went wrong",
+        WebError::SearchOff => "Search is not set up",
+        WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => "Something went wrong",
     };
     let title = format!("{} {heading}", status.as_u16());
     let message = err.public_message();

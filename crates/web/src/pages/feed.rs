@@ -264,7 +264,7 @@ pub fn render(config: &WebConfig, v: &FeedView<'_>) -> String {
         feeds: Some(FeedLinks::for_view(feed_period, opts)),
         noindex: false,
     };
-    let nav = Nav { anchor: Some(v.period), opts, active: Some(v.period.kind()) };
+    let nav = Nav { anchor: Some(v.period), opts, active: Some(v.period.kind()), query: None };
     page(config, &head, &nav, body)
 }
 

@@ -1,6 +1,6 @@
 //! The page frame every HTML page shares: `<head>` (title, description,
 //! canonical link, feed discovery links, stylesheet), the header with the
-//! Day / Week / Month tabs, and the footer.
+//! search box and the Day / Week / Month tabs, and the footer.
 
 use maud::{DOCTYPE, Markup, html};
 use paperboy_core::FeedPeriod;
@@ -23,16 +23,19 @@ pub struct Head<'a> {
     pub noindex: bool,
 }
 
-/// The hrefs of a view's Atom and RSS feeds.
+/// The hrefs of a view's Atom and RSS feeds (searches have Atom only).
 #[derive(Debug)]
 pub struct FeedLinks {
     pub atom: String,
-    pub rss: String,
+    pub rss: Option<String>,
 }
 
 impl FeedLinks {
     pub fn for_view(period: Option<&FeedPeriod>, opts: ViewOpts<'_>) -> Self {
-        FeedLinks { atom: feed_file_url(period, opts, FeedKind::Atom), rss: feed_file_url(period, opts, FeedKind::Rss) }
+        FeedLinks {
+            atom: feed_file_url(period, opts, FeedKind::Atom),
+            rss: Some(feed_file_url(period, opts, FeedKind::Rss)),
+        }
     }
 }
 
@@ -45,6 +48,8 @@ pub struct Nav<'a> {
     pub opts: ViewOpts<'a>,
     /// `day`, `week` or `month`: the tab shown as current.
     pub active: Option<&'static str>,
+    /// The text already in the header's search box (on search pages).
+    pub query: Option<&'a str>,
 }
 
 impl Nav<'_> {
@@ -92,7 +97,9 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
                 }
                 @if let Some(f) = &head.feeds {
                     link rel="alternate" type=(FeedKind::Atom.mime()) title=(format!("{title} (Atom)")) href=(f.atom);
-                    link rel="alternate" type=(FeedKind::Rss.mime()) title=(format!("{title} (RSS)")) href=(f.rss);
+                    @if let Some(rss) = &f.rss {
+                        link rel="alternate" type=(FeedKind::Rss.mime()) title=(format!("{title} (RSS)")) href=(rss);
+                    }
                 }
                 link rel="icon" href="data:,";
                 link rel="stylesheet" href=(STYLE_URL.as_str());
@@ -105,6 +112,12 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
                             span.name { (config.site_name) }
                         }
                         span.tagline { "Trending research papers" }
+                        form.site-search role="search" action="/search" method="get" {
+                            label.sr-only for="site-q" { "Search papers" }
+                            input #site-q type="search" name="q" value=(nav.query.unwrap_or(""))
+                                placeholder="Search papers" autocomplete="off" maxlength="2048";
+                            button type="submit" { "Search" }
+                        }
                         nav.tabs aria-label="Period" {
                             @for (kind, label, href) in nav.tabs() {
                                 @if nav.active == Some(kind) {
@@ -122,11 +135,15 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
                         a href="/" { "Latest papers" }
                         " · "
                         a href="/api/openapi.json" { "API" }
+                        " · "
+                        a href="/search" { "Search" }
                         @if let Some(f) = &head.feeds {
                             " · "
                             a href=(f.atom) { "Atom feed" }
-                            " · "
-                            a href=(f.rss) { "RSS feed" }
+                            @if let Some(rss) = &f.rss {
+                                " · "
+                                a href=(rss) { "RSS feed" }
+                            }
                         } @else {
                             " · "
                             a href="/feed.atom" { "Atom feed" }

@@ -1,10 +1,11 @@
-//! The server-rendered HTML site: feed pages, paper pages and error pages,
-//! all in one [`layout`].
+//! The server-rendered HTML site: feed pages, paper pages, the search page
+//! and error pages, all in one [`layout`].
 
 pub mod error;
 pub mod feed;
 pub mod layout;
 pub mod paper;
+pub mod search;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,6 +1,7 @@
 //! The page of one paper: `/papers/2312.00752`, `/papers/hep-th/9901001`,
 //! `/papers/pb-0123456789abcdef`. Other spellings of an id (with a version,
-//! upper-case, an `arXiv:` prefix) redirect to the canonical URL.
+//! upper-case, an `arXiv:` prefix) redirect to the canonical URL. With a
+//! search engine, the page ends with similar papers.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -14,6 +15,7 @@ use paperboy_store::StoredPaper;
 use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
+use crate::pages::feed::short_authors;
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
 use crate::{AppState, WebConfig};
@@ -32,19 +34,43 @@ pub fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<(PaperId, b
 
 /// `GET /papers/{*id}`.
 pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+    // `/papers/date/2026-03-11/` and `/papers/2312.00752/` mean the page without the slash.
+    if let Ok(Path(raw)) = path.as_ref() {
+        let trimmed = raw.trim_end_matches('/');
+        if trimmed.len() != raw.len() && !trimmed.is_empty() && !trimmed.contains("//") {
+            return Redirect::permanent(&format!("/papers/{trimmed}")).into_response();
+        }
+    }
     let result = async {
         let (id, canonical) = parse_id(path)?;
         if !canonical {
             return Ok(Redirect::permanent(&paper_path(&id)).into_response());
         }
         let stored = st.store.get_paper(&id).await?.ok_or(WebError::UnknownPaper(id))?;
-        Ok(html_response(StatusCode::OK, render(&st.config, &stored)))
+        let similar = similar_papers(&st, &stored.paper.id).await;
+        Ok(html_response(StatusCode::OK, render(&st.config, &stored, &similar)))
     };
     html_result(&st.config, result.await)
 }
 
-/// The paper page.
-pub fn render(config: &WebConfig, stored: &StoredPaper) -> String {
+/// Papers similar to `id` for its page; none without a search engine, and
+/// none (logged) when the engine or the store fails: the page is still
+/// worth showing.
+async fn similar_papers(st: &AppState, id: &PaperId) -> Vec<StoredPaper> {
+    let Some(engine) = &st.search else {
+        return Vec::new();
+    };
+    match crate::search::similar(engine, st.store.as_ref(), id, crate::search::SIMILAR_ON_PAGE).await {
+        Ok(papers) => papers,
+        Err(e) => {
+            tracing::warn!(error = %e, paper = %id, "similar papers left out");
+            Vec::new()
+        }
+    }
+}
+
+/// The paper page; `similar` is listed at the end when not empty.
+pub fn render(config: &WebConfig, stored: &StoredPaper, similar: &[StoredPaper]) -> String {
     let p = &stored.paper;
     let day = FeedPeriod::Day(p.listed_on);
     let description =
@@ -119,6 +145,22 @@ pub fn render(config: &WebConfig, stored: &StoredPaper) -> String {
                 }
             }
         }
+        @if !similar.is_empty() {
+            section.similar aria-labelledby="similar-heading" {
+                h2 #similar-heading { "Similar papers" }
+                ul.similar-list {
+                    @for s in similar {
+                        li data-paper-id=(s.paper.id) {
+                            a.paper-title href=(paper_path(&s.paper.id)) { (s.paper.title) }
+                            @if !s.paper.authors.is_empty() {
+                                span.authors { (short_authors(&s.paper.authors)) }
+                            }
+                            time.muted datetime=(s.paper.listed_on.to_string()) { (human_day(s.paper.listed_on)) }
+                        }
+                    }
+                }
+            }
+        }
     };
     let canonical = format!("{}{}", config.base_url, paper_path(&p.id));
     let head = Head {
@@ -128,6 +170,6 @@ pub fn render(config: &WebConfig, stored: &StoredPaper) -> String {
         feeds: None,
         noindex: false,
     };
-    let nav = Nav { anchor: Some(day), opts: ViewOpts::default(), active: None };
+    let nav = Nav { anchor: Some(day), opts: ViewOpts::default(), active: None, query: None };
     page(config, &head, &nav, body)
 }

@@ -1,0 +1,48 @@
+//! `paperboy eval beir DIR`: search quality on a BEIR-format data set
+//! (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv), indexed into a temporary
+//! directory, one row per mode.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use paperboy_search::SearchMode;
+
+use crate::config::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Evaluate keyword, semantic and hybrid search: nDCG@10, Recall@100, MRR@10
+    Beir {
+        /// The data set directory
+        dir: PathBuf,
+        /// Which qrels file to use (qrels/SPLIT.tsv)
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cmd: EvalCommand, settings: &Settings) -> Result<ExitCode> {
+    let EvalCommand::Beir { dir, split, json } = cmd;
+    let embedder = super::load_embedder(settings)?;
+    let modes = if embedder.is_some() {
+        vec![SearchMode::Keyword, SearchMode::Semantic, SearchMode::Hybrid]
+    } else {
+        eprintln!("note: no embedding model, so only keyword search is evaluated; run `paperboy model fetch` first");
+        vec![SearchMode::Keyword]
+    };
+    let label = dir.display().to_string();
+    let report = tokio::task::spawn_blocking(move || paperboy_search::eval_beir(&dir, &split, &modes, embedder))
+        .await?
+        .with_context(|| format!("evaluating {label} failed"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
