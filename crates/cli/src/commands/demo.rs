@@ -29,12 +29,7 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> Result<ExitCode> {
     for file in demo_data::files() {
         let records = paperboy_ingest::from_reader(std::io::Cursor::new(file.bytes), &options(file.listed_on))?;
         let s = import_records(&store, records, file.name, file.bytes.len() as u64).await?;
-        total.inserted += s.inserted;
-        total.updated += s.updated;
-        total.merged += s.merged;
-        total.unchanged += s.unchanged;
-        total.skipped += s.skipped;
-        total.rejected.extend(s.rejected);
+        total.add(s);
     }
     total.report(started.elapsed());
     super::index_after_import(settings, &store).await;

@@ -61,7 +61,7 @@ impl Summary {
         self.inserted + self.updated + self.merged + self.unchanged + self.skipped + self.rejected.len() as u64
     }
 
-    fn add(&mut self, other: Summary) {
+    pub fn add(&mut self, other: Summary) {
         self.inserted += other.inserted;
         self.updated += other.updated;
         self.merged += other.merged;
