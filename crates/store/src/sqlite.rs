@@ -34,7 +34,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("cache_size", "-32000")
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", "8192")
             .pragma("temp_store", "memory");
         Self::open_with(options, &path.display().to_string()).await
     }
@@ -199,7 +200,7 @@ async fn record_change(conn: &mut SqliteConnection, paper_id: &str, now: &str) -
 
 /// Rows per multi-row INSERT (20 columns each, well under SQLite's and
 /// PostgreSQL's bind-parameter limits).
-const INSERT_ROWS: usize = 40;
+const INSERT_ROWS: usize = 100;
 /// Values per `IN (...)` lookup.
 const LOOKUP_CHUNK: usize = 500;
 
@@ -277,7 +278,7 @@ async fn upsert_batch(
 }
 
 fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    vec!["?"; n].join(", ")
 }
 
 /// Inserts the papers at `pending` with multi-row INSERTs and records their changes.
@@ -290,13 +291,10 @@ async fn flush_inserts(
     now: &str,
 ) -> Result<(), sqlx::Error> {
     for chunk in pending.chunks(INSERT_ROWS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = r * 19;
-                let cols: Vec<String> = (1..=19).map(|c| format!("?{}", b + c)).collect();
-                format!("({}, ?{})", cols.join(", "), b + 19)
-            })
-            .collect();
+        // Plain `?` placeholders: sqlx resolves numbered ones much more slowly
+        // in long statements (measured: 40 rows of ?NNN ran at half the speed).
+        let row = format!("({})", ["?"; 20].join(", "));
+        let rows = vec![row; chunk.len()];
         let sql = format!(
             "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, primary_category, \
              categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, withdrawn, \
@@ -325,12 +323,13 @@ async fn flush_inserts(
                 .bind(p.withdrawn)
                 .bind(hashes[i])
                 .bind(p.listed_on.format("%Y-%m-%d").to_string())
+                .bind(now)
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
         let sql = format!(
             "INSERT INTO paper_changes (paper_id, changed_at) VALUES {}",
-            (0..chunk.len()).map(|r| format!("(?{}, ?{})", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", ")
+            vec!["(?, ?)"; chunk.len()].join(", ")
         );
         let mut q = sqlx::query(&sql);
         for &i in chunk {
