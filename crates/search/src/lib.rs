@@ -3,7 +3,8 @@
 //!
 //! - [`query`]: the search-box syntax, parsed into a [`ParsedQuery`];
 //! - [`keyword`]: the tantivy BM25 index and query construction;
-//! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings in-process (candle);
+//! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings in-process, on the
+//!   BERT encoder in [`bert`] (weights loaded with candle, products by `gemm`);
 //! - [`hnsw`] and [`vectors`]: the persistent approximate-nearest-neighbour index;
 //! - [`fusion`]: combining keyword and semantic rankings;
 //! - [`highlight`]: HTML-escaped snippets with `<mark>`ed matches;
@@ -12,6 +13,7 @@
 //!
 //! The engine knows nothing of HTTP or of the store: it is handed papers.
 
+pub mod bert;
 pub mod embed;
 pub mod engine;
 pub mod error;

@@ -1,0 +1,588 @@
+//! The BERT encoder behind [`Embedder`](crate::Embedder): an inference-only
+//! forward pass over plain `f32` buffers, with the matrix products done by
+//! `gemm` (the kernels candle itself uses, with AVX-512 where the CPU has it).
+//!
+//! Why not candle's generic BERT: on two cores it spent more than half its
+//! time outside the matrix products, in single-threaded element-wise kernels
+//! (erf, exp), in allocating and zeroing a fresh tensor per operation, and on
+//! padding. Here:
+//! - the sequences of a batch are *packed*, not padded: the dense layers run
+//!   over all real tokens at once and attention runs per sequence, so no work
+//!   is spent on padding and no attention mask is needed (mean pooling over
+//!   the real tokens is exactly sentence-transformers' masked mean);
+//! - query, key and value are one fused product;
+//! - attention runs one (sequence, head) pair per task, on all cores;
+//! - GELU, softmax and layer normalisation are branch-free loops the compiler
+//!   vectorises, split across cores.
+//!
+//! Weights are read once from `model.safetensors` through candle's loader
+//! (which also widens f16/bf16 checkpoints to f32).
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+/// Defines `$name`, which runs `$body` compiled for AVX-512 or AVX2 when the
+/// CPU has them (checked at run time, once per call) and for the baseline
+/// otherwise: the element-wise loops get 16 or 8 lanes instead of 4.
+macro_rules! simd_dispatch {
+    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn v4($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn v3($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, checked just above.
+                    return unsafe { v4($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2, checked just above.
+                    return unsafe { v3($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+/// The hyper-parameters the forward pass needs (a subset of BERT's
+/// `config.json`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_hidden_act")]
+    pub hidden_act: String,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+}
+
+fn default_hidden_act() -> String {
+    "gelu".into()
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_type_vocab() -> usize {
+    2
+}
+
+impl BertConfig {
+    /// all-MiniLM-L6-v2, for model packages without a config.json.
+    pub fn minilm_l6() -> BertConfig {
+        BertConfig {
+            vocab_size: 30522,
+            hidden_size: 384,
+            num_hidden_layers: 6,
+            num_attention_heads: 12,
+            intermediate_size: 1536,
+            hidden_act: "gelu".into(),
+            layer_norm_eps: 1e-12,
+            max_position_embeddings: 512,
+            type_vocab_size: 2,
+        }
+    }
+}
+
+/// `y = x · Wᵀ + b` with `W` stored as PyTorch does, `(out, in)` row-major.
+struct Linear {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    n_in: usize,
+    n_out: usize,
+}
+
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+struct Layer {
+    qkv: Linear,
+    attn_out: Linear,
+    attn_norm: Norm,
+    up: Linear,
+    down: Linear,
+    out_norm: Norm,
+}
+
+/// A loaded BERT encoder.
+pub struct Bert {
+    cfg: BertConfig,
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type0: Vec<f32>,
+    emb_norm: Norm,
+    layers: Vec<Layer>,
+    eps: f32,
+}
+
+/// Loading failed: the message says which tensor and why.
+#[derive(Debug)]
+pub struct LoadError(pub String);
+
+impl Bert {
+    /// Reads the weights from a safetensors file. Tensor names may carry a
+    /// `bert.` prefix (checkpoints saved from `BertForXxx`) or not.
+    pub fn load(weights: &Path, cfg: BertConfig) -> Result<Bert, LoadError> {
+        if cfg.hidden_act != "gelu" {
+            return Err(LoadError(format!(
+                "hidden_act {:?} is not supported (only \"gelu\", as in all BERT sentence encoders)",
+                cfg.hidden_act
+            )));
+        }
+        if cfg.num_attention_heads == 0 || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
+            return Err(LoadError(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                cfg.hidden_size, cfg.num_attention_heads
+            )));
+        }
+        // SAFETY: the file is memory-mapped read-only and copied into owned
+        // buffers before this function returns; model files are replaced by
+        // rename, never rewritten in place.
+        let st = unsafe { candle_core::safetensors::MmapedSafetensors::new(weights) }
+            .map_err(|e| LoadError(format!("{}: {e}", weights.display())))?;
+        let prefix = if st.get("embeddings.word_embeddings.weight").is_ok() { "" } else { "bert." };
+        let h = cfg.hidden_size;
+        let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, LoadError> {
+            let full = format!("{prefix}{name}");
+            let t = st.load(&full, &candle_core::Device::Cpu).map_err(|e| LoadError(format!("tensor {full}: {e}")))?;
+            if t.dims() != shape {
+                return Err(LoadError(format!("tensor {full} has shape {:?}, expected {shape:?}", t.dims())));
+            }
+            t.to_dtype(candle_core::DType::F32)
+                .and_then(|t| t.flatten_all())
+                .and_then(|t| t.to_vec1::<f32>())
+                .map_err(|e| LoadError(format!("tensor {full}: {e}")))
+        };
+        let linear = |name: &str, n_out: usize, n_in: usize| -> Result<Linear, LoadError> {
+            Ok(Linear {
+                w: tensor(&format!("{name}.weight"), &[n_out, n_in])?,
+                b: tensor(&format!("{name}.bias"), &[n_out])?,
+                n_in,
+                n_out,
+            })
+        };
+        let norm = |name: &str| -> Result<Norm, LoadError> {
+            Ok(Norm { gamma: tensor(&format!("{name}.weight"), &[h])?, beta: tensor(&format!("{name}.bias"), &[h])? })
+        };
+        let word = tensor("embeddings.word_embeddings.weight", &[cfg.vocab_size, h])?;
+        let position = tensor("embeddings.position_embeddings.weight", &[cfg.max_position_embeddings, h])?;
+        let types = tensor("embeddings.token_type_embeddings.weight", &[cfg.type_vocab_size, h])?;
+        let emb_norm = norm("embeddings.LayerNorm")?;
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let q = linear(&format!("{p}.attention.self.query"), h, h)?;
+            let k = linear(&format!("{p}.attention.self.key"), h, h)?;
+            let v = linear(&format!("{p}.attention.self.value"), h, h)?;
+            // Rows of W are output features, so stacking the three weight
+            // matrices stacks their outputs: [q | k | v] per token.
+            let qkv = Linear { w: [q.w, k.w, v.w].concat(), b: [q.b, k.b, v.b].concat(), n_in: h, n_out: 3 * h };
+            layers.push(Layer {
+                qkv,
+                attn_out: linear(&format!("{p}.attention.output.dense"), h, h)?,
+                attn_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
+                up: linear(&format!("{p}.intermediate.dense"), cfg.intermediate_size, h)?,
+                down: linear(&format!("{p}.output.dense"), h, cfg.intermediate_size)?,
+                out_norm: norm(&format!("{p}.output.LayerNorm"))?,
+            });
+        }
+        Ok(Bert {
+            eps: cfg.layer_norm_eps as f32,
+            token_type0: types[..h].to_vec(),
+            cfg,
+            word,
+            position,
+            emb_norm,
+            layers,
+        })
+    }
+
+    /// Width of the hidden states (and of the pooled vectors).
+    pub fn hidden_size(&self) -> usize {
+        self.cfg.hidden_size
+    }
+
+    /// Longest sequence the position embeddings allow.
+    pub fn max_positions(&self) -> usize {
+        self.cfg.max_position_embeddings
+    }
+
+    /// Mean-pooled, L2-normalised sentence vectors for a batch of token id
+    /// sequences (each already truncated to at most [`max_positions`]
+    /// tokens). Empty sequences give zero vectors.
+    ///
+    /// [`max_positions`]: Bert::max_positions
+    pub fn embed_packed(&self, seqs: &[&[u32]]) -> Vec<Vec<f32>> {
+        let h = self.cfg.hidden_size;
+        let mut offsets = Vec::with_capacity(seqs.len());
+        let mut total = 0;
+        for s in seqs {
+            assert!(s.len() <= self.cfg.max_position_embeddings, "sequence longer than the position table");
+            offsets.push(total);
+            total += s.len();
+        }
+        if total == 0 {
+            return vec![vec![0.0; h]; seqs.len()];
+        }
+        let mut x = vec![0.0f32; total * h];
+        self.embed_tokens(seqs, &offsets, &mut x);
+        let mut qkv = vec![0.0f32; total * 3 * h];
+        let mut ctx = vec![0.0f32; total * h];
+        let mut tmp = vec![0.0f32; total * h];
+        let mut inter = vec![0.0f32; total * self.cfg.intermediate_size];
+        let spans: Vec<(usize, usize)> =
+            offsets.iter().zip(seqs).map(|(&o, s)| (o, s.len())).filter(|&(_, l)| l > 0).collect();
+        for layer in &self.layers {
+            linear(&x, total, &layer.qkv, &mut qkv);
+            self.attention(&qkv, &spans, &mut ctx);
+            linear(&ctx, total, &layer.attn_out, &mut tmp);
+            add_norm(&mut x, &tmp, &layer.attn_norm, self.eps, h);
+            linear(&x, total, &layer.up, &mut inter);
+            gelu_inplace(&mut inter);
+            linear(&inter, total, &layer.down, &mut tmp);
+            add_norm(&mut x, &tmp, &layer.out_norm, self.eps, h);
+        }
+        spans_pool(&x, seqs, &offsets, h)
+    }
+
+    /// Word + position + token-type embeddings, layer-normalised, into `x`.
+    fn embed_tokens(&self, seqs: &[&[u32]], offsets: &[usize], x: &mut [f32]) {
+        let h = self.cfg.hidden_size;
+        let vocab = self.cfg.vocab_size;
+        for (s, &o) in seqs.iter().zip(offsets) {
+            for (p, &id) in s.iter().enumerate() {
+                // Ids outside the vocabulary cannot come from the model's own
+                // tokenizer; map them to [PAD] rather than index out of range.
+                let id = if (id as usize) < vocab { id as usize } else { 0 };
+                let row = &mut x[(o + p) * h..(o + p + 1) * h];
+                let w = &self.word[id * h..(id + 1) * h];
+                let pe = &self.position[p * h..(p + 1) * h];
+                for j in 0..h {
+                    row[j] = w[j] + pe[j] + self.token_type0[j];
+                }
+            }
+        }
+        let zeros = vec![0.0f32; x.len()];
+        add_norm(x, &zeros, &self.emb_norm, self.eps, h);
+    }
+
+    /// Multi-head self-attention of every sequence: `qkv` holds `[q | k | v]`
+    /// per token, `ctx` receives the heads' outputs side by side.
+    fn attention(&self, qkv: &[f32], spans: &[(usize, usize)], ctx: &mut [f32]) {
+        let h = self.cfg.hidden_size;
+        let heads = self.cfg.num_attention_heads;
+        let d = h / heads;
+        let scale = 1.0 / (d as f32).sqrt();
+        let out = SendPtr(ctx.as_mut_ptr());
+        let out_len = ctx.len();
+        let tasks: Vec<(usize, usize, usize)> =
+            spans.iter().flat_map(|&(o, l)| (0..heads).map(move |hd| (o, l, hd))).collect();
+        tasks.par_iter().for_each_init(Vec::new, |scores: &mut Vec<f32>, &(o, l, hd)| {
+            assert!((o + l) * 3 * h <= qkv.len() && (o + l) * h <= out_len);
+            scores.clear();
+            scores.resize(l * l, 0.0);
+            let q = qkv[o * 3 * h + hd * d..].as_ptr();
+            let k = qkv[o * 3 * h + h + hd * d..].as_ptr();
+            let v = qkv[o * 3 * h + 2 * h + hd * d..].as_ptr();
+            let rs = (3 * h) as isize;
+            // SAFETY: every row read is below (o + l) * 3h (asserted above);
+            // scores is l×l. ctx rows o..o+l, columns hd·d..(hd+1)·d belong
+            // to this task alone, so the writes through `out` never overlap.
+            unsafe {
+                gemm::gemm(
+                    l,
+                    l,
+                    d,
+                    scores.as_mut_ptr(),
+                    1,
+                    l as isize,
+                    false,
+                    q,
+                    1,
+                    rs,
+                    k,
+                    rs,
+                    1,
+                    0.0,
+                    scale,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            softmax_rows(scores, l);
+            let dst = out.get();
+            unsafe {
+                gemm::gemm(
+                    l,
+                    d,
+                    l,
+                    dst.add(o * h + hd * d),
+                    1,
+                    h as isize,
+                    false,
+                    scores.as_ptr(),
+                    1,
+                    l as isize,
+                    v,
+                    1,
+                    rs,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        });
+    }
+}
+
+/// A raw pointer that tasks writing disjoint regions may share.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: only used for writes to disjoint regions, see `attention`.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `out (t×n_out) = x (t×n_in) · Wᵀ + b`, on all cores.
+fn linear(x: &[f32], t: usize, lin: &Linear, out: &mut [f32]) {
+    let out = &mut out[..t * lin.n_out];
+    assert!(x.len() >= t * lin.n_in && lin.w.len() == lin.n_in * lin.n_out);
+    for row in out.chunks_exact_mut(lin.n_out) {
+        row.copy_from_slice(&lin.b);
+    }
+    // SAFETY: dst is t×n_out row-major (length checked by the slice above);
+    // lhs is t×n_in row-major; rhs element (i, j) is W[j][i], inside W.
+    unsafe {
+        gemm::gemm(
+            t,
+            lin.n_out,
+            lin.n_in,
+            out.as_mut_ptr(),
+            1,
+            lin.n_out as isize,
+            true,
+            x.as_ptr(),
+            1,
+            lin.n_in as isize,
+            lin.w.as_ptr(),
+            lin.n_in as isize,
+            1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(0),
+        );
+    }
+}
+
+/// Rows per parallel task of the element-wise kernels.
+const ROWS_PER_TASK: usize = 32;
+
+/// `x = LayerNorm(x + y)` row by row.
+fn add_norm(x: &mut [f32], y: &[f32], norm: &Norm, eps: f32, h: usize) {
+    x.par_chunks_mut(h * ROWS_PER_TASK)
+        .zip(y.par_chunks(h * ROWS_PER_TASK))
+        .for_each(|(xs, ys)| add_norm_rows(xs, ys, &norm.gamma, &norm.beta, eps, h));
+}
+
+simd_dispatch!(add_norm_rows, add_norm_rows_body, (xs: &mut [f32], ys: &[f32], gamma: &[f32], beta: &[f32], eps: f32, h: usize));
+
+#[inline(always)]
+fn add_norm_rows_body(xs: &mut [f32], ys: &[f32], gamma: &[f32], beta: &[f32], eps: f32, h: usize) {
+    for (row, add) in xs.chunks_exact_mut(h).zip(ys.chunks_exact(h)) {
+        for (a, b) in row.iter_mut().zip(add) {
+            *a += *b;
+        }
+        let mean = sum(row) / h as f32;
+        let mut sq = [0.0f32; 8];
+        let mut chunks = row.chunks_exact(8);
+        for c in &mut chunks {
+            for i in 0..8 {
+                let d = c[i] - mean;
+                sq[i] += d * d;
+            }
+        }
+        let var = sq.iter().sum::<f32>() + chunks.remainder().iter().map(|a| (a - mean) * (a - mean)).sum::<f32>();
+        let inv = 1.0 / (var / h as f32 + eps).sqrt();
+        for ((a, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+            *a = (*a - mean) * inv * g + b;
+        }
+    }
+}
+
+/// Exact (erf) GELU, as BERT's `"gelu"`: `x · Φ(x)`.
+fn gelu_inplace(x: &mut [f32]) {
+    x.par_chunks_mut(16 * 1024).for_each(gelu_chunk);
+}
+
+simd_dispatch!(gelu_chunk, gelu_chunk_body, (chunk: &mut [f32]));
+
+#[inline(always)]
+fn gelu_chunk_body(chunk: &mut [f32]) {
+    for v in chunk {
+        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+// Softmax of each row of a row-major matrix with rows of `l`, in place.
+simd_dispatch!(softmax_rows, softmax_rows_body, (m: &mut [f32], l: usize));
+
+#[inline(always)]
+fn softmax_rows_body(m: &mut [f32], l: usize) {
+    for row in m.chunks_exact_mut(l) {
+        softmax_inplace(row);
+    }
+}
+
+/// Softmax of one row, in place.
+#[inline(always)]
+fn softmax_inplace(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in row.iter_mut() {
+        *v = exp(*v - max);
+    }
+    let inv = 1.0 / sum(row);
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// Sum with eight independent accumulators, so that it vectorises (a single
+/// running float sum cannot be reordered by the compiler).
+#[inline(always)]
+fn sum(xs: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+/// Mean of each sequence's token vectors, L2-normalised.
+fn spans_pool(x: &[f32], seqs: &[&[u32]], offsets: &[usize], h: usize) -> Vec<Vec<f32>> {
+    seqs.iter()
+        .zip(offsets)
+        .map(|(s, &o)| {
+            let mut v = vec![0.0f32; h];
+            if s.is_empty() {
+                return v;
+            }
+            for row in x[o * h..(o + s.len()) * h].chunks_exact(h) {
+                for (a, b) in v.iter_mut().zip(row) {
+                    *a += *b;
+                }
+            }
+            let n = s.len() as f32;
+            v.iter_mut().for_each(|a| *a /= n);
+            let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
+            v.iter_mut().for_each(|a| *a /= norm);
+            v
+        })
+        .collect()
+}
+
+/// `e^x` in single precision without branches (so loops over it vectorise):
+/// `2^n · e^r` with `|r| ≤ ln2/2` and a degree-6 polynomial for `e^r`.
+/// Relative error about 2e-7 over the range that matters here.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    // Round to nearest by adding 1.5·2²³: the sum's low mantissa bits are
+    // then n itself, so no libm call and no float-to-int conversion (both
+    // would stop the loop from being vectorised).
+    const SHIFT: f32 = 12_582_912.0;
+    let shifted = x * std::f32::consts::LOG2_E + SHIFT;
+    let n = shifted - SHIFT;
+    // ln 2 split in two for an exact-enough reduction.
+    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
+    let p = 1.0
+        + r * (1.0 + r * (0.5 + r * (1.666_666_7e-1 + r * (4.166_666_8e-2 + r * (8.333_334e-3 + r * 1.388_888_9e-3)))));
+    let n_int = shifted.to_bits().wrapping_sub(SHIFT.to_bits()) as i32;
+    let bits = (n_int.wrapping_add(127) as u32) << 23;
+    p * f32::from_bits(bits)
+}
+
+/// The error function, from the complementary error function's Chebyshev
+/// fit (Numerical Recipes' `erfcc`: fractional error below 1.2e-7).
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_204 + t * (1.488_515_9 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * exp(poly);
+    (1.0 - erfc).copysign(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_std_closely() {
+        let mut worst = 0.0f32;
+        let mut x = -80.0f32;
+        while x < 80.0 {
+            let rel = ((exp(x) - x.exp()) / x.exp()).abs();
+            worst = worst.max(rel);
+            x += 0.0137;
+        }
+        assert!(worst < 1e-6, "worst relative error {worst}");
+        assert!(exp(-1000.0) < 1e-37);
+    }
+
+    #[test]
+    fn erf_matches_reference_values() {
+        // erf values to 8 digits (Abramowitz & Stegun table 7.1).
+        for (x, want) in
+            [(0.0f32, 0.0f32), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (2.0, 0.995_322_3), (-1.0, -0.842_700_8)]
+        {
+            assert!((erf(x) - want).abs() < 2e-7, "erf({x}) = {} want {want}", erf(x));
+        }
+        assert!((erf(6.0) - 1.0).abs() < 1e-7);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut row = vec![1.0, 3.0, 2.0, -50.0];
+        softmax_inplace(&mut row);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(row[1] > row[2] && row[2] > row[0] && row[0] > row[3]);
+    }
+}
