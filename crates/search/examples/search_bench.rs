@@ -63,11 +63,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir_size(index) as f64 / (1024.0 * 1024.0)
     );
     println!();
+    if let Some(emb) = engine.embedder() {
+        let mut times = Vec::new();
+        for round in 0..rounds.max(2) {
+            for q in &queries {
+                let start = Instant::now();
+                emb.embed(&[q.as_str()])?;
+                if round > 0 {
+                    times.push(start.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "query embedding alone: p50 {:.1} ms, p99 {:.1} ms",
+            times[times.len() / 2],
+            times[((times.len() - 1) as f64 * 0.99).round() as usize]
+        );
+        println!();
+    }
     println!("| mode | queries | p50 ms | p90 ms | p99 ms | max ms | mean hits |");
     println!("|---|---|---|---|---|---|---|");
     for mode in [SearchMode::Keyword, SearchMode::Semantic, SearchMode::Hybrid] {
         let opts = SearchOptions { mode, limit: 20, ..SearchOptions::default() };
         let mut times = Vec::new();
+        let mut slowest: Vec<(f64, &str)> = Vec::new();
         let mut hits = 0usize;
         for round in 0..rounds.max(2) {
             for q in &queries {
@@ -76,11 +96,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
                 if round > 0 {
                     times.push(ms);
+                    slowest.push((ms, q));
                     hits += res.hits.len();
                 }
             }
         }
         times.sort_by(f64::total_cmp);
+        slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+        slowest.dedup_by(|a, b| a.1 == b.1);
+        for (ms, q) in slowest.iter().take(3) {
+            eprintln!("{}: slowest {ms:.1} ms for {q:?}", mode.as_str());
+        }
         let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
         println!(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",

@@ -373,6 +373,9 @@ impl SendPtr {
 fn linear(x: &[f32], t: usize, lin: &Linear, out: &mut [f32]) {
     let out = &mut out[..t * lin.n_out];
     assert!(x.len() >= t * lin.n_in && lin.w.len() == lin.n_in * lin.n_out);
+    if t <= FEW_TOKENS {
+        return linear_few(x, t, lin, out);
+    }
     for row in out.chunks_exact_mut(lin.n_out) {
         row.copy_from_slice(&lin.b);
     }
@@ -398,8 +401,64 @@ fn linear(x: &[f32], t: usize, lin: &Linear, out: &mut [f32]) {
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            // A short query is faster on one core than split across two.
+            if t * lin.n_in * lin.n_out < PARALLEL_FLOPS {
+                gemm::Parallelism::None
+            } else {
+                gemm::Parallelism::Rayon(0)
+            },
         );
+    }
+}
+
+/// Below this many multiply-adds a product runs on the calling thread.
+const PARALLEL_FLOPS: usize = 64 * 384 * 384;
+
+/// Up to this many tokens (a search query), products skip `gemm`: it would
+/// copy ("pack") the whole weight matrix for a handful of rows, which costs
+/// more than the arithmetic. Each weight row is read once instead and dotted
+/// with every token.
+const FEW_TOKENS: usize = 32;
+/// Weight rows per parallel task in [`linear_few`].
+const ROWS_PER_DOT_TASK: usize = 64;
+
+/// [`linear`] for a few tokens: computes `outᵀ` block by block of weight
+/// rows (on all cores), then transposes it into place.
+fn linear_few(x: &[f32], t: usize, lin: &Linear, out: &mut [f32]) {
+    let mut out_t = vec![0.0f32; lin.n_out * t];
+    out_t.par_chunks_mut(ROWS_PER_DOT_TASK * t).zip(lin.w.par_chunks(ROWS_PER_DOT_TASK * lin.n_in)).for_each(
+        |(dst, rows)| {
+            dot_rows(rows, &x[..t * lin.n_in], lin.n_in, dst);
+        },
+    );
+    for (j, col) in out_t.chunks_exact(t).enumerate() {
+        let b = lin.b[j];
+        for (i, v) in col.iter().enumerate() {
+            out[i * lin.n_out + j] = v + b;
+        }
+    }
+}
+
+simd_dispatch!(dot_rows, dot_rows_body, (rows: &[f32], x: &[f32], n: usize, dst: &mut [f32]));
+
+/// `dst[r·t + i] = rows[r] · x[i]` for every row `r` of `rows` and token `i`
+/// of `x` (both row-major with rows of `n`).
+#[inline(always)]
+fn dot_rows_body(rows: &[f32], x: &[f32], n: usize, dst: &mut [f32]) {
+    let t = x.len() / n;
+    for (row, out) in rows.chunks_exact(n).zip(dst.chunks_exact_mut(t)) {
+        for (tok, o) in x.chunks_exact(n).zip(out.iter_mut()) {
+            let mut acc = [0.0f32; 16];
+            let mut a = row.chunks_exact(16);
+            let mut b = tok.chunks_exact(16);
+            for (ca, cb) in (&mut a).zip(&mut b) {
+                for k in 0..16 {
+                    acc[k] += ca[k] * cb[k];
+                }
+            }
+            let tail: f32 = a.remainder().iter().zip(b.remainder()).map(|(p, q)| p * q).sum();
+            *o = acc.iter().sum::<f32>() + tail;
+        }
     }
 }
 

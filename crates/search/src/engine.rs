@@ -32,6 +32,9 @@ use crate::vectors::VectorIndex;
 /// A ranked list of (paper key, score), best first.
 pub type Ranked = Vec<(String, f32)>;
 
+/// Filters letting fewer papers than this through are served by an exact
+/// scan of just those papers' vectors; broader ones by the graph.
+const EXACT_FILTER_BELOW: usize = 2_000;
 /// Dimension assumed for the vector index when no model is loaded.
 pub const DEFAULT_DIM: usize = 384;
 /// Largest page size served.
@@ -163,6 +166,8 @@ pub struct SearchEngine {
     vectors: RwLock<VectorIndex>,
     embedder: Option<Arc<Embedder>>,
     fusion: RwLock<Fusion>,
+    /// Filters matching fewer papers are served by an exact scan.
+    exact_filter_below: std::sync::atomic::AtomicUsize,
     /// Serialises writers (indexing, removal, embedding) with each other.
     write: Mutex<()>,
 }
@@ -200,6 +205,7 @@ impl SearchEngine {
             vectors: RwLock::new(vectors),
             embedder,
             fusion: RwLock::new(Fusion::default()),
+            exact_filter_below: std::sync::atomic::AtomicUsize::new(EXACT_FILTER_BELOW),
             write: Mutex::new(()),
         })
     }
@@ -222,6 +228,13 @@ impl SearchEngine {
     /// Sets keyword ranking tunables (tuning and evaluation).
     pub fn set_keyword_config(&mut self, c: KeywordConfig) {
         self.keyword.config = c;
+    }
+
+    /// Sets the filter size below which filtered semantic search scans the
+    /// matching papers exactly instead of walking the graph (tests use 0 to
+    /// exercise the graph path on a small catalog).
+    pub fn set_exact_filter_below(&self, n: usize) {
+        self.exact_filter_below.store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sets the graph search breadth (recall/latency trade-off).
@@ -455,9 +468,14 @@ impl SearchEngine {
                 (sem, n)
             }
             SearchMode::Hybrid => {
-                let (kw, count) = self.keyword.search(parsed, &extra, candidates)?;
+                // The keyword search runs while the query is being embedded.
+                let (kw, sem) = rayon::join(
+                    || self.keyword.search(parsed, &extra, candidates),
+                    || self.semantic(parsed, &extra, &sem_text, candidates),
+                );
+                let (kw, count) = kw?;
+                let sem = sem?;
                 let kw: Vec<(String, f32)> = kw.into_iter().map(|h| (h.key, h.score)).collect();
-                let sem = self.semantic(parsed, &extra, &sem_text, candidates)?;
                 let fusion = *self.fusion.read().unwrap_or_else(lock_err);
                 let fused = fuse(&kw, &sem, fusion);
                 let n = fused.len().max(count);
@@ -480,13 +498,25 @@ impl SearchEngine {
             return Ok(Vec::new());
         };
         let qv = emb.embed(&[text])?.pop().unwrap_or_default();
-        let allowed: Option<HashSet<String>> = match self.keyword.filter_query(parsed, extra, true) {
-            Some(f) => Some(self.keyword.matching_keys(f.as_ref())?),
-            None => None,
-        };
         let vi = self.vectors.read().unwrap_or_else(lock_err);
-        let allow = |key: &str| allowed.as_ref().is_none_or(|s| s.contains(key));
-        Ok(vi.search(&qv, k, &allow).into_iter().map(|h| (h.key, h.sim)).collect())
+        let Some(filter) = self.keyword.filter_query(parsed, extra, true) else {
+            return Ok(vi.search(&qv, k, &|_: &str| true).into_iter().map(|h| (h.key, h.sim)).collect());
+        };
+        let searcher = self.keyword.searcher();
+        let docs = self.keyword.matching_docs(&searcher, filter.as_ref())?;
+        let hits = if docs.len() < self.exact_filter_below.load(std::sync::atomic::Ordering::Relaxed) {
+            // A narrow filter (an author, a day): score exactly the few
+            // papers it lets through.
+            let keys = self.keyword.keys_of(&searcher, &docs);
+            vi.search_among(&qv, k, keys.iter().map(String::as_str))
+        } else {
+            // A broad filter (a category, a year, a negated word): walk the
+            // graph and check each candidate, instead of reading the keys of
+            // tens of thousands of matching documents.
+            let allow = |key: &str| self.keyword.doc_of(&searcher, key).is_some_and(|a| docs.contains(&a));
+            vi.search(&qv, k, &allow)
+        };
+        Ok(hits.into_iter().map(|h| (h.key, h.sim)).collect())
     }
 
     fn hit(&self, id: PaperId, score: f32, parsed: &ParsedQuery, highlights: bool) -> Result<Hit> {

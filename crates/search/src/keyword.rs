@@ -7,6 +7,7 @@
 //! Each commit carries a JSON payload with the caller's `applied_seq`, so
 //! the watermark is stored atomically with the documents it describes.
 
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -27,7 +28,7 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
 use tantivy::{
-    DateTime, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
+    DateTime, DocAddress, DocSet, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
 use crate::error::{Result, SearchError};
@@ -521,12 +522,33 @@ impl KeywordIndex {
         Ok((hits, count))
     }
 
-    /// The keys of every document the filter accepts.
-    pub fn matching_keys(&self, filter: &dyn Query) -> Result<std::collections::HashSet<String>> {
-        let searcher = self.searcher();
-        let docs = searcher.search(filter, &DocSetCollector).map_err(|e| self.err(e))?;
-        let keys = KeyReader::new(&searcher, self.fields);
-        Ok(docs.into_iter().filter_map(|a| keys.key(a)).collect())
+    /// Addresses of the documents matching `filter` (cheap: no keys read).
+    pub fn matching_docs(&self, searcher: &Searcher, filter: &dyn Query) -> Result<HashSet<DocAddress>> {
+        searcher.search(filter, &DocSetCollector).map_err(|e| self.err(e))
+    }
+
+    /// The keys of some documents (a fast-field dictionary lookup each).
+    pub fn keys_of(&self, searcher: &Searcher, docs: &HashSet<DocAddress>) -> HashSet<String> {
+        let keys = KeyReader::new(searcher, self.fields);
+        docs.iter().filter_map(|&a| keys.key(a)).collect()
+    }
+
+    /// The live document with this key, straight from the term dictionary
+    /// (no query, no scoring: a few microseconds).
+    pub fn doc_of(&self, searcher: &Searcher, key: &str) -> Option<DocAddress> {
+        let term = Term::from_field_text(self.fields.id, key);
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let Ok(index) = seg.inverted_index(self.fields.id) else { continue };
+            let Ok(Some(mut postings)) = index.read_postings(&term, IndexRecordOption::Basic) else { continue };
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                if seg.alive_bitset().is_none_or(|b| b.is_alive(doc)) {
+                    return Some(DocAddress::new(ord as u32, doc));
+                }
+                doc = postings.advance();
+            }
+        }
+        None
     }
 
     /// Every document's key and text hash.

@@ -334,6 +334,20 @@ impl VectorIndex {
         }
     }
 
+    /// Exact top-k among the given keys (those without a vector are
+    /// skipped): the path for narrow filters.
+    pub fn search_among<'a>(&self, q: &[f32], k: usize, keys: impl Iterator<Item = &'a str>) -> Vec<VectorHit> {
+        if q.len() != self.dim || k == 0 {
+            return Vec::new();
+        }
+        let mut scored: Vec<Scored> = keys
+            .filter_map(|key| self.live.get(key))
+            .map(|&n| Scored { sim: dot(q, self.graph.vector(n)), node: n })
+            .collect();
+        scored.sort_unstable_by(|a, b| b.cmp(a));
+        scored.into_iter().take(k).map(|s| VectorHit { key: self.keys[s.node as usize].clone(), sim: s.sim }).collect()
+    }
+
     /// Exact top-k by scanning every live vector (in parallel).
     pub fn search_exact(&self, q: &[f32], k: usize, allow: &dyn Fn(&str) -> bool) -> Vec<VectorHit> {
         if q.len() != self.dim || k == 0 {

@@ -86,6 +86,21 @@ fn engine_semantic_hybrid_similar_and_pending() {
     // Filters apply to semantic results too.
     let r = e.search("generating pictures by gradually removing noise cat:quant-ph", &opts).unwrap();
     assert!(r.hits.iter().all(|h| h.id.to_string() == "2501.00001"));
+    let narrow: Vec<String> = r.hits.iter().map(|h| h.id.to_string()).collect();
+    assert!(!narrow.is_empty());
+    // The broad-filter path (graph walk, each candidate checked against the
+    // filter) gives the same answer as the exact scan of the matches.
+    e.set_exact_filter_below(0);
+    let r = e.search("generating pictures by gradually removing noise cat:quant-ph", &opts).unwrap();
+    assert_eq!(r.hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>(), narrow);
+    let r = e.search("generating pictures by gradually removing noise -quantum", &opts).unwrap();
+    assert!(!r.hits.is_empty() && r.hits.iter().all(|h| h.id.to_string() != "2501.00001"));
+    e.set_exact_filter_below(usize::MAX);
+    let r2 = e.search("generating pictures by gradually removing noise -quantum", &opts).unwrap();
+    assert_eq!(
+        r.hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>(),
+        r2.hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>()
+    );
     let r = e.search("efficient attention kernels", &SearchOptions::default()).unwrap();
     assert_eq!(r.mode_used, SearchMode::Hybrid);
     assert!(r.semantic_available);
