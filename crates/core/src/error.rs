@@ -16,6 +16,16 @@ pub enum CoreError {
     BadPeriod { input: String, what: &'static str, why: &'static str },
     #[error("unknown sort {input:?}: use one of {allowed}")]
     BadSort { input: String, allowed: &'static str },
+    #[error("{input:?} is not a valid username: {why}")]
+    BadUsername { input: String, why: &'static str },
+    #[error("{input:?} is not a valid email address: {why}")]
+    BadEmail { input: String, why: &'static str },
+    #[error("unknown role {input:?}: use one of {allowed}")]
+    BadRole { input: String, allowed: &'static str },
+    #[error("invalid {what}: {why}")]
+    BadText { what: &'static str, why: &'static str },
+    #[error("invalid ranking parameters: {why}")]
+    BadRanking { why: &'static str },
     #[error("invalid paper: {0}")]
     InvalidPaper(&'static str),
 }

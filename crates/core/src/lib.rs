@@ -1,4 +1,5 @@
-//! Paperboy's domain: arXiv identifiers, papers, feed periods and orderings.
+//! Paperboy's domain: arXiv identifiers, papers, feed periods and orderings,
+//! the trending score, and the community's members.
 //!
 //! Everything here is pure data and pure functions: no I/O, no clocks read
 //! implicitly, no async. Every other crate depends on this one and on nothing
@@ -6,11 +7,15 @@
 
 pub mod error;
 pub mod id;
+pub mod member;
 pub mod paper;
 pub mod period;
+pub mod ranking;
 pub mod text;
 
 pub use error::CoreError;
 pub use id::{ArxivId, PaperId};
+pub use member::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 pub use paper::{Paper, PaperLinks};
 pub use period::{FeedPeriod, FeedSort};
+pub use ranking::RankingParams;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
 use crate::id::{PaperId, fnv1a64};
-use crate::text::normalize_ws;
+use crate::text::normalize_ws_in_place;
 
 /// Longest title we accept; arXiv's own limit is far below this.
 pub const MAX_TITLE_CHARS: usize = 1_000;
@@ -80,11 +80,17 @@ impl Paper {
     /// drops empty optional fields, and finds code and project links in the
     /// comment and abstract when none were given.
     pub fn normalize(&mut self) {
-        self.title = normalize_ws(&self.title);
-        self.abstract_text = normalize_ws(&self.abstract_text);
-        self.authors = self.authors.iter().map(|a| normalize_ws(a)).filter(|a| !a.is_empty()).collect();
+        normalize_ws_in_place(&mut self.title);
+        normalize_ws_in_place(&mut self.abstract_text);
+        self.authors.iter_mut().for_each(normalize_ws_in_place);
+        self.authors.retain(|a| !a.is_empty());
         for field in [&mut self.comment, &mut self.journal_ref, &mut self.doi] {
-            *field = field.as_deref().map(normalize_ws).filter(|s| !s.is_empty());
+            if let Some(s) = field {
+                normalize_ws_in_place(s);
+            }
+            if field.as_deref() == Some("") {
+                *field = None;
+            }
         }
         let mut cats: Vec<String> = Vec::with_capacity(self.categories.len() + 1);
         let primary = self
@@ -124,10 +130,11 @@ impl Paper {
         if self.title.is_empty() {
             return Err(CoreError::InvalidPaper("the title is empty"));
         }
-        if self.title.chars().count() > MAX_TITLE_CHARS {
+        // No more characters than bytes: count them only when it may matter.
+        if self.title.len() > MAX_TITLE_CHARS && self.title.chars().count() > MAX_TITLE_CHARS {
             return Err(CoreError::InvalidPaper("the title is longer than 1,000 characters"));
         }
-        if self.abstract_text.chars().count() > MAX_ABSTRACT_CHARS {
+        if self.abstract_text.len() > MAX_ABSTRACT_CHARS && self.abstract_text.chars().count() > MAX_ABSTRACT_CHARS {
             return Err(CoreError::InvalidPaper("the abstract is longer than 20,000 characters"));
         }
         if self.version == Some(0) {
@@ -150,24 +157,77 @@ impl Paper {
     /// (not the feed date, which is ours). Equal fingerprints mean a re-import
     /// changes nothing.
     pub fn content_hash(&self) -> u64 {
-        let mut buf = String::with_capacity(self.title.len() + self.abstract_text.len() + 256);
-        let mut push = |s: &str| {
-            buf.push_str(s);
-            buf.push('\u{1f}');
-        };
-        push(&self.id.to_string());
-        push(&self.version.map(|v| v.to_string()).unwrap_or_default());
-        push(&self.title);
-        push(&self.authors.join("\u{1e}"));
-        push(&self.abstract_text);
-        push(&self.categories.join(" "));
-        push(&self.submitted_at.map(|d| d.to_rfc3339()).unwrap_or_default());
-        push(&self.updated_at.map(|d| d.to_rfc3339()).unwrap_or_default());
-        for s in [&self.comment, &self.journal_ref, &self.doi, &self.links.code, &self.links.project] {
-            push(s.as_deref().unwrap_or(""));
+        // FNV-1a over the fields, each followed by U+001F, written straight
+        // into the hasher (the same bytes, and so the same value, as hashing
+        // the fields joined into one string).
+        use std::fmt::Write as _;
+        let mut h = Fnv1a::new();
+        let _ = write!(h, "{}", self.id);
+        h.field_end();
+        if let Some(v) = self.version {
+            let _ = write!(h, "{v}");
         }
-        push(if self.withdrawn { "w" } else { "" });
-        fnv1a64(buf.as_bytes())
+        h.field_end();
+        h.bytes(self.title.as_bytes());
+        h.field_end();
+        for (i, a) in self.authors.iter().enumerate() {
+            if i > 0 {
+                h.bytes(&[0x1e]);
+            }
+            h.bytes(a.as_bytes());
+        }
+        h.field_end();
+        h.bytes(self.abstract_text.as_bytes());
+        h.field_end();
+        for (i, c) in self.categories.iter().enumerate() {
+            if i > 0 {
+                h.bytes(b" ");
+            }
+            h.bytes(c.as_bytes());
+        }
+        h.field_end();
+        for d in [self.submitted_at, self.updated_at] {
+            if let Some(d) = d {
+                h.bytes(d.to_rfc3339().as_bytes());
+            }
+            h.field_end();
+        }
+        for s in [&self.comment, &self.journal_ref, &self.doi, &self.links.code, &self.links.project] {
+            h.bytes(s.as_deref().unwrap_or("").as_bytes());
+            h.field_end();
+        }
+        if self.withdrawn {
+            h.bytes(b"w");
+        }
+        h.field_end();
+        h.0
+    }
+}
+
+/// A streaming [`fnv1a64`].
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Self {
+        Fnv1a(fnv1a64(&[]))
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn field_end(&mut self) {
+        self.bytes(&[0x1f]);
+    }
+}
+
+impl std::fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
     }
 }
 
@@ -178,11 +238,8 @@ const CODE_HOSTS: &[&str] = &["github.com", "gitlab.com", "bitbucket.org", "code
 pub fn find_links(comment: &str, abstract_text: &str) -> PaperLinks {
     let mut links = PaperLinks::default();
     for text in [comment, abstract_text] {
-        for (start, _) in text.match_indices("http") {
+        for start in url_starts(text) {
             let rest = &text[start..];
-            if !(rest.starts_with("http://") || rest.starts_with("https://")) {
-                continue;
-            }
             let end = rest
                 .find(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '}' | '\\'))
                 .unwrap_or(rest.len());
@@ -202,6 +259,28 @@ pub fn find_links(comment: &str, abstract_text: &str) -> PaperLinks {
         }
     }
     links
+}
+
+/// Where each `http://` and `https://` in `text` starts, in order. Found by
+/// their `:`, a rare character that `str::find` looks for a word at a time.
+fn url_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        while let Some(i) = text[from..].find(':').map(|i| from + i) {
+            from = i + 1;
+            if !text[i..].starts_with("://") {
+                continue;
+            }
+            let before = &text.as_bytes()[..i];
+            if before.ends_with(b"https") {
+                return Some(i - 5);
+            }
+            if before.ends_with(b"http") {
+                return Some(i - 4);
+            }
+        }
+        None
+    })
 }
 
 #[cfg(test)]
@@ -246,6 +325,47 @@ mod tests {
         assert_ne!(a.content_hash(), b.content_hash());
     }
 
+    /// The definition [`Paper::content_hash`] streams: stored fingerprints
+    /// depend on it staying exactly this.
+    fn content_hash_reference(p: &Paper) -> u64 {
+        let mut buf = String::new();
+        let mut push = |s: &str| {
+            buf.push_str(s);
+            buf.push('\u{1f}');
+        };
+        push(&p.id.to_string());
+        push(&p.version.map(|v| v.to_string()).unwrap_or_default());
+        push(&p.title);
+        push(&p.authors.join("\u{1e}"));
+        push(&p.abstract_text);
+        push(&p.categories.join(" "));
+        push(&p.submitted_at.map(|d| d.to_rfc3339()).unwrap_or_default());
+        push(&p.updated_at.map(|d| d.to_rfc3339()).unwrap_or_default());
+        for s in [&p.comment, &p.journal_ref, &p.doi, &p.links.code, &p.links.project] {
+            push(s.as_deref().unwrap_or(""));
+        }
+        push(if p.withdrawn { "w" } else { "" });
+        fnv1a64(buf.as_bytes())
+    }
+
+    #[test]
+    fn content_hash_is_the_hash_of_the_joined_fields() {
+        let mut a = sample();
+        a.normalize();
+        assert_eq!(a.content_hash(), content_hash_reference(&a));
+        let mut b = Paper::new(PaperId::local_from_title("Only a title"), "Only a title", a.listed_on);
+        assert_eq!(b.content_hash(), content_hash_reference(&b));
+        b.authors = vec!["A".into(), "B C".into()];
+        b.categories = vec!["cs.LG".into(), "cs.AI".into()];
+        b.updated_at = Some(Utc::now());
+        b.submitted_at = b.updated_at;
+        b.doi = Some("10.1/x".into());
+        b.links.code = Some("https://github.com/a/b".into());
+        b.withdrawn = true;
+        b.version = Some(12);
+        assert_eq!(b.content_hash(), content_hash_reference(&b));
+    }
+
     #[test]
     fn validation_rejects_empty_titles() {
         let mut p = sample();
@@ -261,6 +381,22 @@ mod tests {
         assert_eq!(l.project.as_deref(), Some("https://mamba.github.io/"));
         let none = find_links("see https://arxiv.org/abs/1234.5678 and https://github.com", "");
         assert_eq!(none, PaperLinks::default());
+    }
+
+    #[test]
+    fn urls_are_found_wherever_they_start() {
+        let text = "é:https://a.io/x httphttp://b.io/ ://c.io :: http:/ https://github.com/a/b/c?u=http://d.io";
+        let expected: Vec<usize> = text
+            .match_indices("http")
+            .map(|(i, _)| i)
+            .filter(|&i| text[i..].starts_with("http://") || text[i..].starts_with("https://"))
+            .collect();
+        assert_eq!(url_starts(text).collect::<Vec<_>>(), expected);
+        assert_eq!(expected.len(), 4);
+        assert_eq!(url_starts("no links: none").count(), 0);
+        let l = find_links("", "Code: https://github.com/a/b/c?u=http://d.io.");
+        assert_eq!(l.code.as_deref(), Some("https://github.com/a/b/c?u=http://d.io"));
+        assert_eq!(l.project.as_deref(), Some("http://d.io"));
     }
 
     #[test]

@@ -171,14 +171,24 @@ pub enum FeedSort {
     /// Most recently listed first, then by arXiv id descending.
     #[default]
     New,
+    /// By the trending score (votes against age, see [`crate::ranking`]),
+    /// highest first; ties as documented there.
+    Trending,
+    /// Most upvotes in the period first, then as `New`.
+    Top,
 }
 
 impl FeedSort {
-    pub const ALLOWED: &'static str = "new";
+    pub const ALLOWED: &'static str = "new, trending, top";
 
+    /// Parses `new`, `trending` or `top` (any case); the empty string is
+    /// `new`, and the Hugging Face spellings `date`, `publishedAt` and
+    /// `upvotes` are understood too.
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "new" | "date" | "publishedat" => Ok(FeedSort::New),
+            "trending" => Ok(FeedSort::Trending),
+            "top" | "upvotes" | "votes" => Ok(FeedSort::Top),
             _ => Err(CoreError::BadSort { input: s.chars().take(40).collect(), allowed: Self::ALLOWED }),
         }
     }
@@ -186,8 +196,13 @@ impl FeedSort {
     pub fn as_str(&self) -> &'static str {
         match self {
             FeedSort::New => "new",
+            FeedSort::Trending => "trending",
+            FeedSort::Top => "top",
         }
     }
+
+    /// Every ordering, in the order a sort menu lists them.
+    pub const ALL: [FeedSort; 3] = [FeedSort::Trending, FeedSort::New, FeedSort::Top];
 }
 
 #[cfg(test)]
@@ -236,6 +251,12 @@ mod tests {
     #[test]
     fn sorts() {
         assert_eq!(FeedSort::parse("NEW").unwrap(), FeedSort::New);
-        assert!(FeedSort::parse("hot").unwrap_err().to_string().contains("use one of new"));
+        assert_eq!(FeedSort::parse("").unwrap(), FeedSort::New);
+        assert_eq!(FeedSort::parse(" Trending ").unwrap(), FeedSort::Trending);
+        assert_eq!(FeedSort::parse("upvotes").unwrap(), FeedSort::Top);
+        for s in FeedSort::ALL {
+            assert_eq!(FeedSort::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(FeedSort::parse("best").unwrap_err().to_string().contains("use one of new, trending, top"));
     }
 }
