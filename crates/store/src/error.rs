@@ -1,5 +1,8 @@
-//! Store errors.
+//! Store errors: database failures, and the refusals of the community
+//! methods (a taken username, someone else's comment, a used link), each its
+//! own variant so that the web layer can answer each one properly.
 
+use paperboy_core::{CommentId, CoreError, UserId};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -16,4 +19,30 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("stored row for {paper_id} is unreadable: {why}")]
     Corrupt { paper_id: String, why: String },
+
+    /// A value failed core's validation (a blank comment, a long token name).
+    #[error(transparent)]
+    Invalid(#[from] CoreError),
+    #[error("the username {username:?} is taken (names are compared ignoring case): choose another")]
+    UsernameTaken { username: String },
+    #[error("an account with this email address already exists: log in, or reset its password")]
+    EmailTaken,
+    #[error("there is no member with id {0}: check the id, or list members first")]
+    UserNotFound(UserId),
+    #[error("there is no paper {paper_id} in the catalog: check the id, or submit the paper first")]
+    PaperNotFound { paper_id: String },
+    #[error("there is no comment {0} (it may have been deleted or hidden)")]
+    CommentNotFound(CommentId),
+    #[error("comment {0} was written by another member: only its author can edit or delete it")]
+    NotCommentAuthor(CommentId),
+    #[error("cannot reply to comment {parent}: {why}")]
+    BadReply { parent: CommentId, why: &'static str },
+    #[error("this link or token is not valid: ask for a new one")]
+    TokenUnknown,
+    #[error("this link has expired: ask for a new one")]
+    TokenExpired,
+    #[error("this link has been used already: ask for a new one if you still need it")]
+    TokenUsed,
+    #[error("the operating system's random number generator failed: {0} (check that /dev/urandom is readable)")]
+    Random(String),
 }

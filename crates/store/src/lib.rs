@@ -6,15 +6,28 @@
 //! backend is an addition, not a rewrite. Schema changes are plain SQL files
 //! under `migrations/`, embedded in the binary and applied at open
 //! (see [`migrate`]).
+//!
+//! The catalog is [`Store`]; members, votes, comments and moderation are
+//! [`Community`] (see its module for the rules both keep); [`Database`] is
+//! both, which is what the web layer holds.
 
+mod batch;
+mod community;
 mod error;
 pub mod migrate;
 mod model;
+pub mod secret;
 mod sqlite;
+mod sqlite_community;
 
+pub use batch::PaperBatch;
+pub use community::{
+    ApiToken, Audience, Comment, Community, Database, EmailPurpose, MemberPapers, NewSession, NewUser, Profile,
+    ReadingListEntry, Secret, Session, Submission, SubmitOutcome, User, Vote,
+};
 pub use error::StoreError;
 pub use model::{Change, FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, WalCheckpointer};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -33,10 +46,18 @@ pub trait Store: Send + Sync + 'static {
     /// title is already in the catalog is `Unchanged`.
     async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError>;
 
-    /// One paper by id.
+    /// [`Store::upsert_papers`] for papers whose ids, title keys and content
+    /// fingerprints the caller already computed: the same rules, the same
+    /// one transaction, less work for the writer.
+    async fn upsert_batch(&self, batch: PaperBatch) -> Result<Vec<UpsertOutcome>, StoreError> {
+        self.upsert_papers(batch.papers()).await
+    }
+
+    /// One paper by id, as the public sees it (`None` for a hidden paper).
     async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError>;
 
-    /// A page of a feed.
+    /// A page of a feed, as the public sees it (hidden papers left out),
+    /// ordered by `query.sort`; `trending` is ranked at the current time.
     async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
 
     /// The most recent day that has papers.
@@ -50,6 +71,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Changes after sequence number `after`, oldest first, at most `limit`.
     /// Followers (search indexes) apply them in order and remember the last `seq`.
+    /// A paper that is hidden now comes back as `paper: None`, like one that
+    /// no longer exists; hiding and showing a paper are changes.
     async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError>;
 
     /// The newest sequence number in the change feed (0 when empty).

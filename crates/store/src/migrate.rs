@@ -12,6 +12,7 @@ use crate::StoreError;
 pub const SQLITE: &[(i64, &str, &str)] = &[
     (1, "papers", include_str!("../migrations/sqlite/0001_papers.sql")),
     (2, "paper_changes", include_str!("../migrations/sqlite/0002_paper_changes.sql")),
+    (3, "community", include_str!("../migrations/sqlite/0003_community.sql")),
 ];
 
 /// Applies every pending migration; returns how many ran.

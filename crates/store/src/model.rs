@@ -1,7 +1,7 @@
 //! The values that cross the [`crate::Store`] boundary besides core's domain types.
 
-use chrono::NaiveDate;
-use paperboy_core::{FeedSort, Paper};
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::{FeedSort, Paper, Username};
 use serde::Serialize;
 
 /// What an upsert did with one record.
@@ -21,6 +21,13 @@ pub struct StoredPaper {
     #[serde(flatten)]
     pub paper: Paper,
     pub upvotes: i64,
+    /// The member who submitted the paper; `None` for imported papers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<Username>,
+    /// When an admin hid the paper; only ever set in what admins are shown
+    /// (see [`crate::Audience`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_at: Option<DateTime<Utc>>,
 }
 
 /// Which papers a feed page shows.
@@ -32,6 +39,7 @@ pub struct FeedQuery {
     pub until: Option<NaiveDate>,
     /// A category such as `cs.CV` (primary or cross-list), or an archive such as `cs`.
     pub category: Option<String>,
+    /// `New`, `Top` (most upvotes), or `Trending` (see `paperboy_core::ranking`).
     pub sort: FeedSort,
     pub offset: u32,
     pub limit: u32,

@@ -1,5 +1,7 @@
 //! The SQLite backend: one database file in WAL mode, a small connection pool,
-//! and writes batched into transactions.
+//! and writes batched into transactions. This file holds the catalog
+//! ([`Store`]) and the helpers both halves share; the community half is in
+//! `sqlite_community.rs`.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -7,21 +9,36 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::ranking::{Candidate, RankingParams, listed_at, rank_trending};
 use paperboy_core::text::title_key;
-use paperboy_core::{Paper, PaperId, PaperLinks};
+use paperboy_core::{FeedSort, Paper, PaperId, PaperLinks, Username};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
 
-use crate::{Change, FeedPage, FeedQuery, Store, StoreError, StoredPaper, UpsertOutcome, migrate};
+use crate::{
+    Audience, Change, FeedPage, FeedQuery, PaperBatch, Store, StoreError, StoredPaper, UpsertOutcome, migrate,
+};
 
-/// Columns read back into a [`StoredPaper`], in the order [`row_to_paper`] expects.
-const PAPER_COLUMNS: &str = "paper_id, version, title, authors, abstract, primary_category, categories, \
-     submitted_at, updated_at, listed_on, comment, journal_ref, doi, code_url, project_url, withdrawn, upvotes";
+/// Columns read back into a [`StoredPaper`], in the order [`row_to_paper`]
+/// expects, from [`PAPER_FROM`].
+pub(crate) const PAPER_COLUMNS: &str = "p.paper_id, p.version, p.title, p.authors, p.abstract, p.primary_category, \
+     p.categories, p.submitted_at, p.updated_at, p.listed_on, p.comment, p.journal_ref, p.doi, p.code_url, \
+     p.project_url, p.withdrawn, p.upvotes, u.username, p.hidden_at";
+/// How many columns [`PAPER_COLUMNS`] has.
+pub(crate) const PAPER_COLUMN_COUNT: usize = 19;
+
+/// Papers with their submitter (`s`, `u`), for [`PAPER_COLUMNS`].
+pub(crate) const PAPER_FROM: &str =
+    "papers p LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id";
+/// The submitter joins of [`PAPER_FROM`], after another join to `papers p`.
+pub(crate) const SUBMITTER_JOIN: &str =
+    "LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id";
 
 /// A Paperboy catalog in one SQLite file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
+    ranking: RankingParams,
 }
 
 impl SqliteStore {
@@ -51,7 +68,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, ranking: RankingParams::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -64,9 +81,21 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: label.to_string(), source })?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, ranking: RankingParams::default() };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The same store ranking `trending` feeds with `params` (the defaults
+    /// otherwise; see docs/RANKING.md).
+    pub fn with_ranking(mut self, params: RankingParams) -> Self {
+        self.ranking = params;
+        self
+    }
+
+    /// The trending parameters in use.
+    pub fn ranking(&self) -> RankingParams {
+        self.ranking
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
@@ -85,16 +114,47 @@ impl SqliteStore {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
         Ok(())
     }
+
+    /// A connection apart from the pool, with a small page cache, that
+    /// checkpoints the WAL ([`WalCheckpointer::checkpoint_passive`]).
+    pub async fn wal_checkpointer(&self) -> Result<WalCheckpointer, StoreError> {
+        let options = self.pool.connect_options().as_ref().clone().pragma("cache_size", "-256");
+        Ok(WalCheckpointer { conn: options.connect().await? })
+    }
 }
 
-struct Existing {
+/// See [`SqliteStore::wal_checkpointer`]. Its own connection, not one from
+/// the pool: the pool's connections would take turns with the writer, each
+/// with a page cache to fill.
+#[derive(Debug)]
+pub struct WalCheckpointer {
+    conn: SqliteConnection,
+}
+
+impl WalCheckpointer {
+    /// Copies into the main file as much of the WAL as it can without waiting
+    /// for readers or writers (`PRAGMA wal_checkpoint(PASSIVE)`). A bulk
+    /// import runs this beside its writes so that its own commits seldom reach
+    /// `wal_autocheckpoint` and checkpoint themselves, which means copying
+    /// pages and waiting for the disk twice.
+    pub async fn checkpoint_passive(&mut self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut self.conn).await?;
+        Ok(())
+    }
+}
+
+pub(crate) struct Existing {
     pk: i64,
     paper_id: String,
     version: Option<i64>,
     content_hash: i64,
 }
 
-async fn find_existing(conn: &mut SqliteConnection, paper: &Paper, key: &str) -> Result<Option<Existing>, sqlx::Error> {
+pub(crate) async fn find_existing(
+    conn: &mut SqliteConnection,
+    paper: &Paper,
+    key: &str,
+) -> Result<Option<Existing>, sqlx::Error> {
     let id = paper.id.to_string();
     let row = if paper.id.is_local() {
         // A local paper is the same paper as anything with its title.
@@ -141,7 +201,11 @@ const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title =
      comment = ?11, journal_ref = ?12, doi = ?13, code_url = ?14, project_url = ?15, withdrawn = ?16, \
      content_hash = ?17, modified_at = ?19 WHERE pk = ?20 AND ?18 IS NOT NULL";
 
-async fn upsert_one(conn: &mut SqliteConnection, paper: &Paper, now: &str) -> Result<UpsertOutcome, sqlx::Error> {
+pub(crate) async fn upsert_one(
+    conn: &mut SqliteConnection,
+    paper: &Paper,
+    now: &str,
+) -> Result<UpsertOutcome, sqlx::Error> {
     let key = title_key(&paper.title);
     let hash = paper.content_hash() as i64;
     let existing = find_existing(conn, paper, &key).await?;
@@ -189,7 +253,7 @@ async fn upsert_one(conn: &mut SqliteConnection, paper: &Paper, now: &str) -> Re
     Ok(outcome)
 }
 
-async fn record_change(conn: &mut SqliteConnection, paper_id: &str, now: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_change(conn: &mut SqliteConnection, paper_id: &str, now: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO paper_changes (paper_id, changed_at) VALUES (?1, ?2)")
         .bind(paper_id)
         .bind(now)
@@ -202,22 +266,21 @@ async fn record_change(conn: &mut SqliteConnection, paper_id: &str, now: &str) -
 /// PostgreSQL's bind-parameter limits).
 const INSERT_ROWS: usize = 100;
 /// Values per `IN (...)` lookup.
-const LOOKUP_CHUNK: usize = 500;
+pub(crate) const LOOKUP_CHUNK: usize = 500;
 
 /// Upserts a batch with few round trips: what already exists is looked up in
 /// bulk, identical records are recognised from the bulk lookup, brand-new
 /// papers go in with multi-row INSERTs, and only the rest (updates, title
 /// matches, repeats within the batch) take the one-by-one path of
 /// [`upsert_one`]. Outcomes are the same as one-by-one upserts in order.
-async fn upsert_batch(
+/// The inserted papers' texts are moved out of `batch` (see [`flush_inserts`]).
+async fn upsert_many(
     conn: &mut SqliteConnection,
-    papers: &[Paper],
+    batch: &mut PaperBatch,
     now: &str,
 ) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
     use std::collections::{HashMap, HashSet};
-    let ids: Vec<String> = papers.iter().map(|p| p.id.to_string()).collect();
-    let keys: Vec<String> = papers.iter().map(|p| title_key(&p.title)).collect();
-    let hashes: Vec<i64> = papers.iter().map(|p| p.content_hash() as i64).collect();
+    let (ids, keys, hashes) = (&batch.ids, &batch.keys, &batch.hashes);
 
     let mut known_hash: HashMap<String, i64> = HashMap::new();
     for chunk in ids.chunks(LOOKUP_CHUNK) {
@@ -233,7 +296,7 @@ async fn upsert_batch(
     }
     let mut known_keys: HashSet<String> = HashSet::new();
     let unknown_keys: Vec<&String> =
-        keys.iter().zip(&ids).filter(|(_, id)| !known_hash.contains_key(*id)).map(|(k, _)| k).collect();
+        keys.iter().zip(ids).filter(|(_, id)| !known_hash.contains_key(*id)).map(|(k, _)| k).collect();
     for chunk in unknown_keys.chunks(LOOKUP_CHUNK) {
         let sql = format!("SELECT title_key FROM papers WHERE title_key IN ({})", placeholders(chunk.len()));
         let mut q = sqlx::query(&sql);
@@ -245,22 +308,31 @@ async fn upsert_batch(
         }
     }
 
-    let mut outcomes = Vec::with_capacity(papers.len());
-    let mut pending: Vec<usize> = Vec::new();
+    // What the bulk lookups decide (`None`: the one-by-one path). Writes within
+    // the batch cannot change these: they only touch rows with the ids and
+    // title keys of papers on the one-by-one path, and every later paper with
+    // one of those is on that path too.
     let mut seen_ids: HashSet<&str> = HashSet::new();
     let mut seen_keys: HashSet<&str> = HashSet::new();
-    for (i, paper) in papers.iter().enumerate() {
-        let (id, key) = (ids[i].as_str(), keys[i].as_str());
-        let repeated = !seen_ids.insert(id) | !seen_keys.insert(key);
-        let fast = if repeated {
-            None
-        } else if let Some(&h) = known_hash.get(id) {
-            (h == hashes[i]).then_some(UpsertOutcome::Unchanged)
-        } else if known_keys.contains(key) {
-            None
-        } else {
-            Some(UpsertOutcome::Inserted)
-        };
+    let plan: Vec<Option<UpsertOutcome>> = (0..ids.len())
+        .map(|i| {
+            let (id, key) = (ids[i].as_str(), keys[i].as_str());
+            let repeated = !seen_ids.insert(id) | !seen_keys.insert(key);
+            if repeated {
+                None
+            } else if let Some(&h) = known_hash.get(id) {
+                (h == hashes[i]).then_some(UpsertOutcome::Unchanged)
+            } else if known_keys.contains(key) {
+                None
+            } else {
+                Some(UpsertOutcome::Inserted)
+            }
+        })
+        .collect();
+
+    let mut outcomes = Vec::with_capacity(plan.len());
+    let mut pending: Vec<usize> = Vec::new();
+    for (i, fast) in plan.into_iter().enumerate() {
         match fast {
             Some(UpsertOutcome::Inserted) => {
                 pending.push(i);
@@ -268,72 +340,86 @@ async fn upsert_batch(
             }
             Some(o) => outcomes.push(o),
             None => {
-                flush_inserts(conn, papers, &keys, &hashes, &mut pending, now).await?;
-                outcomes.push(upsert_one(conn, paper, now).await?);
+                flush_inserts(conn, batch, &mut pending, now).await?;
+                outcomes.push(upsert_one(conn, &batch.papers[i], now).await?);
             }
         }
     }
-    flush_inserts(conn, papers, &keys, &hashes, &mut pending, now).await?;
+    flush_inserts(conn, batch, &mut pending, now).await?;
     Ok(outcomes)
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Inserts the papers at `pending` with multi-row INSERTs and records their changes.
+/// Inserts the papers of `batch` at `pending` with multi-row INSERTs and
+/// records their changes.
+///
+/// Their texts are moved into the statements, which leaves those papers
+/// hollow: sqlx copies every borrowed value before it hands a statement to
+/// SQLite, and for an import that is every title and abstract once more.
+///
+/// `OR FAIL` rather than the default `OR ABORT`: an aborting multi-row
+/// statement makes SQLite keep a statement journal (a copy of every page it
+/// changes) to undo just that statement, while a failing one leaves its
+/// earlier rows in place. Nothing here should fail (these ids and title keys
+/// were just looked up), and if something does, the error rolls the whole
+/// transaction back either way.
 async fn flush_inserts(
     conn: &mut SqliteConnection,
-    papers: &[Paper],
-    keys: &[String],
-    hashes: &[i64],
+    batch: &mut PaperBatch,
     pending: &mut Vec<usize>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
+    use std::mem::take;
     for chunk in pending.chunks(INSERT_ROWS) {
         // Plain `?` placeholders: sqlx resolves numbered ones much more slowly
         // in long statements (measured: 40 rows of ?NNN ran at half the speed).
         let row = format!("({})", ["?"; 20].join(", "));
         let rows = vec![row; chunk.len()];
         let sql = format!(
-            "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, primary_category, \
+            "INSERT OR FAIL INTO papers (paper_id, version, title, title_key, authors, abstract, primary_category, \
              categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, withdrawn, \
              content_hash, listed_on, created_at, modified_at) VALUES {}",
             rows.join(", ")
         );
         let mut q = sqlx::query(&sql);
+        let mut changed = Vec::with_capacity(chunk.len());
         for &i in chunk {
-            let p = &papers[i];
+            let p = &mut batch.papers[i];
+            let id = take(&mut batch.ids[i]);
             q = q
-                .bind(p.id.to_string())
+                .bind(id.clone())
                 .bind(p.version.map(i64::from))
-                .bind(&p.title)
-                .bind(&keys[i])
+                .bind(take(&mut p.title))
+                .bind(take(&mut batch.keys[i]))
                 .bind(serde_json::to_string(&p.authors).unwrap_or_else(|_| "[]".into()))
-                .bind(&p.abstract_text)
-                .bind(&p.primary_category)
+                .bind(take(&mut p.abstract_text))
+                .bind(p.primary_category.take())
                 .bind(categories_column(p))
                 .bind(ts(p.submitted_at))
                 .bind(ts(p.updated_at))
-                .bind(&p.comment)
-                .bind(&p.journal_ref)
-                .bind(&p.doi)
-                .bind(&p.links.code)
-                .bind(&p.links.project)
+                .bind(p.comment.take())
+                .bind(p.journal_ref.take())
+                .bind(p.doi.take())
+                .bind(p.links.code.take())
+                .bind(p.links.project.take())
                 .bind(p.withdrawn)
-                .bind(hashes[i])
-                .bind(p.listed_on.format("%Y-%m-%d").to_string())
+                .bind(batch.hashes[i])
+                .bind(p.listed_on.to_string())
                 .bind(now)
                 .bind(now);
+            changed.push(id);
         }
         q.execute(&mut *conn).await?;
         let sql = format!(
-            "INSERT INTO paper_changes (paper_id, changed_at) VALUES {}",
+            "INSERT OR FAIL INTO paper_changes (paper_id, changed_at) VALUES {}",
             vec!["(?, ?)"; chunk.len()].join(", ")
         );
         let mut q = sqlx::query(&sql);
-        for &i in chunk {
-            q = q.bind(papers[i].id.to_string()).bind(now);
+        for id in changed {
+            q = q.bind(id).bind(now);
         }
         q.execute(&mut *conn).await?;
     }
@@ -341,20 +427,26 @@ async fn flush_inserts(
     Ok(())
 }
 
-fn parse_date(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.with_timezone(&Utc))
 }
 
-fn row_to_paper(r: &SqliteRow) -> Result<StoredPaper, StoreError> {
+/// How the community tables store an instant: RFC 3339 in UTC with
+/// milliseconds, always the same width, so that text order is time order.
+pub(crate) fn fmt_ts(d: DateTime<Utc>) -> String {
+    d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn row_to_paper(r: &SqliteRow) -> Result<StoredPaper, StoreError> {
     row_to_paper_at(r, 0)
 }
 
 /// Reads the [`PAPER_COLUMNS`] that start at column `o`.
-fn row_to_paper_at(r: &SqliteRow, o: usize) -> Result<StoredPaper, StoreError> {
+pub(crate) fn row_to_paper_at(r: &SqliteRow, o: usize) -> Result<StoredPaper, StoreError> {
     let paper_id: String = r.get(o);
     let corrupt = |why: String| StoreError::Corrupt { paper_id: paper_id.clone(), why };
     let id = PaperId::parse(&paper_id).map_err(|e| corrupt(e.to_string()))?;
@@ -379,7 +471,11 @@ fn row_to_paper_at(r: &SqliteRow, o: usize) -> Result<StoredPaper, StoreError> {
         links: PaperLinks { code: r.get(o + 13), project: r.get(o + 14) },
         withdrawn: r.get(o + 15),
     };
-    Ok(StoredPaper { paper, upvotes: r.get(o + 16) })
+    let submitted_by = match r.get::<Option<String>, _>(o + 17) {
+        Some(name) => Some(Username::parse(&name).map_err(|e| corrupt(format!("submitter: {e}")))?),
+        None => None,
+    };
+    Ok(StoredPaper { paper, upvotes: r.get(o + 16), submitted_by, hidden_at: parse_ts(r.get(o + 18)) })
 }
 
 /// Escapes LIKE wildcards typed by a user inside a `% ... %` pattern.
@@ -389,64 +485,184 @@ fn like_escape_pattern(pattern: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Appends the WHERE clause of a feed query; returns the values to bind, in order.
-fn feed_filter(q: &FeedQuery, sql: &mut String) -> Vec<String> {
+/// Appends the WHERE clause of a feed query over papers `p`; returns the
+/// values to bind, in order.
+fn feed_filter(q: &FeedQuery, audience: Audience, sql: &mut String) -> Vec<String> {
     let mut binds = Vec::new();
     sql.push_str(" WHERE 1 = 1");
+    if audience == Audience::Public {
+        sql.push_str(" AND p.hidden_at IS NULL");
+    }
     if let Some(from) = q.from {
         binds.push(from.format("%Y-%m-%d").to_string());
-        sql.push_str(&format!(" AND listed_on >= ?{}", binds.len()));
+        sql.push_str(&format!(" AND p.listed_on >= ?{}", binds.len()));
     }
     if let Some(until) = q.until {
         binds.push(until.format("%Y-%m-%d").to_string());
-        sql.push_str(&format!(" AND listed_on < ?{}", binds.len()));
+        sql.push_str(&format!(" AND p.listed_on < ?{}", binds.len()));
     }
     if let Some(cat) = q.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         let pattern = if cat.contains('.') { format!("% {cat} %") } else { format!("% {cat}.%") };
         binds.push(like_escape_pattern(&pattern));
-        sql.push_str(&format!(" AND categories LIKE ?{} ESCAPE '\\'", binds.len()));
+        sql.push_str(&format!(" AND p.categories LIKE ?{} ESCAPE '\\'", binds.len()));
     }
     binds
+}
+
+/// The `new` order, which also breaks every other order's ties.
+const NEW_ORDER: &str = "p.listed_on DESC, p.paper_id DESC";
+
+impl SqliteStore {
+    /// One paper as `audience` sees it.
+    pub(crate) async fn paper_as(&self, id: &PaperId, audience: Audience) -> Result<Option<StoredPaper>, StoreError> {
+        let hidden = if audience == Audience::Public { " AND p.hidden_at IS NULL" } else { "" };
+        let sql = format!("SELECT {PAPER_COLUMNS} FROM {PAPER_FROM} WHERE p.paper_id = ?1{hidden}");
+        let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(row_to_paper).transpose()
+    }
+
+    /// A feed page as `audience` sees it, `trending` ranked at `now`.
+    ///
+    /// `new` and `top` are ordered and paged by SQL. `trending` needs a power
+    /// function that not every SQLite build has, so it is ranked in Rust with
+    /// `paperboy_core::ranking`, but only over the papers that have votes:
+    /// every paper without votes scores 0 and ties in the `new` order, so
+    /// those follow the ranked ones straight from SQL. `total` counts both.
+    pub(crate) async fn feed_as(
+        &self,
+        query: &FeedQuery,
+        audience: Audience,
+        now: DateTime<Utc>,
+    ) -> Result<FeedPage, StoreError> {
+        let mut filter = String::new();
+        let binds = feed_filter(query, audience, &mut filter);
+        let count_sql = format!("SELECT COUNT(*) FROM papers p{filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(&self.pool).await? as u64;
+        let items = match query.sort {
+            FeedSort::New => self.feed_page(&filter, &binds, NEW_ORDER, query.offset, query.limit).await?,
+            FeedSort::Top => {
+                let order = format!("p.upvotes DESC, {NEW_ORDER}");
+                self.feed_page(&filter, &binds, &order, query.offset, query.limit).await?
+            }
+            FeedSort::Trending => self.trending_page(query, &filter, &binds, now).await?,
+        };
+        Ok(FeedPage { items, total })
+    }
+
+    /// One page of papers matching `filter`, in SQL `order`.
+    async fn feed_page(
+        &self,
+        filter: &str,
+        binds: &[String],
+        order: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredPaper>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {PAPER_COLUMNS} FROM {PAPER_FROM}{filter} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        );
+        let mut page = sqlx::query(&sql);
+        for b in binds {
+            page = page.bind(b);
+        }
+        let rows = page.bind(i64::from(limit)).bind(i64::from(offset)).fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_paper).collect()
+    }
+
+    /// One page of the trending order (see [`SqliteStore::feed_as`]).
+    async fn trending_page(
+        &self,
+        query: &FeedQuery,
+        filter: &str,
+        binds: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StoredPaper>, StoreError> {
+        let sql = format!(
+            "SELECT p.paper_id, p.upvotes, p.listed_on, s.submitted_at FROM papers p \
+             LEFT JOIN submissions s ON s.paper_pk = p.pk{filter} AND p.upvotes > 0"
+        );
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let mut candidates = Vec::new();
+        for r in q.fetch_all(&self.pool).await? {
+            let id: String = r.get(0);
+            let day: String = r.get(2);
+            let listed_on = parse_date(&day)
+                .ok_or_else(|| StoreError::Corrupt { paper_id: id.clone(), why: format!("listed_on {day:?}") })?;
+            let at = listed_at(listed_on, parse_ts(r.get(3)));
+            candidates.push(Candidate { id, votes: r.get(1), listed_on, listed_at: at });
+        }
+        let voted = candidates.len();
+        let (offset, limit) = (query.offset as usize, query.limit as usize);
+        let ranked: Vec<String> = rank_trending(candidates, now, &self.ranking)
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|c| c.0.id)
+            .collect();
+        let mut items = Vec::with_capacity(limit.min(1_000));
+        for chunk in ranked.chunks(LOOKUP_CHUNK) {
+            let sql =
+                format!("SELECT {PAPER_COLUMNS} FROM {PAPER_FROM} WHERE p.paper_id IN ({})", placeholders(chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            let mut by_id = std::collections::HashMap::new();
+            for r in q.fetch_all(&self.pool).await? {
+                let p = row_to_paper(&r)?;
+                by_id.insert(p.paper.id.to_string(), p);
+            }
+            items.extend(chunk.iter().filter_map(|id| by_id.remove(id)));
+        }
+        // The rest of the page: papers without votes, in the `new` order.
+        let rest = limit - ranked.len();
+        if rest > 0 {
+            let skip = offset.saturating_sub(voted);
+            let unvoted = format!("{filter} AND p.upvotes <= 0");
+            let more = self.feed_page(&unvoted, binds, NEW_ORDER, clamp_u32(skip), clamp_u32(rest)).await?;
+            items.extend(more);
+        }
+        Ok(items)
+    }
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError> {
+        self.upsert_batch(papers.iter().cloned().collect()).await
+    }
+
+    async fn upsert_batch(&self, mut batch: PaperBatch) -> Result<Vec<UpsertOutcome>, StoreError> {
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut tx = self.pool.begin().await?;
-        let outcomes = upsert_batch(&mut tx, papers, &now).await?;
+        let outcomes = upsert_many(&mut tx, &mut batch, &now).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
 
     async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError> {
-        let sql = format!("SELECT {PAPER_COLUMNS} FROM papers WHERE paper_id = ?1");
-        let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
-        row.as_ref().map(row_to_paper).transpose()
+        self.paper_as(id, Audience::Public).await
     }
 
     async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
-        let mut filter = String::new();
-        let binds = feed_filter(query, &mut filter);
-        let count_sql = format!("SELECT COUNT(*) FROM papers{filter}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        for b in &binds {
-            count = count.bind(b);
-        }
-        let total = count.fetch_one(&self.pool).await?;
-        let n = binds.len();
-        let page_sql = format!(
-            "SELECT {PAPER_COLUMNS} FROM papers{filter} ORDER BY listed_on DESC, paper_id DESC LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
-        );
-        let mut page = sqlx::query(&page_sql);
-        for b in &binds {
-            page = page.bind(b);
-        }
-        let rows = page.bind(i64::from(query.limit)).bind(i64::from(query.offset)).fetch_all(&self.pool).await?;
-        let items = rows.iter().map(row_to_paper).collect::<Result<Vec<_>, _>>()?;
-        Ok(FeedPage { items, total: total as u64 })
+        self.feed_as(query, Audience::Public, Utc::now()).await
     }
 
     async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError> {
@@ -473,10 +689,11 @@ impl Store for SqliteStore {
     }
 
     async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
-        let cols: String = PAPER_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
-            "SELECT c.seq, c.paper_id, p.pk IS NOT NULL, {cols} FROM paper_changes c \
-             LEFT JOIN papers p ON p.paper_id = c.paper_id WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2"
+            "SELECT c.seq, c.paper_id, p.pk IS NOT NULL AND p.hidden_at IS NULL, {PAPER_COLUMNS} \
+             FROM paper_changes c LEFT JOIN papers p ON p.paper_id = c.paper_id \
+             LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id \
+             WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2"
         );
         let rows = sqlx::query(&sql)
             .bind(i64::try_from(after).unwrap_or(i64::MAX))

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use paperboy_core::{FeedSort, Paper, PaperId};
-use paperboy_store::{FeedQuery, SqliteStore, Store, UpsertOutcome};
+use paperboy_store::{FeedQuery, PaperBatch, SqliteStore, Store, UpsertOutcome};
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -154,6 +154,31 @@ async fn the_change_feed_records_every_change_in_order() {
     let tail = store.changes_since(3, 100).await.unwrap();
     assert_eq!(tail.len(), 1);
     assert_eq!(store.changes_since(2, 1).await.unwrap().len(), 1, "limit is honoured");
+}
+
+#[tokio::test]
+async fn a_paper_batch_upserts_like_a_slice_of_papers() {
+    let (_d1, by_slice) = open().await;
+    let (_d2, by_batch) = open().await;
+    let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
+    let mut a2 = a.clone();
+    a2.version = Some(2);
+    let local = paper("pb-", "Gamma rays", "2026-03-11", &[]);
+    let arxiv_gamma = paper("2503.00003", "Gamma Rays", "2025-03-05", &["astro-ph.HE"]);
+    let mut papers = vec![a.clone(), a, a2, local, arxiv_gamma];
+    papers.extend((10..260).map(|i| paper(&format!("2503.{i:05}"), &format!("Paper {i}"), "2025-03-04", &[])));
+    for _ in 0..2 {
+        let expected = by_slice.upsert_papers(&papers).await.unwrap();
+        let batch: PaperBatch = papers.iter().cloned().collect();
+        assert_eq!(batch.papers(), &papers[..]);
+        let store: &dyn Store = &by_batch;
+        assert_eq!(store.upsert_batch(batch).await.unwrap(), expected);
+    }
+    let (x, y) = (by_slice.changes_since(0, 1000).await.unwrap(), by_batch.changes_since(0, 1000).await.unwrap());
+    assert_eq!(x.len(), y.len());
+    for (x, y) in x.iter().zip(&y) {
+        assert_eq!((x.seq, &x.paper_id, &x.paper), (y.seq, &y.paper_id, &y.paper));
+    }
 }
 
 #[tokio::test]

@@ -1,26 +1,36 @@
 //! `paperboy import FILE...`: stream records from files into the catalog.
 //!
 //! Parsing runs on a blocking thread and hands batches to the async side,
-//! which writes each batch in one transaction: memory stays flat whatever the
-//! file size, and a bad record is reported and skipped, never half-written.
+//! which writes each batch in one transaction while the next one is parsed:
+//! memory stays flat whatever the file size, and a bad record is reported and
+//! skipped, never half-written.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
-use paperboy_core::Paper;
 use paperboy_ingest::{ImportOptions, Item, Records};
-use paperboy_store::{Store, UpsertOutcome};
+use paperboy_store::{PaperBatch, SqliteStore, Store, UpsertOutcome};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
 use crate::progress::bytes_bar;
 
-/// Records written per transaction.
-const BATCH: usize = 2_000;
+/// Records written per transaction. Larger transactions write each index
+/// page to the WAL fewer times (the title index is filled in random order).
+/// Measured on the 74,728-record arXiv file: 5,000 wrote about a fifth faster
+/// than 2,000; 10,000 and 20,000 were not clearly faster than 5,000 and hold
+/// more memory.
+const BATCH: usize = 5_000;
+/// How often the WAL is checkpointed beside an import.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// Messages (a batch, a rejection, a skip) the parser may run ahead of the
+/// writer. With [`BATCH`], four batches are in memory at most (two queued,
+/// one being parsed, one being written): about 45 MB of arXiv records.
+const QUEUE: usize = 2;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -92,21 +102,24 @@ impl Summary {
 }
 
 enum Msg {
-    Papers(Vec<Paper>),
+    Papers(PaperBatch),
     Rejected(Rejected),
     Skipped,
 }
 
 /// Streams `records` into `store`, showing progress against `len` bytes.
+///
+/// The parser thread also computes what the store derives from each paper
+/// ([`PaperBatch`]), so that the writer's side spends its time writing.
 pub async fn import_records(store: &dyn Store, records: Records, label: &str, len: u64) -> Result<Summary> {
     let bar = bytes_bar(len, label);
     bar.set_message(records.format().to_string());
-    let (tx, mut rx) = mpsc::channel::<Msg>(4);
+    let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
     let file = label.to_string();
     let parser_bar = bar.clone();
     let parser = tokio::task::spawn_blocking(move || {
         let mut records = records;
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch = PaperBatch::with_capacity(BATCH);
         while let Some(item) = records.next() {
             let msg = match item {
                 Item::Paper(p) => {
@@ -115,7 +128,7 @@ pub async fn import_records(store: &dyn Store, records: Records, label: &str, le
                         continue;
                     }
                     parser_bar.set_position(records.bytes_read());
-                    Msg::Papers(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                    Msg::Papers(std::mem::replace(&mut batch, PaperBatch::with_capacity(BATCH)))
                 }
                 Item::Rejected(r) => {
                     Msg::Rejected(Rejected { file: file.clone(), location: r.location, reason: r.reason })
@@ -135,7 +148,7 @@ pub async fn import_records(store: &dyn Store, records: Records, label: &str, le
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Papers(papers) => {
-                let outcomes = store.upsert_papers(&papers).await.context("writing to the catalog failed")?;
+                let outcomes = store.upsert_batch(papers).await.context("writing to the catalog failed")?;
                 for o in outcomes {
                     match o {
                         UpsertOutcome::Inserted => summary.inserted += 1,
@@ -154,6 +167,30 @@ pub async fn import_records(store: &dyn Store, records: Records, label: &str, le
     Ok(summary)
 }
 
+/// Checkpoints the catalog's WAL every [`CHECKPOINT_EVERY`] until aborted,
+/// beside the import's writes ([`paperboy_store::WalCheckpointer`]): the
+/// writer then rarely stops to checkpoint in a commit of its own. Measured on
+/// the 74,728-record arXiv file, alternating runs: median 21,700 records/s
+/// with it, 20,300 without.
+fn checkpoint_alongside(store: &SqliteStore) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut checkpointer = match store.wal_checkpointer().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!("no checkpoints beside the import (the writer's own will do): {e}");
+                return;
+            }
+        };
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            if let Err(e) = checkpointer.checkpoint_passive().await {
+                tracing::debug!("a checkpoint beside the import failed (the writer's own will do): {e}");
+            }
+        }
+    })
+}
+
 /// Imports one file.
 pub async fn import_file(store: &dyn Store, path: &Path, opts: &ImportOptions) -> Result<Summary> {
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -170,6 +207,7 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
     let opts = options(args.listed_on);
     let started = Instant::now();
+    let checkpoints = checkpoint_alongside(&store);
     let mut total = Summary::default();
     let mut failed_files = 0;
     for path in &args.files {
@@ -181,6 +219,7 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
             }
         }
     }
+    checkpoints.abort();
     total.report(started.elapsed());
     super::index_after_import(settings, &store).await;
     if failed_files > 0 || !total.rejected.is_empty() {
