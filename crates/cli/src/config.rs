@@ -10,6 +10,7 @@ use serde::Deserialize;
 pub const DEFAULT_DATA_DIR: &str = "./paperboy-data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_PAGE_SIZE: u32 = 30;
+pub const DEFAULT_SUBMIT_WINDOW_DAYS: u32 = 14;
 
 /// The contents of `paperboy.toml`. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +21,36 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub search: SearchSection,
+    #[serde(default)]
+    pub arxiv: ArxivSection,
+    #[serde(default)]
+    pub community: CommunitySection,
+    #[serde(default)]
+    pub ranking: RankingSection,
+}
+
+/// `[ranking]`: the trending formula's parameters (docs/RANKING.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankingSection {
+    /// How fast age wins over votes (default 1.8).
+    pub gravity: Option<f64>,
+    /// Hours added to every paper's age (default 2).
+    pub base_hours: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArxivSection {
+    /// The arXiv API endpoint submissions are fetched from.
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommunitySection {
+    /// Papers whose first version is older than this many days cannot be submitted.
+    pub submit_window_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,11 +102,27 @@ pub struct Settings {
     /// Explicitly configured model directory (flag, env or file).
     pub model_dir: Option<PathBuf>,
     pub embed_batch: usize,
+    /// `[arxiv] base_url` (the flag and `PAPERBOY_ARXIV_BASE_URL` are `serve`'s).
+    pub arxiv_base_url: Option<String>,
+    pub submit_window_days: u32,
+    /// The trending formula's parameters (checked when the file is loaded).
+    pub ranking: paperboy_core::ranking::RankingParams,
 }
 
 impl Settings {
-    pub fn merge(data_dir_flag: Option<PathBuf>, model_dir_flag: Option<PathBuf>, file: FileConfig) -> Settings {
-        Settings {
+    pub fn merge(
+        data_dir_flag: Option<PathBuf>,
+        model_dir_flag: Option<PathBuf>,
+        file: FileConfig,
+    ) -> Result<Settings> {
+        let defaults = paperboy_core::ranking::RankingParams::default();
+        let ranking = paperboy_core::ranking::RankingParams::new(
+            file.ranking.gravity.unwrap_or(defaults.gravity),
+            file.ranking.base_hours.unwrap_or(defaults.base_hours),
+        )
+        .context("invalid [ranking] section in the config file")?;
+        Ok(Settings {
+            ranking,
             model_dir: model_dir_flag.or(file.search.model_dir),
             embed_batch: file.search.embed_batch.unwrap_or(64).clamp(1, 1024),
             data_dir: data_dir_flag.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -83,7 +130,9 @@ impl Settings {
             base_url: file.server.base_url,
             page_size: file.server.page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, 100),
             site_name: file.server.site_name.unwrap_or_else(|| "Paperboy".to_string()),
-        }
+            arxiv_base_url: file.arxiv.base_url,
+            submit_window_days: file.community.submit_window_days.unwrap_or(DEFAULT_SUBMIT_WINDOW_DAYS).clamp(1, 3650),
+        })
     }
 
     /// The SQLite database inside the data directory.
@@ -115,17 +164,36 @@ mod tests {
     fn flags_win_over_file_and_file_over_defaults() {
         let file: FileConfig =
             toml::from_str("data_dir = \"/srv/pb\"\n[server]\naddr = \"0.0.0.0:9000\"\npage_size = 500\n").unwrap();
-        let s = Settings::merge(Some("/tmp/flag".into()), None, file);
+        let s = Settings::merge(Some("/tmp/flag".into()), None, file).unwrap();
         assert_eq!(s.data_dir, PathBuf::from("/tmp/flag"));
         assert_eq!(s.addr, "0.0.0.0:9000");
         assert_eq!(s.page_size, 100, "page size is clamped");
-        let d = Settings::merge(None, None, FileConfig::default());
+        let d = Settings::merge(None, None, FileConfig::default()).unwrap();
         assert_eq!(d.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(d.addr, DEFAULT_ADDR);
+        assert_eq!(d.submit_window_days, DEFAULT_SUBMIT_WINDOW_DAYS);
+        let file: FileConfig =
+            toml::from_str("[arxiv]\nbase_url = \"http://127.0.0.1:9/q\"\n[community]\nsubmit_window_days = 30\n")
+                .unwrap();
+        let s = Settings::merge(None, None, file).unwrap();
+        assert_eq!(s.arxiv_base_url.as_deref(), Some("http://127.0.0.1:9/q"));
+        assert_eq!(s.submit_window_days, 30);
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<FileConfig>("datadir = 1").is_err());
+    }
+
+    #[test]
+    fn ranking_section_is_read_and_checked() {
+        let file: FileConfig = toml::from_str("[ranking]\ngravity = 1.5\nbase_hours = 3\n").unwrap();
+        let s = Settings::merge(None, None, file).unwrap();
+        assert_eq!((s.ranking.gravity, s.ranking.base_hours), (1.5, 3.0));
+        let d = Settings::merge(None, None, FileConfig::default()).unwrap();
+        assert_eq!(d.ranking, paperboy_core::ranking::RankingParams::default());
+        let bad: FileConfig = toml::from_str("[ranking]\ngravity = -1\n").unwrap();
+        let err = format!("{:#}", Settings::merge(None, None, bad).unwrap_err());
+        assert!(err.contains("[ranking]") && err.contains("gravity"), "{err}");
     }
 }

@@ -19,7 +19,7 @@ const AFTER_HELP: &str = "\
 Configuration, strongest first:
   1. command-line flags
   2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
-     PAPERBOY_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG)
+     PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG)
   3. the config file: --config FILE, or ./paperboy.toml when present:
          data_dir = \"./paperboy-data\"
          [server]
@@ -30,6 +30,13 @@ Configuration, strongest first:
          [search]
          model_dir = \"./models/all-MiniLM-L6-v2\"   # semantic search; `paperboy model fetch`
          embed_batch = 64
+         [arxiv]
+         base_url = \"https://export.arxiv.org/api/query\"   # where submissions are fetched
+         [community]
+         submit_window_days = 14   # how recent a submitted paper must be
+         [ranking]                 # sort=trending: votes / (age_hours + base_hours)^gravity
+         gravity = 1.8
+         base_hours = 2
   4. built-in defaults (shown above)
 
 Start with `paperboy demo`: it imports the bundled demo papers and serves them.";
@@ -79,6 +86,9 @@ enum Command {
     /// Fetch or inspect the embedding model
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
+    /// Accounts and moderation: create-user, suspend, hide-paper
+    #[command(subcommand)]
+    Admin(commands::admin::AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -97,7 +107,7 @@ fn main() -> ExitCode {
         if let Some(path) = path {
             tracing::debug!(config = %path.display(), "loaded config file");
         }
-        let settings = Settings::merge(cli.data_dir.clone(), cli.model_dir.clone(), file);
+        let settings = Settings::merge(cli.data_dir.clone(), cli.model_dir.clone(), file)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         runtime.block_on(run(cli.command, settings))
     })();
@@ -120,6 +130,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Reindex(args) => commands::search::reindex(args, &settings).await,
         Command::Eval(cmd) => commands::eval::run(cmd, &settings).await,
         Command::Model(cmd) => commands::model::run(cmd, &settings).await,
+        Command::Admin(cmd) => commands::admin::run(cmd, &settings).await,
     }
 }
 

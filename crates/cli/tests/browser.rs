@@ -1,6 +1,8 @@
 //! The demo site in a real headless Chromium, driven over WebDriver
 //! (chromedriver): open the feed, follow a paper link, check the paper page,
-//! check the phone layout, and keep screenshots as test artefacts.
+//! check the phone layout, sign up through the form and upvote from the
+//! front page (real cookies, CSRF tokens and redirects), and keep
+//! screenshots as test artefacts.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs
 //! them). Without them the test is skipped with a message, except under CI,
@@ -176,4 +178,44 @@ fn demo_feed_and_paper_page_in_chromium() {
     assert!(driver.text(&driver.find("main")).contains("not an arXiv identifier"));
     driver.goto(&server.url("/papers/2312.99999"));
     assert!(driver.text(&driver.find("main")).contains("2312.99999"));
+
+    // A visitor signs up through the form, upvotes from the front page and
+    // sees the vote, all with real cookies and no JavaScript of ours.
+    driver.resize(1280, 900);
+    driver.goto(&server.url("/signup"));
+    for (name, value) in
+        [("username", "browser_user"), ("email", "browser@example.org"), ("password", "a long browser password")]
+    {
+        let field = driver.find(&format!("input[name='{name}']"));
+        driver.cmd("POST", &format!("/element/{field}/value"), json!({ "text": value }));
+    }
+    let submit = driver.find("form[action='/signup'] button[type='submit']");
+    driver.cmd("POST", &format!("/element/{submit}/click"), json!({}));
+    wait_for_text(&driver, "Welcome, browser_user");
+    driver.goto(&server.url("/"));
+    assert!(driver.text(&driver.find("header")).contains("browser_user"), "the header names the member");
+    let button = driver.find("[data-paper-id] form.vote button");
+    driver.cmd("POST", &format!("/element/{button}/click"), json!({}));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while driver.count("[data-paper-id] button.upvote.voted") != 1 {
+        assert!(Instant::now() < deadline, "the upvote is shown after the redirect back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let voted = driver.text(&driver.find("button.upvote.voted"));
+    assert!(voted.contains('1'), "the count went up: {voted}");
+    driver.screenshot("feed-member.png");
+}
+
+/// Waits until `main` contains `text`.
+fn wait_for_text(driver: &Driver, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let main =
+            driver.script("return document.querySelector('main') ? document.querySelector('main').innerText : '';");
+        if main.as_str().unwrap_or("").contains(text) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waiting for {text:?}, the page says {main}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

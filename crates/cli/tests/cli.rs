@@ -127,3 +127,64 @@ fn serve_answers_on_the_printed_address() {
         reqwest::blocking::get(server.url("/api/daily_papers?limit=5")).unwrap().json().unwrap();
     assert_eq!(api.as_array().map(|a| a.len()), Some(5));
 }
+
+/// Runs `paperboy ARGS` with `input` on stdin.
+fn run_with_stdin(data_dir: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("PAPERBOY_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_creates_members_who_can_log_in_and_suspends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = ["admin", "create-user", "Grace", "--email", "grace@example.org", "--admin", "--password-stdin"];
+    let out = run_with_stdin(dir.path(), &create, "a long enough password\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("created admin Grace"), "{}", stdout(&out));
+    // Taken names, weak passwords and a missing password are refused with a reason.
+    let again = run_with_stdin(dir.path(), &create, "a long enough password\n");
+    assert!(!again.status.success() && stderr(&again).contains("taken"), "{}", stderr(&again));
+    let weak = ["admin", "create-user", "ada", "--email", "ada@example.org", "--password-stdin"];
+    let out = run_with_stdin(dir.path(), &weak, "short\n");
+    assert!(!out.status.success() && stderr(&out).contains("at least 10"), "{}", stderr(&out));
+    let out = run_with_stdin(dir.path(), &["admin", "create-user", "ada", "--email", "ada@example.org"], "");
+    assert!(!out.status.success() && stderr(&out).contains("--password-stdin"), "{}", stderr(&out));
+    let out = run(dir.path(), &["admin", "hide-paper", "2601.99999"]);
+    assert!(!out.status.success() && stderr(&out).contains("no paper 2601.99999"), "{}", stderr(&out));
+
+    // The member logs in on the site.
+    let server = Server::start("serve", dir);
+    let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = |c: &reqwest::blocking::Client| {
+        let form = c.get(format!("{}/login", server.base)).send().unwrap();
+        let cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let body = form.text().unwrap();
+        let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let csrf = body[at..at + 64].to_string();
+        c.post(format!("{}/login", server.base))
+            .header("cookie", cookie)
+            .form(&[("csrf", csrf.as_str()), ("username", "grace"), ("password", "a long enough password")])
+            .send()
+            .unwrap()
+    };
+    let r = login(&client);
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().starts_with("pb_session="));
+    // Suspended, the password no longer logs in.
+    let out = run(server.data_dir.path(), &["admin", "suspend", "grace"]);
+    assert!(out.status.success() && stdout(&out).contains("suspended Grace"), "{}", stderr(&out));
+    let r = login(&client);
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert!(r.text().unwrap().contains("suspended"));
+}

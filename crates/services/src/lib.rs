@@ -1,10 +1,12 @@
 //! Services that combine Paperboy's engines: the index follower that keeps
 //! the search index in step with the store's change feed, the background
-//! embedding job, and finding (or fetching) the embedding model.
+//! embedding job, finding (or fetching) the embedding model, and member
+//! accounts (`accounts.rs`: sign-up, login, password hashing).
 //!
 //! The web layer and the CLI call these; these call the store and the search
 //! engine; neither engine knows about the other.
 
+pub mod accounts;
 pub mod indexer;
 pub mod model;
 

@@ -3,7 +3,11 @@
 //! the `X-Total-Count` and `Link` headers), `GET /api/papers/{id}`,
 //! `GET /api/papers/search?q=…` (an array of search items, the total in
 //! `X-Total-Count` and the mode used in `X-Search-Mode`) and
-//! `GET /api/papers/{id}/similar`. Field names are Hugging Face's where it
+//! `GET /api/papers/{id}/similar`; and, with a personal API token
+//! (`Authorization: Bearer pb_…`, else 401), `POST` and `DELETE
+//! /api/papers/{id}/upvote` to upvote or take the upvote back (idempotent;
+//! the answer is `{"voted": …, "upvotes": …}`). The daily list is ordered
+//! `new` unless `sort=trending|top` asks otherwise. Field names are Hugging Face's where it
 //! has them, camelCase otherwise. Errors are `{"error": "..."}`; search
 //! answers 503 when the server runs without a search engine.
 
@@ -17,6 +21,7 @@ use paperboy_store::{FeedQuery, StoredPaper};
 use serde::Serialize;
 
 use crate::AppState;
+use crate::auth::ApiUser;
 use crate::dates::{day_start, published_at, rfc3339};
 use crate::error::{WebError, json_result};
 use crate::pages::paper::parse_id;
@@ -57,6 +62,8 @@ pub struct ApiPaper<'a> {
     /// The day the paper is listed on (`YYYY-MM-DD`).
     pub listed_on: String,
     pub upvotes: i64,
+    /// The member who submitted the paper (`null` for imported papers).
+    pub submitted_by: Option<&'a str>,
     pub categories: &'a [String],
     pub primary_category: Option<&'a str>,
     pub version: Option<u32>,
@@ -83,6 +90,7 @@ impl<'a> ApiPaper<'a> {
             updated_at: p.updated_at.map(rfc3339),
             listed_on: p.listed_on.format("%Y-%m-%d").to_string(),
             upvotes: stored.upvotes,
+            submitted_by: stored.submitted_by.as_ref().map(|u| u.as_str()),
             categories: &p.categories,
             primary_category: p.primary_category.as_deref(),
             version: p.version,
@@ -309,6 +317,39 @@ pub async fn paper(
         Ok(json_response(StatusCode::OK, to_json(&ApiPaper::new(&stored))?))
     };
     json_result(result.await)
+}
+
+/// `POST /api/papers/{id}/upvote`: the token's member upvotes the paper.
+pub async fn upvote(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    json_result(set_vote(&st, &user, path, true).await)
+}
+
+/// `DELETE /api/papers/{id}/upvote`: takes the member's upvote back.
+pub async fn remove_upvote(
+    State(st): State<AppState>,
+    ApiUser(user): ApiUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    json_result(set_vote(&st, &user, path, false).await)
+}
+
+async fn set_vote(
+    st: &AppState,
+    user: &paperboy_store::User,
+    path: Result<Path<String>, PathRejection>,
+    voted: bool,
+) -> Result<Response, WebError> {
+    let Path(raw) = path.map_err(|e| WebError::bad(e.body_text()))?;
+    let Some(id) = raw.strip_suffix("/upvote") else {
+        return Err(WebError::no_route(&format!("/api/papers/{raw}")));
+    };
+    let id = PaperId::parse(id)?;
+    let vote = st.store.set_vote(user.id, &id, voted).await?;
+    Ok(json_response(StatusCode::OK, to_json(&vote)?))
 }
 
 /// `GET /api/papers/{id}/similar?limit=`: an array of paper objects, most

@@ -5,9 +5,18 @@
 //! Each request asks the store for its change-feed position
 //! (`last_change_seq`, one indexed lookup); when it moved, the cache is
 //! emptied. Entries also expire after [`TTL`], for changes that the change
-//! feed does not record (such as votes). The cache holds at most
+//! feed does not record (such as votes); and every successful write through
+//! this server (a POST, PUT or DELETE: a vote, a comment, a moderation)
+//! empties the cache at once. The cache holds at most
 //! [`MAX_ENTRIES`] responses and starts over when full, so junk query
 //! strings cannot make it grow without bound.
+//!
+//! Only visitors without a session are served from (and fill) the cache:
+//! a request with a session cookie always runs the handler, because its
+//! pages show the member's name, votes and CSRF tokens. Non-GET requests
+//! are never cached, nor are responses that set a cookie or say
+//! `Cache-Control: no-store` (the login and sign-up forms carry a CSRF
+//! token).
 //!
 //! Entries are keyed by path and the whole query string, so two searches
 //! never share an entry. Search responses (`/search…`, `/api/papers/search`,
@@ -57,6 +66,9 @@ impl Entry {
 struct Inner {
     /// The change-feed position the entries were rendered at (or after).
     seq: u64,
+    /// Bumped by every [`ResponseCache::clear`], so that a response rendered
+    /// before a write is not stored after it.
+    generation: u64,
     entries: HashMap<String, Entry>,
 }
 
@@ -79,9 +91,20 @@ impl ResponseCache {
         inner.entries.get(key).filter(|e| e.stored.elapsed() < TTL).cloned()
     }
 
-    fn put(&self, key: String, seq: u64, entry: Entry) {
+    /// Forgets every entry (after a write through this server).
+    fn clear(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.seq != seq {
+        inner.entries.clear();
+        inner.generation += 1;
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).generation
+    }
+
+    fn put(&self, key: String, seq: u64, generation: u64, entry: Entry) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.seq != seq || inner.generation != generation {
             // The catalog changed while this response was rendered.
             return;
         }
@@ -95,6 +118,16 @@ impl ResponseCache {
 /// Paths whose responses depend only on the catalog.
 fn cacheable(method: &Method, path: &str) -> bool {
     (method == Method::GET || method == Method::HEAD) && path != "/healthz" && !path.starts_with("/static/")
+}
+
+/// Whether a response may be shared with other visitors: it sets no
+/// cookie and is not marked `no-store` or `private`.
+fn storable(headers: &HeaderMap) -> bool {
+    let private = headers
+        .get(axum::http::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store") || v.contains("private"));
+    !private && !headers.contains_key(axum::http::header::SET_COOKIE)
 }
 
 /// Paths whose responses come from the search index.
@@ -130,7 +163,19 @@ pub async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
-    if !cacheable(request.method(), request.uri().path()) {
+    let method = request.method().clone();
+    if method != Method::GET && method != Method::HEAD {
+        // A write (a vote, a comment, a moderation) may change any page:
+        // start over once it succeeded.
+        let response = next.run(request).await;
+        if response.status().is_success() || response.status().is_redirection() {
+            cache.clear();
+        }
+        return response;
+    }
+    if !cacheable(request.method(), request.uri().path())
+        || crate::auth::cookie(request.headers(), crate::auth::SESSION_COOKIE).is_some()
+    {
         return next.run(request).await;
     }
     let seq = match st.store.last_change_seq().await {
@@ -147,8 +192,9 @@ pub async fn middleware(
     if let Some(hit) = cache.get(&key, seq) {
         return hit.response();
     }
+    let generation = cache.generation();
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK {
+    if response.status() != StatusCode::OK || !storable(response.headers()) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -161,6 +207,7 @@ pub async fn middleware(
     cache.put(
         key,
         seq,
+        generation,
         Entry { status: parts.status, headers: parts.headers.clone(), body: body.clone(), stored: Instant::now() },
     );
     Response::from_parts(parts, Body::from(body)).into_response()
@@ -183,20 +230,33 @@ mod tests {
     fn a_new_sequence_number_empties_the_cache() {
         let c = ResponseCache::default();
         assert!(c.get("/", 1).is_none());
-        c.put("/".into(), 1, entry("a"));
+        c.put("/".into(), 1, 0, entry("a"));
         assert_eq!(c.get("/", 1).unwrap().body, "a");
         assert!(c.get("/", 2).is_none());
         assert!(c.get("/", 2).is_none(), "dropped, not kept for seq 1");
         // A response rendered under an older seq is not stored.
-        c.put("/x".into(), 1, entry("old"));
+        c.put("/x".into(), 1, 0, entry("old"));
         assert!(c.get("/x", 2).is_none());
+    }
+
+    #[test]
+    fn a_write_empties_the_cache_and_blocks_older_renders() {
+        let c = ResponseCache::default();
+        c.put("/".into(), 0, c.generation(), entry("a"));
+        let before = c.generation();
+        c.clear();
+        assert!(c.get("/", 0).is_none());
+        c.put("/".into(), 0, before, entry("stale"));
+        assert!(c.get("/", 0).is_none(), "rendered before the write");
+        c.put("/".into(), 0, c.generation(), entry("fresh"));
+        assert_eq!(c.get("/", 0).unwrap().body, "fresh");
     }
 
     #[test]
     fn the_cache_is_bounded() {
         let c = ResponseCache::default();
         for i in 0..MAX_ENTRIES + 10 {
-            c.put(format!("/{i}"), 0, entry("x"));
+            c.put(format!("/{i}"), 0, 0, entry("x"));
         }
         let n = c.inner.lock().unwrap().entries.len();
         assert!(n <= MAX_ENTRIES, "{n}");
@@ -219,6 +279,18 @@ mod tests {
         for path in ["/", "/papers/2603.00101", "/api/papers/2603.00101", "/searching"] {
             assert!(!uses_search_index(path), "{path}");
         }
+    }
+
+    #[test]
+    fn responses_with_cookies_or_no_store_are_not_kept() {
+        use axum::http::{HeaderValue, header};
+        let mut h = HeaderMap::new();
+        assert!(storable(&h));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        assert!(!storable(&h));
+        let mut h = HeaderMap::new();
+        h.insert(header::SET_COOKIE, HeaderValue::from_static("pb_csrf=x"));
+        assert!(!storable(&h));
     }
 
     #[test]

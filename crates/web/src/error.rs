@@ -2,8 +2,11 @@
 //! HTML page for the site, `{"error": "..."}` for the JSON API.
 //!
 //! Messages of 4xx errors are written for the person who typed the URL and
-//! are shown as they are. A store or search-index failure is logged with
-//! `tracing::error!` and shown only as a generic message.
+//! are shown as they are. The store's refusals (a taken username, someone
+//! else's comment, an unknown paper, a used link) are 4xx with the store's
+//! message; a store or search-index failure is logged with
+//! `tracing::error!` and shown only as a generic message. A 429 carries
+//! `Retry-After`.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -34,20 +37,92 @@ pub enum WebError {
     /// No route at this path (the path is kept for the message).
     #[error("There is no page at {0}")]
     NoRoute(String),
-    #[error("This method is not allowed here; use GET")]
+    #[error("This method is not allowed here (the Allow header lists the ones that are)")]
     MethodNotAllowed,
+    /// Not logged in, or no valid API token (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Logged in but not allowed, or a form without a valid CSRF token (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Something other than a paper that does not exist (a comment, a member).
+    #[error("{0}")]
+    NotFound(String),
+    /// A form body over the limit (413).
+    #[error("The form is too large")]
+    TooLarge,
+    /// Too many failed attempts; try again after `retry_after` seconds (429).
+    #[error("Too many failed attempts: wait {} and try again", wait_text(*retry_after))]
+    TooManyAttempts { retry_after: u64 },
     /// The server runs without a search engine.
     #[error("{}", SEARCH_OFF)]
     SearchOff,
     /// The store failed; details go to the log, not to the client.
     #[error("store failure: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The search index failed; details go to the log, not to the client.
     #[error("search failure: {0}")]
     Search(#[from] SearchError),
     /// Anything else that is our fault; logged, shown as a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// "14 minutes", "1 minute", "30 seconds".
+fn wait_text(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} second{}", if secs == 1 { "" } else { "s" }),
+        _ => {
+            let m = secs.div_ceil(60);
+            format!("{m} minute{}", if m == 1 { "" } else { "s" })
+        }
+    }
+}
+
+/// The store's refusals are the client's doing (4xx); its failures are ours.
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        let msg = capitalize(&e.to_string());
+        match e {
+            StoreError::Invalid(_)
+            | StoreError::UsernameTaken { .. }
+            | StoreError::EmailTaken
+            | StoreError::BadReply { .. }
+            | StoreError::TokenUnknown
+            | StoreError::TokenExpired
+            | StoreError::TokenUsed => WebError::BadRequest(msg),
+            StoreError::PaperNotFound { .. } | StoreError::CommentNotFound(_) | StoreError::UserNotFound(_) => {
+                WebError::NotFound(msg)
+            }
+            StoreError::NotCommentAuthor(_) => WebError::Forbidden(msg),
+            other => WebError::Store(other),
+        }
+    }
+}
+
+impl From<paperboy_services::accounts::AccountError> for WebError {
+    fn from(e: paperboy_services::accounts::AccountError) -> Self {
+        use paperboy_services::accounts::AccountError as A;
+        match e {
+            A::Store(s) => WebError::Store(s),
+            A::Hash(h) => WebError::Internal(h),
+            A::WrongCredentials | A::Suspended => WebError::Unauthorized(capitalize(&e.to_string())),
+            other => WebError::BadRequest(capitalize(&other.to_string())),
+        }
+    }
+}
+
+/// The message with its first letter in upper case, for a page ("arXiv"
+/// keeps its spelling).
+pub fn capitalize(s: &str) -> String {
+    if s.starts_with("arXiv") {
+        return s.to_string();
+    }
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 impl From<CoreError> for WebError {
@@ -74,8 +149,12 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::UnknownPaper(_) | WebError::NoRoute(_) => StatusCode::NOT_FOUND,
+            WebError::UnknownPaper(_) | WebError::NoRoute(_) | WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::SearchOff => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,14 +181,25 @@ impl WebError {
     pub fn into_json_response(self) -> Response {
         self.log();
         let body = serde_json::json!({ "error": self.public_message() }).to_string();
-        (self.status(), [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut r = (self.status(), [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        self.add_headers(&mut r);
+        r
+    }
+
+    /// `Retry-After` on 429s.
+    fn add_headers(&self, r: &mut Response) {
+        if let WebError::TooManyAttempts { retry_after } = self {
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+        }
     }
 
     /// The error as an HTML page in the site's layout.
     pub fn into_html_response(self, config: &WebConfig) -> Response {
         self.log();
         let status = self.status();
-        pages::html_response(status, pages::error::render(config, &self))
+        let mut r = pages::html_response(status, pages::error::render(config, &self));
+        self.add_headers(&mut r);
+        r
     }
 }
 

@@ -1,38 +1,44 @@
 //! Paperboy's HTTP layer: server-rendered HTML pages, Atom and RSS feeds,
 //! search (a page, an Atom feed per search and a JSON endpoint, over
 //! [`paperboy_search::SearchEngine`]), and a JSON API compatible with
-//! Hugging Face Papers' clients.
+//! Hugging Face Papers' clients; members (accounts, sessions, CSRF and API
+//! tokens in `auth.rs`, the account pages in `pages/account.rs`).
 //!
 //! [`router`] builds the whole site over an [`AppState`]; [`serve`] runs it
 //! on a listener until a shutdown signal, letting open requests finish.
-//! Successful GET responses are cached in-process until the catalog
-//! changes (see `cache.rs`). Every response carries the security headers
+//! Successful GET responses to visitors without a session are cached
+//! in-process until the catalog changes (see `cache.rs`). Every response carries the security headers
 //! of [`security_headers`];
 //! bad input always gets a 4xx with a readable message (HTML on the site,
 //! `{"error": …}` under `/api/`), never a 500.
 
 pub mod api;
 pub mod assets;
+pub mod auth;
+pub mod bibtex;
 mod cache;
 mod dates;
 pub mod error;
 pub mod feeds;
 pub mod links;
+pub mod markdown;
 pub mod openapi;
 pub mod pages;
 pub mod params;
+pub mod ratelimit;
 pub mod search;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
+use axum::{Extension, Router};
 
 pub use error::WebError;
 
@@ -47,18 +53,31 @@ pub struct WebConfig {
     pub site_name: String,
     /// Papers per HTML feed page (30).
     pub page_size: u32,
+    /// The arXiv API endpoint that submissions are fetched from
+    /// (`paperboy_arxiv::DEFAULT_BASE_URL`; a replay server in tests).
+    pub arxiv_base_url: String,
+    /// Members may submit papers whose first version appeared at most this
+    /// many days ago (14).
+    pub submit_window_days: u32,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { base_url: "http://127.0.0.1:8080".to_string(), site_name: "Paperboy".to_string(), page_size: 30 }
+        WebConfig {
+            base_url: "http://127.0.0.1:8080".to_string(),
+            site_name: "Paperboy".to_string(),
+            page_size: 30,
+            arxiv_base_url: paperboy_arxiv::DEFAULT_BASE_URL.to_string(),
+            submit_window_days: 14,
+        }
     }
 }
 
 /// What every handler gets.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn paperboy_store::Store>,
+    /// The catalog and the community (members, votes, comments).
+    pub store: Arc<dyn paperboy_store::Database>,
     pub config: Arc<WebConfig>,
     /// The search engine, or `None` when search is disabled: the site still
     /// works, `/search` says search is not set up, the search API and feed
@@ -90,9 +109,16 @@ pub fn router(state: AppState) -> Router {
         .route("/papers/week/{week}/feed.rss", get(feeds::week_rss))
         .route("/papers/month/{month}/feed.atom", get(feeds::month_atom))
         .route("/papers/month/{month}/feed.rss", get(feeds::month_rss))
+        .route("/papers/submit", get(pages::submit::show).post(pages::submit::submit))
         // Static routes above win over this wildcard, which takes paper ids
         // including old-style ones with a slash (`hep-th/9901001`).
-        .route("/papers/{*id}", get(pages::paper::show))
+        .route("/papers/{*id}", get(pages::paper::show).post(pages::paper::post))
+        .route("/u/{username}", get(pages::members::profile))
+        .route("/reading-list", get(pages::members::reading_list))
+        .route("/reading-list.bib", get(pages::members::reading_list_bib))
+        .route("/comments/{cid}/edit", post(pages::comments::edit))
+        .route("/comments/{cid}/delete", post(pages::comments::delete))
+        .route("/comments/{cid}/hide", post(pages::comments::hide))
         .route("/search", get(pages::search::show))
         .route("/search/feed.atom", get(feeds::search_atom))
         .route("/feed.atom", get(feeds::latest_atom))
@@ -101,13 +127,30 @@ pub fn router(state: AppState) -> Router {
         // Static, so it wins over the wildcard below, which also serves
         // `/api/papers/{id}/similar` (ids may contain a slash).
         .route("/api/papers/search", get(api::search))
-        .route("/api/papers/{*id}", get(api::paper))
+        .route("/api/papers/{*id}", get(api::paper).post(api::upvote).delete(api::remove_upvote))
         .route("/api/openapi.json", get(openapi::document))
+        .route("/signup", get(pages::account::signup_page).post(pages::account::signup))
+        .route("/login", get(pages::account::login_page).post(pages::account::login))
+        .route("/logout", post(pages::account::logout))
+        .route("/reset", get(pages::account::reset_page).post(pages::account::reset_request))
+        .route("/reset/{token}", get(pages::account::reset_link_page).post(pages::account::reset_link))
+        .route("/verify/{token}", get(pages::account::verify))
+        .route("/settings", get(pages::settings::show))
+        .route("/settings/password", post(pages::settings::change_password))
+        .route("/settings/tokens", post(pages::settings::create_token))
+        .route("/settings/tokens/revoke", post(pages::settings::revoke_token))
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(assets::style_css))
+        // Only on matched routes and methods, so unknown paths stay 404s
+        // and other methods 405s.
+        .route_layer(from_fn_with_state(state.clone(), auth::csrf_middleware))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Outermost last: headers, session, cache, then CSRF (above), then the handler.
         .layer(from_fn_with_state((state.clone(), Arc::new(cache::ResponseCache::default())), cache::middleware))
+        .layer(from_fn_with_state(state.clone(), auth::session_middleware))
+        .layer(Extension(Arc::new(pages::account::Limits::default())))
+        .layer(Extension(pages::submit::Fetcher::new(&state.config)))
         .layer(map_response(security_headers))
         .with_state(state)
 }
@@ -124,7 +167,10 @@ pub async fn serve(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The peer address is the client's for rate limiting.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// `GET /healthz`: 200 `ok` when the store answers, 503 otherwise.

@@ -5,11 +5,21 @@ use paperboy_core::{FeedPeriod, FeedSort, PaperId};
 
 use crate::params::percent_encode;
 
+/// The order of the site's feed pages and Atom/RSS feeds when the URL
+/// names none (the JSON API keeps `new`, Hugging Face's order by date).
+pub const DEFAULT_SORT: FeedSort = FeedSort::Trending;
+
 /// The query options a feed view keeps in its links.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ViewOpts<'a> {
     pub cat: Option<&'a str>,
     pub sort: FeedSort,
+}
+
+impl Default for ViewOpts<'_> {
+    fn default() -> Self {
+        ViewOpts { cat: None, sort: DEFAULT_SORT }
+    }
 }
 
 impl ViewOpts<'_> {
@@ -27,7 +37,7 @@ impl ViewOpts<'_> {
         if let Some(cat) = self.cat {
             push(url, "cat", cat);
         }
-        if self.sort != FeedSort::default() {
+        if self.sort != DEFAULT_SORT {
             push(url, "sort", self.sort.as_str());
         }
         if page > 0 {
@@ -131,9 +141,14 @@ mod tests {
     fn builds_view_urls() {
         let day = FeedPeriod::parse_day("2026-03-11").unwrap();
         let opts = ViewOpts { cat: Some("cs.CV"), sort: FeedSort::New };
-        assert_eq!(period_url(&day, opts, 2), "/papers/date/2026-03-11?cat=cs.CV&p=2");
+        assert_eq!(period_url(&day, opts, 2), "/papers/date/2026-03-11?cat=cs.CV&sort=new&p=2");
         assert_eq!(period_url(&day, ViewOpts::default(), 0), "/papers/date/2026-03-11");
-        assert_eq!(feed_file_url(Some(&day), opts, FeedKind::Rss), "/papers/date/2026-03-11/feed.rss?cat=cs.CV");
+        assert_eq!(
+            feed_file_url(Some(&day), opts, FeedKind::Rss),
+            "/papers/date/2026-03-11/feed.rss?cat=cs.CV&sort=new"
+        );
+        let top = ViewOpts { cat: None, sort: FeedSort::Top };
+        assert_eq!(period_url(&day, top, 0), "/papers/date/2026-03-11?sort=top");
         assert_eq!(feed_file_url(None, ViewOpts::default(), FeedKind::Atom), "/feed.atom");
     }
 

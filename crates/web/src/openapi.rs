@@ -48,5 +48,10 @@ mod tests {
         ] {
             assert!(doc["paths"][path]["get"].is_object(), "{path}");
         }
+        for method in ["post", "delete"] {
+            let op = &doc["paths"]["/api/papers/{id}/upvote"][method];
+            assert_eq!(op["security"][0]["bearer"], serde_json::json!([]), "{method}");
+            assert!(op["responses"]["401"].is_object(), "{method}");
+        }
     }
 }

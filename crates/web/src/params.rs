@@ -43,6 +43,11 @@ impl QueryString {
         self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     }
 
+    /// The value of `key` exactly as sent (not trimmed), `None` when absent.
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// `cat`: an arXiv category (`cs.CV`) or archive (`cs`), or nothing.
     pub fn category(&self) -> Result<Option<String>, WebError> {
         match self.get("cat") {
@@ -55,9 +60,17 @@ impl QueryString {
         }
     }
 
-    /// `sort`: see [`FeedSort::parse`].
+    /// `sort`: see [`FeedSort::parse`] (`new` when absent).
     pub fn sort(&self) -> Result<FeedSort, WebError> {
         Ok(FeedSort::parse(self.get("sort").unwrap_or(""))?)
+    }
+
+    /// `sort`, or `default` when absent.
+    pub fn sort_or(&self, default: FeedSort) -> Result<FeedSort, WebError> {
+        match self.get("sort") {
+            None => Ok(default),
+            Some(s) => Ok(FeedSort::parse(s)?),
+        }
     }
 
     /// `p`: the page number, counted from 0.

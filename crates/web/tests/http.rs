@@ -7,8 +7,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 use paperboy_core::{Paper, PaperId};
-use paperboy_store::{Change, FeedPage, FeedQuery, SqliteStore, Store, StoreError, StoredPaper, UpsertOutcome};
+use paperboy_store::{
+    ApiToken, Audience, Change, Comment, Community, Database, EmailPurpose, FeedPage, FeedQuery, MemberPapers,
+    NewSession, NewUser, Profile, ReadingListEntry, Secret, Session, SqliteStore, Store, StoreError, StoredPaper,
+    Submission, UpsertOutcome, User, Vote,
+};
 use paperboy_web::{AppState, WebConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -117,12 +122,17 @@ fn header(r: &reqwest::Response, name: &str) -> String {
     r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
-async fn start_with(store: Arc<dyn Store>, page_size: u32, dir: Option<tempfile::TempDir>) -> Server {
+async fn start_with(store: Arc<dyn Database>, page_size: u32, dir: Option<tempfile::TempDir>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState {
         store,
-        config: Arc::new(WebConfig { base_url: base.clone(), site_name: "Paperboy".into(), page_size }),
+        config: Arc::new(WebConfig {
+            base_url: base.clone(),
+            site_name: "Paperboy".into(),
+            page_size,
+            ..WebConfig::default()
+        }),
         search: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -672,6 +682,7 @@ const PAPER_KEYS: &[&str] = &[
     "updatedAt",
     "listedOn",
     "upvotes",
+    "submittedBy",
     "categories",
     "primaryCategory",
     "version",
@@ -789,7 +800,7 @@ async fn api_errors_are_json() {
         ("/api/daily_papers?date=12/03/2026", "is not a date"),
         ("/api/daily_papers?week=2026-W99", "is not a week"),
         ("/api/daily_papers?month=2026-3", "is not a month"),
-        ("/api/daily_papers?sort=top", "unknown sort"),
+        ("/api/daily_papers?sort=hot", "unknown sort"),
         ("/api/daily_papers?cat=a%20b", "is not a category"),
         ("/api/papers/hello", "is not an arXiv identifier"),
         ("/api/papers/%FF%FE", ""),
@@ -999,6 +1010,127 @@ impl Store for BrokenStore {
         Err(broken())
     }
     async fn last_change_seq(&self) -> Result<u64, StoreError> {
+        Err(broken())
+    }
+}
+
+#[async_trait::async_trait]
+impl Community for BrokenStore {
+    async fn create_user(&self, _: &NewUser) -> Result<User, StoreError> {
+        Err(broken())
+    }
+    async fn user_by_id(&self, _: UserId) -> Result<Option<User>, StoreError> {
+        Err(broken())
+    }
+    async fn user_by_username(&self, _: &Username) -> Result<Option<User>, StoreError> {
+        Err(broken())
+    }
+    async fn user_by_email(&self, _: &Email) -> Result<Option<User>, StoreError> {
+        Err(broken())
+    }
+    async fn password_hash(&self, _: UserId) -> Result<Option<String>, StoreError> {
+        Err(broken())
+    }
+    async fn set_password(&self, _: UserId, _: &str) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn set_email(&self, _: UserId, _: &Email) -> Result<User, StoreError> {
+        Err(broken())
+    }
+    async fn mark_email_verified(&self, _: UserId) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn set_role(&self, _: UserId, _: Role) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn set_suspended(&self, _: UserId, _: bool) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn create_session(&self, _: UserId, _: DateTime<Utc>) -> Result<NewSession, StoreError> {
+        Err(broken())
+    }
+    async fn session(&self, _: &str) -> Result<Option<Session>, StoreError> {
+        Err(broken())
+    }
+    async fn delete_session(&self, _: &str) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn delete_user_sessions(&self, _: UserId) -> Result<u64, StoreError> {
+        Err(broken())
+    }
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        Err(broken())
+    }
+    async fn create_api_token(&self, _: UserId, _: &str) -> Result<(ApiToken, Secret), StoreError> {
+        Err(broken())
+    }
+    async fn api_tokens(&self, _: UserId) -> Result<Vec<ApiToken>, StoreError> {
+        Err(broken())
+    }
+    async fn revoke_api_token(&self, _: UserId, _: ApiTokenId) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn api_token_user(&self, _: &str) -> Result<Option<User>, StoreError> {
+        Err(broken())
+    }
+    async fn create_email_token(&self, _: UserId, _: EmailPurpose, _: DateTime<Utc>) -> Result<Secret, StoreError> {
+        Err(broken())
+    }
+    async fn consume_email_token(&self, _: &str, _: EmailPurpose) -> Result<User, StoreError> {
+        Err(broken())
+    }
+    async fn toggle_vote(&self, _: UserId, _: &PaperId) -> Result<Vote, StoreError> {
+        Err(broken())
+    }
+    async fn set_vote(&self, _: UserId, _: &PaperId, _: bool) -> Result<Vote, StoreError> {
+        Err(broken())
+    }
+    async fn voted_among(&self, _: UserId, _: &[PaperId]) -> Result<Vec<PaperId>, StoreError> {
+        Err(broken())
+    }
+    async fn submit_paper(&self, _: UserId, _: &Paper, _: DateTime<Utc>) -> Result<Submission, StoreError> {
+        Err(broken())
+    }
+    async fn add_comment(&self, _: UserId, _: &PaperId, _: Option<CommentId>, _: &str) -> Result<Comment, StoreError> {
+        Err(broken())
+    }
+    async fn edit_comment(&self, _: UserId, _: CommentId, _: &str) -> Result<Comment, StoreError> {
+        Err(broken())
+    }
+    async fn delete_comment(&self, _: UserId, _: CommentId) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn set_comment_hidden(&self, _: CommentId, _: bool) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn comments(&self, _: &PaperId, _: Audience) -> Result<Vec<Comment>, StoreError> {
+        Err(broken())
+    }
+    async fn comment_counts(&self, _: &[PaperId]) -> Result<Vec<(PaperId, u64)>, StoreError> {
+        Err(broken())
+    }
+    async fn add_to_reading_list(&self, _: UserId, _: &PaperId) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn remove_from_reading_list(&self, _: UserId, _: &PaperId) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn reading_list(&self, _: UserId) -> Result<Vec<ReadingListEntry>, StoreError> {
+        Err(broken())
+    }
+    async fn profile(&self, _: &Username) -> Result<Option<Profile>, StoreError> {
+        Err(broken())
+    }
+    async fn member_papers(&self, _: UserId, _: MemberPapers, _: u32, _: u32) -> Result<FeedPage, StoreError> {
+        Err(broken())
+    }
+    async fn paper_for(&self, _: &PaperId, _: Audience) -> Result<Option<StoredPaper>, StoreError> {
+        Err(broken())
+    }
+    async fn feed_for(&self, _: &FeedQuery, _: Audience, _: DateTime<Utc>) -> Result<FeedPage, StoreError> {
+        Err(broken())
+    }
+    async fn set_paper_hidden(&self, _: &PaperId, _: bool) -> Result<(), StoreError> {
         Err(broken())
     }
 }

@@ -184,7 +184,12 @@ async fn start(with_search: bool) -> Server {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState {
         store: Arc::new(store.clone()),
-        config: Arc::new(WebConfig { base_url: base.clone(), site_name: "Paperboy".into(), page_size: 30 }),
+        config: Arc::new(WebConfig {
+            base_url: base.clone(),
+            site_name: "Paperboy".into(),
+            page_size: 30,
+            ..WebConfig::default()
+        }),
         search: engine.clone(),
     };
     let (stop, stopped) = oneshot::channel::<()>();

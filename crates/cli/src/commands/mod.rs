@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod demo;
 pub mod eval;
 pub mod import;
@@ -21,7 +22,9 @@ use crate::progress::count_bar;
 pub async fn open_store(settings: &Settings) -> Result<SqliteStore> {
     settings.ensure_data_dir()?;
     let path = settings.database_path();
-    SqliteStore::open(&path).await.with_context(|| format!("cannot open the catalog at {}", path.display()))
+    let store =
+        SqliteStore::open(&path).await.with_context(|| format!("cannot open the catalog at {}", path.display()))?;
+    Ok(store.with_ranking(settings.ranking))
 }
 
 /// Loads the embedding model if one is configured or in a default place.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use paperboy_store::Store;
+use paperboy_store::{Database, Store};
 use paperboy_web::{AppState, WebConfig};
 
 use crate::config::Settings;
@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Public URL of the site, used for absolute links in feeds [default: http://ADDR]
     #[arg(long, env = "PAPERBOY_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
+
+    /// The arXiv API endpoint that member submissions are fetched from [default: https://export.arxiv.org/api/query]
+    #[arg(long, env = "PAPERBOY_ARXIV_BASE_URL", value_name = "URL")]
+    pub arxiv_base_url: Option<String>,
 }
 
 pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
@@ -35,7 +39,8 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         .trim_end_matches('/')
         .to_string();
     let papers = store.count_papers().await?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    let db: Arc<dyn Database> = Arc::new(store);
+    let store: Arc<dyn Store> = db.clone();
     // Search: the index catches up with the catalog before we answer, then a
     // background task follows the change feed and embeds new papers.
     let embedder = super::load_embedder(settings)?;
@@ -49,18 +54,39 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         settings.embed_batch,
         stop_rx,
     ));
+    // Expired sessions and email links are swept now and then.
+    let sweeper = {
+        let db = Arc::clone(&db);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                match db.purge_expired().await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and links removed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+                }
+            }
+        })
+    };
     let state = AppState {
         search: Some(Arc::clone(&engine)),
-        store,
+        store: Arc::clone(&db),
         config: Arc::new(WebConfig {
             base_url: base_url.clone(),
             site_name: settings.site_name.clone(),
             page_size: settings.page_size,
+            arxiv_base_url: args
+                .arxiv_base_url
+                .or_else(|| settings.arxiv_base_url.clone())
+                .unwrap_or_else(|| WebConfig::default().arxiv_base_url),
+            submit_window_days: settings.submit_window_days,
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
     tracing::info!(%local, %base_url, papers, "listening");
     paperboy_web::serve(listener, state, shutdown_signal()).await.context("the server failed")?;
+    sweeper.abort();
     let _ = stop_tx.send(true);
     let _ = follower.await;
     tracing::info!("stopped");

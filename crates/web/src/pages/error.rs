@@ -1,4 +1,4 @@
-//! Error pages: 400, 404, 405, 500 and 503 in the site's layout.
+//! Error pages: 400, 401, 403, 404, 405, 413, 429, 500 and 503 in the site's layout.
 
 use maud::html;
 use paperboy_core::PaperId;
@@ -15,6 +15,11 @@ pub fn render(config: &WebConfig, err: &WebError) -> String {
         WebError::UnknownPaper(_) => "Paper not found",
         WebError::NoRoute(_) => "Page not found",
         WebError::MethodNotAllowed => "Method not allowed",
+        WebError::Unauthorized(_) => "Please log in",
+        WebError::Forbidden(_) => "Not allowed",
+        WebError::NotFound(_) => "Not found",
+        WebError::TooLarge => "Too large",
+        WebError::TooManyAttempts { .. } => "Too many attempts",
         WebError::SearchOff => "Search is not set up",
         WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => "Something went wrong",
     };

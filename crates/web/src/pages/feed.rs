@@ -1,6 +1,9 @@
 //! Feed pages: the papers of a day, an ISO week or a month, with category
-//! filter, pagination and links to the neighbouring periods. `/` shows the
-//! latest day that has papers.
+//! filter, a Trending / New / Top menu (trending when the URL names no
+//! order), pagination and links to the neighbouring periods. `/` shows the
+//! latest day that has papers. Each item has its upvote button (a form for
+//! members, showing whether they upvoted; a link to the login page for
+//! visitors) and its submitter, when a member submitted it.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -9,14 +12,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use maud::{Markup, html};
 use paperboy_core::text::trim_to_words;
-use paperboy_core::{FeedPeriod, PaperId};
+use paperboy_core::{FeedPeriod, FeedSort, PaperId};
 use paperboy_store::{FeedPage, FeedQuery, StoredPaper};
 
+use crate::auth::current_viewer;
 use crate::error::{WebError, html_result};
-use crate::links::{ViewOpts, is_web_url, paper_path, period_url};
+use crate::links::{ViewOpts, is_web_url, paper_path, period_url, root_url};
 use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
-use crate::params::{QueryString, offset};
+use crate::params::{QueryString, offset, percent_encode};
 use crate::{AppState, WebConfig};
 
 /// Authors shown in a list item before "et al.".
@@ -37,7 +41,7 @@ pub struct ViewParams {
 impl ViewParams {
     pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
         let q = QueryString::parse(raw)?;
-        Ok(ViewParams { cat: q.category()?, sort: q.sort()?, page: q.page()? })
+        Ok(ViewParams { cat: q.category()?, sort: q.sort_or(crate::links::DEFAULT_SORT)?, page: q.page()? })
     }
 
     pub fn opts(&self) -> ViewOpts<'_> {
@@ -167,8 +171,10 @@ async fn show(st: &AppState, period: FeedPeriod, latest: bool, params: ViewParam
             (data, (Some(period.prev()), Some(period.next())))
         }
     };
+    let voted = voted_among(st, &data.items).await?;
     let in_range = |p: &FeedPeriod| YEARS.contains(&p.start().year()) && YEARS.contains(&p.end().year());
     let view = FeedView {
+        voted: &voted,
         period,
         latest,
         params: &params,
@@ -190,6 +196,50 @@ pub struct FeedView<'a> {
     pub data: &'a FeedPage,
     pub prev: Option<FeedPeriod>,
     pub next: Option<FeedPeriod>,
+    /// Which of the items the logged-in member upvotes.
+    pub voted: &'a [PaperId],
+}
+
+/// Which of `items` the logged-in member upvotes (none for visitors).
+pub async fn voted_among(st: &AppState, items: &[StoredPaper]) -> Result<Vec<PaperId>, WebError> {
+    let Some(v) = current_viewer() else {
+        return Ok(Vec::new());
+    };
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<PaperId> = items.iter().map(|i| i.paper.id.clone()).collect();
+    Ok(st.store.voted_among(v.user().id, &ids).await?)
+}
+
+/// The upvote button: a form for a member (it toggles their vote and comes
+/// back to `back`), a link to the login page for a visitor.
+pub fn vote_widget(id: &PaperId, upvotes: i64, voted: bool, back: &str) -> Markup {
+    match current_viewer() {
+        Some(v) => html! {
+            form.vote method="post" action=(format!("{}/upvote", paper_path(id))) {
+                input type="hidden" name="csrf" value=(v.csrf());
+                input type="hidden" name="back" value=(back);
+                button.upvote.voted[voted] type="submit" aria-pressed=(voted)
+                    title=(if voted { "Take back your upvote" } else { "Upvote" }) {
+                    span.arrow aria-hidden="true" { "▲" } span.n { (upvotes) }
+                }
+            }
+        },
+        None => html! {
+            a.upvote href=(format!("/login?next={}", percent_encode(back))) title="Log in to upvote" {
+                span.arrow aria-hidden="true" { "▲" } span.n { (upvotes) }
+            }
+        },
+    }
+}
+
+fn sort_label(sort: FeedSort) -> &'static str {
+    match sort {
+        FeedSort::Trending => "Trending",
+        FeedSort::New => "New",
+        FeedSort::Top => "Top",
+    }
 }
 
 /// The feed page.
@@ -209,6 +259,7 @@ pub fn render(config: &WebConfig, v: &FeedView<'_>) -> String {
         None => label.clone(),
     };
     let description = format!("{total} {papers_word} listed in {label} on {}.", config.site_name);
+    let back = if v.latest { root_url(opts) } else { period_url(&v.period, opts, v.params.page) };
     let body = html! {
         section.period-head {
             h1 { (label) }
@@ -221,6 +272,15 @@ pub fn render(config: &WebConfig, v: &FeedView<'_>) -> String {
                 }
             }
             (period_nav(v, opts, kind))
+            nav.sorts aria-label="Order" {
+                @for sort in FeedSort::ALL {
+                    @if sort == opts.sort {
+                        span.sort.current aria-current="true" { (sort_label(sort)) }
+                    } @else {
+                        a.sort href=(period_url(&v.period, ViewOpts { sort, ..opts }, 0)) { (sort_label(sort)) }
+                    }
+                }
+            }
         }
         @if v.data.items.is_empty() {
             section.empty {
@@ -240,7 +300,7 @@ pub fn render(config: &WebConfig, v: &FeedView<'_>) -> String {
         } @else {
             ol.papers start=(first_rank) {
                 @for (i, item) in v.data.items.iter().enumerate() {
-                    (list_item(item, first_rank + i as u64, &v.period, opts))
+                    (list_item(item, first_rank + i as u64, &v.period, opts, v.voted.contains(&item.paper.id), &back))
                 }
             }
         }
@@ -294,13 +354,20 @@ pub fn short_authors(authors: &[String]) -> String {
     }
 }
 
-fn list_item(item: &StoredPaper, rank: u64, period: &FeedPeriod, opts: ViewOpts<'_>) -> Markup {
+fn list_item(
+    item: &StoredPaper,
+    rank: u64,
+    period: &FeedPeriod,
+    opts: ViewOpts<'_>,
+    voted: bool,
+    back: &str,
+) -> Markup {
     let p = &item.paper;
     let href = paper_path(&p.id);
     html! {
         li.paper data-paper-id=(p.id) {
             div.rank aria-hidden="true" { (rank) }
-            div.votes title="Upvotes" { span.arrow aria-hidden="true" { "▲" } span.n { (item.upvotes) } }
+            div.votes title="Upvotes" { (vote_widget(&p.id, item.upvotes, voted, back)) }
             div.body {
                 h2.title {
                     a.paper-title href=(href) { (p.title) }
@@ -308,6 +375,9 @@ fn list_item(item: &StoredPaper, rank: u64, period: &FeedPeriod, opts: ViewOpts<
                 }
                 @if !p.authors.is_empty() {
                     p.authors { (short_authors(&p.authors)) }
+                }
+                @if let Some(by) = &item.submitted_by {
+                    p.submitter.muted { "submitted by " a href=(format!("/u/{by}")) { (by) } }
                 }
                 @if !p.categories.is_empty() {
                     p.chips {

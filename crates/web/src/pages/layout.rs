@@ -1,6 +1,8 @@
 //! The page frame every HTML page shares: `<head>` (title, description,
 //! canonical link, feed discovery links, stylesheet), the header with the
-//! search box and the Day / Week / Month tabs, and the footer.
+//! search box, the Day / Week / Month tabs and the account links (log in /
+//! sign up, or the member's name and a log-out button, from
+//! [`crate::auth::current_viewer`]), and the footer.
 
 use maud::{DOCTYPE, Markup, html};
 use paperboy_core::FeedPeriod;
@@ -118,6 +120,7 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
                                 placeholder="Search papers" autocomplete="off" maxlength="2048";
                             button type="submit" { "Search" }
                         }
+                        (account_links())
                         nav.tabs aria-label="Period" {
                             @for (kind, label, href) in nav.tabs() {
                                 @if nav.active == Some(kind) {
@@ -157,4 +160,27 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
         }
     };
     frame.into_string()
+}
+
+/// The header's account corner. Pages for a logged-in member are never
+/// cached (see `cache.rs`), so the CSRF token here reaches only them.
+fn account_links() -> Markup {
+    let viewer = crate::auth::current_viewer();
+    html! {
+        div.account {
+            @if let Some(v) = viewer {
+                a href="/papers/submit" { "submit" }
+                a href="/reading-list" { "reading list" }
+                a.me href="/settings" { (v.user().username) }
+                form.inline method="post" action="/logout" {
+                    input type="hidden" name="csrf" value=(v.csrf());
+                    button.link type="submit" { "log out" }
+                }
+            } @else {
+                a href="/login" { "log in" }
+                " / "
+                a href="/signup" { "sign up" }
+            }
+        }
+    }
 }

@@ -1,11 +1,18 @@
-//! The server-rendered HTML site: feed pages, paper pages, the search page
-//! and error pages, all in one [`layout`].
+//! The server-rendered HTML site: feed pages, paper pages with their
+//! discussion, the search page, account pages (sign-up, login, password
+//! reset, settings), submitting a paper, members' profiles and reading
+//! lists, and error pages, all in one [`layout`].
 
+pub mod account;
+pub mod comments;
 pub mod error;
 pub mod feed;
 pub mod layout;
+pub mod members;
 pub mod paper;
 pub mod search;
+pub mod settings;
+pub mod submit;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -2,6 +2,15 @@
 //! `/papers/pb-0123456789abcdef`. Other spellings of an id (with a version,
 //! upper-case, an `arXiv:` prefix) redirect to the canonical URL. With a
 //! search engine, the page ends with similar papers.
+//!
+//! The page ends with the discussion (`comments.rs`).
+//!
+//! `POST /papers/{id}/upvote` (a member's form, with its CSRF token) toggles
+//! the member's upvote and sends them back (303) to the page they came from;
+//! `POST /papers/{id}/comments` adds a comment or reply; `…/save` and
+//! `…/unsave` keep the paper on the member's reading list; `…/hide` (admins
+//! only, `hidden=1|0`) hides the paper from everyone else. Admins still see
+//! a hidden paper's page, marked as hidden.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -10,12 +19,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use paperboy_core::text::trim_to_words;
 use paperboy_core::{FeedPeriod, PaperId};
-use paperboy_store::StoredPaper;
+use paperboy_store::{Audience, StoredPaper};
 
+use crate::auth::{CurrentUser, Form, safe_next, see_other};
 use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
-use crate::pages::feed::short_authors;
+use crate::pages::feed::{short_authors, vote_widget, voted_among};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
 use crate::{AppState, WebConfig};
@@ -46,9 +56,74 @@ pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRej
         if !canonical {
             return Ok(Redirect::permanent(&paper_path(&id)).into_response());
         }
-        let stored = st.store.get_paper(&id).await?.ok_or(WebError::UnknownPaper(id))?;
+        let viewer = crate::auth::current_viewer();
+        let audience = viewer.as_ref().map(|v| Audience::of(v.user().role)).unwrap_or_default();
+        let stored = st.store.paper_for(&id, audience).await?.ok_or(WebError::UnknownPaper(id))?;
+        let voted = !voted_among(&st, std::slice::from_ref(&stored)).await?.is_empty();
+        let saved = match &viewer {
+            Some(v) => st.store.reading_list(v.user().id).await?.iter().any(|e| e.paper.paper.id == stored.paper.id),
+            None => false,
+        };
         let similar = similar_papers(&st, &stored.paper.id).await;
-        Ok(html_response(StatusCode::OK, render(&st.config, &stored, &similar)))
+        let comments = crate::pages::comments::load(&st, &stored.paper.id).await?;
+        let discussion = crate::pages::comments::section(&stored.paper.id, &comments);
+        let view = PaperView { voted, saved, similar: &similar, discussion };
+        Ok(html_response(StatusCode::OK, render(&st.config, &stored, view)))
+    };
+    html_result(&st.config, result.await)
+}
+
+/// `POST /papers/{id}/{action}`: `upvote` toggles the member's vote,
+/// `comments` adds a comment, `save`/`unsave` change the reading list,
+/// `hide` (admins) hides or shows the paper.
+pub async fn post(
+    State(st): State<AppState>,
+    CurrentUser(viewer): CurrentUser,
+    path: Result<Path<String>, PathRejection>,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = async {
+        let Path(raw) = path.map_err(|e| WebError::bad(e.body_text()))?;
+        if let Some(id) = raw.strip_suffix("/comments") {
+            return crate::pages::comments::add(&st, &viewer, &PaperId::parse(id)?, &body).await;
+        }
+        for action in ["save", "unsave", "hide"] {
+            if let Some(id) = raw.strip_suffix(&format!("/{action}")) {
+                let id = PaperId::parse(id)?;
+                let form = Form::parse(&body)?;
+                let user = viewer.user();
+                match action {
+                    "save" => {
+                        if st.store.paper_for(&id, Audience::of(user.role)).await?.is_none() {
+                            return Err(WebError::UnknownPaper(id));
+                        }
+                        st.store.add_to_reading_list(user.id, &id).await?;
+                    }
+                    "unsave" => {
+                        st.store.remove_from_reading_list(user.id, &id).await?;
+                    }
+                    _ => {
+                        if !user.is_admin() {
+                            return Err(WebError::Forbidden("Only admins can hide papers.".to_string()));
+                        }
+                        st.store.set_paper_hidden(&id, form.get("hidden") != Some("0")).await?;
+                        tracing::info!(admin = %user.username, paper = %id, hidden = form.get("hidden") != Some("0"), "paper moderation");
+                    }
+                }
+                return Ok(see_other(&safe_next(Some(form.get("back").unwrap_or(&paper_path(&id))))));
+            }
+        }
+        let Some(id) = raw.strip_suffix("/upvote") else {
+            return Err(WebError::no_route(&format!("/papers/{raw}")));
+        };
+        let id = PaperId::parse(id)?;
+        let form = Form::parse(&body)?;
+        st.store.toggle_vote(viewer.user().id, &id).await?;
+        let back = match form.get("back") {
+            Some(b) => safe_next(Some(b)),
+            None => paper_path(&id),
+        };
+        Ok(see_other(&back))
     };
     html_result(&st.config, result.await)
 }
@@ -69,8 +144,23 @@ async fn similar_papers(st: &AppState, id: &PaperId) -> Vec<StoredPaper> {
     }
 }
 
-/// The paper page; `similar` is listed at the end when not empty.
-pub fn render(config: &WebConfig, stored: &StoredPaper, similar: &[StoredPaper]) -> String {
+/// What a paper page shows besides the paper.
+pub struct PaperView<'a> {
+    /// The member upvotes it.
+    pub voted: bool,
+    /// It is on the member's reading list.
+    pub saved: bool,
+    /// Listed when not empty.
+    pub similar: &'a [StoredPaper],
+    /// The comments, which end the page.
+    pub discussion: maud::Markup,
+}
+
+/// The paper page.
+pub fn render(config: &WebConfig, stored: &StoredPaper, view: PaperView<'_>) -> String {
+    let PaperView { voted, saved, similar, discussion } = view;
+    let viewer = crate::auth::current_viewer();
+    let here = paper_path(&stored.paper.id);
     let p = &stored.paper;
     let day = FeedPeriod::Day(p.listed_on);
     let description =
@@ -92,12 +182,36 @@ pub fn render(config: &WebConfig, stored: &StoredPaper, similar: &[StoredPaper])
             @if !p.authors.is_empty() {
                 p.authors { (p.authors.join(", ")) }
             }
+            @if let Some(by) = &stored.submitted_by {
+                p.submitter.muted { "Submitted by " a href=(format!("/u/{by}")) { (by) } }
+            }
+            @if stored.hidden_at.is_some() {
+                p.warning { "Hidden by a moderator: only admins see this page." }
+            }
             p.actions {
-                span.votes-inline title="Upvotes" { "▲ " (stored.upvotes) }
+                span.votes-inline title="Upvotes" { (vote_widget(&p.id, stored.upvotes, voted, &paper_path(&p.id))) }
                 @if let Some(abs) = p.abs_url() { a.button href=(abs) { "arXiv" } }
                 @if let Some(pdf) = p.pdf_url() { a.button href=(pdf) { "PDF" } }
                 @if let Some(c) = code { a.button href=(c) { "Code" } }
                 @if let Some(pp) = project { a.button href=(pp) { "Project page" } }
+                @if let Some(v) = &viewer {
+                    form.inline method="post" action=(format!("{here}/{}", if saved { "unsave" } else { "save" })) {
+                        input type="hidden" name="csrf" value=(v.csrf());
+                        button type="submit" { @if saved { "Saved ✓ (remove)" } @else { "Save" } }
+                    }
+                    @if v.user().is_admin() {
+                        form.inline method="post" action=(format!("{here}/hide")) {
+                            input type="hidden" name="csrf" value=(v.csrf());
+                            @if stored.hidden_at.is_some() {
+                                input type="hidden" name="hidden" value="0";
+                                button type="submit" { "Show paper" }
+                            } @else {
+                                input type="hidden" name="hidden" value="1";
+                                button type="submit" { "Hide paper" }
+                            }
+                        }
+                    }
+                }
             }
             @if p.withdrawn {
                 p.warning { "The authors have withdrawn this paper." }
@@ -161,6 +275,7 @@ pub fn render(config: &WebConfig, stored: &StoredPaper, similar: &[StoredPaper])
                 }
             }
         }
+        (discussion)
     };
     let canonical = format!("{}{}", config.base_url, paper_path(&p.id));
     let head = Head {

@@ -1,6 +1,7 @@
 //! The search page, `/search?q=…&mode=…&cat=…&since=…&until=…&p=…`:
-//! highlighted results with pagination, the filters in a form that works
-//! without JavaScript, and the query syntax when there is no query.
+//! highlighted results with pagination and upvote buttons, the filters in a
+//! form that works without JavaScript, and the query syntax when there is
+//! no query.
 //!
 //! A query that is an arXiv id of a paper we have redirects (303) to its
 //! page. Without semantic search (no model or no vectors) the page says so
@@ -70,7 +71,8 @@ enum Outcome<'a> {
     /// The query is an arXiv id we do not have.
     Missing(PaperId),
     /// Results (maybe none).
-    Results { results: &'a SearchResults, papers: &'a [(StoredPaper, Hit)] },
+    /// `voted`: which of them the logged-in member upvotes.
+    Results { results: &'a SearchResults, papers: &'a [(StoredPaper, Hit)], voted: &'a [PaperId] },
 }
 
 /// `GET /search`.
@@ -94,7 +96,9 @@ pub async fn show(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Respon
         let mut results = search::run(engine, &params.q, opts).await?;
         let hits = std::mem::take(&mut results.hits);
         let papers = search::papers_of(st.store.as_ref(), hits).await?;
-        Ok(respond(&st.config, &params, Outcome::Results { results: &results, papers: &papers }))
+        let stored: Vec<StoredPaper> = papers.iter().map(|(p, _)| p.clone()).collect();
+        let voted = crate::pages::feed::voted_among(&st, &stored).await?;
+        Ok(respond(&st.config, &params, Outcome::Results { results: &results, papers: &papers, voted: &voted }))
     };
     html_result(&st.config, result.await)
 }
@@ -133,7 +137,7 @@ fn render(config: &WebConfig, params: &SearchParams, outcome: &Outcome<'_>) -> S
                     }
                 }
             }
-            Outcome::Results { results, papers } => { (results_section(params, results, papers, &feed_url)) }
+            Outcome::Results { results, papers, voted } => { (results_section(params, results, papers, voted, &feed_url)) }
         }
     };
     let head = Head {
@@ -223,6 +227,7 @@ fn results_section(
     params: &SearchParams,
     results: &SearchResults,
     papers: &[(StoredPaper, Hit)],
+    voted: &[PaperId],
     feed_url: &str,
 ) -> Markup {
     let size = u64::from(PAGE_SIZE);
@@ -270,7 +275,7 @@ fn results_section(
         } @else {
             ol.papers.results start=(first_rank) {
                 @for (i, (paper, hit)) in papers.iter().enumerate() {
-                    (result_item(params, paper, hit, first_rank + i as u64))
+                    (result_item(params, paper, hit, first_rank + i as u64, voted.contains(&paper.paper.id)))
                 }
             }
         }
@@ -288,14 +293,16 @@ fn results_section(
     }
 }
 
-fn result_item(params: &SearchParams, item: &StoredPaper, hit: &Hit, rank: u64) -> Markup {
+fn result_item(params: &SearchParams, item: &StoredPaper, hit: &Hit, rank: u64, voted: bool) -> Markup {
     let p = &item.paper;
     let href = paper_path(&p.id);
     let day = FeedPeriod::Day(p.listed_on);
     html! {
         li.paper.result data-paper-id=(p.id) {
             div.rank aria-hidden="true" { (rank) }
-            div.votes title="Upvotes" { span.arrow aria-hidden="true" { "▲" } span.n { (item.upvotes) } }
+            div.votes title="Upvotes" {
+                (crate::pages::feed::vote_widget(&p.id, item.upvotes, voted, &params.url("/search", params.page)))
+            }
             div.body {
                 h2.title {
                     a.paper-title href=(href) {

@@ -1,0 +1,335 @@
+//! Who is asking, and whether a form really came from our site.
+//!
+//! * **Sessions.** The `pb_session` cookie (HttpOnly, SameSite=Lax, Path=/,
+//!   Secure when the site's base URL is https, 30 days) holds a random token;
+//!   the session itself lives in the store, which keeps only the token's
+//!   hash. [`session_middleware`] looks it up once per request, puts the
+//!   [`Viewer`] into the request's extensions (read with the [`CurrentUser`]
+//!   and [`MaybeUser`] extractors) and into a task-local that the page
+//!   layout reads for the header. Responses to a logged-in member are
+//!   marked `Cache-Control: private, no-store` unless they say otherwise
+//!   (the stylesheet).
+//! * **CSRF.** Every request that is not GET/HEAD/OPTIONS and not under
+//!   `/api/` must be a form whose `csrf` field equals the session's CSRF
+//!   token, or, without a session (login, sign-up, password reset), the
+//!   `pb_csrf` cookie (double submit). [`csrf_middleware`] checks that
+//!   before any handler runs and answers 403 with a readable page otherwise.
+//! * **API tokens.** The JSON API never reads cookies: writes need
+//!   `Authorization: Bearer pb_…` ([`ApiUser`]), else 401 JSON.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use paperboy_store::{Session, User};
+
+use crate::AppState;
+use crate::error::WebError;
+use crate::params::{QueryString, percent_encode};
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "pb_session";
+/// The double-submit CSRF cookie of logged-out forms.
+pub const CSRF_COOKIE: &str = "pb_csrf";
+/// How long a login lasts.
+pub const SESSION_DAYS: i64 = 30;
+/// Largest form body accepted.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A logged-in member and their session.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub session: Arc<Session>,
+    /// The cookie's token (to end the session at logout).
+    pub token: String,
+}
+
+impl Viewer {
+    pub fn user(&self) -> &User {
+        &self.session.user
+    }
+
+    pub fn csrf(&self) -> &str {
+        &self.session.csrf_token
+    }
+}
+
+tokio::task_local! {
+    static VIEWER: Option<Viewer>;
+}
+
+/// The member the current request is from, for code that has no access to
+/// the request (the page layout). `None` outside a request or when logged out.
+pub fn current_viewer() -> Option<Viewer> {
+    VIEWER.try_with(Clone::clone).ok().flatten()
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Tokens we hand out are hex (plus the API prefix); anything else is not
+/// worth a database lookup.
+fn plausible_token(s: &str) -> bool {
+    (16..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Whether cookies must carry `Secure`.
+pub fn secure(st: &AppState) -> bool {
+    st.config.base_url.starts_with("https://")
+}
+
+/// `Set-Cookie` for `name=value` with our attributes; `max_age` `None`
+/// makes a browser-session cookie, `Some(0)` deletes it.
+pub fn set_cookie(st: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let c = cookie_text(name, value, max_age, secure(st));
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+fn cookie_text(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
+    let mut c = format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Finds the session of the request's cookie and runs the rest of the
+/// request with it known.
+pub async fn session_middleware(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let mut viewer = None;
+    if let Some(token) = cookie(req.headers(), SESSION_COOKIE).filter(|t| plausible_token(t)) {
+        match st.store.session(&token).await {
+            Ok(Some(session)) => viewer = Some(Viewer { session: Arc::new(session), token }),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "session lookup failed; treating the request as logged out"),
+        }
+    }
+    let logged_in = viewer.is_some();
+    req.extensions_mut().insert(MaybeUser(viewer.clone()));
+    let mut response = VIEWER.scope(viewer, next.run(req)).await;
+    if logged_in && !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    response
+}
+
+/// The CSRF token a form rendered for this request must carry, and the
+/// cookie to set when a logged-out visitor has none yet.
+pub fn form_token(st: &AppState, headers: &HeaderMap) -> Result<(String, Option<HeaderValue>), WebError> {
+    if let Some(v) = current_viewer() {
+        return Ok((v.csrf().to_string(), None));
+    }
+    if let Some(existing) = cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 64 && plausible_token(t)) {
+        return Ok((existing, None));
+    }
+    let fresh = paperboy_store::secret::random_hex()?;
+    let cookie = set_cookie(st, CSRF_COOKIE, &fresh, None);
+    Ok((fresh, Some(cookie)))
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// Refuses state-changing requests without a valid CSRF token (see the
+/// module documentation).
+pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || is_api(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let expected = match req.extensions().get::<MaybeUser>().and_then(|m| m.0.clone()) {
+        Some(v) => Some(v.csrf().to_string()),
+        None => cookie(req.headers(), CSRF_COOKIE),
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return WebError::TooLarge.into_html_response(&st.config),
+    };
+    let given = Form::parse(&bytes).ok().and_then(|f| f.get("csrf").map(str::to_string));
+    let valid = matches!((&expected, &given), (Some(e), Some(g)) if same_secret(e, g));
+    if !valid {
+        return WebError::Forbidden(
+            "This form has expired or did not come from this site, so nothing was changed. \
+             Go back, reload the page and try again (cookies must be enabled)."
+                .to_string(),
+        )
+        .into_html_response(&st.config);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// A decoded `application/x-www-form-urlencoded` body.
+#[derive(Debug, Default)]
+pub struct Form(QueryString);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Result<Self, WebError> {
+        let text = std::str::from_utf8(body).map_err(|_| WebError::bad("the form is not valid UTF-8"))?;
+        Ok(Form(QueryString::parse(Some(text))?))
+    }
+
+    /// A trimmed, non-empty field.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key)
+    }
+
+    /// A field as sent (passwords keep their spaces), `""` when absent.
+    pub fn raw(&self, key: &str) -> &str {
+        self.0.raw(key).unwrap_or("")
+    }
+}
+
+/// The client's address, for rate limiting (the TCP peer: put a proxy in
+/// front and it is the proxy's; `unknown` when not served with connect info).
+pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
+    parts_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .map(|ip: IpAddr| ip.to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The logged-in member, or `None`; never rejects.
+#[derive(Debug, Clone, Default)]
+pub struct MaybeUser(pub Option<Viewer>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<MaybeUser>().cloned().unwrap_or_default())
+    }
+}
+
+/// The logged-in member; a visitor is sent to the login page (GET) or
+/// refused with 401 (other methods).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Viewer);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(MaybeUser(Some(v))) = parts.extensions.get::<MaybeUser>() {
+            return Ok(CurrentUser(v.clone()));
+        }
+        if parts.method == Method::GET || parts.method == Method::HEAD {
+            let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            return Err(Redirect::to(&format!("/login?next={}", percent_encode(here))).into_response());
+        }
+        Err(WebError::Unauthorized("Log in first: this needs an account.".to_string()).into_html_response(&st.config))
+    }
+}
+
+/// The member whose personal API token the request carries
+/// (`Authorization: Bearer …`); 401 JSON otherwise.
+#[derive(Debug, Clone)]
+pub struct ApiUser(pub User);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |msg: &str| {
+            let mut r = WebError::Unauthorized(msg.to_string()).into_json_response();
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            r
+        };
+        let Some(auth) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+            return Err(unauthorized(
+                "this needs a personal API token: send `Authorization: Bearer pb_…` (create one in your settings)",
+            ));
+        };
+        let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).unwrap_or("").trim();
+        if !plausible_token(token) {
+            return Err(unauthorized("the Authorization header must be `Bearer pb_…` with a personal API token"));
+        }
+        match st.store.api_token_user(token).await {
+            Ok(Some(user)) => Ok(ApiUser(user)),
+            Ok(None) => Err(unauthorized("this API token is not valid (unknown or revoked)")),
+            Err(e) => Err(WebError::Store(e).into_json_response()),
+        }
+    }
+}
+
+/// Where to go after logging in: a path on this site only (no `//host`,
+/// no backslashes), else `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains(['\r', '\n']) => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// A 303 to `to` (after a form).
+pub fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; pb_session_x=2; pb_session=abc"));
+        assert_eq!(cookie(&h, "pb_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "a").as_deref(), Some("1"));
+        assert_eq!(cookie(&h, "b"), None);
+    }
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_over_https() {
+        assert_eq!(
+            cookie_text("pb_session", "t", Some(60), true),
+            "pb_session=t; HttpOnly; SameSite=Lax; Path=/; Max-Age=60; Secure"
+        );
+        assert_eq!(cookie_text("pb_csrf", "c", None, false), "pb_csrf=c; HttpOnly; SameSite=Lax; Path=/");
+    }
+
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(safe_next(Some("/papers/2603.00101")), "/papers/2603.00101");
+        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "", "javascript:x"] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+    }
+}
