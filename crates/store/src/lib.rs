@@ -27,7 +27,7 @@ pub use community::{
 };
 pub use error::StoreError;
 pub use model::{Change, FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
-pub use sqlite::{SqliteStore, WalCheckpointer};
+pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

@@ -13,7 +13,7 @@ use paperboy_core::ranking::{Candidate, RankingParams, listed_at, rank_trending}
 use paperboy_core::text::title_key;
 use paperboy_core::{FeedSort, Paper, PaperId, PaperLinks, Username};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
     Audience, Change, FeedPage, FeedQuery, PaperBatch, Store, StoreError, StoredPaper, UpsertOutcome, migrate,
@@ -112,33 +112,6 @@ impl SqliteStore {
     /// Flushes the WAL into the main file (used before copying a database).
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    /// A connection apart from the pool, with a small page cache, that
-    /// checkpoints the WAL ([`WalCheckpointer::checkpoint_passive`]).
-    pub async fn wal_checkpointer(&self) -> Result<WalCheckpointer, StoreError> {
-        let options = self.pool.connect_options().as_ref().clone().pragma("cache_size", "-256");
-        Ok(WalCheckpointer { conn: options.connect().await? })
-    }
-}
-
-/// See [`SqliteStore::wal_checkpointer`]. Its own connection, not one from
-/// the pool: the pool's connections would take turns with the writer, each
-/// with a page cache to fill.
-#[derive(Debug)]
-pub struct WalCheckpointer {
-    conn: SqliteConnection,
-}
-
-impl WalCheckpointer {
-    /// Copies into the main file as much of the WAL as it can without waiting
-    /// for readers or writers (`PRAGMA wal_checkpoint(PASSIVE)`). A bulk
-    /// import runs this beside its writes so that its own commits seldom reach
-    /// `wal_autocheckpoint` and checkpoint themselves, which means copying
-    /// pages and waiting for the disk twice.
-    pub async fn checkpoint_passive(&mut self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut self.conn).await?;
         Ok(())
     }
 }

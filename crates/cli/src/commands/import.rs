@@ -7,13 +7,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
 use paperboy_ingest::{ImportOptions, Item, Records};
-use paperboy_store::{PaperBatch, SqliteStore, Store, UpsertOutcome};
+use paperboy_store::{PaperBatch, Store, UpsertOutcome};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
@@ -25,8 +25,6 @@ use crate::progress::bytes_bar;
 /// than 2,000; 10,000 and 20,000 were not clearly faster than 5,000 and hold
 /// more memory.
 const BATCH: usize = 5_000;
-/// How often the WAL is checkpointed beside an import.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// Messages (a batch, a rejection, a skip) the parser may run ahead of the
 /// writer. With [`BATCH`], four batches are in memory at most (two queued,
 /// one being parsed, one being written): about 45 MB of arXiv records.
@@ -167,30 +165,6 @@ pub async fn import_records(store: &dyn Store, records: Records, label: &str, le
     Ok(summary)
 }
 
-/// Checkpoints the catalog's WAL every [`CHECKPOINT_EVERY`] until aborted,
-/// beside the import's writes ([`paperboy_store::WalCheckpointer`]): the
-/// writer then rarely stops to checkpoint in a commit of its own. Measured on
-/// the 74,728-record arXiv file, alternating runs: median 21,700 records/s
-/// with it, 20,300 without.
-fn checkpoint_alongside(store: &SqliteStore) -> tokio::task::JoinHandle<()> {
-    let store = store.clone();
-    tokio::spawn(async move {
-        let mut checkpointer = match store.wal_checkpointer().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::debug!("no checkpoints beside the import (the writer's own will do): {e}");
-                return;
-            }
-        };
-        loop {
-            tokio::time::sleep(CHECKPOINT_EVERY).await;
-            if let Err(e) = checkpointer.checkpoint_passive().await {
-                tracing::debug!("a checkpoint beside the import failed (the writer's own will do): {e}");
-            }
-        }
-    })
-}
-
 /// Imports one file.
 pub async fn import_file(store: &dyn Store, path: &Path, opts: &ImportOptions) -> Result<Summary> {
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -207,7 +181,6 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
     let opts = options(args.listed_on);
     let started = Instant::now();
-    let checkpoints = checkpoint_alongside(&store);
     let mut total = Summary::default();
     let mut failed_files = 0;
     for path in &args.files {
@@ -219,7 +192,6 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
             }
         }
     }
-    checkpoints.abort();
     total.report(started.elapsed());
     super::index_after_import(settings, &store).await;
     if failed_files > 0 || !total.rejected.is_empty() {
