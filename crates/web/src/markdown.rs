@@ -94,19 +94,9 @@ fn list_item(line: &str) -> Option<(List, &str)> {
     None
 }
 
-/// Escapes `&`, `<`, `>`, `"` and `'`.
-pub fn escape_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
+/// Escapes `&`, `<`, `>`, `"` and `'`: the search engine's escaper, so that
+/// snippets and comments are escaped by one function.
+pub use paperboy_search::highlight::escape_html as escape_into;
 
 /// A link target we render: http or https, no spaces, quotes or angle brackets.
 fn safe_url(url: &str) -> bool {
