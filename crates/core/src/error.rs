@@ -26,6 +26,8 @@ pub enum CoreError {
     BadText { what: &'static str, why: &'static str },
     #[error("invalid ranking parameters: {why}")]
     BadRanking { why: &'static str },
+    #[error("{input:?} is not a valid schedule: {why}")]
+    BadSchedule { input: String, why: &'static str },
     #[error("invalid paper: {0}")]
     InvalidPaper(&'static str),
 }

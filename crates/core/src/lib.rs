@@ -11,6 +11,7 @@ pub mod member;
 pub mod paper;
 pub mod period;
 pub mod ranking;
+pub mod schedule;
 pub mod text;
 
 pub use error::CoreError;
