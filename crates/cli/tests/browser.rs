@@ -1,8 +1,10 @@
 //! The demo site in a real headless Chromium, driven over WebDriver
 //! (chromedriver): open the feed, follow a paper link, check the paper page,
-//! check the phone layout, sign up through the form and upvote from the
-//! front page (real cookies, CSRF tokens and redirects), and keep
-//! screenshots as test artefacts.
+//! check the phone layout; then, as a member: sign up, log out and in,
+//! upvote a paper and watch the trending order change, submit a paper (its
+//! metadata fetched from a local server replaying a recorded arXiv answer),
+//! and comment on it; all with real cookies, CSRF tokens and redirects.
+//! Screenshots are kept as test artefacts.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs
 //! them). Without them the test is skipped with a message, except under CI,
@@ -15,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::{Server, artifacts_dir};
+use common::{Server, artifacts_dir, fixture};
 use serde_json::{Value, json};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -133,7 +135,16 @@ fn demo_feed_and_paper_page_in_chromium() {
         eprintln!("SKIPPED: chromium/chromedriver not installed (apt-get install chromium chromium-driver)");
         return;
     };
-    let server = Server::start("demo", tempfile::tempdir().unwrap());
+    // arXiv is a local server replaying a recorded answer; the recorded
+    // paper is from 2017, so the submission window is widened to ten years.
+    let arxiv = ReplayArxiv::start();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[community]\nsubmit_window_days = 3650\n").unwrap();
+    let server = Server::start_with(
+        "demo",
+        tempfile::tempdir().unwrap(),
+        &[("PAPERBOY_CONFIG", config.path().to_str().unwrap()), ("PAPERBOY_ARXIV_BASE_URL", &arxiv.url)],
+    );
 
     // The front page: the latest day of the demo data.
     driver.resize(1280, 900);
@@ -179,31 +190,104 @@ fn demo_feed_and_paper_page_in_chromium() {
     driver.goto(&server.url("/papers/2312.99999"));
     assert!(driver.text(&driver.find("main")).contains("2312.99999"));
 
-    // A visitor signs up through the form, upvotes from the front page and
-    // sees the vote, all with real cookies and no JavaScript of ours.
+    // A visitor signs up through the form, logs out and in again, and
+    // upvotes from the front page, all with real cookies, CSRF tokens and
+    // redirects and no JavaScript of ours.
     driver.resize(1280, 900);
     driver.goto(&server.url("/signup"));
-    for (name, value) in
-        [("username", "browser_user"), ("email", "browser@example.org"), ("password", "a long browser password")]
-    {
-        let field = driver.find(&format!("input[name='{name}']"));
-        driver.cmd("POST", &format!("/element/{field}/value"), json!({ "text": value }));
-    }
-    let submit = driver.find("form[action='/signup'] button[type='submit']");
-    driver.cmd("POST", &format!("/element/{submit}/click"), json!({}));
+    fill(&driver, &[("username", "browser_user"), ("email", "browser@example.org"), ("password", PASSWORD)]);
+    click(&driver, "form[action='/signup'] button[type='submit']");
     wait_for_text(&driver, "Welcome, browser_user");
     driver.goto(&server.url("/"));
-    assert!(driver.text(&driver.find("header")).contains("browser_user"), "the header names the member");
-    let button = driver.find("[data-paper-id] form.vote button");
-    driver.cmd("POST", &format!("/element/{button}/click"), json!({}));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while driver.count("[data-paper-id] button.upvote.voted") != 1 {
-        assert!(Instant::now() < deadline, "the upvote is shown after the redirect back");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let voted = driver.text(&driver.find("button.upvote.voted"));
+    click(&driver, "form[action='/logout'] button");
+    wait_until(&driver, "the header offers to log in after logging out", |d| {
+        d.count("header a[href='/login']") == 1
+    });
+    driver.goto(&server.url("/login"));
+    fill(&driver, &[("username", "browser_user"), ("password", PASSWORD)]);
+    click(&driver, "form[action='/login'] button[type='submit']");
+    wait_until(&driver, "the header names the member after logging in", |d| {
+        d.count("header a[href='/login']") == 0 && d.text(&d.find("header")).contains("browser_user")
+    });
+
+    // Trending: nobody has voted yet; an upvote for the fourth paper of the
+    // day moves it to the top.
+    driver.goto(&server.url("/"));
+    let before = paper_ids(&driver);
+    assert!(before.len() >= 4, "the front page lists papers: {before:?}");
+    let fourth = before[3].clone();
+    click(&driver, &format!("[data-paper-id='{fourth}'] form.vote button"));
+    wait_until(&driver, "the upvote is shown after the redirect back", |d| {
+        d.count("[data-paper-id] button.upvote.voted") == 1
+    });
+    let after = paper_ids(&driver);
+    assert_eq!(after[0], fourth, "the upvoted paper leads the trending order: before {before:?}, after {after:?}");
+    assert_eq!(&after[1..4], &before[..3], "the others keep their order behind it");
+    let voted = driver.text(&driver.find(&format!("[data-paper-id='{fourth}'] button.upvote.voted")));
     assert!(voted.contains('1'), "the count went up: {voted}");
     driver.screenshot("feed-member.png");
+
+    // Submit a paper by its arXiv URL: the site fetches it from the replay
+    // server, lists the member as its submitter and counts their upvote.
+    driver.goto(&server.url("/papers/submit"));
+    fill(&driver, &[("id", "https://arxiv.org/abs/1707.08567")]);
+    click(&driver, "form[action='/papers/submit'] button[type='submit']");
+    wait_until(&driver, "the submission lands on the paper page", |d| {
+        d.script("return location.pathname;").as_str() == Some("/papers/1707.08567")
+    });
+    assert_eq!(driver.text(&driver.find("h1")), SUBMITTED_TITLE);
+    assert!(driver.text(&driver.find("main")).contains("Submitted by browser_user"));
+    assert!(arxiv.requests().iter().any(|r| r.contains("id_list=1707.08567")), "arXiv was asked: {:?}", arxiv.requests());
+    let vote = driver.text(&driver.find("button.upvote.voted"));
+    assert!(vote.contains('1'), "the submitter's upvote is counted: {vote}");
+
+    // Comment on it: Markdown is rendered, markup is not.
+    fill(&driver, &[("body", "**Useful** survey <script>window.pwned = 1</script>")]);
+    click(&driver, "form.comment-form button[type='submit']");
+    wait_until(&driver, "the comment is shown", |d| d.count("article.comment") == 1);
+    let comment = driver.find("article.comment");
+    assert_eq!(driver.text(&driver.find("article.comment .comment-body strong")), "Useful");
+    assert!(driver.text(&comment).contains("<script>"), "the script tag is shown as text");
+    assert_eq!(driver.script("return window.pwned === undefined;"), Value::Bool(true), "no script ran");
+    driver.screenshot("paper-comment.png");
+
+    // The submitted paper is listed today, at the top of the front page.
+    driver.goto(&server.url("/"));
+    assert_eq!(paper_ids(&driver).first().map(String::as_str), Some("1707.08567"));
+    assert!(driver.text(&driver.find("[data-paper-id='1707.08567']")).contains("browser_user"));
+}
+
+const PASSWORD: &str = "a long browser password";
+const SUBMITTED_TITLE: &str = "Proceedings of Workshop AEW10: Concepts in Information Theory and Communications";
+
+/// Types into the named inputs (or textareas) of the current page.
+fn fill(driver: &Driver, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let field = driver.find(&format!("[name='{name}']"));
+        driver.cmd("POST", &format!("/element/{field}/value"), json!({ "text": value }));
+    }
+}
+
+fn click(driver: &Driver, css: &str) {
+    let element = driver.find(css);
+    driver.cmd("POST", &format!("/element/{element}/click"), json!({}));
+}
+
+/// The ids of the papers listed on the page, in order.
+fn paper_ids(driver: &Driver) -> Vec<String> {
+    let v = driver.script(
+        "return Array.from(document.querySelectorAll('[data-paper-id]')).map(e => e.dataset.paperId);",
+    );
+    v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
+}
+
+/// Polls `ok` until it holds (10 s at most).
+fn wait_until(driver: &Driver, what: &str, ok: impl Fn(&Driver) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ok(driver) {
+        assert!(Instant::now() < deadline, "waited in vain: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Waits until `main` contains `text`.
@@ -217,5 +301,49 @@ fn wait_for_text(driver: &Driver, text: &str) {
         }
         assert!(Instant::now() < deadline, "waiting for {text:?}, the page says {main}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A tiny HTTP server that answers every arXiv API query with the recorded
+/// response for 1707.08567 and remembers the request lines it saw.
+struct ReplayArxiv {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ReplayArxiv {
+    fn start() -> ReplayArxiv {
+        use std::io::{BufRead, BufReader, Write};
+        let body = std::fs::read(fixture("ingest/arxiv-api/id_1707.08567_s0_m100_6a1afebfc6a3.atom.xml"))
+            .expect("recorded arXiv response");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind replay server");
+        let url = format!("http://{}/api/query", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let mut reader = BufReader::new(stream);
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line.trim() != "" {
+                    line.clear();
+                }
+                log.lock().unwrap().push(request_line.trim().to_string());
+                let mut stream = reader.into_inner();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+            }
+        });
+        ReplayArxiv { url, seen }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
     }
 }

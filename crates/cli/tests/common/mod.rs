@@ -47,11 +47,17 @@ pub struct Server {
 impl Server {
     /// Starts `paperboy <subcommand> --addr 127.0.0.1:0` and waits until it prints its address.
     pub fn start(subcommand: &str, data_dir: tempfile::TempDir) -> Server {
+        Server::start_with(subcommand, data_dir, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (`PAPERBOY_*` settings).
+    pub fn start_with(subcommand: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(bin())
             .arg("--data-dir")
             .arg(data_dir.path())
             .args([subcommand, "--addr", "127.0.0.1:0"])
             .env_remove("PAPERBOY_CONFIG")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
