@@ -200,9 +200,7 @@ fn demo_feed_and_paper_page_in_chromium() {
     wait_for_text(&driver, "Welcome, browser_user");
     driver.goto(&server.url("/"));
     click(&driver, "form[action='/logout'] button");
-    wait_until(&driver, "the header offers to log in after logging out", |d| {
-        d.count("header a[href='/login']") == 1
-    });
+    wait_until(&driver, "the header offers to log in after logging out", |d| d.count("header a[href='/login']") == 1);
     driver.goto(&server.url("/login"));
     fill(&driver, &[("username", "browser_user"), ("password", PASSWORD)]);
     click(&driver, "form[action='/login'] button[type='submit']");
@@ -237,7 +235,11 @@ fn demo_feed_and_paper_page_in_chromium() {
     });
     assert_eq!(driver.text(&driver.find("h1")), SUBMITTED_TITLE);
     assert!(driver.text(&driver.find("main")).contains("Submitted by browser_user"));
-    assert!(arxiv.requests().iter().any(|r| r.contains("id_list=1707.08567")), "arXiv was asked: {:?}", arxiv.requests());
+    assert!(
+        arxiv.requests().iter().any(|r| r.contains("id_list=1707.08567")),
+        "arXiv was asked: {:?}",
+        arxiv.requests()
+    );
     let vote = driver.text(&driver.find("button.upvote.voted"));
     assert!(vote.contains('1'), "the submitter's upvote is counted: {vote}");
 
@@ -275,9 +277,8 @@ fn click(driver: &Driver, css: &str) {
 
 /// The ids of the papers listed on the page, in order.
 fn paper_ids(driver: &Driver) -> Vec<String> {
-    let v = driver.script(
-        "return Array.from(document.querySelectorAll('[data-paper-id]')).map(e => e.dataset.paperId);",
-    );
+    let v =
+        driver.script("return Array.from(document.querySelectorAll('[data-paper-id]')).map(e => e.dataset.paperId);");
     v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
