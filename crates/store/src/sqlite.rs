@@ -4,6 +4,7 @@
 //! `sqlite_community.rs`.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -39,6 +40,37 @@ pub(crate) const SUBMITTER_JOIN: &str =
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     ranking: RankingParams,
+    /// Whose turn it is to write; see [`SqliteStore::begin_write`].
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction that holds the store's writer turn until it ends.
+/// Dereferences to the connection; dropping it uncommitted rolls back.
+pub(crate) struct WriteTx<'a> {
+    // Declared first so that it ends (commit or rollback) before the turn is
+    // handed on.
+    tx: sqlx::Transaction<'a, sqlx::Sqlite>,
+    _turn: tokio::sync::MutexGuard<'a, ()>,
+}
+
+impl WriteTx<'_> {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 impl SqliteStore {
@@ -68,7 +100,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
-        let store = SqliteStore { pool, ranking: RankingParams::default() };
+        let store = SqliteStore { pool, ranking: RankingParams::default(), writer: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -81,9 +113,21 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: label.to_string(), source })?;
-        let store = SqliteStore { pool, ranking: RankingParams::default() };
+        let store = SqliteStore { pool, ranking: RankingParams::default(), writer: Arc::default() };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Starts a write transaction once no other write of this process is
+    /// running. SQLite allows one writer at a time; left to itself, a second
+    /// writer waits in SQLite's busy handler, which sleeps in steps of up to
+    /// 100 ms and lets later writers overtake. Queueing here instead (fair,
+    /// first come first served) keeps write latency flat under load. Other
+    /// processes on the same file still meet the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx<'_>, StoreError> {
+        let turn = self.writer.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// The same store ranking `trending` feeds with `params` (the defaults
@@ -624,7 +668,7 @@ impl Store for SqliteStore {
 
     async fn upsert_batch(&self, mut batch: PaperBatch) -> Result<Vec<UpsertOutcome>, StoreError> {
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let outcomes = upsert_many(&mut tx, &mut batch, &now).await?;
         tx.commit().await?;
         Ok(outcomes)

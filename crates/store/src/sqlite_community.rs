@@ -302,7 +302,7 @@ impl Community for SqliteStore {
     }
 
     async fn set_suspended(&self, id: UserId, suspended: bool) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = if suspended {
             let n = sqlx::query("UPDATE users SET suspended_at = COALESCE(suspended_at, ?) WHERE id = ?")
                 .bind(now_ts())
@@ -384,7 +384,7 @@ impl Community for SqliteStore {
 
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?").bind(&now).execute(&mut *tx).await?;
         let b = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= ?").bind(&now).execute(&mut *tx).await?;
         tx.commit().await?;
@@ -497,7 +497,7 @@ impl Community for SqliteStore {
     async fn consume_email_token(&self, secret: &str, purpose: EmailPurpose) -> Result<User, StoreError> {
         let token_hash = hash(secret);
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The write comes first: only one caller can mark the link used.
         let used = sqlx::query(
             "UPDATE email_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? AND used_at IS NULL \
@@ -548,14 +548,14 @@ impl Community for SqliteStore {
     }
 
     async fn toggle_vote(&self, user: UserId, paper: &PaperId) -> Result<Vote, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let vote = apply_vote(&mut tx, user, &paper.to_string(), None).await?;
         tx.commit().await?;
         Ok(vote)
     }
 
     async fn set_vote(&self, user: UserId, paper: &PaperId, voted: bool) -> Result<Vote, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let vote = apply_vote(&mut tx, user, &paper.to_string(), Some(voted)).await?;
         tx.commit().await?;
         Ok(vote)
@@ -586,7 +586,7 @@ impl Community for SqliteStore {
         paper.validate()?;
         let id = paper.id.to_string();
         let stamp = fmt_ts(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // A write first: it takes SQLite's write lock before anything is read,
         // and it checks that the member exists.
         let member =
@@ -854,7 +854,7 @@ impl Community for SqliteStore {
     async fn set_paper_hidden(&self, paper: &PaperId, hidden: bool) -> Result<(), StoreError> {
         let id = paper.to_string();
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let q = if hidden {
             sqlx::query("UPDATE papers SET hidden_at = ? WHERE paper_id = ? AND hidden_at IS NULL").bind(&now)
         } else {
