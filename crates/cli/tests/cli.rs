@@ -163,6 +163,10 @@ fn admin_creates_members_who_can_log_in_and_suspends_them() {
     let out = run(dir.path(), &["admin", "hide-paper", "2601.99999"]);
     assert!(!out.status.success() && stderr(&out).contains("no paper 2601.99999"), "{}", stderr(&out));
 
+    // Some papers to vote on.
+    let sample = fixture("ingest/jsonl/sample-200.jsonl");
+    assert!(run(dir.path(), &["import", sample.to_str().unwrap()]).status.success());
+
     // The member logs in on the site.
     let server = Server::start("serve", dir);
     let client = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -181,6 +185,21 @@ fn admin_creates_members_who_can_log_in_and_suspends_them() {
     let r = login(&client);
     assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
     assert!(r.headers()["set-cookie"].to_str().unwrap().starts_with("pb_session="));
+    // An operator-made API token votes through the JSON API as the member.
+    let out = run(server.data_dir.path(), &["admin", "create-token", "grace", "--name", "feed bot"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_string();
+    assert!(token.starts_with("pb_") && token.len() > 40, "one token on stdout: {token:?}");
+    let paper = reqwest::blocking::get(format!("{}/api/daily_papers?limit=1", server.base)).unwrap().text().unwrap();
+    let paper: serde_json::Value = serde_json::from_str(&paper).unwrap();
+    let id = paper[0]["paper"]["id"].as_str().expect("a paper listed");
+    let r = client.post(format!("{}/api/papers/{id}/upvote", server.base)).bearer_auth(&token).send().unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["voted"], true);
+    let out = run(server.data_dir.path(), &["admin", "create-token", "nobody"]);
+    assert!(!out.status.success() && stderr(&out).contains("no member named nobody"), "{}", stderr(&out));
+    let out = run(server.data_dir.path(), &["admin", "hide-comment", "987654"]);
+    assert!(!out.status.success() && stderr(&out).contains("987654"), "{}", stderr(&out));
     // Suspended, the password no longer logs in.
     let out = run(server.data_dir.path(), &["admin", "suspend", "grace"]);
     assert!(out.status.success() && stdout(&out).contains("suspended Grace"), "{}", stderr(&out));

@@ -1,15 +1,16 @@
 //! `paperboy admin …`: the operator's account and moderation commands, run
 //! against the data directory (no server needed): create a member (the
 //! password is read from stdin with `--password-stdin` or prompted without
-//! echo, never taken as an argument), suspend or reinstate a member, hide or
-//! show a paper.
+//! echo, never taken as an argument), make a personal API token for a member
+//! (for scripts and bots), suspend or reinstate a member, hide or show a
+//! paper or a comment.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
-use paperboy_core::{PaperId, Role, Username};
+use paperboy_core::{CommentId, PaperId, Role, Username};
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_store::{Community, SqliteStore};
 
@@ -31,6 +32,14 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Make a personal API token for a member and print it (shown once; the
+    /// member sees and can revoke it in their settings)
+    CreateToken {
+        username: String,
+        /// A label that says what the token is for
+        #[arg(long, default_value = "made by the operator")]
+        name: String,
+    },
     /// Suspend a member (logs them out everywhere); --undo lifts it
     Suspend {
         username: String,
@@ -41,6 +50,13 @@ pub enum AdminCommand {
     HidePaper {
         /// e.g. 2312.00752 or arXiv:2312.00752v2
         id: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Hide a comment (its text is replaced for everyone but admins); --undo shows it again
+    HideComment {
+        /// The number in the comment's link, e.g. 42 for /papers/2312.00752#c42
+        id: i64,
         #[arg(long)]
         undo: bool,
     },
@@ -56,6 +72,23 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> Result<ExitCode> {
             let user = accounts::sign_up(&store, &form).await.map_err(|e| anyhow!("{e}"))?;
             println!("created {} {} ({})", user.role.as_str(), user.username, user.email);
         }
+        AdminCommand::CreateToken { username, name } => {
+            let user = find_user(&store, &username).await?;
+            if user.is_suspended() {
+                bail!(
+                    "{} is suspended: reinstate them first (paperboy admin suspend {} --undo)",
+                    user.username,
+                    user.username
+                );
+            }
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                bail!("the token's --name must be 1 to 100 characters, without control characters");
+            }
+            let (_, secret) = store.create_api_token(user.id, name).await?;
+            eprintln!("API token for {} (shown once; send it as `Authorization: Bearer …`):", user.username);
+            println!("{}", secret.as_str());
+        }
         AdminCommand::Suspend { username, undo } => {
             let user = find_user(&store, &username).await?;
             store.set_suspended(user.id, !undo).await?;
@@ -65,6 +98,10 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> Result<ExitCode> {
             let id = PaperId::parse(&id)?;
             store.set_paper_hidden(&id, !undo).await?;
             println!("{} {id}", if undo { "shown again:" } else { "hidden:" });
+        }
+        AdminCommand::HideComment { id, undo } => {
+            store.set_comment_hidden(CommentId(id), !undo).await?;
+            println!("{} comment {id}", if undo { "shown again:" } else { "hidden:" });
         }
     }
     Ok(ExitCode::SUCCESS)
