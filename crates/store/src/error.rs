@@ -11,6 +11,11 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("could not open the database at {path}: {source} (check that the data directory exists and is writable)")]
     Open { path: String, source: sqlx::Error },
+    #[error(
+        "could not connect to PostgreSQL at {server}: {source} (check that the server runs, that the URL's \
+         host, port, user, password and database are right, and that the database exists)"
+    )]
+    Connect { server: String, source: sqlx::Error },
     #[error("migration {version} ({name}) failed: {source}")]
     Migration { version: i64, name: &'static str, source: sqlx::Error },
     #[error(
@@ -43,6 +48,12 @@ pub enum StoreError {
     TokenExpired,
     #[error("this link has been used already: ask for a new one if you still need it")]
     TokenUsed,
+    #[error("there is no subscription {0} (it may have been removed): subscribe again")]
+    SubscriberNotFound(i64),
+    #[error("a subscription keeps at most {max} saved searches: remove one first")]
+    TooManySavedSearches { max: usize },
+    #[error("a subscription follows at most {max} categories: choose fewer")]
+    TooManyCategories { max: usize },
     #[error("the operating system's random number generator failed: {0} (check that /dev/urandom is readable)")]
     Random(String),
 }

@@ -4,16 +4,16 @@
 //! `sqlite_community.rs`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::ranking::{Candidate, RankingParams, listed_at, rank_trending};
 use paperboy_core::text::title_key;
-use paperboy_core::{FeedSort, Paper, PaperId, PaperLinks, Username};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use paperboy_core::{FeedSort, Paper, PaperId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
@@ -161,11 +161,19 @@ impl SqliteStore {
 }
 
 pub(crate) struct Existing {
-    pk: i64,
-    paper_id: String,
-    version: Option<i64>,
-    content_hash: i64,
+    pub(crate) pk: i64,
+    pub(crate) paper_id: String,
+    pub(crate) version: Option<i64>,
+    pub(crate) content_hash: i64,
 }
+
+/// The row a local paper (?1: id, ?2: title key) is: anything with its id or title.
+pub(crate) const FIND_LOCAL_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+     WHERE paper_id = ?1 OR title_key = ?2 ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
+/// The row an arXiv paper is: found by id, or a local paper of the same title it takes over.
+pub(crate) const FIND_ARXIV_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+     WHERE paper_id = ?1 OR (title_key = ?2 AND paper_id LIKE 'pb-%') \
+     ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 
 pub(crate) async fn find_existing(
     conn: &mut SqliteConnection,
@@ -173,50 +181,45 @@ pub(crate) async fn find_existing(
     key: &str,
 ) -> Result<Option<Existing>, sqlx::Error> {
     let id = paper.id.to_string();
-    let row = if paper.id.is_local() {
-        // A local paper is the same paper as anything with its title.
-        sqlx::query(
-            "SELECT pk, paper_id, version, content_hash FROM papers WHERE paper_id = ?1 OR title_key = ?2 \
-             ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1",
-        )
-        .bind(&id)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?
-    } else {
-        // An arXiv paper is found by id, or takes over a local paper of the same title.
-        sqlx::query(
-            "SELECT pk, paper_id, version, content_hash FROM papers \
-             WHERE paper_id = ?1 OR (title_key = ?2 AND paper_id LIKE 'pb-%') \
-             ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1",
-        )
-        .bind(&id)
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?
-    };
+    let sql = if paper.id.is_local() { FIND_LOCAL_SQL } else { FIND_ARXIV_SQL };
+    let row = sqlx::query(sql).bind(&id).bind(key).fetch_optional(&mut *conn).await?;
     Ok(row.map(|r| Existing { pk: r.get(0), paper_id: r.get(1), version: r.get(2), content_hash: r.get(3) }))
 }
 
-fn categories_column(p: &Paper) -> String {
+pub(crate) fn categories_column(p: &Paper) -> String {
     if p.categories.is_empty() { " ".to_string() } else { format!(" {} ", p.categories.join(" ")) }
 }
 
-fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
+pub(crate) fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
     d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-const INSERT_SQL: &str = "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, \
+pub(crate) const INSERT_SQL: &str = "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, \
      primary_category, categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, \
      withdrawn, content_hash, listed_on, created_at, modified_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)";
 
 /// Updates keep `listed_on` (?18 is bound but unused), `created_at`, votes and
 /// every row that refers to `pk`: the paper keeps its day and its history.
-const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title = ?3, title_key = ?4, \
+pub(crate) const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title = ?3, title_key = ?4, \
      authors = ?5, abstract = ?6, primary_category = ?7, categories = ?8, submitted_at = ?9, updated_at = ?10, \
      comment = ?11, journal_ref = ?12, doi = ?13, code_url = ?14, project_url = ?15, withdrawn = ?16, \
      content_hash = ?17, modified_at = ?19 WHERE pk = ?20 AND ?18 IS NOT NULL";
+
+/// What upserting `paper` (its id as text, its content fingerprint) does,
+/// given the row [`find_existing`] matched: the upsert rules of [`Store`].
+pub(crate) fn upsert_outcome(existing: Option<&Existing>, paper: &Paper, id: &str, hash: i64) -> UpsertOutcome {
+    match existing {
+        None => UpsertOutcome::Inserted,
+        Some(e) if paper.id.is_local() && e.paper_id != id => UpsertOutcome::Unchanged,
+        Some(e) if e.paper_id != id => UpsertOutcome::Merged,
+        Some(e) if e.content_hash == hash => UpsertOutcome::Unchanged,
+        Some(e) if matches!((e.version, paper.version), (Some(old), Some(new)) if i64::from(new) < old) => {
+            UpsertOutcome::Unchanged
+        }
+        Some(_) => UpsertOutcome::Updated,
+    }
+}
 
 pub(crate) async fn upsert_one(
     conn: &mut SqliteConnection,
@@ -227,16 +230,10 @@ pub(crate) async fn upsert_one(
     let hash = paper.content_hash() as i64;
     let existing = find_existing(conn, paper, &key).await?;
     let id = paper.id.to_string();
-    let outcome = match &existing {
-        None => UpsertOutcome::Inserted,
-        Some(e) if paper.id.is_local() && e.paper_id != id => return Ok(UpsertOutcome::Unchanged),
-        Some(e) if e.paper_id != id => UpsertOutcome::Merged,
-        Some(e) if e.content_hash == hash => return Ok(UpsertOutcome::Unchanged),
-        Some(e) if matches!((e.version, paper.version), (Some(old), Some(new)) if i64::from(new) < old) => {
-            return Ok(UpsertOutcome::Unchanged);
-        }
-        Some(_) => UpsertOutcome::Updated,
-    };
+    let outcome = upsert_outcome(existing.as_ref(), paper, &id, hash);
+    if outcome == UpsertOutcome::Unchanged {
+        return Ok(outcome);
+    }
     let authors = serde_json::to_string(&paper.authors).unwrap_or_else(|_| "[]".into());
     let mut q = sqlx::query(if existing.is_some() { UPDATE_SQL } else { INSERT_SQL })
         .bind(&id)
@@ -281,7 +278,7 @@ pub(crate) async fn record_change(conn: &mut SqliteConnection, paper_id: &str, n
 
 /// Rows per multi-row INSERT (20 columns each, well under SQLite's and
 /// PostgreSQL's bind-parameter limits).
-const INSERT_ROWS: usize = 100;
+pub(crate) const INSERT_ROWS: usize = 100;
 /// Values per `IN (...)` lookup.
 pub(crate) const LOOKUP_CHUNK: usize = 500;
 
@@ -325,27 +322,7 @@ async fn upsert_many(
         }
     }
 
-    // What the bulk lookups decide (`None`: the one-by-one path). Writes within
-    // the batch cannot change these: they only touch rows with the ids and
-    // title keys of papers on the one-by-one path, and every later paper with
-    // one of those is on that path too.
-    let mut seen_ids: HashSet<&str> = HashSet::new();
-    let mut seen_keys: HashSet<&str> = HashSet::new();
-    let plan: Vec<Option<UpsertOutcome>> = (0..ids.len())
-        .map(|i| {
-            let (id, key) = (ids[i].as_str(), keys[i].as_str());
-            let repeated = !seen_ids.insert(id) | !seen_keys.insert(key);
-            if repeated {
-                None
-            } else if let Some(&h) = known_hash.get(id) {
-                (h == hashes[i]).then_some(UpsertOutcome::Unchanged)
-            } else if known_keys.contains(key) {
-                None
-            } else {
-                Some(UpsertOutcome::Inserted)
-            }
-        })
-        .collect();
+    let plan = plan_batch(ids, keys, hashes, &known_hash, &known_keys);
 
     let mut outcomes = Vec::with_capacity(plan.len());
     let mut pending: Vec<usize> = Vec::new();
@@ -364,6 +341,41 @@ async fn upsert_many(
     }
     flush_inserts(conn, batch, &mut pending, now).await?;
     Ok(outcomes)
+}
+
+/// What the bulk lookups of [`upsert_many`] decide for each paper of a batch
+/// (ids, title keys, fingerprints), given the fingerprints of the ids already
+/// stored and the title keys already taken: `Some(Inserted)` for a new paper,
+/// `Some(Unchanged)` for an identical one, `None` for the one-by-one path.
+pub(crate) fn plan_batch(
+    ids: &[String],
+    keys: &[String],
+    hashes: &[i64],
+    known_hash: &std::collections::HashMap<String, i64>,
+    known_keys: &std::collections::HashSet<String>,
+) -> Vec<Option<UpsertOutcome>> {
+    use std::collections::HashSet;
+    // What the bulk lookups decide (`None`: the one-by-one path). Writes within
+    // the batch cannot change these: they only touch rows with the ids and
+    // title keys of papers on the one-by-one path, and every later paper with
+    // one of those is on that path too.
+    let mut seen_ids: HashSet<&str> = HashSet::new();
+    let mut seen_keys: HashSet<&str> = HashSet::new();
+    (0..ids.len())
+        .map(|i| {
+            let (id, key) = (ids[i].as_str(), keys[i].as_str());
+            let repeated = !seen_ids.insert(id) | !seen_keys.insert(key);
+            if repeated {
+                None
+            } else if let Some(&h) = known_hash.get(id) {
+                (h == hashes[i]).then_some(UpsertOutcome::Unchanged)
+            } else if known_keys.contains(key) {
+                None
+            } else {
+                Some(UpsertOutcome::Inserted)
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn placeholders(n: usize) -> String {
@@ -458,42 +470,7 @@ pub(crate) fn fmt_ts(d: DateTime<Utc>) -> String {
     d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub(crate) fn row_to_paper(r: &SqliteRow) -> Result<StoredPaper, StoreError> {
-    row_to_paper_at(r, 0)
-}
-
-/// Reads the [`PAPER_COLUMNS`] that start at column `o`.
-pub(crate) fn row_to_paper_at(r: &SqliteRow, o: usize) -> Result<StoredPaper, StoreError> {
-    let paper_id: String = r.get(o);
-    let corrupt = |why: String| StoreError::Corrupt { paper_id: paper_id.clone(), why };
-    let id = PaperId::parse(&paper_id).map_err(|e| corrupt(e.to_string()))?;
-    let authors: Vec<String> =
-        serde_json::from_str(r.get::<&str, _>(o + 3)).map_err(|e| corrupt(format!("authors: {e}")))?;
-    let listed: String = r.get(o + 9);
-    let listed_on = parse_date(&listed).ok_or_else(|| corrupt(format!("listed_on {listed:?}")))?;
-    let paper = Paper {
-        id,
-        version: r.get::<Option<i64>, _>(o + 1).and_then(|v| u32::try_from(v).ok()),
-        title: r.get(o + 2),
-        authors,
-        abstract_text: r.get(o + 4),
-        primary_category: r.get(o + 5),
-        categories: r.get::<&str, _>(o + 6).split_whitespace().map(str::to_string).collect(),
-        submitted_at: parse_ts(r.get(o + 7)),
-        updated_at: parse_ts(r.get(o + 8)),
-        listed_on,
-        comment: r.get(o + 10),
-        journal_ref: r.get(o + 11),
-        doi: r.get(o + 12),
-        links: PaperLinks { code: r.get(o + 13), project: r.get(o + 14) },
-        withdrawn: r.get(o + 15),
-    };
-    let submitted_by = match r.get::<Option<String>, _>(o + 17) {
-        Some(name) => Some(Username::parse(&name).map_err(|e| corrupt(format!("submitter: {e}")))?),
-        None => None,
-    };
-    Ok(StoredPaper { paper, upvotes: r.get(o + 16), submitted_by, hidden_at: parse_ts(r.get(o + 18)) })
-}
+pub(crate) use crate::sql_common::{row_to_paper, row_to_paper_at};
 
 /// Escapes LIKE wildcards typed by a user inside a `% ... %` pattern.
 fn like_escape_pattern(pattern: &str) -> String {
@@ -504,7 +481,7 @@ fn like_escape_pattern(pattern: &str) -> String {
 
 /// Appends the WHERE clause of a feed query over papers `p`; returns the
 /// values to bind, in order.
-fn feed_filter(q: &FeedQuery, audience: Audience, sql: &mut String) -> Vec<String> {
+pub(crate) fn feed_filter(q: &FeedQuery, audience: Audience, sql: &mut String) -> Vec<String> {
     let mut binds = Vec::new();
     sql.push_str(" WHERE 1 = 1");
     if audience == Audience::Public {
@@ -527,7 +504,7 @@ fn feed_filter(q: &FeedQuery, audience: Audience, sql: &mut String) -> Vec<Strin
 }
 
 /// The `new` order, which also breaks every other order's ties.
-const NEW_ORDER: &str = "p.listed_on DESC, p.paper_id DESC";
+pub(crate) const NEW_ORDER: &str = "p.listed_on DESC, p.paper_id DESC";
 
 impl SqliteStore {
     /// One paper as `audience` sees it.
@@ -656,7 +633,7 @@ impl SqliteStore {
     }
 }
 
-fn clamp_u32(n: usize) -> u32 {
+pub(crate) fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

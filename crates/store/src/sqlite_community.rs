@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use paperboy_core::member::{comment_body, token_name};
 use paperboy_core::text::title_key;
 use paperboy_core::{ApiTokenId, CommentId, Email, Paper, PaperId, Role, UserId, Username};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use crate::community::{
@@ -19,42 +18,18 @@ use crate::community::{
     Secret, Session, Submission, SubmitOutcome, User, Vote,
 };
 use crate::secret::{API_TOKEN_PREFIX, hash, random_hex};
+use crate::sql_common::{COMMENT_SELECT, USER_COLUMN_COUNT, USER_COLUMNS, corrupt, row_to_comment, row_to_user};
 use crate::sqlite::{
     LOOKUP_CHUNK, PAPER_COLUMN_COUNT, PAPER_COLUMNS, PAPER_FROM, SUBMITTER_JOIN, find_existing, fmt_ts, parse_ts,
     placeholders, row_to_paper, upsert_one,
 };
 use crate::{FeedPage, FeedQuery, SqliteStore, StoreError, StoredPaper};
 
-/// Columns read into a [`User`] by [`row_to_user`], from `users u`.
-const USER_COLUMNS: &str = "u.id, u.username, u.email, u.is_admin, u.email_verified_at, u.suspended_at, u.created_at";
-const USER_COLUMN_COUNT: usize = 7;
-
 /// API token uses closer together than this are not written down again.
 const LAST_USED_RESOLUTION_SECS: i64 = 60;
 
 fn now_ts() -> String {
     fmt_ts(Utc::now())
-}
-
-fn corrupt(what: &str, why: String) -> StoreError {
-    StoreError::Corrupt { paper_id: what.to_string(), why }
-}
-
-fn row_to_user(r: &SqliteRow, o: usize) -> Result<User, StoreError> {
-    let id: i64 = r.get(o);
-    let label = format!("user {id}");
-    let username = Username::parse(r.get::<&str, _>(o + 1)).map_err(|e| corrupt(&label, format!("username: {e}")))?;
-    let email = Email::parse(r.get::<&str, _>(o + 2)).map_err(|e| corrupt(&label, format!("email: {e}")))?;
-    let created: Option<String> = r.get(o + 6);
-    Ok(User {
-        id: UserId(id),
-        username,
-        email,
-        role: if r.get::<bool, _>(o + 3) { Role::Admin } else { Role::Member },
-        email_verified_at: parse_ts(r.get(o + 4)),
-        suspended_at: parse_ts(r.get(o + 5)),
-        created_at: parse_ts(created).ok_or_else(|| corrupt(&label, "created_at".into()))?,
-    })
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -125,35 +100,6 @@ async fn apply_vote(
     .await?;
     let row = row.ok_or_else(|| StoreError::PaperNotFound { paper_id: paper.to_string() })?;
     Ok(Vote { upvotes: row.get(0), voted: row.get(1) })
-}
-
-/// Columns read into a [`Comment`] by [`row_to_comment`].
-const COMMENT_SELECT: &str = "SELECT c.id, p.paper_id, c.user_id, u.username, c.parent_id, c.body, c.created_at, \
-     c.edited_at, c.deleted_at, c.hidden_at FROM comments c JOIN papers p ON p.pk = c.paper_pk \
-     JOIN users u ON u.id = c.user_id";
-
-fn row_to_comment(r: &SqliteRow, audience: Audience) -> Result<Comment, StoreError> {
-    let id = CommentId(r.get(0));
-    let label = format!("comment {id}");
-    let paper_id = PaperId::parse(r.get::<&str, _>(1)).map_err(|e| corrupt(&label, e.to_string()))?;
-    let author = Username::parse(r.get::<&str, _>(3)).map_err(|e| corrupt(&label, e.to_string()))?;
-    let hidden_at = parse_ts(r.get(9));
-    let mut body: String = r.get(5);
-    if hidden_at.is_some() && audience == Audience::Public {
-        body.clear();
-    }
-    Ok(Comment {
-        id,
-        paper_id,
-        author_id: UserId(r.get(2)),
-        author,
-        parent: r.get::<Option<i64>, _>(4).map(CommentId),
-        body,
-        created_at: parse_ts(r.get(6)).ok_or_else(|| corrupt(&label, "created_at".into()))?,
-        edited_at: parse_ts(r.get(7)),
-        deleted_at: parse_ts(r.get(8)),
-        hidden_at,
-    })
 }
 
 impl SqliteStore {

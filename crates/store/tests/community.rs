@@ -1,14 +1,35 @@
-//! The community half of the SQLite store against a real database file:
-//! accounts, sessions, API tokens, email links, votes (including many
-//! concurrent voters), submissions, comments, reading lists, profiles,
-//! hidden papers, and the `trending` and `top` feeds.
+//! The community half of the store on both backends (a SQLite file and a
+//! PostgreSQL database, see `common`): accounts, sessions, API tokens, email
+//! links, votes (including many concurrent voters on several connection
+//! pools), submissions, comments, reading lists, profiles, hidden papers, and
+//! the `trending` and `top` feeds.
+
+#[macro_use]
+mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use common::TestDb;
 use paperboy_core::{CommentId, Email, FeedSort, Paper, PaperId, RankingParams, Role, UserId, Username};
 use paperboy_store::{
-    Audience, Community, EmailPurpose, FeedQuery, MemberPapers, NewUser, SqliteStore, Store, StoreError, SubmitOutcome,
+    AnyStore, Audience, Community, EmailPurpose, FeedQuery, MemberPapers, NewUser, Store, StoreError, SubmitOutcome,
     User,
 };
+
+on_both_backends!(
+    accounts_are_created_found_and_clash_by_name_or_address,
+    sql_meta_characters_are_stored_verbatim_and_harmless,
+    sessions_are_found_by_token_until_they_expire_or_end,
+    api_tokens_are_shown_once_listed_revoked_by_their_owner_only,
+    email_links_work_once_and_not_after_they_expire,
+    votes_toggle_and_counts_follow,
+    concurrent_toggles_never_lose_or_double_count,
+    submitting_lists_a_new_paper_or_upvotes_a_listed_one,
+    comments_with_one_level_of_replies_and_author_only_changes,
+    reading_lists_are_per_member,
+    hidden_papers_disappear_for_the_public_and_stay_for_admins,
+    trending_and_top_order_and_page_correctly,
+    one_object_serves_both_halves,
+);
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -28,12 +49,6 @@ fn pid(s: &str) -> PaperId {
     PaperId::parse(s).unwrap()
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
-    (dir, store)
-}
-
 fn new_user(name: &str, email: &str) -> NewUser {
     NewUser {
         username: Username::parse(name).unwrap(),
@@ -44,13 +59,12 @@ fn new_user(name: &str, email: &str) -> NewUser {
     }
 }
 
-async fn member(store: &SqliteStore, name: &str) -> User {
+async fn member(store: &AnyStore, name: &str) -> User {
     store.create_user(&new_user(name, &format!("{name}@example.org"))).await.unwrap()
 }
 
 /// A store with three papers and two members.
-async fn seeded() -> (tempfile::TempDir, SqliteStore, User, User) {
-    let (dir, store) = open().await;
+async fn seeded(store: &AnyStore) -> (User, User) {
     store
         .upsert_papers(&[
             paper("2603.00001", "Alpha", "2026-03-10"),
@@ -59,18 +73,13 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore, User, User) {
         ])
         .await
         .unwrap();
-    let ada = member(&store, "ada").await;
-    let bob = member(&store, "bob").await;
-    (dir, store, ada, bob)
+    let ada = member(store, "ada").await;
+    let bob = member(store, "bob").await;
+    (ada, bob)
 }
 
-async fn sql_count(store: &SqliteStore, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
-}
-
-#[tokio::test]
-async fn accounts_are_created_found_and_clash_by_name_or_address() {
-    let (_dir, store) = open().await;
+async fn accounts_are_created_found_and_clash_by_name_or_address(db: TestDb) {
+    let store = &db.store;
     let ada = store.create_user(&new_user("Ada_L", "Ada@Example.org")).await.unwrap();
     assert_eq!(ada.username.as_str(), "Ada_L");
     assert_eq!(ada.role, Role::Member);
@@ -116,9 +125,9 @@ async fn accounts_are_created_found_and_clash_by_name_or_address() {
     assert!(root.is_admin() && root.is_verified());
 }
 
-#[tokio::test]
-async fn sql_meta_characters_are_stored_verbatim_and_harmless() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn sql_meta_characters_are_stored_verbatim_and_harmless(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let weird = ["o'brien+x@example.org", "\"q\"@example.org", "a%b_c\\d@example.org"];
     for (i, mail) in weird.iter().enumerate() {
         let user = store.create_user(&new_user(&format!("user{i}"), mail)).await.unwrap();
@@ -128,8 +137,8 @@ async fn sql_meta_characters_are_stored_verbatim_and_harmless() {
     assert!(store.user_by_email(&Email::parse("a%b@example.org").unwrap()).await.unwrap().is_none());
     assert!(Username::parse("x'; DROP TABLE users;--").is_err(), "usernames cannot carry SQL at all");
     // A username with LIKE wildcards matches only itself.
-    let under = member(&store, "a_b").await;
-    member(&store, "axb").await;
+    let under = member(store, "a_b").await;
+    member(store, "axb").await;
     assert_eq!(store.user_by_username(&Username::parse("A_B").unwrap()).await.unwrap().unwrap().id, under.id);
 
     let nasty = "Robert'); DROP TABLE users; -- \"quoted\" 100% _x_ \\ `tick` <b>&amp;</b>\n\n**bold**";
@@ -139,14 +148,14 @@ async fn sql_meta_characters_are_stored_verbatim_and_harmless() {
     assert_eq!(listed[0].body, nasty);
     let name = store.create_api_token(bob.id, "it's; DROP TABLE api_tokens;--").await.unwrap().0.name;
     assert_eq!(name, "it's; DROP TABLE api_tokens;--");
-    assert_eq!(sql_count(&store, "SELECT COUNT(*) FROM users").await, 7);
-    assert_eq!(sql_count(&store, "SELECT COUNT(*) FROM api_tokens").await, 1);
+    assert_eq!(db.count("SELECT COUNT(*) FROM users").await, 7);
+    assert_eq!(db.count("SELECT COUNT(*) FROM api_tokens").await, 1);
     assert_eq!(store.count_papers().await.unwrap(), 3);
 }
 
-#[tokio::test]
-async fn sessions_are_found_by_token_until_they_expire_or_end() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn sessions_are_found_by_token_until_they_expire_or_end(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let week = Utc::now() + Duration::days(7);
     let s1 = store.create_session(ada.id, week).await.unwrap();
     let s2 = store.create_session(ada.id, week).await.unwrap();
@@ -159,8 +168,7 @@ async fn sessions_are_found_by_token_until_they_expire_or_end() {
     assert_eq!(found.user.id, ada.id);
     assert_eq!(found.csrf_token, s1.csrf_token);
     // Only the hash is stored.
-    let stored: String =
-        sqlx::query_scalar("SELECT token_hash FROM sessions LIMIT 1").fetch_one(store.pool()).await.unwrap();
+    let stored = db.text("SELECT token_hash FROM sessions LIMIT 1").await;
     assert_ne!(stored, s1.token.as_str());
     assert_ne!(stored, s2.token.as_str());
     assert!(store.session("not-a-token").await.unwrap().is_none());
@@ -191,9 +199,9 @@ async fn sessions_are_found_by_token_until_they_expire_or_end() {
     assert!(matches!(store.set_suspended(UserId(999), true).await, Err(StoreError::UserNotFound(_))));
 }
 
-#[tokio::test]
-async fn api_tokens_are_shown_once_listed_revoked_by_their_owner_only() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn api_tokens_are_shown_once_listed_revoked_by_their_owner_only(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let (token, secret) = store.create_api_token(ada.id, "  laptop  ").await.unwrap();
     assert_eq!(token.name, "laptop");
     assert!(secret.as_str().starts_with("pb_") && secret.as_str().len() == 67);
@@ -210,7 +218,7 @@ async fn api_tokens_are_shown_once_listed_revoked_by_their_owner_only() {
     let used = store.api_tokens(ada.id).await.unwrap();
     assert!(used.iter().find(|t| t.id == token.id).unwrap().last_used_at.is_some());
     assert!(store.api_token_user("pb_0000").await.unwrap().is_none());
-    let n = sql_count(&store, "SELECT COUNT(*) FROM api_tokens WHERE token_hash LIKE 'pb_%'").await;
+    let n = db.count("SELECT COUNT(*) FROM api_tokens WHERE token_hash LIKE 'pb_%'").await;
     assert_eq!(n, 0, "only hashes are stored");
 
     assert!(!store.revoke_api_token(bob.id, token.id).await.unwrap(), "nobody revokes another's token");
@@ -224,9 +232,9 @@ async fn api_tokens_are_shown_once_listed_revoked_by_their_owner_only() {
     assert!(store.api_token_user(other.as_str()).await.unwrap().is_none(), "suspended members' tokens fail");
 }
 
-#[tokio::test]
-async fn email_links_work_once_and_not_after_they_expire() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn email_links_work_once_and_not_after_they_expire(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let later = Utc::now() + Duration::hours(24);
     let verify = store.create_email_token(ada.id, EmailPurpose::Verify, later).await.unwrap();
     let e = store.consume_email_token(verify.as_str(), EmailPurpose::Reset).await.unwrap_err();
@@ -253,14 +261,14 @@ async fn email_links_work_once_and_not_after_they_expire() {
     let e = store.consume_email_token(old.as_str(), EmailPurpose::Verify).await.unwrap_err();
     assert!(matches!(e, StoreError::TokenUnknown), "{e}");
     assert!(!store.user_by_id(bob.id).await.unwrap().unwrap().is_verified());
-    let n = sql_count(&store, "SELECT COUNT(*) FROM email_tokens").await;
+    let n = db.count("SELECT COUNT(*) FROM email_tokens").await;
     assert_eq!(n, 4);
     assert_eq!(store.purge_expired().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn votes_toggle_and_counts_follow() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn votes_toggle_and_counts_follow(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let a = pid("2603.00001");
     let v = store.toggle_vote(ada.id, &a).await.unwrap();
     assert!(v.voted && v.upvotes == 1);
@@ -286,20 +294,17 @@ async fn votes_toggle_and_counts_follow() {
 
     let e = store.toggle_vote(ada.id, &pid("9901.00001")).await.unwrap_err();
     assert!(matches!(e, StoreError::PaperNotFound { .. }), "{e}");
-    let n = sql_count(&store, "SELECT COUNT(*) FROM votes").await;
+    let n = db.count("SELECT COUNT(*) FROM votes").await;
     assert_eq!(n, 1);
 }
 
 /// Many members toggle votes at once through several connection pools on
-/// one database file, some members from several tasks at the same time;
+/// one database, some members from several tasks at the same time;
 /// afterwards every paper's count equals its vote rows and every member's
 /// vote is what the parity of their toggles says.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_toggles_never_lose_or_double_count() {
+async fn concurrent_toggles_never_lose_or_double_count(db: TestDb) {
     use std::collections::HashMap;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("paperboy.db");
-    let first = SqliteStore::open(&path).await.unwrap();
+    let first = db.store.clone();
     let papers: Vec<PaperId> = (1..=3).map(|i| pid(&format!("2603.{i:05}"))).collect();
     let batch: Vec<Paper> =
         papers.iter().map(|id| paper(&id.to_string(), &format!("Paper {id}"), "2026-03-11")).collect();
@@ -310,7 +315,7 @@ async fn concurrent_toggles_never_lose_or_double_count() {
     }
     let mut stores = vec![first];
     for _ in 0..3 {
-        stores.push(SqliteStore::open(&path).await.unwrap());
+        stores.push(db.reopen().await);
     }
 
     // Each member toggles each paper (i + j) % 7 + 1 times; every fourth
@@ -352,12 +357,11 @@ async fn concurrent_toggles_never_lose_or_double_count() {
     let store = &stores[0];
     for (j, id) in papers.iter().enumerate() {
         let count = store.get_paper(id).await.unwrap().unwrap().upvotes;
-        let rows: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM votes v JOIN papers p ON p.pk = v.paper_pk WHERE p.paper_id = ?")
-                .bind(id.to_string())
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
+        let rows = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM votes v JOIN papers p ON p.pk = v.paper_pk WHERE p.paper_id = '{id}'"
+            ))
+            .await;
         let expected = per_member.values().filter(|t| t[j] % 2 == 1).count() as i64;
         assert_eq!(count, rows, "{id}: the count equals the rows");
         assert_eq!(count, expected, "{id}: every toggle counted exactly once");
@@ -370,9 +374,9 @@ async fn concurrent_toggles_never_lose_or_double_count() {
     }
 }
 
-#[tokio::test]
-async fn submitting_lists_a_new_paper_or_upvotes_a_listed_one() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn submitting_lists_a_new_paper_or_upvotes_a_listed_one(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-03-12T09:30:00Z").unwrap().into();
     let new = paper("2603.00099", "Delta", "2020-01-01");
     let s = store.submit_paper(ada.id, &new, now).await.unwrap();
@@ -416,9 +420,9 @@ async fn submitting_lists_a_new_paper_or_upvotes_a_listed_one() {
     assert!(store.profile(&Username::parse("nobody").unwrap()).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn comments_with_one_level_of_replies_and_author_only_changes() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn comments_with_one_level_of_replies_and_author_only_changes(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let (a, b) = (pid("2603.00001"), pid("2603.00002"));
     let top = store.add_comment(ada.id, &a, None, "First!").await.unwrap();
     assert_eq!((top.author.as_str(), top.parent, top.paper_id.clone()), ("ada", None, a.clone()));
@@ -472,9 +476,9 @@ async fn comments_with_one_level_of_replies_and_author_only_changes() {
     assert_eq!(profile.comments, 1);
 }
 
-#[tokio::test]
-async fn reading_lists_are_per_member() {
-    let (_dir, store, ada, bob) = seeded().await;
+async fn reading_lists_are_per_member(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
     let (a, b) = (pid("2603.00001"), pid("2603.00002"));
     assert!(store.add_to_reading_list(ada.id, &a).await.unwrap());
     assert!(!store.add_to_reading_list(ada.id, &a).await.unwrap(), "adding twice keeps one entry");
@@ -490,9 +494,9 @@ async fn reading_lists_are_per_member() {
     assert!(matches!(e, StoreError::PaperNotFound { .. }));
 }
 
-#[tokio::test]
-async fn hidden_papers_disappear_for_the_public_and_stay_for_admins() {
-    let (_dir, store, ada, _bob) = seeded().await;
+async fn hidden_papers_disappear_for_the_public_and_stay_for_admins(db: TestDb) {
+    let store = &db.store;
+    let (ada, _bob) = seeded(store).await;
     let a = pid("2603.00001");
     store.toggle_vote(ada.id, &a).await.unwrap();
     store.add_to_reading_list(ada.id, &a).await.unwrap();
@@ -525,8 +529,7 @@ async fn hidden_papers_disappear_for_the_public_and_stay_for_admins() {
 }
 
 /// A catalog where votes and feed days are known, ranked at a fixed `now`.
-async fn ranked_catalog() -> (tempfile::TempDir, SqliteStore, DateTime<Utc>) {
-    let (dir, store) = open().await;
+async fn ranked_catalog(store: &AnyStore) -> DateTime<Utc> {
     let mut batch = Vec::new();
     for i in 1..=12 {
         let listed = if i <= 6 { "2026-03-10" } else { "2026-03-11" };
@@ -538,7 +541,7 @@ async fn ranked_catalog() -> (tempfile::TempDir, SqliteStore, DateTime<Utc>) {
     let votes = [(1, 6), (2, 3), (7, 2), (8, 2), (9, 1)];
     let mut voters = Vec::new();
     for i in 0..6 {
-        voters.push(member(&store, &format!("voter{i}")).await.id);
+        voters.push(member(store, &format!("voter{i}")).await.id);
     }
     for (p, n) in votes {
         for v in &voters[..n] {
@@ -546,16 +549,16 @@ async fn ranked_catalog() -> (tempfile::TempDir, SqliteStore, DateTime<Utc>) {
         }
     }
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-03-12T00:00:00Z").unwrap().into();
-    (dir, store, now)
+    now
 }
 
 fn ids(page: &paperboy_store::FeedPage) -> Vec<String> {
     page.items.iter().map(|i| i.paper.id.to_string().trim_start_matches("2603.000").to_string()).collect()
 }
 
-#[tokio::test]
-async fn trending_and_top_order_and_page_correctly() {
-    let (_dir, store, now) = ranked_catalog().await;
+async fn trending_and_top_order_and_page_correctly(db: TestDb) {
+    let store = &db.store;
+    let now = ranked_catalog(store).await;
     let q = |sort, offset, limit| FeedQuery { sort, offset, limit, ..Default::default() };
 
     // Scores at `now` (gravity 1.8, base 2): p1 6/50^1.8 = 0.00532, p2 0.00266,
@@ -609,20 +612,25 @@ async fn trending_and_top_order_and_page_correctly() {
     assert_eq!(store.feed(&q(FeedSort::Trending, 50, 10)).await.unwrap().items.len(), 0);
 
     // A submitted paper is ranked from its submission time.
-    let ada = member(&store, "ada").await;
+    let ada = member(store, "ada").await;
     store.submit_paper(ada.id, &paper("2603.00050", "Fresh", "2026-03-11"), now - Duration::hours(1)).await.unwrap();
     let fresh = store.feed_for(&q(FeedSort::Trending, 0, 2), Audience::Public, now).await.unwrap();
     assert_eq!(ids(&fresh), ["50", "08"], "one vote an hour ago beats two votes a day ago");
 }
 
-#[tokio::test]
-async fn one_object_serves_both_halves() {
+async fn one_object_serves_both_halves(db: TestDb) {
     use std::sync::Arc;
-    let (_dir, store, ada, _bob) = seeded().await;
-    let db: Arc<dyn paperboy_store::Database> = Arc::new(store);
-    assert_eq!(db.count_papers().await.unwrap(), 3);
-    let v = db.toggle_vote(ada.id, &pid("2603.00002")).await.unwrap();
+    let (ada, _bob) = seeded(&db.store).await;
+    let both = Arc::new(db.store.clone());
+    let (catalog, community): (Arc<dyn Store>, Arc<dyn Community>) = (both.clone(), both);
+    assert_eq!(catalog.count_papers().await.unwrap(), 3);
+    let v = community.toggle_vote(ada.id, &pid("2603.00002")).await.unwrap();
     assert_eq!(v.upvotes, 1);
-    let top = db.feed(&FeedQuery { sort: FeedSort::Top, limit: 1, ..Default::default() }).await.unwrap();
+    let top = catalog.feed(&FeedQuery { sort: FeedSort::Top, limit: 1, ..Default::default() }).await.unwrap();
     assert_eq!(top.items[0].paper.id, pid("2603.00002"));
+    // The SQLite backend is a whole `Database` (with mailing and harvests) for the web layer.
+    if let paperboy_store::AnyStore::Sqlite(sqlite) = &db.store {
+        let whole: Arc<dyn paperboy_store::Database> = Arc::new(sqlite.clone());
+        assert_eq!(whole.get_paper(&pid("2603.00002")).await.unwrap().unwrap().upvotes, 1);
+    }
 }

@@ -1,9 +1,26 @@
-//! The SQLite store against a real database file: upsert rules, merges,
-//! feeds, neighbours, and re-opening (migrations are idempotent).
+//! The catalog on both backends (a SQLite file and a PostgreSQL database,
+//! see `common`): upsert rules, merges, feeds, neighbours, the change feed,
+//! and re-opening (migrations are idempotent).
+
+#[macro_use]
+mod common;
 
 use chrono::NaiveDate;
+use common::TestDb;
 use paperboy_core::{FeedSort, Paper, PaperId};
-use paperboy_store::{FeedQuery, PaperBatch, SqliteStore, Store, UpsertOutcome};
+use paperboy_store::{FeedQuery, PaperBatch, Store, UpsertOutcome};
+
+on_both_backends!(
+    upsert_inserts_updates_and_recognises_unchanged,
+    arxiv_records_take_over_local_papers_with_the_same_title,
+    feeds_filter_by_range_and_category_and_page,
+    reopening_keeps_data_and_skips_applied_migrations,
+    the_change_feed_records_every_change_in_order,
+    a_paper_batch_upserts_like_a_slice_of_papers,
+    a_batch_behaves_like_one_upsert_at_a_time,
+    concurrent_writers_insert_each_paper_once_and_keep_the_change_feed_whole,
+    open_picks_the_backend_from_the_location,
+);
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -20,15 +37,8 @@ fn paper(id: &str, title: &str, listed: &str, cats: &[&str]) -> Paper {
     p
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
-    (dir, store)
-}
-
-#[tokio::test]
-async fn upsert_inserts_updates_and_recognises_unchanged() {
-    let (_dir, store) = open().await;
+async fn upsert_inserts_updates_and_recognises_unchanged(db: TestDb) {
+    let store = &db.store;
     let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
     let b = paper("2503.00002", "Beta", "2025-03-03", &["cs.CV", "cs.AI"]);
     let out = store.upsert_papers(&[a.clone(), b.clone()]).await.unwrap();
@@ -55,9 +65,8 @@ async fn upsert_inserts_updates_and_recognises_unchanged() {
     assert_eq!(store.count_papers().await.unwrap(), 2);
 }
 
-#[tokio::test]
-async fn arxiv_records_take_over_local_papers_with_the_same_title() {
-    let (_dir, store) = open().await;
+async fn arxiv_records_take_over_local_papers_with_the_same_title(db: TestDb) {
+    let store = &db.store;
     let local = paper("pb-", "Monotone deep Boltzmann machines", "2026-03-11", &[]);
     assert!(local.id.is_local());
     assert_eq!(store.upsert_papers(std::slice::from_ref(&local)).await.unwrap(), vec![UpsertOutcome::Inserted]);
@@ -71,9 +80,8 @@ async fn arxiv_records_take_over_local_papers_with_the_same_title() {
     assert_eq!(store.count_papers().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn feeds_filter_by_range_and_category_and_page() {
-    let (_dir, store) = open().await;
+async fn feeds_filter_by_range_and_category_and_page(db: TestDb) {
+    let store = &db.store;
     let mut batch = Vec::new();
     for i in 0..25 {
         let d = if i < 10 { "2025-03-03" } else { "2025-03-05" };
@@ -94,6 +102,8 @@ async fn feeds_filter_by_range_and_category_and_page() {
 
     let cl = store.feed(&FeedQuery { category: Some("cs.CL".into()), ..q.clone() }).await.unwrap();
     assert_eq!(cl.total, 7, "cross-listed papers match");
+    let shouted = store.feed(&FeedQuery { category: Some("CS.cl".into()), ..q.clone() }).await.unwrap();
+    assert_eq!(shouted.total, 7, "categories match ignoring ASCII case on both backends");
     let archive = store.feed(&FeedQuery { category: Some("hep-th".into()), ..Default::default() }).await.unwrap();
     assert_eq!(archive.total, 0, "hep-th is matched as a category, archive filters need no dot");
     let hep = store.feed(&FeedQuery { category: Some("hep-th".to_string() + ".x"), ..Default::default() }).await;
@@ -110,28 +120,16 @@ async fn feeds_filter_by_range_and_category_and_page() {
     assert_eq!((prev, next), (Some(day("2025-03-03")), Some(day("2025-03-05"))));
 }
 
-#[tokio::test]
-async fn reopening_keeps_data_and_skips_applied_migrations() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("paperboy.db");
-    {
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
-    }
-    let store = SqliteStore::open(&path).await.unwrap();
+async fn reopening_keeps_data_and_skips_applied_migrations(db: TestDb) {
+    db.store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
+    let store = db.reopen().await;
     assert_eq!(store.count_papers().await.unwrap(), 1);
-    let n: i64 = sqlx_count(&store).await;
-    assert_eq!(n, paperboy_store::migrate::SQLITE.len() as i64);
+    let n = db.count("SELECT COUNT(*) FROM schema_migrations").await;
+    assert_eq!(n, db.migrations() as i64, "{}: each migration applied once", store.backend());
 }
 
-async fn sqlx_count(store: &SqliteStore) -> i64 {
-    use sqlx::Row;
-    sqlx::query("SELECT COUNT(*) FROM schema_migrations").fetch_one(store.pool()).await.unwrap().get(0)
-}
-
-#[tokio::test]
-async fn the_change_feed_records_every_change_in_order() {
-    let (_dir, store) = open().await;
+async fn the_change_feed_records_every_change_in_order(db: TestDb) {
+    let store = &db.store;
     assert_eq!(store.last_change_seq().await.unwrap(), 0);
     let local = paper("pb-", "Generative Marginalization Models", "2026-03-11", &[]);
     let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
@@ -156,10 +154,9 @@ async fn the_change_feed_records_every_change_in_order() {
     assert_eq!(store.changes_since(2, 1).await.unwrap().len(), 1, "limit is honoured");
 }
 
-#[tokio::test]
-async fn a_paper_batch_upserts_like_a_slice_of_papers() {
-    let (_d1, by_slice) = open().await;
-    let (_d2, by_batch) = open().await;
+async fn a_paper_batch_upserts_like_a_slice_of_papers(db: TestDb) {
+    let other = db.another().await;
+    let (by_slice, by_batch) = (&db.store, &other.store);
     let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
     let mut a2 = a.clone();
     a2.version = Some(2);
@@ -171,7 +168,7 @@ async fn a_paper_batch_upserts_like_a_slice_of_papers() {
         let expected = by_slice.upsert_papers(&papers).await.unwrap();
         let batch: PaperBatch = papers.iter().cloned().collect();
         assert_eq!(batch.papers(), &papers[..]);
-        let store: &dyn Store = &by_batch;
+        let store: &dyn Store = by_batch;
         assert_eq!(store.upsert_batch(batch).await.unwrap(), expected);
     }
     let (x, y) = (by_slice.changes_since(0, 1000).await.unwrap(), by_batch.changes_since(0, 1000).await.unwrap());
@@ -181,9 +178,8 @@ async fn a_paper_batch_upserts_like_a_slice_of_papers() {
     }
 }
 
-#[tokio::test]
-async fn a_batch_behaves_like_one_upsert_at_a_time() {
-    let (_dir, store) = open().await;
+async fn a_batch_behaves_like_one_upsert_at_a_time(db: TestDb) {
+    let store = &db.store;
     let a = paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"]);
     let mut a2 = a.clone();
     a2.version = Some(2);
@@ -210,4 +206,89 @@ async fn a_batch_behaves_like_one_upsert_at_a_time() {
     let again = store.upsert_papers(&many).await.unwrap();
     assert!(again.iter().all(|o| *o == Unchanged));
     assert_eq!(store.last_change_seq().await.unwrap(), changes.last().unwrap().seq);
+}
+
+/// Several writers (on PostgreSQL, several pools, as several servers would
+/// have) upsert overlapping batches at once: every paper is inserted exactly
+/// once, nothing fails, and the change feed has one entry per insert with
+/// increasing sequence numbers.
+async fn concurrent_writers_insert_each_paper_once_and_keep_the_change_feed_whole(db: TestDb) {
+    let shared: Vec<Paper> =
+        (1..=40).map(|i| paper(&format!("2504.{i:05}"), &format!("Shared {i}"), "2025-04-01", &["cs.LG"])).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (w, store) in db.handles(4).await.into_iter().enumerate() {
+        let mut papers = shared.clone();
+        papers.rotate_left(w * 10);
+        papers.extend(
+            (1..=10).map(|i| paper(&format!("2505.{:05}", w * 100 + i), &format!("Own {w} {i}"), "2025-05-01", &[])),
+        );
+        tasks.spawn(async move {
+            let mut outcomes = Vec::new();
+            for chunk in papers.chunks(7) {
+                let out = store.upsert_papers(chunk).await.unwrap();
+                outcomes.extend(chunk.iter().map(|p| p.id.clone()).zip(out));
+            }
+            outcomes
+        });
+    }
+    let mut inserted = std::collections::HashMap::new();
+    while let Some(done) = tasks.join_next().await {
+        for (id, outcome) in done.unwrap() {
+            match outcome {
+                UpsertOutcome::Inserted => *inserted.entry(id).or_insert(0) += 1,
+                UpsertOutcome::Unchanged => {}
+                other => panic!("{id}: {other:?} for an identical record"),
+            }
+        }
+    }
+    assert_eq!(inserted.len(), 80, "every paper inserted");
+    assert!(inserted.values().all(|&n| n == 1), "and only once: {inserted:?}");
+    assert_eq!(db.store.count_papers().await.unwrap(), 80);
+    let changes = db.store.changes_since(0, 1000).await.unwrap();
+    assert_eq!(changes.len(), 80, "one change per insert");
+    assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(db.store.last_change_seq().await.unwrap(), changes.last().unwrap().seq);
+}
+
+/// `paperboy_store::open` takes a PostgreSQL URL to PostgreSQL and anything
+/// else to a SQLite file.
+async fn open_picks_the_backend_from_the_location(db: TestDb) {
+    use paperboy_store::{AnyStore, is_postgres_url, open};
+    assert!(is_postgres_url("postgres://u@h/db") && is_postgres_url("PostgreSQL://u@h:5433/db?host=/run"));
+    assert!(!is_postgres_url("data/paperboy.db") && !is_postgres_url("/var/lib/postgres/paperboy.db"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("picked.db");
+    let sqlite = open(path.to_str().unwrap()).await.unwrap();
+    assert!(matches!(sqlite, AnyStore::Sqlite(_)) && sqlite.backend() == "sqlite");
+    assert!(path.exists(), "the SQLite file is created");
+    if let Some(url) = db.pg_url() {
+        db.store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
+        let pg = open(&url).await.unwrap();
+        assert!(matches!(pg, AnyStore::Postgres(_)) && pg.backend() == "postgres");
+        assert_eq!(pg.count_papers().await.unwrap(), 1, "the same database as the test's store");
+        let e = open("postgres://nobody@localhost:1/none").await.unwrap_err();
+        assert!(e.to_string().contains("postgres://nobody@localhost:1/none"), "{e}");
+    }
+}
+
+/// PostgreSQL only (one SQLite file has one process): servers that start
+/// together on an empty database apply each migration once, under the
+/// migration lock, and all of them open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_servers_starting_together_migrate_once() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let url = db.pg_url().unwrap();
+    if let paperboy_store::AnyStore::Postgres(pg) = &db.store {
+        sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public").execute(pg.pool()).await.unwrap();
+    }
+    assert_eq!(db.count("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'").await, 0, "emptied");
+    let open = || paperboy_store::open(&url);
+    let (a, b, c, d) = tokio::join!(open(), open(), open(), open());
+    for opened in [a, b, c, d] {
+        assert_eq!(opened.unwrap().backend(), "postgres");
+    }
+    let applied = db.count("SELECT COUNT(*) FROM schema_migrations").await;
+    assert_eq!(applied, paperboy_store::POSTGRES_MIGRATIONS.len() as i64);
+    db.store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
+    assert_eq!(db.store.count_papers().await.unwrap(), 1, "the schema works");
 }

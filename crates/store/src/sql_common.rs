@@ -1,0 +1,183 @@
+//! What the SQLite and PostgreSQL backends share besides their SQL text:
+//! reading rows back into domain values (through [`Cells`], which both
+//! drivers' rows implement, so one decoder serves both), and turning the
+//! portable `?`/`?N` placeholders of that SQL into PostgreSQL's `$N`
+//! ([`numbered`]).
+
+use paperboy_core::{CommentId, Email, Paper, PaperId, PaperLinks, Role, UserId, Username};
+use sqlx::Row;
+
+use crate::community::{Audience, Comment, User};
+use crate::sqlite::{parse_date, parse_ts};
+use crate::{StoreError, StoredPaper};
+
+/// Typed cells of a result row, by column index: the few column types the
+/// schema uses (TEXT, BIGINT/INTEGER, BOOLEAN), the same on both backends.
+pub(crate) trait Cells {
+    fn text(&self, i: usize) -> String;
+    fn opt_text(&self, i: usize) -> Option<String>;
+    fn int(&self, i: usize) -> i64;
+    fn opt_int(&self, i: usize) -> Option<i64>;
+    fn flag(&self, i: usize) -> bool;
+}
+
+macro_rules! cells_for {
+    ($row:ty) => {
+        impl Cells for $row {
+            fn text(&self, i: usize) -> String {
+                self.get(i)
+            }
+            fn opt_text(&self, i: usize) -> Option<String> {
+                self.get(i)
+            }
+            fn int(&self, i: usize) -> i64 {
+                self.get(i)
+            }
+            fn opt_int(&self, i: usize) -> Option<i64> {
+                self.get(i)
+            }
+            fn flag(&self, i: usize) -> bool {
+                self.get(i)
+            }
+        }
+    };
+}
+
+cells_for!(sqlx::sqlite::SqliteRow);
+cells_for!(sqlx::postgres::PgRow);
+
+/// Rewrites the placeholders of portable SQL for PostgreSQL: `?N` becomes
+/// `$N`, and the plain `?`s of a statement are numbered from 1 in order. A
+/// statement uses one kind or the other; text inside single quotes is left
+/// alone.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    let (mut quoted, mut next) = (false, 0usize);
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                out.push('$');
+                if chars.peek().is_some_and(char::is_ascii_digit) {
+                    while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                        out.push(d);
+                    }
+                } else {
+                    next += 1;
+                    out.push_str(&next.to_string());
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub(crate) fn corrupt(what: &str, why: String) -> StoreError {
+    StoreError::Corrupt { paper_id: what.to_string(), why }
+}
+
+/// Reads the [`crate::sqlite::PAPER_COLUMNS`] that start at column `o`.
+pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, StoreError> {
+    let paper_id = r.text(o);
+    let corrupt = |why: String| StoreError::Corrupt { paper_id: paper_id.clone(), why };
+    let id = PaperId::parse(&paper_id).map_err(|e| corrupt(e.to_string()))?;
+    let authors: Vec<String> = serde_json::from_str(&r.text(o + 3)).map_err(|e| corrupt(format!("authors: {e}")))?;
+    let listed = r.text(o + 9);
+    let listed_on = parse_date(&listed).ok_or_else(|| corrupt(format!("listed_on {listed:?}")))?;
+    let paper = Paper {
+        id,
+        version: r.opt_int(o + 1).and_then(|v| u32::try_from(v).ok()),
+        title: r.text(o + 2),
+        authors,
+        abstract_text: r.text(o + 4),
+        primary_category: r.opt_text(o + 5),
+        categories: r.text(o + 6).split_whitespace().map(str::to_string).collect(),
+        submitted_at: parse_ts(r.opt_text(o + 7)),
+        updated_at: parse_ts(r.opt_text(o + 8)),
+        listed_on,
+        comment: r.opt_text(o + 10),
+        journal_ref: r.opt_text(o + 11),
+        doi: r.opt_text(o + 12),
+        links: PaperLinks { code: r.opt_text(o + 13), project: r.opt_text(o + 14) },
+        withdrawn: r.flag(o + 15),
+    };
+    let submitted_by = match r.opt_text(o + 17) {
+        Some(name) => Some(Username::parse(&name).map_err(|e| corrupt(format!("submitter: {e}")))?),
+        None => None,
+    };
+    Ok(StoredPaper { paper, upvotes: r.int(o + 16), submitted_by, hidden_at: parse_ts(r.opt_text(o + 18)) })
+}
+
+/// [`row_to_paper_at`] column 0.
+pub(crate) fn row_to_paper<R: Cells>(r: &R) -> Result<StoredPaper, StoreError> {
+    row_to_paper_at(r, 0)
+}
+
+/// Columns read into a [`User`] by [`row_to_user`], from `users u`.
+pub(crate) const USER_COLUMNS: &str =
+    "u.id, u.username, u.email, u.is_admin, u.email_verified_at, u.suspended_at, u.created_at";
+pub(crate) const USER_COLUMN_COUNT: usize = 7;
+
+/// Reads the [`USER_COLUMNS`] that start at column `o`.
+pub(crate) fn row_to_user<R: Cells>(r: &R, o: usize) -> Result<User, StoreError> {
+    let id = r.int(o);
+    let label = format!("user {id}");
+    let username = Username::parse(&r.text(o + 1)).map_err(|e| corrupt(&label, format!("username: {e}")))?;
+    let email = Email::parse(&r.text(o + 2)).map_err(|e| corrupt(&label, format!("email: {e}")))?;
+    Ok(User {
+        id: UserId(id),
+        username,
+        email,
+        role: if r.flag(o + 3) { Role::Admin } else { Role::Member },
+        email_verified_at: parse_ts(r.opt_text(o + 4)),
+        suspended_at: parse_ts(r.opt_text(o + 5)),
+        created_at: parse_ts(r.opt_text(o + 6)).ok_or_else(|| corrupt(&label, "created_at".into()))?,
+    })
+}
+
+/// Columns read into a [`Comment`] by [`row_to_comment`].
+pub(crate) const COMMENT_SELECT: &str = "SELECT c.id, p.paper_id, c.user_id, u.username, c.parent_id, c.body, \
+     c.created_at, c.edited_at, c.deleted_at, c.hidden_at FROM comments c JOIN papers p ON p.pk = c.paper_pk \
+     JOIN users u ON u.id = c.user_id";
+
+/// Reads a [`COMMENT_SELECT`] row; a hidden comment loses its text for the public.
+pub(crate) fn row_to_comment<R: Cells>(r: &R, audience: Audience) -> Result<Comment, StoreError> {
+    let id = CommentId(r.int(0));
+    let label = format!("comment {id}");
+    let paper_id = PaperId::parse(&r.text(1)).map_err(|e| corrupt(&label, e.to_string()))?;
+    let author = Username::parse(&r.text(3)).map_err(|e| corrupt(&label, e.to_string()))?;
+    let hidden_at = parse_ts(r.opt_text(9));
+    let mut body = r.text(5);
+    if hidden_at.is_some() && audience == Audience::Public {
+        body.clear();
+    }
+    Ok(Comment {
+        id,
+        paper_id,
+        author_id: UserId(r.int(2)),
+        author,
+        parent: r.opt_int(4).map(CommentId),
+        body,
+        created_at: parse_ts(r.opt_text(6)).ok_or_else(|| corrupt(&label, "created_at".into()))?,
+        edited_at: parse_ts(r.opt_text(7)),
+        deleted_at: parse_ts(r.opt_text(8)),
+        hidden_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(numbered("SELECT ? , ?, ?"), "SELECT $1 , $2, $3");
+        assert_eq!(numbered("WHERE a = ?2 AND b = ?1 LIMIT ?12"), "WHERE a = $2 AND b = $1 LIMIT $12");
+        assert_eq!(numbered("x LIKE ? ESCAPE '\\' AND y = '?'"), "x LIKE $1 ESCAPE '\\' AND y = '?'");
+    }
+}
