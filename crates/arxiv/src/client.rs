@@ -236,7 +236,7 @@ impl ArxivClient {
 
     /// GETs `url`, retrying transient failures. Returns the status (200 or
     /// another non-retryable status), the body and the number of attempts.
-    async fn get(&self, url: Url, url_text: &str) -> Result<(StatusCode, Vec<u8>, u32), ArxivError> {
+    pub(crate) async fn get(&self, url: Url, url_text: &str) -> Result<(StatusCode, Vec<u8>, u32), ArxivError> {
         let config = &self.inner.config;
         let mut attempts = 0;
         loop {

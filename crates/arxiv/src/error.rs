@@ -60,6 +60,11 @@ pub enum ArxivError {
     )]
     Parse { url: String, reason: String },
 
+    /// An OAI-PMH server answered with an `<error>` other than
+    /// `noRecordsMatch` (which is an empty result, not an error).
+    #[error("the OAI-PMH server answered {url} with error \"{code}\": {message} ({hint})")]
+    Oai { url: String, code: String, message: String, hint: String },
+
     /// The client configuration is unusable.
     #[error("invalid arXiv client configuration: {0}")]
     Config(String),
@@ -89,7 +94,11 @@ impl ArxivError {
         match self {
             ArxivError::Timeout { .. } | ArxivError::Connect { .. } | ArxivError::Dropped { .. } => true,
             ArxivError::Status { status, .. } => *status == 429 || *status >= 500,
-            ArxivError::Api(_) | ArxivError::NotFound(_) | ArxivError::Parse { .. } | ArxivError::Config(_) => false,
+            ArxivError::Api(_)
+            | ArxivError::Oai { .. }
+            | ArxivError::NotFound(_)
+            | ArxivError::Parse { .. }
+            | ArxivError::Config(_) => false,
         }
     }
 }

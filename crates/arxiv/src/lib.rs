@@ -42,6 +42,12 @@
 //! ([`Parse`](ArxivError::Parse)). [`ArxivError::is_transient`] tells a
 //! harvester whether to try again later.
 //!
+//! ## OAI-PMH
+//!
+//! [`OaiClient`] lists records page by page from arXiv's OAI-PMH endpoint
+//! ([`DEFAULT_OAI_BASE_URL`]) with the same manners; harvested papers are
+//! listed on their announcement day ([`announce`]).
+//!
 //! ## Feed day
 //!
 //! A fetched paper's `listed_on` is the UTC day of its first version's
@@ -49,12 +55,15 @@
 //! day (the day a user submitted the paper, a harvest's announcement day)
 //! set `paper.listed_on` themselves before storing it.
 
+pub mod announce;
 mod client;
 mod error;
 mod feed;
+mod oai;
 mod pace;
 
 pub use client::{ArxivClient, ArxivConfig, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, Listing, MAX_IDS_PER_REQUEST};
 pub use error::ArxivError;
+pub use oai::{DEFAULT_OAI_BASE_URL, ListRequest, MetadataFormat, OaiClient, OaiPage, parse_page};
 pub use paperboy_core::{ArxivId, Paper};
 pub use paperboy_ingest::Rejection;

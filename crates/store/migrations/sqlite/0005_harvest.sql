@@ -1,0 +1,35 @@
+-- Harvest runs: one row per `paperboy harvest` (or scheduled harvest) run,
+-- with its counts and, as its checkpoint, the resumption token of the next
+-- page to fetch. A run that stopped before its last page can be resumed by
+-- a later run with the same arguments (`resumed_from`). Portable SQL as in
+-- 0001: TEXT timestamps (RFC 3339 UTC, milliseconds) and days (YYYY-MM-DD);
+-- absent arguments are '' rather than NULL so that runs compare with `=`.
+CREATE TABLE harvest_runs (
+    id                 INTEGER PRIMARY KEY,
+    started_by         TEXT NOT NULL,           -- 'manual' or 'schedule'
+    base_url           TEXT NOT NULL,
+    metadata_prefix    TEXT NOT NULL,           -- 'arXiv' or 'arXivRaw'
+    set_spec           TEXT NOT NULL DEFAULT '',
+    from_day           TEXT NOT NULL DEFAULT '',
+    until_day          TEXT NOT NULL DEFAULT '',
+    status             TEXT NOT NULL,           -- running, completed, failed, interrupted
+    started_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    finished_at        TEXT,
+    resumed_from       INTEGER REFERENCES harvest_runs (id),
+    start_token        TEXT,                    -- the token this run started from (a resumed run)
+    next_token         TEXT,                    -- checkpoint: the next page to fetch; NULL when none
+    pages              BIGINT NOT NULL DEFAULT 0,
+    records            BIGINT NOT NULL DEFAULT 0,
+    inserted           BIGINT NOT NULL DEFAULT 0,
+    updated            BIGINT NOT NULL DEFAULT 0,
+    unchanged          BIGINT NOT NULL DEFAULT 0,
+    filtered           BIGINT NOT NULL DEFAULT 0, -- outside the configured categories
+    deleted            BIGINT NOT NULL DEFAULT 0, -- deleted upstream
+    rejected           BIGINT NOT NULL DEFAULT 0, -- unreadable records
+    errors             BIGINT NOT NULL DEFAULT 0,
+    complete_list_size BIGINT,
+    last_error         TEXT
+);
+CREATE INDEX harvest_runs_args ON harvest_runs (base_url, metadata_prefix, set_spec, from_day, until_day, id);
+CREATE INDEX harvest_runs_status ON harvest_runs (status, id);
