@@ -1,0 +1,132 @@
+//! Benchmark: build and deliver personalised digests (each subscriber with
+//! two saved searches) to a local SMTP sink, and say where the time goes:
+//! search, rendering, the store, SMTP. `bench/digest.sh` starts the sink
+//! and runs this; see docs/BENCHMARKS.md.
+//!
+//! usage: bench_digest --port PORT [--subscribers 10000] [--papers 3000]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use paperboy_core::{Email, Paper, PaperId};
+use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
+use paperboy_search::SearchEngine;
+use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
+
+const TOPICS: &[&str] = &[
+    "diffusion",
+    "transformer",
+    "reinforcement learning",
+    "graph neural network",
+    "protein folding",
+    "language model",
+    "robot navigation",
+    "speech recognition",
+    "federated learning",
+    "mixture of experts",
+    "contrastive learning",
+    "optical flow",
+    "quantum error correction",
+    "causal inference",
+    "image segmentation",
+];
+
+fn arg(name: &str, default: u32) -> u32 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port = arg("--port", 0);
+    if port == 0 {
+        return Err("give --port of a running SMTP sink (bench/digest.sh starts one)".into());
+    }
+    let subscribers = arg("--subscribers", 10_000);
+    let n_papers = arg("--papers", 3_000);
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await?;
+    let today = Utc::now().date_naive();
+    let since = today - chrono::Days::new(3);
+    let papers: Vec<Paper> = (0..n_papers)
+        .map(|i| {
+            let day = since + chrono::Days::new(u64::from(i % 4));
+            let topic = TOPICS[i as usize % TOPICS.len()];
+            let other = TOPICS[(i as usize * 7 + 3) % TOPICS.len()];
+            let mut p = Paper::new(
+                PaperId::parse(&format!("2611.{:05}", i + 1))?,
+                format!("On {topic} and {other}, part {i}"),
+                day,
+            );
+            p.authors = (0..5).map(|a| format!("Author{a} Surname{i}")).collect();
+            p.abstract_text = format!("We study {topic} with ideas from {other}. ").repeat(12);
+            p.categories = vec!["cs.LG".into()];
+            p.version = Some(1);
+            p.normalize();
+            Ok(p)
+        })
+        .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+    store.upsert_papers(&papers).await?;
+    let engine = Arc::new(SearchEngine::open(&dir.path().join("index"), None)?);
+    engine.index_papers(&papers)?;
+    let t = Instant::now();
+    for i in 0..subscribers {
+        let s = store.subscribe(&Email::parse(&format!("reader{i}@example.org"))?, None).await?;
+        store.confirm_subscriber(s.id).await?;
+        store.add_saved_search(s.id, TOPICS[i as usize % TOPICS.len()]).await?;
+        store.add_saved_search(s.id, TOPICS[(i as usize + 5) % TOPICS.len()]).await?;
+    }
+    eprintln!("set up {n_papers} papers and {subscribers} subscribers in {:.1?}", t.elapsed());
+
+    let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
+    let site = Site {
+        name: "Paperboy".into(),
+        base_url: "https://papers.example.org".into(),
+        from: paperboy_mail::message::sender("Paperboy", "digest@papers.example.org")?,
+        tz: chrono_tz::UTC,
+    };
+    let builder = DigestBuilder { db, search: Some(engine), signer: Signer::random()?, site };
+    let smtp = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: u16::try_from(port)?,
+        security: Security::Plain,
+        username: None,
+        password: None,
+        timeout: Duration::from_secs(30),
+    };
+    let mailer = Mailer::new(&smtp, &builder.site.from)?;
+    let delivery = DeliveryOptions { per_second: 1_000_000.0, batch: 200, ..DeliveryOptions::default() };
+    let postman = Postman::new(builder, mailer, delivery);
+    let period = Period::at(Frequency::Daily, Utc::now(), chrono_tz::UTC);
+
+    let t = Instant::now();
+    let built = postman.builder.build_period(&period, None, false).await?;
+    let build_time = t.elapsed();
+    let t = Instant::now();
+    let sent = postman.deliver_now().await?;
+    let send_time = t.elapsed();
+    let total = build_time + send_time;
+    let counts = store.outbox_counts().await?;
+    println!(
+        "digests built: {} (empty: {}), sent: {}, outbox sent: {}",
+        built.built, built.empty, sent.sent, counts.sent
+    );
+    println!(
+        "build: {:.1} s (search {:.1} s, render {:.1} s, store {:.1} s); deliver: {:.1} s (SMTP {:.1} s)",
+        build_time.as_secs_f64(),
+        built.search_time.as_secs_f64(),
+        built.render_time.as_secs_f64(),
+        built.store_time.as_secs_f64(),
+        send_time.as_secs_f64(),
+        sent.smtp_time.as_secs_f64()
+    );
+    println!(
+        "end to end: {:.1} s, {:.0} messages/s (build {:.0}/s, deliver {:.0}/s)",
+        total.as_secs_f64(),
+        sent.sent as f64 / total.as_secs_f64(),
+        built.built as f64 / build_time.as_secs_f64(),
+        sent.sent as f64 / send_time.as_secs_f64()
+    );
+    Ok(())
+}

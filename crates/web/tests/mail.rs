@@ -1,0 +1,336 @@
+//! Email digests over real HTTP and real SMTP: the site on `127.0.0.1:0`
+//! with its outbox sender pointed at the aiosmtpd sink
+//! (`tests/fixtures/smtp/sink.py`). The tests subscribe through the form,
+//! read the confirmation mail, follow its link, receive a digest, check its
+//! headers and both parts, use its manage link, and unsubscribe with an
+//! RFC 8058 one-click POST; and they check that bad input (addresses,
+//! CR/LF, forged and expired links, missing CSRF) is refused with a 4xx and
+//! a clear message.
+
+#[path = "../../mail/tests/support/sink.rs"]
+mod sink;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use paperboy_core::{Email, Paper, PaperId};
+use paperboy_mail::{
+    DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site, SmtpSettings,
+};
+use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
+use paperboy_web::{AppState, WebConfig};
+use reqwest::StatusCode;
+use tokio::sync::oneshot;
+
+struct TestSite {
+    base: String,
+    store: SqliteStore,
+    postman: Arc<Postman>,
+    sink: sink::Sink,
+    _dir: tempfile::TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+fn paper(n: u32, title: &str) -> Paper {
+    let today = Utc::now().date_naive();
+    let mut p = Paper::new(PaperId::parse(&format!("2611.{n:05}")).unwrap(), title, today);
+    p.authors = vec!["Grace Hopper".into()];
+    p.abstract_text = format!("We study {title} in depth. ").repeat(5);
+    p.categories = vec!["cs.LG".into()];
+    p.version = Some(1);
+    p.normalize();
+    p
+}
+
+async fn site() -> Option<TestSite> {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = sink::Sink::started(&dir.path().join("sink"))?;
+    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    store.upsert_papers(&[paper(1, "Sparse Mixture of Experts"), paper(2, "Diffusion at Scale")]).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
+    let site = Site {
+        name: "Paperboy".into(),
+        base_url: base.clone(),
+        from: paperboy_mail::message::sender("Paperboy", "digest@example.org").unwrap(),
+        tz: "UTC".parse().unwrap(),
+    };
+    let builder = DigestBuilder { db: Arc::clone(&db), search: None, signer: Signer::random().unwrap(), site };
+    let smtp = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: Security::Plain,
+        username: None,
+        password: None,
+        timeout: Duration::from_secs(5),
+    };
+    let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
+    let postman = Arc::new(Postman::new(builder, mailer, DeliveryOptions { per_second: 100.0, ..Default::default() }));
+    let state = AppState {
+        store: db,
+        config: Arc::new(WebConfig { base_url: base.clone(), ..WebConfig::default() }),
+        search: None,
+        mail: Some(Arc::clone(&postman)),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(paperboy_web::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Some(TestSite { base, store, postman, sink, _dir: dir, _stop: stop })
+}
+
+/// Keeps cookies, never follows redirects.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    body: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+        self.body[at..at + self.body[at..].find('"').unwrap()].to_string()
+    }
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { base: base.to_string(), client, cookies: HashMap::new() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) }
+    }
+
+    async fn keep(&mut self, r: reqwest::Response) -> Page {
+        for sc in r.headers().get_all("set-cookie") {
+            let sc = sc.to_str().unwrap();
+            let pair = sc.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.insert(k.to_string(), v.to_string());
+        }
+        let status = r.status();
+        Page { status, body: r.text().await.unwrap() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self.client.get(self.url(path)).header("cookie", self.cookie_header()).send().await.unwrap();
+        self.keep(r).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let r = self.client.post(self.url(path)).header("cookie", self.cookie_header()).form(form).send();
+        let r = r.await.unwrap();
+        self.keep(r).await
+    }
+}
+
+async fn subscribe(b: &mut Browser, email: &str) -> Page {
+    let form = b.get(&format!("/subscribe?email={}", paperboy_mail::job::percent(email))).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let csrf = form.csrf();
+    b.post("/subscribe", &[("csrf", &csrf), ("email", email)]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribe_confirm_receive_manage_and_unsubscribe_in_one_click() {
+    let Some(site) = site().await else { return };
+    let mut b = Browser::new(&site.base);
+    let home = b.get("/").await;
+    assert!(home.body.contains("Get trending papers in your email inbox"), "the box is on every page");
+
+    let r = subscribe(&mut b, "ada@example.org").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Check your inbox"));
+    let mails = site.sink.wait_for(1, Duration::from_secs(10));
+    let confirm = &mails[0];
+    assert_eq!(confirm.rcpt, "ada@example.org");
+    assert!(confirm.header("Subject").unwrap().contains("Confirm your Paperboy subscription"));
+    assert!(confirm.header("From").unwrap().contains("digest@example.org"));
+    assert!(confirm.part("text/html").unwrap().contains("Confirm my subscription"));
+    let links = confirm.links(&site.base, "subscribe/confirm/");
+    assert_eq!(links.len(), 1, "{:?}", confirm.part("text/plain"));
+    let email = Email::parse("ada@example.org").unwrap();
+    assert!(site.store.subscriber_by_email(&email).await.unwrap().unwrap().confirmed_at.is_none());
+    let done = b.get(&links[0]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("You are subscribed"));
+    let sub = site.store.subscriber_by_email(&email).await.unwrap().unwrap();
+    assert!(sub.is_active());
+
+    // This morning's digest.
+    let period = Period::at(Frequency::Daily, Utc::now(), "UTC".parse().unwrap());
+    let built = site.postman.builder.build_period(&period, None, false).await.unwrap();
+    assert_eq!(built.built, 1);
+    site.postman.deliver_now().await.unwrap();
+    let mails = site.sink.wait_for(2, Duration::from_secs(10));
+    let digest = &mails[1];
+    assert_eq!(digest.rcpt, "ada@example.org");
+    assert_eq!(digest.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let list_unsub = digest.header("List-Unsubscribe").unwrap();
+    let unsub_url = list_unsub.trim_start_matches('<').trim_end_matches('>').to_string();
+    assert!(unsub_url.starts_with(&format!("{}/unsubscribe/", site.base)), "{unsub_url}");
+    assert_eq!(digest.header("Message-ID").unwrap(), format!("<paperboy.daily.{}.{}@127.0.0.1>", period.key, sub.id.0));
+    let text = digest.part("text/plain").unwrap();
+    let html = digest.part("text/html").unwrap();
+    for title in ["Sparse Mixture of Experts", "Diffusion at Scale"] {
+        assert!(text.contains(title) && html.contains(title), "{title}");
+    }
+    assert!(text.contains("Grace Hopper") && text.contains(&format!("{}/papers/2611.00001", site.base)));
+
+    // The manage link: weekly, a category, a saved search.
+    let manage = digest.links(&site.base, "subscription/");
+    assert_eq!(manage.len(), 1);
+    let page = b.get(&manage[0]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let saved = b
+        .post(&manage[0], &[("csrf", &csrf), ("do", "update"), ("frequency", "weekly"), ("categories", "cs.LG cs.CV")])
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let added = b.post(&manage[0], &[("csrf", &csrf), ("do", "add"), ("query", "mixture of experts")]).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let sub = site.store.subscriber(sub.id).await.unwrap().unwrap();
+    assert_eq!(sub.frequency, Frequency::Weekly);
+    assert_eq!(sub.categories, vec!["cs.LG", "cs.CV"]);
+    assert_eq!(site.store.saved_searches(sub.id).await.unwrap()[0].query, "mixture of experts");
+
+    // RFC 8058 one-click: a POST with no cookie and no CSRF token.
+    let page = reqwest::get(&unsub_url).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Unsubscribe"));
+    assert!(site.store.subscriber(sub.id).await.unwrap().unwrap().unsubscribed_at.is_none(), "GET changes nothing");
+    let one_click = reqwest::Client::new()
+        .post(&unsub_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(one_click.status(), StatusCode::OK);
+    assert!(site.store.subscriber(sub.id).await.unwrap().unwrap().unsubscribed_at.is_some());
+    let weekly = Period::at(Frequency::Weekly, Utc::now(), "UTC".parse().unwrap());
+    assert_eq!(site.postman.builder.build_period(&weekly, None, false).await.unwrap().built, 0, "no more digests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_addresses_injection_and_bad_links_are_refused_clearly() {
+    let Some(site) = site().await else { return };
+    let mut b = Browser::new(&site.base);
+    for (bad, why) in [
+        ("not-an-address", "'@'"),
+        ("ada@example.org\r\nBcc: evil@example.org", "no spaces or control characters"),
+        ("", "254 characters"),
+    ] {
+        let r = subscribe(&mut b, bad).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert!(r.body.contains(why), "{bad:?}: {}", r.body);
+    }
+    // No CSRF token: refused before anything happens.
+    let r = b.client.post(format!("{}/subscribe", site.base)).form(&[("email", "x@example.org")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(site.store.outbox_counts().await.unwrap().pending + site.store.outbox_counts().await.unwrap().sent, 0);
+
+    // Forged, garbled, wrong-purpose and expired links.
+    let sub = site.store.subscribe(&Email::parse("eve@example.org").unwrap(), None).await.unwrap();
+    site.store.confirm_subscriber(sub.id).await.unwrap();
+    let signer = site.postman.signer();
+    let good = signer.sign(Purpose::Unsubscribe, sub.id, Utc::now() + chrono::Duration::days(1));
+    let forged = good.replacen(&format!("-{}-", sub.id.0), &format!("-{}-", sub.id.0 + 1), 1);
+    let expired = signer.sign(Purpose::Unsubscribe, sub.id, Utc::now() - chrono::Duration::hours(1));
+    let manage_token = signer.sign(Purpose::Manage, sub.id, Utc::now() + chrono::Duration::days(1));
+    for (path, why) in [
+        (format!("/unsubscribe/{forged}"), "not valid"),
+        ("/unsubscribe/u-1-99999999999-00".to_string(), "not valid"),
+        (format!("/unsubscribe/{manage_token}"), "not valid"),
+        (format!("/unsubscribe/{expired}"), "expired"),
+        (format!("/subscribe/confirm/{good}"), "not valid"),
+        (format!("/subscription/{good}"), "not valid"),
+    ] {
+        let get = b.get(&path).await;
+        assert_eq!(get.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(get.body.contains(why), "{path}: {}", get.body);
+    }
+    let post = b.post(&format!("/unsubscribe/{forged}"), &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(post.status, StatusCode::BAD_REQUEST);
+    assert!(site.store.subscriber(sub.id).await.unwrap().unwrap().unsubscribed_at.is_none(), "nothing changed");
+
+    // CR/LF in a saved search and junk categories: refused, nothing saved.
+    let manage = format!("/subscription/{manage_token}");
+    let csrf = b.get(&manage).await.csrf();
+    let r = b.post(&manage, &[("csrf", &csrf), ("do", "add"), ("query", "diffusion\r\nBcc: evil@example.org")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("line breaks"), "{}", r.body);
+    let r = b
+        .post(&manage, &[("csrf", &csrf), ("do", "update"), ("frequency", "daily"), ("categories", "cs.LG\r\nX")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("is not a category"), "{}", r.body);
+    assert!(site.store.saved_searches(sub.id).await.unwrap().is_empty());
+    let r = b.post(&manage, &[("csrf", &csrf), ("do", "update"), ("frequency", "hourly")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
+    use paperboy_core::Role;
+    use paperboy_services::accounts::{self, SignUp};
+    let Some(site) = site().await else { return };
+    let mut b = Browser::new(&site.base);
+    let form = b.get("/signup").await;
+    let csrf = form.csrf();
+    let r = b
+        .post(
+            "/signup",
+            &[
+                ("csrf", &csrf),
+                ("username", "grace"),
+                ("email", "grace@example.org"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("the mail we just sent you"));
+    let mails = site.sink.wait_for(1, Duration::from_secs(10));
+    assert_eq!(mails[0].rcpt, "grace@example.org");
+    let verify = mails[0].links(&site.base, "verify/");
+    assert_eq!(verify.len(), 1, "{:?}", mails[0].part("text/plain"));
+    let done = b.get(&verify[0]).await;
+    assert!(done.body.contains("Address confirmed"), "{}", done.body);
+
+    // The preview: a member is refused, an admin sees the mail's HTML and text.
+    let preview = b.get("/admin/digest").await;
+    assert_eq!(preview.status, StatusCode::FORBIDDEN);
+    let admin = SignUp {
+        username: "root",
+        email: "root@example.org",
+        password: "correct horse battery",
+        role: Role::Admin,
+        email_verified: true,
+    };
+    accounts::sign_up(&site.store, &admin).await.unwrap();
+    let mut a = Browser::new(&site.base);
+    let csrf = a.get("/login").await.csrf();
+    a.post("/login", &[("csrf", &csrf), ("username", "root"), ("password", "correct horse battery")]).await;
+    let html = a.get("/admin/digest").await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert!(html.body.contains("Sparse Mixture of Experts") && html.body.contains("<table"));
+    let text = a.get("/admin/digest?period=weekly&format=text").await;
+    assert!(text.body.contains("TRENDING") && text.body.contains("week of"), "{}", text.body);
+    assert_eq!(a.get("/admin/digest?period=hourly").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(site.sink.messages().len(), 1, "a preview sends nothing");
+}
