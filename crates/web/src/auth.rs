@@ -207,8 +207,9 @@ impl Form {
     }
 }
 
-/// The client's address, for rate limiting (the TCP peer: put a proxy in
-/// front and it is the proxy's; `unknown` when not served with connect info).
+/// The client's address, for rate limiting: the TCP peer, or the client a
+/// trusted reverse proxy forwarded for (see [`crate::proxy`]); `unknown`
+/// when not served with connect info.
 pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
     parts_extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -66,6 +66,7 @@ async fn site_with(config: WebConfig) -> Site {
         store: Arc::new(store.clone()),
         config: Arc::new(WebConfig { base_url: base.clone(), ..config }),
         search: None,
+        mail: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(paperboy_web::serve(listener, state, async move {
@@ -79,6 +80,8 @@ struct Browser {
     base: String,
     client: reqwest::Client,
     cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For`, as a reverse proxy would.
+    forwarded_for: Option<String>,
 }
 
 struct Page {
@@ -102,7 +105,7 @@ impl Page {
 impl Browser {
     fn new(site: &Site) -> Self {
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { base: site.base.clone(), client, cookies: HashMap::new() }
+        Browser { base: site.base.clone(), client, cookies: HashMap::new(), forwarded_for: None }
     }
 
     fn cookie_header(&self) -> String {
@@ -125,21 +128,21 @@ impl Browser {
         Page { status, headers, body: r.text().await.unwrap() }
     }
 
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.client.request(method, format!("{}{path}", self.base)).header("cookie", self.cookie_header());
+        match &self.forwarded_for {
+            Some(xff) => r.header("x-forwarded-for", xff),
+            None => r,
+        }
+    }
+
     async fn get(&mut self, path: &str) -> Page {
-        let r = self.client.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send();
-        let r = r.await.unwrap();
+        let r = self.request(reqwest::Method::GET, path).send().await.unwrap();
         self.keep(r).await
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let r = self.request(reqwest::Method::POST, path).form(form).send().await.unwrap();
         self.keep(r).await
     }
 
@@ -305,6 +308,39 @@ async fn wrong_passwords_are_rate_limited() {
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let trusted = WebConfig { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..WebConfig::default() };
+    let behind_proxy = site_with(trusted).await;
+    let attempt = |xff: &str, user: &'static str| {
+        let mut b = Browser::new(&behind_proxy);
+        b.forwarded_for = Some(xff.to_string());
+        async move { b.log_in(user, "wrong password!").await.status }
+    };
+    for i in 0..5 {
+        assert_eq!(attempt("198.51.100.1", "nobody_one").await, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // A different user from the same client: the client's address is limited.
+    assert_eq!(attempt("198.51.100.1", "nobody_two").await, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not.
+    assert_eq!(attempt("198.51.100.2", "nobody_two").await, StatusCode::UNAUTHORIZED);
+    // A client cannot dodge its limit by prepending an address of its choice:
+    // the proxy appends the real one, and that is the one counted.
+    assert_eq!(attempt("203.0.113.50, 198.51.100.1", "nobody_three").await, StatusCode::TOO_MANY_REQUESTS);
+
+    // Without trusted proxies the header is ignored: everyone here is 127.0.0.1.
+    let direct = site().await;
+    let attempt = |xff: &str, user: &'static str| {
+        let mut b = Browser::new(&direct);
+        b.forwarded_for = Some(xff.to_string());
+        async move { b.log_in(user, "wrong password!").await.status }
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(&format!("198.51.100.{i}"), "nobody_one").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt("198.51.100.77", "nobody_two").await, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
