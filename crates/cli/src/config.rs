@@ -27,6 +27,10 @@ pub struct FileConfig {
     pub community: CommunitySection,
     #[serde(default)]
     pub ranking: RankingSection,
+    #[serde(default)]
+    pub harvest: crate::commands::harvest::HarvestSection,
+    #[serde(default)]
+    pub mail: crate::commands::digest::MailSection,
 }
 
 /// `[ranking]`: the trending formula's parameters (docs/RANKING.md).
@@ -69,6 +73,7 @@ pub struct ServerSection {
     pub base_url: Option<String>,
     pub page_size: Option<u32>,
     pub site_name: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -99,6 +104,8 @@ pub struct Settings {
     pub base_url: Option<String>,
     pub page_size: u32,
     pub site_name: String,
+    /// `[server] trusted_proxies` or `PAPERBOY_TRUSTED_PROXIES` (comma-separated).
+    pub trusted_proxies: Vec<paperboy_web::IpBlock>,
     /// Explicitly configured model directory (flag, env or file).
     pub model_dir: Option<PathBuf>,
     pub embed_batch: usize,
@@ -107,6 +114,10 @@ pub struct Settings {
     pub submit_window_days: u32,
     /// The trending formula's parameters (checked when the file is loaded).
     pub ranking: paperboy_core::ranking::RankingParams,
+    /// `[harvest]` with `PAPERBOY_HARVEST_*` applied.
+    pub harvest: crate::commands::harvest::HarvestSettings,
+    /// `[mail]` with `PAPERBOY_SMTP_*` / `PAPERBOY_MAIL_*` applied.
+    pub mail: crate::commands::digest::MailSettings,
 }
 
 impl Settings {
@@ -121,8 +132,22 @@ impl Settings {
             file.ranking.base_hours.unwrap_or(defaults.base_hours),
         )
         .context("invalid [ranking] section in the config file")?;
+        let harvest = crate::commands::harvest::HarvestSettings::resolve(file.harvest, |k| std::env::var(k).ok())?;
+        let mail = crate::commands::digest::MailSettings::resolve(file.mail, |k| std::env::var(k).ok())?;
+        let proxies = match std::env::var("PAPERBOY_TRUSTED_PROXIES") {
+            Ok(list) => list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            Err(_) => file.server.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| p.parse::<paperboy_web::IpBlock>().map_err(anyhow::Error::msg))
+            .collect::<Result<Vec<_>>>()
+            .context("invalid trusted proxies ([server] trusted_proxies or PAPERBOY_TRUSTED_PROXIES)")?;
         Ok(Settings {
+            trusted_proxies,
             ranking,
+            harvest,
+            mail,
             model_dir: model_dir_flag.or(file.search.model_dir),
             embed_batch: file.search.embed_batch.unwrap_or(64).clamp(1, 1024),
             data_dir: data_dir_flag.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

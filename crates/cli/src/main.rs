@@ -19,7 +19,11 @@ const AFTER_HELP: &str = "\
 Configuration, strongest first:
   1. command-line flags
   2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
-     PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG)
+     PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG,
+     PAPERBOY_TRUSTED_PROXIES (comma-separated addresses or blocks),
+     PAPERBOY_HARVEST_{ENABLED,BASE_URL,CATEGORIES,SET,FORMAT,PACING,TIMEOUT,AT,TIME_ZONE},
+     PAPERBOY_SMTP_{HOST,PORT,SECURITY,USERNAME,PASSWORD},
+     PAPERBOY_MAIL_{FROM,RATE,DIGEST_TIME,TIME_ZONE,RETRY_SECS,LEASE_SECS})
   3. the config file: --config FILE, or ./paperboy.toml when present:
          data_dir = \"./paperboy-data\"
          [server]
@@ -27,6 +31,7 @@ Configuration, strongest first:
          base_url = \"https://papers.example.org\"   # absolute links in feeds
          page_size = 30
          site_name = \"Paperboy\"
+         trusted_proxies = [\"127.0.0.1\"]   # reverse proxies whose X-Forwarded-For names the client
          [search]
          model_dir = \"./models/all-MiniLM-L6-v2\"   # semantic search; `paperboy model fetch`
          embed_batch = 64
@@ -37,6 +42,28 @@ Configuration, strongest first:
          [ranking]                 # sort=trending: votes / (age_hours + base_hours)^gravity
          gravity = 1.8
          base_hours = 2
+         [harvest]                 # arXiv OAI-PMH (docs/HARVESTING.md); env PAPERBOY_HARVEST_<KEY>
+         enabled = false           # true: `paperboy serve` harvests daily at `at`
+         base_url = \"https://oaipmh.arxiv.org/oai\"
+         categories = [\"cs.AI\", \"cs.CL\", \"cs.CV\", \"cs.LG\", \"stat.ML\"]   # primary or cross-list
+         set = \"cs\"                # OAI set; \"\" for all
+         format = \"arXivRaw\"       # or arXiv (dates only)
+         pacing_seconds = 3        # between requests (PAPERBOY_HARVEST_PACING)
+         timeout_seconds = 60      # (PAPERBOY_HARVEST_TIMEOUT)
+         at = \"02:00\"
+         time_zone = \"America/New_York\"
+         [mail]                    # email digests (docs/EMAIL.md); off without smtp_host
+         smtp_host = \"smtp.example.org\"
+         smtp_port = 587           # default by security: 25 plain, 587 starttls, 465 tls
+         smtp_security = \"starttls\"   # plain, starttls or tls
+         smtp_username = \"digest\"
+         smtp_password = \"…\"
+         from = \"digest@papers.example.org\"
+         messages_per_second = 10
+         digest_time = \"07:00\"     # daily on weekdays, weekly on Mondays
+         time_zone = \"UTC\"         # IANA name, e.g. Europe/Berlin
+         retry_seconds = 60        # first retry after a temporary failure, then doubling
+         lease_seconds = 120       # a crashed sender's mails are retried after this
   4. built-in defaults (shown above)
 
 Start with `paperboy demo`: it imports the bundled demo papers and serves them.";
@@ -86,7 +113,12 @@ enum Command {
     /// Fetch or inspect the embedding model
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
-    /// Accounts and moderation: create-user, suspend, hide-paper
+    /// Fetch new and updated papers from arXiv (OAI-PMH); `harvest status` shows the runs
+    Harvest(commands::harvest::HarvestArgs),
+    /// Email digests: `digest run --period daily|weekly [--dry-run] [--to ADDRESS]`
+    #[command(subcommand)]
+    Digest(commands::digest::DigestCommand),
+    /// Accounts and moderation: create-user, create-token, suspend, hide-paper, hide-comment
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
 }
@@ -131,6 +163,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Eval(cmd) => commands::eval::run(cmd, &settings).await,
         Command::Model(cmd) => commands::model::run(cmd, &settings).await,
         Command::Admin(cmd) => commands::admin::run(cmd, &settings).await,
+        Command::Digest(cmd) => commands::digest::run(cmd, &settings).await,
+        Command::Harvest(args) => commands::harvest::run(args, &settings).await,
     }
 }
 

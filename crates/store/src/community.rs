@@ -411,6 +411,6 @@ pub trait Community: Send + Sync + 'static {
 }
 
 /// A backend that keeps both the catalog and the community.
-pub trait Database: Store + Community {}
+pub trait Database: Store + Community + crate::Mailing + crate::Harvests {}
 
-impl<T: Store + Community> Database for T {}
+impl<T: Store + Community + crate::Mailing + crate::Harvests> Database for T {}

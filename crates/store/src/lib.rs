@@ -2,31 +2,46 @@
 //!
 //! The rest of the system talks to a [`Store`]: an object-safe async trait
 //! whose methods speak in domain types. [`SqliteStore`] is the embedded
-//! default. Its SQL sticks to what PostgreSQL also understands, so a second
-//! backend is an addition, not a rewrite. Schema changes are plain SQL files
-//! under `migrations/`, embedded in the binary and applied at open
-//! (see [`migrate`]).
+//! default. Its SQL sticks to what PostgreSQL also understands, and
+//! [`PgStore`] runs the same SQL on PostgreSQL, for several servers sharing
+//! one database; [`open`] picks the backend from the database location.
+//! Schema changes are plain SQL files under `migrations/` (one directory per
+//! backend), embedded in the binary and applied at open (see [`migrate`]).
 //!
 //! The catalog is [`Store`]; members, votes, comments and moderation are
 //! [`Community`] (see its module for the rules both keep); [`Database`] is
 //! both, which is what the web layer holds.
 
+mod backend;
 mod batch;
 mod community;
 mod error;
+mod harvest;
+mod mailing;
 pub mod migrate;
 mod model;
+mod postgres;
 pub mod secret;
+mod sql_common;
 mod sqlite;
 mod sqlite_community;
+mod sqlite_harvest;
+mod sqlite_mailing;
 
+pub use backend::{AnyStore, is_postgres_url, open};
 pub use batch::PaperBatch;
 pub use community::{
     ApiToken, Audience, Comment, Community, Database, EmailPurpose, MemberPapers, NewSession, NewUser, Profile,
     ReadingListEntry, Secret, Session, Submission, SubmitOutcome, User, Vote,
 };
 pub use error::StoreError;
+pub use harvest::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
+pub use mailing::{
+    Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,
+    Subscriber, SubscriberId,
+};
 pub use model::{Change, FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
+pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

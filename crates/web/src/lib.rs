@@ -25,6 +25,7 @@ pub mod markdown;
 pub mod openapi;
 pub mod pages;
 pub mod params;
+pub mod proxy;
 pub mod ratelimit;
 pub mod search;
 
@@ -41,6 +42,7 @@ use axum::serve::ListenerExt;
 use axum::{Extension, Router};
 
 pub use error::WebError;
+pub use proxy::IpBlock;
 
 /// Settings of the web layer.
 #[derive(Debug, Clone)]
@@ -59,6 +61,12 @@ pub struct WebConfig {
     /// Members may submit papers whose first version appeared at most this
     /// many days ago (14).
     pub submit_window_days: u32,
+    /// Whether email digests are on; set by [`router`] from [`AppState::mail`]
+    /// (the layout shows the subscribe box only then).
+    pub mail_enabled: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for rate
+    /// limits); empty: the TCP peer is the client. See [`proxy`].
+    pub trusted_proxies: Vec<IpBlock>,
 }
 
 impl Default for WebConfig {
@@ -69,6 +77,8 @@ impl Default for WebConfig {
             page_size: 30,
             arxiv_base_url: paperboy_arxiv::DEFAULT_BASE_URL.to_string(),
             submit_window_days: 14,
+            mail_enabled: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -83,15 +93,20 @@ pub struct AppState {
     /// works, `/search` says search is not set up, the search API and feed
     /// answer 503, and paper pages leave out similar papers.
     pub search: Option<Arc<paperboy_search::SearchEngine>>,
+    /// Email digests and account mail, or `None` when no SMTP server is
+    /// configured: subscribing is then unavailable and account links are
+    /// only written to the log.
+    pub mail: Option<Arc<paperboy_mail::Postman>>,
 }
 
 /// The whole site.
 pub fn router(state: AppState) -> Router {
     let mut state = state;
     // A trailing slash would double in every absolute link.
-    if state.config.base_url.ends_with('/') {
+    if state.config.base_url.ends_with('/') || state.config.mail_enabled != state.mail.is_some() {
         let mut config = (*state.config).clone();
         config.base_url = config.base_url.trim_end_matches('/').to_string();
+        config.mail_enabled = state.mail.is_some();
         state.config = Arc::new(config);
     }
     Router::new()
@@ -139,19 +154,31 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/password", post(pages::settings::change_password))
         .route("/settings/tokens", post(pages::settings::create_token))
         .route("/settings/tokens/revoke", post(pages::settings::revoke_token))
+        .route("/settings/digest", post(pages::subscribe::settings_digest))
+        .route("/subscribe", get(pages::subscribe::form_page).post(pages::subscribe::subscribe))
+        .route("/subscribe/confirm/{token}", get(pages::subscribe::confirm))
+        .route("/subscription/{token}", get(pages::subscribe::manage_page).post(pages::subscribe::manage))
+        .route("/admin/digest", get(pages::admin_digest::preview))
+        .route("/admin/harvest", get(pages::admin_harvest::show))
         .route("/healthz", get(healthz))
         .route("/static/style.css", get(assets::style_css))
         // Only on matched routes and methods, so unknown paths stay 404s
         // and other methods 405s.
         .route_layer(from_fn_with_state(state.clone(), auth::csrf_middleware))
+        // After the CSRF layer on purpose: the signed token in the path is
+        // the proof, and RFC 8058 one-click POSTs from mail providers carry
+        // no CSRF token.
+        .route("/unsubscribe/{token}", get(pages::subscribe::unsubscribe_page).post(pages::subscribe::unsubscribe))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Outermost last: headers, session, cache, then CSRF (above), then the handler.
         .layer(from_fn_with_state((state.clone(), Arc::new(cache::ResponseCache::default())), cache::middleware))
         .layer(from_fn_with_state(state.clone(), auth::session_middleware))
         .layer(Extension(Arc::new(pages::account::Limits::default())))
+        .layer(Extension(Arc::new(pages::subscribe::SubscribeLimit::default())))
         .layer(Extension(pages::submit::Fetcher::new(&state.config)))
         .layer(map_response(security_headers))
+        .layer(from_fn_with_state(state.clone(), proxy::middleware))
         .with_state(state)
 }
 

@@ -134,6 +134,7 @@ async fn start_with(store: Arc<dyn Database>, page_size: u32, dir: Option<tempfi
             ..WebConfig::default()
         }),
         search: None,
+        mail: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(paperboy_web::serve(listener, state, async move {
@@ -1135,6 +1136,133 @@ impl Community for BrokenStore {
     }
 }
 
+#[async_trait::async_trait]
+impl paperboy_store::Harvests for BrokenStore {
+    async fn start_harvest(
+        &self,
+        _: &paperboy_store::HarvestArgs,
+        _: paperboy_store::HarvestTrigger,
+        _: bool,
+    ) -> Result<paperboy_store::HarvestRun, StoreError> {
+        Err(broken())
+    }
+    async fn record_harvest_page(
+        &self,
+        _: i64,
+        _: &paperboy_store::HarvestCounts,
+        _: Option<&str>,
+        _: Option<u64>,
+    ) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn finish_harvest(&self, _: i64, _: Option<&str>) -> Result<paperboy_store::HarvestRun, StoreError> {
+        Err(broken())
+    }
+    async fn harvest_run(&self, _: i64) -> Result<Option<paperboy_store::HarvestRun>, StoreError> {
+        Err(broken())
+    }
+    async fn recent_harvests(&self, _: u32) -> Result<Vec<paperboy_store::HarvestRun>, StoreError> {
+        Err(broken())
+    }
+    async fn last_completed_harvest(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<Option<paperboy_store::HarvestRun>, StoreError> {
+        Err(broken())
+    }
+}
+
+#[async_trait::async_trait]
+impl paperboy_store::Mailing for BrokenStore {
+    async fn subscribe(&self, _: &Email, _: Option<UserId>) -> Result<paperboy_store::Subscriber, StoreError> {
+        Err(broken())
+    }
+    async fn subscriber(
+        &self,
+        _: paperboy_store::SubscriberId,
+    ) -> Result<Option<paperboy_store::Subscriber>, StoreError> {
+        Err(broken())
+    }
+    async fn subscriber_by_email(&self, _: &Email) -> Result<Option<paperboy_store::Subscriber>, StoreError> {
+        Err(broken())
+    }
+    async fn subscriber_for_user(&self, _: UserId) -> Result<Option<paperboy_store::Subscriber>, StoreError> {
+        Err(broken())
+    }
+    async fn confirm_subscriber(
+        &self,
+        _: paperboy_store::SubscriberId,
+    ) -> Result<paperboy_store::Subscriber, StoreError> {
+        Err(broken())
+    }
+    async fn unsubscribe(&self, _: paperboy_store::SubscriberId) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn update_subscription(
+        &self,
+        _: paperboy_store::SubscriberId,
+        _: paperboy_store::Frequency,
+        _: &[String],
+    ) -> Result<paperboy_store::Subscriber, StoreError> {
+        Err(broken())
+    }
+    async fn saved_searches(
+        &self,
+        _: paperboy_store::SubscriberId,
+    ) -> Result<Vec<paperboy_store::SavedSearch>, StoreError> {
+        Err(broken())
+    }
+    async fn add_saved_search(
+        &self,
+        _: paperboy_store::SubscriberId,
+        _: &str,
+    ) -> Result<paperboy_store::SavedSearch, StoreError> {
+        Err(broken())
+    }
+    async fn remove_saved_search(&self, _: paperboy_store::SubscriberId, _: i64) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn digest_candidates(
+        &self,
+        _: paperboy_store::Frequency,
+        _: paperboy_store::MailKind,
+        _: &str,
+        _: paperboy_store::SubscriberId,
+        _: u32,
+    ) -> Result<Vec<paperboy_store::Subscriber>, StoreError> {
+        Err(broken())
+    }
+    async fn enqueue_mail(&self, _: &paperboy_store::NewMail) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn claim_mail(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: std::time::Duration,
+        _: u32,
+    ) -> Result<Vec<paperboy_store::OutboxMail>, StoreError> {
+        Err(broken())
+    }
+    async fn mark_sent(&self, _: i64, _: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn mark_retry(&self, _: i64, _: &str, _: DateTime<Utc>, _: &str) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn mark_failed(&self, _: i64, _: &str, _: &str, _: u32) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn outbox_counts(&self) -> Result<paperboy_store::OutboxCounts, StoreError> {
+        Err(broken())
+    }
+    async fn next_mail_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Err(broken())
+    }
+}
+
 #[tokio::test]
 async fn store_failures_are_generic_500s() {
     let s = start_with(Arc::new(BrokenStore), 30, None).await;
@@ -1160,7 +1288,7 @@ async fn serve_stops_gracefully() {
     let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState { store: Arc::new(store), config: Arc::new(WebConfig::default()), search: None };
+    let state = AppState { store: Arc::new(store), config: Arc::new(WebConfig::default()), search: None, mail: None };
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(paperboy_web::serve(listener, state, async move {
         let _ = stopped.await;

@@ -191,6 +191,7 @@ async fn start(with_search: bool) -> Server {
             ..WebConfig::default()
         }),
         search: engine.clone(),
+        mail: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(paperboy_web::serve(listener, state, async move {

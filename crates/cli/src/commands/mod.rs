@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod demo;
+pub mod digest;
 pub mod eval;
+pub mod harvest;
 pub mod import;
 pub mod model;
 pub mod papers;

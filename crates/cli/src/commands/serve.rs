@@ -52,8 +52,19 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         Arc::clone(&engine),
         std::time::Duration::from_secs(2),
         settings.embed_batch,
-        stop_rx,
+        stop_rx.clone(),
     ));
+    // The daily arXiv harvest, only when enabled ([harvest] enabled = true).
+    let harvester = settings.harvest.enabled.then(|| {
+        let h = &settings.harvest;
+        tracing::info!(at = %h.schedule.at, tz = %h.schedule.tz, base_url = %h.base_url, "daily harvest is on");
+        tokio::spawn(paperboy_services::harvest::run_on_schedule(
+            Arc::clone(&db),
+            h.config(paperboy_store::HarvestTrigger::Schedule),
+            h.schedule,
+            stop_rx.clone(),
+        ))
+    });
     // Expired sessions and email links are swept now and then.
     let sweeper = {
         let db = Arc::clone(&db);
@@ -69,7 +80,17 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
             }
         })
     };
+    // Email digests and account mail, only when an SMTP server is configured.
+    let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url)?;
+    let postman = super::digest::postman(builder, settings)?;
+    let mailman = postman
+        .as_ref()
+        .map(|p| tokio::spawn(super::digest::run_in_server(Arc::clone(p), settings.mail.clone(), stop_rx.clone())));
+    if postman.is_none() {
+        tracing::info!("email is off: no SMTP server configured (set PAPERBOY_SMTP_HOST to turn digests on)");
+    }
     let state = AppState {
+        mail: postman,
         search: Some(Arc::clone(&engine)),
         store: Arc::clone(&db),
         config: Arc::new(WebConfig {
@@ -81,6 +102,8 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
                 .or_else(|| settings.arxiv_base_url.clone())
                 .unwrap_or_else(|| WebConfig::default().arxiv_base_url),
             submit_window_days: settings.submit_window_days,
+            mail_enabled: false,
+            trusted_proxies: settings.trusted_proxies.clone(),
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
@@ -89,6 +112,12 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
     sweeper.abort();
     let _ = stop_tx.send(true);
     let _ = follower.await;
+    if let Some(mailman) = mailman {
+        let _ = mailman.await;
+    }
+    if let Some(harvester) = harvester {
+        let _ = harvester.await;
+    }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

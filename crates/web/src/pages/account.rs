@@ -6,8 +6,9 @@
 //! a session id planted before login is worthless. Failed logins are
 //! counted per client address and per username, sign-ups and reset
 //! requests per client address ([`Limits`]); over the limit the answer is
-//! 429 with `Retry-After`. Until Paperboy sends mail, verification and
-//! reset links are written to the server log, and the pages say so.
+//! 429 with `Retry-After`. Verification and reset links are mailed when an
+//! SMTP server is configured (`AppState::mail`); otherwise they are written
+//! to the server log, and the pages say so.
 //! Form pages carry a CSRF token and are never cached.
 
 use std::sync::Arc;
@@ -167,8 +168,12 @@ pub async fn signup(
             section.notice {
                 h1 { "Welcome, " (user.username) }
                 p { "Your account is ready and you are logged in." }
-                p { "To confirm your email address, open the link we made for you. "
-                    strong { "This server does not send mail yet: the link was written to the server log." } }
+                @if st.mail.is_some() {
+                    p { "To confirm your email address, open the link in the mail we just sent you." }
+                } @else {
+                    p { "To confirm your email address, open the link we made for you. "
+                        strong { "This server does not send mail: the link was written to the server log." } }
+                }
                 p { a href="/" { "← To the papers" } }
             }
         };
@@ -181,11 +186,14 @@ pub async fn signup(
 async fn send_verification(st: &AppState, user: &paperboy_store::User) -> Result<(), WebError> {
     let expires = Utc::now() + chrono::Duration::hours(VERIFY_HOURS);
     let secret = st.store.create_email_token(user.id, EmailPurpose::Verify, expires).await?;
-    tracing::info!(
-        user = %user.username,
-        link = %format!("{}/verify/{}", st.config.base_url, secret.as_str()),
-        "email verification link (no mail is sent yet)"
-    );
+    let link = format!("{}/verify/{}", st.config.base_url, secret.as_str());
+    if let Some(mail) = &st.mail {
+        let intro = format!("Welcome, {}! Confirm that this address is yours.", user.username);
+        mail.send_account_mail(&user.email, "Confirm your email address", &intro, "Confirm my address", &link);
+        tracing::info!(user = %user.username, "email verification mail sent");
+    } else {
+        tracing::info!(user = %user.username, %link, "email verification link (no SMTP server is configured)");
+    }
     Ok(())
 }
 
@@ -339,18 +347,25 @@ pub async fn reset_request(
         if let Some(user) = st.store.user_by_email(&email).await?.filter(|u| !u.is_suspended()) {
             let expires = Utc::now() + chrono::Duration::hours(RESET_HOURS);
             let secret = st.store.create_email_token(user.id, EmailPurpose::Reset, expires).await?;
-            tracing::info!(
-                user = %user.username,
-                link = %format!("{}/reset/{}", st.config.base_url, secret.as_str()),
-                "password reset link (no mail is sent yet)"
-            );
+            let link = format!("{}/reset/{}", st.config.base_url, secret.as_str());
+            if let Some(mail) = &st.mail {
+                let intro = "Someone asked to reset your password. The link works for one hour; ignore this mail if it was not you.";
+                mail.send_account_mail(&user.email, "Reset your password", intro, "Choose a new password", &link);
+                tracing::info!(user = %user.username, "password reset mail sent");
+            } else {
+                tracing::info!(user = %user.username, %link, "password reset link (no SMTP server is configured)");
+            }
         }
         let body = html! {
             section.notice {
                 h1 { "Check for your link" }
-                p { "If an account has this address, a reset link valid for one hour was made. "
-                    strong { "This server does not send mail yet: the link was written to the server log." }
-                    " Ask the site's operator for it." }
+                @if st.mail.is_some() {
+                    p { "If an account has this address, a mail with a reset link valid for one hour is on its way." }
+                } @else {
+                    p { "If an account has this address, a reset link valid for one hour was made. "
+                        strong { "This server does not send mail: the link was written to the server log." }
+                        " Ask the site's operator for it." }
+                }
             }
         };
         Ok(form_response(StatusCode::OK, simple_page(&st, "Reset link made", body), None))

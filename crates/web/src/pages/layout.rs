@@ -2,7 +2,8 @@
 //! canonical link, feed discovery links, stylesheet), the header with the
 //! search box, the Day / Week / Month tabs and the account links (log in /
 //! sign up, or the member's name and a log-out button, from
-//! [`crate::auth::current_viewer`]), and the footer.
+//! [`crate::auth::current_viewer`]), the email-digest subscribe box (when
+//! mail is set up), and the footer.
 
 use maud::{DOCTYPE, Markup, html};
 use paperboy_core::FeedPeriod;
@@ -133,6 +134,20 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
                     }
                 }
                 main.wrap { (body) }
+                @if config.mail_enabled {
+                    aside.subscribe-box.wrap aria-label="Email digest" {
+                        // A GET form: cached pages must carry no CSRF token;
+                        // /subscribe shows the real (CSRF-checked) form.
+                        form.inline method="get" action="/subscribe" {
+                            label for="subscribe-email" { strong { "Get trending papers in your email inbox" } }
+                            " "
+                            input #subscribe-email type="email" name="email" placeholder="you@example.org"
+                                autocomplete="email" maxlength="254";
+                            " "
+                            button type="submit" { "Subscribe" }
+                        }
+                    }
+                }
                 footer.site {
                     div.wrap {
                         a href="/" { "Latest papers" }

@@ -4,6 +4,8 @@
 //! lists, and error pages, all in one [`layout`].
 
 pub mod account;
+pub mod admin_digest;
+pub mod admin_harvest;
 pub mod comments;
 pub mod error;
 pub mod feed;
@@ -13,6 +15,7 @@ pub mod paper;
 pub mod search;
 pub mod settings;
 pub mod submit;
+pub mod subscribe;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

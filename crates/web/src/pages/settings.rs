@@ -1,6 +1,7 @@
 //! `/settings`: a member's own account page: the address and whether it is
 //! confirmed, changing the password (which logs out every other session),
-//! and personal API tokens (create, shown once; revoke).
+//! personal API tokens (create, shown once; revoke), and the email digest
+//! (the same form as the manage page of `pages/subscribe.rs`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -31,6 +32,7 @@ async fn render(st: &AppState, v: &Viewer, notice: Notice<'_>) -> Result<String,
     let user = v.user();
     let tokens = st.store.api_tokens(user.id).await?;
     let csrf = v.csrf();
+    let digest = crate::pages::subscribe::settings_section(st, v).await?;
     let body = html! {
         section.settings {
             h1 { "Settings" }
@@ -53,6 +55,7 @@ async fn render(st: &AppState, v: &Viewer, notice: Notice<'_>) -> Result<String,
                 dt { "Role" } dd { (user.role.as_str()) }
                 dt { "Member since" } dd { (human_day(user.created_at.date_naive())) }
             }
+            (digest)
             h2 { "Change password" }
             form.account-form method="post" action="/settings/password" {
                 input type="hidden" name="csrf" value=(csrf);
