@@ -239,13 +239,12 @@ pub fn parse_page(body: Vec<u8>, url: &str, format: MetadataFormat, today: Naive
 /// page cut short by a dropped connection or a broken proxy is refused
 /// whole.
 fn check_complete(body: &[u8]) -> Result<(), String> {
+    // Reading from the slice borrows each event instead of copying it.
     let mut xml = Reader::from_reader(body);
-    let mut buf = Vec::with_capacity(1024);
     let mut depth = 0usize;
     let mut closed_root = false;
     loop {
-        buf.clear();
-        match xml.read_event_into(&mut buf) {
+        match xml.read_event() {
             Ok(Event::Start(_)) => {
                 if closed_root {
                     return Err("content after the end of the document".to_string());
