@@ -3,12 +3,9 @@
 //! A location that starts with `postgres://` or `postgresql://` is a
 //! PostgreSQL database ([`PgStore`], for several servers on one database);
 //! anything else is the path of a SQLite file ([`SqliteStore`], the embedded
-//! default), created if missing. [`AnyStore`] is either, and is a [`Store`]
-//! and a [`Community`] itself.
-//!
-//! It is not yet a [`crate::Database`]: that also needs [`crate::Mailing`]
-//! and [`crate::Harvests`], which only the SQLite backend has so far; take the
-//! `Sqlite` variant out where those are needed.
+//! default), created if missing. [`AnyStore`] is either, and is a
+//! [`crate::Database`] itself: a [`Store`], a [`Community`], a [`Mailing`]
+//! and a [`Harvests`], each call going to the backend it holds.
 
 use std::path::Path;
 
@@ -19,6 +16,10 @@ use paperboy_core::{ApiTokenId, CommentId, Email, Paper, PaperId, RankingParams,
 use crate::community::{
     ApiToken, Audience, Comment, Community, EmailPurpose, MemberPapers, NewSession, NewUser, Profile, ReadingListEntry,
     Secret, Session, Submission, User, Vote,
+};
+use crate::harvest::{HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests};
+use crate::mailing::{
+    Frequency, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch, Subscriber, SubscriberId,
 };
 use crate::{
     Change, FeedPage, FeedQuery, PaperBatch, PgStore, SqliteStore, Store, StoreError, StoredPaper, UpsertOutcome,
@@ -306,5 +307,141 @@ impl Community for AnyStore {
 
     async fn set_paper_hidden(&self, paper: &PaperId, hidden: bool) -> Result<(), StoreError> {
         delegate!(self, s => s.set_paper_hidden(paper, hidden).await)
+    }
+}
+
+#[async_trait]
+impl Mailing for AnyStore {
+    async fn subscribe(&self, email: &Email, user: Option<UserId>) -> Result<Subscriber, StoreError> {
+        delegate!(self, s => s.subscribe(email, user).await)
+    }
+
+    async fn subscriber(&self, id: SubscriberId) -> Result<Option<Subscriber>, StoreError> {
+        delegate!(self, s => s.subscriber(id).await)
+    }
+
+    async fn subscriber_by_email(&self, email: &Email) -> Result<Option<Subscriber>, StoreError> {
+        delegate!(self, s => s.subscriber_by_email(email).await)
+    }
+
+    async fn subscriber_for_user(&self, user: UserId) -> Result<Option<Subscriber>, StoreError> {
+        delegate!(self, s => s.subscriber_for_user(user).await)
+    }
+
+    async fn confirm_subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError> {
+        delegate!(self, s => s.confirm_subscriber(id).await)
+    }
+
+    async fn unsubscribe(&self, id: SubscriberId) -> Result<bool, StoreError> {
+        delegate!(self, s => s.unsubscribe(id).await)
+    }
+
+    async fn update_subscription(
+        &self,
+        id: SubscriberId,
+        frequency: Frequency,
+        categories: &[String],
+    ) -> Result<Subscriber, StoreError> {
+        delegate!(self, s => s.update_subscription(id, frequency, categories).await)
+    }
+
+    async fn saved_searches(&self, id: SubscriberId) -> Result<Vec<SavedSearch>, StoreError> {
+        delegate!(self, s => s.saved_searches(id).await)
+    }
+
+    async fn add_saved_search(&self, id: SubscriberId, query: &str) -> Result<SavedSearch, StoreError> {
+        delegate!(self, s => s.add_saved_search(id, query).await)
+    }
+
+    async fn remove_saved_search(&self, id: SubscriberId, search: i64) -> Result<bool, StoreError> {
+        delegate!(self, s => s.remove_saved_search(id, search).await)
+    }
+
+    async fn digest_candidates(
+        &self,
+        frequency: Frequency,
+        kind: MailKind,
+        period_key: &str,
+        after: SubscriberId,
+        limit: u32,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        delegate!(self, s => s.digest_candidates(frequency, kind, period_key, after, limit).await)
+    }
+
+    async fn enqueue_mail(&self, mail: &NewMail) -> Result<bool, StoreError> {
+        delegate!(self, s => s.enqueue_mail(mail).await)
+    }
+
+    async fn claim_mail(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMail>, StoreError> {
+        delegate!(self, s => s.claim_mail(owner, now, lease, limit).await)
+    }
+
+    async fn mark_sent(&self, id: i64, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        delegate!(self, s => s.mark_sent(id, owner, now).await)
+    }
+
+    async fn mark_retry(&self, id: i64, owner: &str, retry_at: DateTime<Utc>, error: &str) -> Result<bool, StoreError> {
+        delegate!(self, s => s.mark_retry(id, owner, retry_at, error).await)
+    }
+
+    async fn mark_failed(&self, id: i64, owner: &str, error: &str, pause_after: u32) -> Result<bool, StoreError> {
+        delegate!(self, s => s.mark_failed(id, owner, error, pause_after).await)
+    }
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        delegate!(self, s => s.outbox_counts().await)
+    }
+
+    async fn next_mail_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        delegate!(self, s => s.next_mail_due().await)
+    }
+}
+
+#[async_trait]
+impl Harvests for AnyStore {
+    async fn start_harvest(
+        &self,
+        args: &HarvestArgs,
+        trigger: HarvestTrigger,
+        resume: bool,
+    ) -> Result<HarvestRun, StoreError> {
+        delegate!(self, s => s.start_harvest(args, trigger, resume).await)
+    }
+
+    async fn record_harvest_page(
+        &self,
+        run: i64,
+        counts: &HarvestCounts,
+        next_token: Option<&str>,
+        complete_list_size: Option<u64>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.record_harvest_page(run, counts, next_token, complete_list_size).await)
+    }
+
+    async fn finish_harvest(&self, run: i64, error: Option<&str>) -> Result<HarvestRun, StoreError> {
+        delegate!(self, s => s.finish_harvest(run, error).await)
+    }
+
+    async fn harvest_run(&self, id: i64) -> Result<Option<HarvestRun>, StoreError> {
+        delegate!(self, s => s.harvest_run(id).await)
+    }
+
+    async fn recent_harvests(&self, limit: u32) -> Result<Vec<HarvestRun>, StoreError> {
+        delegate!(self, s => s.recent_harvests(limit).await)
+    }
+
+    async fn last_completed_harvest(
+        &self,
+        base_url: &str,
+        metadata_prefix: &str,
+        set: Option<&str>,
+    ) -> Result<Option<HarvestRun>, StoreError> {
+        delegate!(self, s => s.last_completed_harvest(base_url, metadata_prefix, set).await)
     }
 }

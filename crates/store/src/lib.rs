@@ -9,8 +9,9 @@
 //! backend), embedded in the binary and applied at open (see [`migrate`]).
 //!
 //! The catalog is [`Store`]; members, votes, comments and moderation are
-//! [`Community`] (see its module for the rules both keep); [`Database`] is
-//! both, which is what the web layer holds.
+//! [`Community`] (see its module for the rules both keep); subscriptions and
+//! the mail outbox are [`Mailing`], the harvest log is [`Harvests`];
+//! [`Database`] is all four, which is what the web layer holds.
 
 mod backend;
 mod batch;
@@ -23,6 +24,8 @@ mod model;
 mod postgres;
 pub mod secret;
 mod sql_common;
+mod sql_harvest;
+mod sql_mailing;
 mod sqlite;
 mod sqlite_community;
 mod sqlite_harvest;

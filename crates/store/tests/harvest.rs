@@ -1,9 +1,21 @@
-//! The harvest log on a real SQLite file: counts add up per page, the
-//! checkpoint is kept, an unfinished run is resumed (and marked
-//! interrupted), a completed or differently-argued run is not.
+//! The harvest log on both backends (a SQLite file and a PostgreSQL
+//! database, see `common`): counts add up per page, the checkpoint is kept,
+//! an unfinished run is resumed (and marked interrupted), a completed or
+//! differently-argued run is not, and runs starting at once on several
+//! connection pools never resume the same checkpoint twice.
+
+#[macro_use]
+mod common;
 
 use chrono::NaiveDate;
-use paperboy_store::{HarvestArgs, HarvestCounts, HarvestStatus, HarvestTrigger, Harvests, SqliteStore};
+use common::TestDb;
+use paperboy_store::{HarvestArgs, HarvestCounts, HarvestStatus, HarvestTrigger, Harvests};
+
+on_both_backends!(
+    pages_add_up_and_the_run_finishes,
+    an_unfinished_run_is_resumed_from_its_checkpoint,
+    runs_starting_together_take_over_a_checkpoint_once,
+);
 
 fn args(set: Option<&str>) -> HarvestArgs {
     HarvestArgs {
@@ -15,15 +27,8 @@ fn args(set: Option<&str>) -> HarvestArgs {
     }
 }
 
-async fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("h.db")).await.unwrap();
-    (dir, store)
-}
-
-#[tokio::test]
-async fn pages_add_up_and_the_run_finishes() {
-    let (_dir, store) = open().await;
+async fn pages_add_up_and_the_run_finishes(db: TestDb) {
+    let store = &db.store;
     let run = store.start_harvest(&args(Some("cs")), HarvestTrigger::Manual, true).await.unwrap();
     assert_eq!(run.status, HarvestStatus::Running);
     assert_eq!((run.start_token.as_deref(), run.pages), (None, 0));
@@ -48,14 +53,13 @@ async fn pages_add_up_and_the_run_finishes() {
     assert_eq!(last.map(|r| r.id), Some(run.id));
 }
 
-#[tokio::test]
-async fn an_unfinished_run_is_resumed_from_its_checkpoint() {
-    let (dir, store) = open().await;
+async fn an_unfinished_run_is_resumed_from_its_checkpoint(db: TestDb) {
+    let store = db.reopen().await;
     let first = store.start_harvest(&args(None), HarvestTrigger::Schedule, true).await.unwrap();
     let page = HarvestCounts { records: 5, inserted: 5, ..Default::default() };
     store.record_harvest_page(first.id, &page, Some("tok|5"), None).await.unwrap();
     drop(store); // the process dies here
-    let store = SqliteStore::open(&dir.path().join("h.db")).await.unwrap();
+    let store = db.reopen().await;
     // Other arguments do not take it over.
     let other = store.start_harvest(&args(Some("math")), HarvestTrigger::Manual, true).await.unwrap();
     assert_eq!(other.start_token, None);
@@ -75,4 +79,34 @@ async fn an_unfinished_run_is_resumed_from_its_checkpoint() {
     let recent = store.recent_harvests(10).await.unwrap();
     assert_eq!(recent.first().map(|r| r.id), Some(fresh.id), "newest first");
     assert_eq!(recent.len(), 4);
+}
+
+async fn runs_starting_together_take_over_a_checkpoint_once(db: TestDb) {
+    let first = db.store.start_harvest(&args(None), HarvestTrigger::Schedule, true).await.unwrap();
+    let page = HarvestCounts { records: 5, inserted: 5, ..Default::default() };
+    db.store.record_harvest_page(first.id, &page, Some("tok|5"), Some(50)).await.unwrap();
+    let mut starts = Vec::new();
+    for handle in db.handles(4).await {
+        starts.push(tokio::spawn(async move {
+            handle.start_harvest(&args(None), HarvestTrigger::Manual, true).await.unwrap()
+        }));
+    }
+    let mut runs = Vec::new();
+    for start in starts {
+        runs.push(start.await.unwrap());
+    }
+    let from_first: Vec<_> = runs.iter().filter(|r| r.resumed_from == Some(first.id)).collect();
+    assert_eq!(from_first.len(), 1, "one run takes the checkpoint over from the dead one");
+    // Each later start takes over from the one before it: a chain, never a fork.
+    let mut resumed: Vec<i64> = runs.iter().filter_map(|r| r.resumed_from).collect();
+    resumed.sort();
+    resumed.dedup();
+    assert_eq!(resumed.len(), runs.len(), "no run is taken over twice");
+    assert!(runs.iter().all(|r| r.start_token.as_deref() == Some("tok|5")));
+    let old = db.store.harvest_run(first.id).await.unwrap().unwrap();
+    assert_eq!(old.status, HarvestStatus::Interrupted);
+    assert_eq!((old.pages, old.counts.records, old.complete_list_size), (1, 5, Some(50)));
+    let running = db.store.recent_harvests(10).await.unwrap();
+    assert_eq!(running.iter().filter(|r| r.status == HarvestStatus::Running).count(), 1, "only the newest runs");
+    assert_eq!(running.len(), 5);
 }

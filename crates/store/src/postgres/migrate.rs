@@ -13,6 +13,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "papers", include_str!("../../migrations/postgres/0001_papers.sql")),
     (2, "paper_changes", include_str!("../../migrations/postgres/0002_paper_changes.sql")),
     (3, "community", include_str!("../../migrations/postgres/0003_community.sql")),
+    (4, "mail", include_str!("../../migrations/postgres/0004_mail.sql")),
+    (5, "harvest", include_str!("../../migrations/postgres/0005_harvest.sql")),
 ];
 
 /// Advisory lock key held while migrating: "pbmigrat" in ASCII.

@@ -1,6 +1,7 @@
-//! The PostgreSQL backend: the same catalog ([`Store`](crate::Store)) and
-//! community ([`Community`](crate::Community)) as [`crate::SqliteStore`], for
-//! several Paperboy servers sharing one database.
+//! The PostgreSQL backend: the same catalog ([`Store`](crate::Store)),
+//! community ([`Community`](crate::Community)), mailing
+//! ([`Mailing`](crate::Mailing)) and harvest log ([`Harvests`](crate::Harvests))
+//! as [`crate::SqliteStore`], for several Paperboy servers sharing one database.
 //!
 //! It runs the SQLite backend's portable SQL (its placeholders renumbered by
 //! [`crate::sql_common::numbered`]) over the same schema, and reads rows with
@@ -14,14 +15,21 @@
 //! * a vote change locks the paper's row (`SELECT … FOR UPDATE`) before it
 //!   touches the votes, so toggles of one paper from many servers queue up
 //!   and `upvotes` always equals the votes rows;
+//! * outbox claims lease rows with `FOR UPDATE SKIP LOCKED` in one statement,
+//!   so senders on several servers never hold the same row (`mailing.rs`);
+//! * starting a harvest run takes turns under an advisory lock, so two
+//!   starts cannot both resume the same checkpoint (`harvest.rs`);
 //! * migrations run under a session advisory lock, so servers starting
 //!   together apply each one once.
 //!
 //! Catalog queries are in `catalog.rs`, the community's in `community.rs`,
-//! the migrator in `migrate.rs`.
+//! subscriptions and the outbox in `mailing.rs`, the harvest log in
+//! `harvest.rs`, the migrator in `migrate.rs`.
 
 mod catalog;
 mod community;
+mod harvest;
+mod mailing;
 mod migrate;
 
 use std::str::FromStr;
