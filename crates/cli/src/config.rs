@@ -17,6 +17,9 @@ pub const DEFAULT_SUBMIT_WINDOW_DAYS: u32 = 14;
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to keep the catalog in PostgreSQL instead of
+    /// `DATA_DIR/paperboy.db`.
+    pub database_url: Option<String>,
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
@@ -100,6 +103,9 @@ impl FileConfig {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// `--database-url` / `PAPERBOY_DATABASE_URL` / `database_url`: the
+    /// PostgreSQL database; `None` keeps SQLite in the data directory.
+    pub database_url: Option<String>,
     pub addr: String,
     pub base_url: Option<String>,
     pub page_size: u32,
@@ -144,6 +150,7 @@ impl Settings {
             .collect::<Result<Vec<_>>>()
             .context("invalid trusted proxies ([server] trusted_proxies or PAPERBOY_TRUSTED_PROXIES)")?;
         Ok(Settings {
+            database_url: file.database_url.filter(|u| !u.trim().is_empty()),
             trusted_proxies,
             ranking,
             harvest,

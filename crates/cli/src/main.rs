@@ -19,13 +19,14 @@ const AFTER_HELP: &str = "\
 Configuration, strongest first:
   1. command-line flags
   2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
-     PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG,
+     PAPERBOY_DATABASE_URL, PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG,
      PAPERBOY_TRUSTED_PROXIES (comma-separated addresses or blocks),
      PAPERBOY_HARVEST_{ENABLED,BASE_URL,CATEGORIES,SET,FORMAT,PACING,TIMEOUT,AT,TIME_ZONE},
      PAPERBOY_SMTP_{HOST,PORT,SECURITY,USERNAME,PASSWORD},
      PAPERBOY_MAIL_{FROM,RATE,DIGEST_TIME,TIME_ZONE,RETRY_SECS,LEASE_SECS})
   3. the config file: --config FILE, or ./paperboy.toml when present:
          data_dir = \"./paperboy-data\"
+         database_url = \"postgres://paperboy@db.internal/paperboy\"   # default: SQLite in data_dir
          [server]
          addr = \"127.0.0.1:8080\"
          base_url = \"https://papers.example.org\"   # absolute links in feeds
@@ -75,6 +76,11 @@ struct Cli {
     /// Where the database and indexes live [default: ./paperboy-data]
     #[arg(long, global = true, env = "PAPERBOY_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// PostgreSQL database shared by several servers, e.g. postgres://paperboy:secret@db.internal/paperboy
+    /// [default: SQLite in DATA_DIR/paperboy.db]
+    #[arg(long, global = true, env = "PAPERBOY_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
 
     /// Config file [default: ./paperboy.toml when present]
     #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
@@ -139,7 +145,10 @@ fn main() -> ExitCode {
         if let Some(path) = path {
             tracing::debug!(config = %path.display(), "loaded config file");
         }
-        let settings = Settings::merge(cli.data_dir.clone(), cli.model_dir.clone(), file)?;
+        let mut settings = Settings::merge(cli.data_dir.clone(), cli.model_dir.clone(), file)?;
+        if let Some(url) = cli.database_url.clone().filter(|u| !u.trim().is_empty()) {
+            settings.database_url = Some(url);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         runtime.block_on(run(cli.command, settings))
     })();

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use paperboy_core::{CommentId, PaperId, Role, Username};
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_store::{Community, SqliteStore};
+use paperboy_store::{AnyStore, Community};
 
 use crate::config::Settings;
 
@@ -107,7 +107,7 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn find_user(store: &SqliteStore, username: &str) -> Result<paperboy_store::User> {
+async fn find_user(store: &AnyStore, username: &str) -> Result<paperboy_store::User> {
     let name = Username::parse(username)?;
     store.user_by_username(&name).await?.ok_or_else(|| anyhow!("there is no member named {name}"))
 }

@@ -15,17 +15,26 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use paperboy_search::{Embedder, SearchEngine};
-use paperboy_store::{SqliteStore, Store};
+use paperboy_store::{AnyStore, SqliteStore, Store};
 
 use crate::config::Settings;
 use crate::progress::count_bar;
 
-/// Opens the catalog in the data directory, creating both if needed.
-pub async fn open_store(settings: &Settings) -> Result<SqliteStore> {
+/// Opens the catalog: the PostgreSQL database when one is configured,
+/// otherwise the SQLite file in the data directory (both created if
+/// needed). The data directory is made either way: it holds the search index.
+pub async fn open_store(settings: &Settings) -> Result<AnyStore> {
     settings.ensure_data_dir()?;
-    let path = settings.database_path();
-    let store =
-        SqliteStore::open(&path).await.with_context(|| format!("cannot open the catalog at {}", path.display()))?;
+    let store = match &settings.database_url {
+        Some(url) => paperboy_store::open(url).await.context("cannot open the catalog in PostgreSQL")?,
+        None => {
+            let path = settings.database_path();
+            let store = SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("cannot open the catalog at {}", path.display()))?;
+            AnyStore::from(store)
+        }
+    };
     Ok(store.with_ranking(settings.ranking))
 }
 
