@@ -127,6 +127,11 @@ enum Command {
     /// Accounts and moderation: create-user, create-token, suspend, hide-paper, hide-comment
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// Apply the database's schema migrations and print its schema version
+    Migrate(commands::database::MigrateArgs),
+    /// Copy the SQLite catalog in --data-dir into an empty PostgreSQL database: `copy-to-postgres --to URL`
+    #[command(visible_alias = "copy")]
+    CopyToPostgres(commands::database::CopyArgs),
 }
 
 fn main() -> ExitCode {
@@ -174,6 +179,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => commands::admin::run(cmd, &settings).await,
         Command::Digest(cmd) => commands::digest::run(cmd, &settings).await,
         Command::Harvest(args) => commands::harvest::run(args, &settings).await,
+        Command::Migrate(args) => commands::database::migrate(args, &settings).await,
+        Command::CopyToPostgres(args) => commands::database::copy_to_postgres(args, &settings).await,
     }
 }
 

@@ -16,6 +16,7 @@
 mod backend;
 mod batch;
 mod community;
+pub mod copy;
 mod error;
 mod harvest;
 mod mailing;
@@ -37,6 +38,7 @@ pub use community::{
     ApiToken, Audience, Comment, Community, Database, EmailPurpose, MemberPapers, NewSession, NewUser, Profile,
     ReadingListEntry, Secret, Session, Submission, SubmitOutcome, User, Vote,
 };
+pub use copy::{AppliedMigration, CopyError, TableCount, applied_migrations, copy_sqlite_to_postgres, table_counts};
 pub use error::StoreError;
 pub use harvest::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
 pub use mailing::{

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod admin;
+pub mod database;
 pub mod demo;
 pub mod digest;
 pub mod eval;
