@@ -13,6 +13,7 @@
 #   bash bench/scale.sh            (needs wrk and PostgreSQL: apt-get install wrk postgresql)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk"; exit 1; }
 bash scripts/postgres.sh bindir >/dev/null || { echo "needs PostgreSQL: apt-get install postgresql"; exit 1; }
 DURATION="${DURATION:-10s}"
@@ -24,7 +25,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  bash scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true
+  bash "$ROOT/scripts/postgres.sh" stop "$pgdir" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
