@@ -36,7 +36,7 @@ use paperboy_store::{Mailing, PgStore, Store};
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
 
-use common::{Server, bin};
+use common::{Server, TestDatabase, bin};
 
 /// Papers voted on (and listed today, for the digest).
 const PAPERS: u32 = 6;
@@ -47,46 +47,6 @@ const VOTES_EACH: usize = 40;
 /// Confirmed daily subscribers.
 const SUBSCRIBERS: usize = 150;
 const PASSWORD: &str = "a long enough password";
-
-/// A fresh database on the test server, dropped at the end.
-struct TestDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    fn create() -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var("PAPERBOY_TEST_PG_URL") else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("PAPERBOY_TEST_PG_URL is required under CI: run scripts/test.sh, which starts PostgreSQL");
-            }
-            eprintln!("SKIPPED: no PostgreSQL (set PAPERBOY_TEST_PG_URL, as scripts/test.sh does)");
-            return None;
-        };
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 1_000_000;
-        let name = format!("multi_{}_{stamp}", std::process::id());
-        let ok = Command::new("psql")
-            .args([admin_url.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
-            .status()
-            .expect("run psql")
-            .success();
-        assert!(ok, "psql could not create a database on {admin_url}");
-        // `postgres://user@host:port/postgres?host=/dir` -> `/NAME?host=/dir`.
-        let (head, tail) = admin_url.split_once('?').unwrap_or((admin_url.as_str(), ""));
-        let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
-        let url = if tail.is_empty() { format!("{base}/{name}") } else { format!("{base}/{name}?{tail}") };
-        Some(TestDatabase { admin_url, name, url })
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([self.admin_url.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
-            .status();
-    }
-}
 
 fn paperboy(data_dir: &Path, url: &str) -> Command {
     let mut c = Command::new(bin());
@@ -163,7 +123,7 @@ fn cookie_value(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
 
 #[test]
 fn three_servers_on_one_postgresql_database() {
-    let Some(db) = TestDatabase::create() else { return };
+    let Some(db) = TestDatabase::create("multi") else { return };
     let work = tempfile::tempdir().unwrap();
     let Some(sink) = sink::Sink::started(&work.path().join("sink")) else { return };
     let started = Instant::now();

@@ -10,44 +10,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{bin, fixture};
-
-/// A fresh database on the test server, dropped at the end.
-struct TestDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    fn create() -> Option<TestDatabase> {
-        let admin_url = std::env::var("PAPERBOY_TEST_PG_URL").ok()?;
-        let name = format!("cli_{}_{}", std::process::id(), chrono_free_stamp());
-        let ok = Command::new("psql")
-            .args([admin_url.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
-            .status()
-            .ok()?
-            .success();
-        assert!(ok, "psql could not create a database on {admin_url}");
-        // `postgres://user@host:port/postgres?host=/dir` -> `/NAME?host=/dir`.
-        let (head, tail) = admin_url.split_once('?').map_or((admin_url.as_str(), ""), |(h, t)| (h, t));
-        let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
-        let url = if tail.is_empty() { format!("{base}/{name}") } else { format!("{base}/{name}?{tail}") };
-        Some(TestDatabase { admin_url, name, url })
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([self.admin_url.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
-            .status();
-    }
-}
-
-fn chrono_free_stamp() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() % 1_000_000_000)
-}
+use common::{TestDatabase, bin, fixture};
 
 fn paperboy(data_dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
     Command::new(bin())
@@ -63,13 +26,7 @@ fn paperboy(data_dir: &std::path::Path, url: &str, args: &[&str]) -> std::proces
 
 #[test]
 fn two_data_directories_share_one_postgresql_catalog() {
-    let Some(db) = TestDatabase::create() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("PAPERBOY_TEST_PG_URL is required under CI: run scripts/test.sh, which starts PostgreSQL");
-        }
-        eprintln!("SKIPPED: no PostgreSQL (set PAPERBOY_TEST_PG_URL, as scripts/test.sh does)");
-        return;
-    };
+    let Some(db) = TestDatabase::create("cli") else { return };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let sample = fixture("ingest/jsonl/sample-200.jsonl");
