@@ -177,6 +177,23 @@ pub fn trim_to_words(s: &str, max_chars: usize) -> String {
     format!("{}…", cut[..end].trim_end_matches([',', ';', ':', '.', ' ']))
 }
 
+/// Percent-encodes a query-string value: everything but unreserved
+/// characters (letters, digits, `-._~`), as UTF-8 bytes.
+pub fn percent_encode(s: &str) -> String {
+    const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

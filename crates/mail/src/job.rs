@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
+use paperboy_core::text::percent_encode;
 use paperboy_core::{Email, FeedSort};
 use paperboy_search::{SearchEngine, SearchMode, SearchOptions};
 use paperboy_store::{Database, FeedQuery, Frequency, MailKind, NewMail, SavedSearch, Subscriber, SubscriberId};
@@ -177,7 +178,7 @@ impl DigestBuilder {
         }
         Ok(Section {
             title: format!("Your search: {}", saved.query),
-            more_url: format!("{}/search?q={}", self.site.base_url, percent(&saved.query)),
+            more_url: format!("{}/search?q={}", self.site.base_url, percent_encode(&saved.query)),
             papers,
         })
     }
@@ -196,7 +197,7 @@ impl DigestBuilder {
             .await?;
         Ok(Section {
             title: format!("New in {category}"),
-            more_url: format!("{}/?cat={}", self.site.base_url, percent(category)),
+            more_url: format!("{}/?cat={}", self.site.base_url, percent_encode(category)),
             papers: page.items.iter().map(|p| DigestPaper::from_stored(p, &self.site.base_url)).collect(),
         })
     }
@@ -364,19 +365,6 @@ impl DigestBuilder {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (for query values).
-pub fn percent(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +384,6 @@ mod tests {
         // 23:30 UTC on Sunday is already Monday in Berlin.
         let late = DateTime::parse_from_rfc3339("2026-11-29T23:30:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(Period::at(Frequency::Daily, late, tz).key, "2026-11-30");
-        assert_eq!(percent("a b&c/ü"), "a%20b%26c%2F%C3%BC");
+        assert_eq!(percent_encode("a b&c/ü"), "a%20b%26c%2F%C3%BC");
     }
 }

@@ -7,6 +7,7 @@
 //! given twice is an error, because we could not know which one was meant.
 
 use paperboy_core::FeedSort;
+pub use paperboy_core::text::percent_encode;
 
 use crate::error::WebError;
 
@@ -148,24 +149,6 @@ fn hex(b: u8) -> Option<u8> {
         _ => None,
     }
 }
-
-/// Percent-encodes a query-string value: everything but unreserved
-/// characters (letters, digits, `-._~`).
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-            out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
-        }
-    }
-    out
-}
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
 #[cfg(test)]
 mod tests {

@@ -139,7 +139,7 @@ impl Browser {
 }
 
 async fn subscribe(b: &mut Browser, email: &str) -> Page {
-    let form = b.get(&format!("/subscribe?email={}", paperboy_mail::job::percent(email))).await;
+    let form = b.get(&format!("/subscribe?email={}", paperboy_web::params::percent_encode(email))).await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     let csrf = form.csrf();
     b.post("/subscribe", &[("csrf", &csrf), ("email", email)]).await

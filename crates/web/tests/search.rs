@@ -5,6 +5,7 @@
 //! JSON search and similar-papers endpoints, similar papers on paper pages,
 //! the search feed, the semantic-off notice and a server without search.
 
+use paperboy_web::params::percent_encode;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -153,19 +154,6 @@ fn header(r: &reqwest::Response, name: &str) -> String {
     r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
-/// Percent-encodes a query value.
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A server over the catalog; with a keyword-only engine holding the same
 /// papers when `with_search`.
 async fn start(with_search: bool) -> Server {
@@ -282,7 +270,7 @@ async fn words_with_filters_need_a_match() {
         s.search_ids("q=diffusion&since=2026-03-10&until=2026-03-12").await.into_iter().collect();
     assert_eq!(ranged, BTreeSet::from(["2603.00102".to_string(), "2603.00103".to_string()]));
     let in_query: BTreeSet<String> =
-        s.search_ids(&format!("q={}", enc("attention cat:cs.CL"))).await.into_iter().collect();
+        s.search_ids(&format!("q={}", percent_encode("attention cat:cs.CL"))).await.into_iter().collect();
     assert_eq!(in_query, BTreeSet::from(["1706.03762".to_string()]));
     let r = s.get("/api/papers/search?q=graphs&cat=cs.LG").await;
     assert_eq!(header(&r, "x-total-count"), "0");
@@ -291,17 +279,19 @@ async fn words_with_filters_need_a_match() {
 #[tokio::test]
 async fn field_syntax_works_on_the_page_and_in_the_api() {
     let s = start(true).await;
-    let body = s.text(&format!("/search?q={}", enc("au:\"Tri Dao\"")), StatusCode::OK).await;
+    let body = s.text(&format!("/search?q={}", percent_encode("au:\"Tri Dao\"")), StatusCode::OK).await;
     let ids: BTreeSet<String> = result_ids(&body).into_iter().collect();
     assert_eq!(ids, ["2205.14135", "2312.00752"].iter().map(|s| s.to_string()).collect());
-    let api: BTreeSet<String> = s.search_ids(&format!("q={}", enc("au:\"Tri Dao\""))).await.into_iter().collect();
+    let api: BTreeSet<String> =
+        s.search_ids(&format!("q={}", percent_encode("au:\"Tri Dao\""))).await.into_iter().collect();
     assert_eq!(api, ids);
 
-    let cv: BTreeSet<String> = s.search_ids(&format!("q={}", enc("diffusion cat:cs.CV"))).await.into_iter().collect();
+    let cv: BTreeSet<String> =
+        s.search_ids(&format!("q={}", percent_encode("diffusion cat:cs.CV"))).await.into_iter().collect();
     assert_eq!(cv, ["2602.00110", "2603.00102"].iter().map(|s| s.to_string()).collect());
-    let body = s.text(&format!("/search?q={}", enc("diffusion cat:stat.ML")), StatusCode::OK).await;
+    let body = s.text(&format!("/search?q={}", percent_encode("diffusion cat:stat.ML")), StatusCode::OK).await;
     assert_eq!(result_ids(&body), ["2006.11239"]);
-    let title_only = s.search_ids(&format!("q={}", enc("ti:sequence"))).await;
+    let title_only = s.search_ids(&format!("q={}", percent_encode("ti:sequence"))).await;
     assert_eq!(title_only, ["2312.00752"], "ti: looks at titles only");
 }
 
@@ -310,10 +300,10 @@ async fn minus_term_excludes() {
     let s = start(true).await;
     let all = s.search_ids("q=diffusion").await;
     assert!(all.contains(&"2602.00110".to_string()));
-    let without = s.search_ids(&format!("q={}", enc("diffusion -survey"))).await;
+    let without = s.search_ids(&format!("q={}", percent_encode("diffusion -survey"))).await;
     assert!(!without.contains(&"2602.00110".to_string()), "{without:?}");
     assert!(without.contains(&"2603.00102".to_string()));
-    let body = s.text(&format!("/search?q={}", enc("diffusion -survey")), StatusCode::OK).await;
+    let body = s.text(&format!("/search?q={}", percent_encode("diffusion -survey")), StatusCode::OK).await;
     assert!(!body.contains("A Survey of"));
     assert!(body.contains("Transformers at Scale"));
 }
@@ -322,7 +312,7 @@ async fn minus_term_excludes() {
 async fn arxiv_ids_redirect_to_the_paper() {
     let s = start(true).await;
     for q in ["2312.00752", "2312.00752v2", "https://arxiv.org/abs/2312.00752", "hep-th/9901001"] {
-        let r = s.get(&format!("/search?q={}", enc(q))).await;
+        let r = s.get(&format!("/search?q={}", percent_encode(q))).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{q}");
         let expected = if q.starts_with("hep") { "/papers/hep-th/9901001" } else { "/papers/2312.00752" };
         assert_eq!(header(&r, "location"), expected, "{q}");
@@ -367,7 +357,7 @@ async fn hostile_queries_never_fail() {
         "\u{202e}\u{fffd}\u{1f600}",
     ];
     for q in queries {
-        let e = enc(q);
+        let e = percent_encode(q);
         let page = s.get(&format!("/search?q={e}")).await;
         assert_eq!(page.status(), StatusCode::OK, "page {:?}", &q[..q.len().min(40)]);
         let body = page.text().await.unwrap();
@@ -384,7 +374,7 @@ async fn hostile_queries_never_fail() {
         }
     }
     // The long query is echoed cut to the engine's limit, not in full.
-    let body = s.text(&format!("/search?q={}", enc(&long)), StatusCode::OK).await;
+    let body = s.text(&format!("/search?q={}", percent_encode(&long)), StatusCode::OK).await;
     assert!(body.contains("diffusion diffusion"));
     assert!(!body.contains("unbalanced") && !body.contains("xxxxxxxx"));
 }

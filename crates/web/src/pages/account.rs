@@ -64,7 +64,7 @@ fn too_many(wait: Duration) -> WebError {
 }
 
 /// A form page: HTML, never cached, with the CSRF cookie when new.
-fn form_response(status: StatusCode, body: String, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn form_response(status: StatusCode, body: String, cookie: Option<HeaderValue>) -> Response {
     let mut r = html_response(status, body);
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(c) = cookie {
@@ -73,7 +73,8 @@ fn form_response(status: StatusCode, body: String, cookie: Option<HeaderValue>) 
     r
 }
 
-fn simple_page(st: &AppState, title: &str, body: Markup) -> String {
+/// A plain page for the account and subscription flows: not indexed.
+pub(crate) fn simple_page(st: &AppState, title: &str, body: Markup) -> String {
     let head = Head { title, noindex: true, ..Head::default() };
     page(&st.config, &head, &Nav::default(), body)
 }

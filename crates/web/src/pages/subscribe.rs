@@ -16,13 +16,14 @@
 //!
 //! Forged, garbled and expired links are 400, each with what to do next.
 
+use crate::pages::account::{form_response, simple_page};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -33,8 +34,6 @@ use paperboy_store::{Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, StoreError, 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser};
 use crate::error::{WebError, html_result};
-use crate::pages::html_response;
-use crate::pages::layout::{Head, Nav, page};
 use crate::params::QueryString;
 use crate::ratelimit::FailureLimiter;
 
@@ -80,20 +79,6 @@ fn store_refusal(e: StoreError) -> WebError {
         StoreError::SubscriberNotFound(_) => WebError::NotFound(crate::error::capitalize(&e.to_string())),
         other => other.into(),
     }
-}
-
-fn form_response(status: StatusCode, body: String, cookie: Option<HeaderValue>) -> Response {
-    let mut r = html_response(status, body);
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(c) = cookie {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
-}
-
-fn simple_page(st: &AppState, title: &str, body: Markup) -> String {
-    let head = Head { title, noindex: true, ..Head::default() };
-    page(&st.config, &head, &Nav::default(), body)
 }
 
 fn subscribe_form(st: &AppState, csrf: &str, email: &str, error: Option<&str>) -> String {
@@ -239,7 +224,7 @@ pub async fn unsubscribe(State(st): State<AppState>, Path(token): Path<String>) 
             section.notice {
                 h1 { "Unsubscribed" }
                 p { "No more digests will be sent to " strong { (sub.email) } "." }
-                p { "Changed your mind? " a href=(format!("/subscribe?email={}", paperboy_mail::job::percent(sub.email.as_str()))) { "Subscribe again" } "." }
+                p { "Changed your mind? " a href=(format!("/subscribe?email={}", crate::params::percent_encode(sub.email.as_str()))) { "Subscribe again" } "." }
             }
         };
         Ok(form_response(StatusCode::OK, simple_page(&st, "Unsubscribed", body), None))
@@ -265,7 +250,7 @@ pub async fn manage_body(
             @if let Some(n) = notice { p.notice role="status" { (n) } }
             @if sub.unsubscribed_at.is_some() {
                 p { "This address is unsubscribed: saving below does not resubscribe it. "
-                    a href=(format!("/subscribe?email={}", paperboy_mail::job::percent(sub.email.as_str()))) { "Subscribe again" } }
+                    a href=(format!("/subscribe?email={}", crate::params::percent_encode(sub.email.as_str()))) { "Subscribe again" } }
             } @else if sub.confirmed_at.is_none() {
                 p { "Waiting for confirmation: open the link in the mail we sent." }
             } @else if sub.paused_at.is_some() {
