@@ -13,4 +13,4 @@ else
   echo "demo: could not fetch the embedding model; semantic search stays off" >&2
 fi
 cargo build --release --locked -p paperboy
-exec ./target/release/paperboy "${model_args[@]}" demo "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/paperboy" "${model_args[@]}" demo "$@"
