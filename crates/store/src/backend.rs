@@ -4,8 +4,9 @@
 //! PostgreSQL database ([`PgStore`], for several servers on one database);
 //! anything else is the path of a SQLite file ([`SqliteStore`], the embedded
 //! default), created if missing. [`AnyStore`] is either, and is a
-//! [`crate::Database`] itself: a [`Store`], a [`Community`], a [`Mailing`]
-//! and a [`Harvests`], each call going to the backend it holds.
+//! [`crate::Database`] itself: a [`Store`], a [`Community`], a [`Mailing`],
+//! a [`Harvests`] and a [`Coordination`], each call going to the backend it
+//! holds.
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use crate::community::{
     ApiToken, Audience, Comment, Community, EmailPurpose, MemberPapers, NewSession, NewUser, Profile, ReadingListEntry,
     Secret, Session, Submission, User, Vote,
 };
+use crate::coordination::{Coordination, Lease};
 use crate::harvest::{HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests};
 use crate::mailing::{
     Frequency, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch, Subscriber, SubscriberId,
@@ -443,5 +445,49 @@ impl Harvests for AnyStore {
         set: Option<&str>,
     ) -> Result<Option<HarvestRun>, StoreError> {
         delegate!(self, s => s.last_completed_harvest(base_url, metadata_prefix, set).await)
+    }
+}
+
+#[async_trait]
+impl Coordination for AnyStore {
+    async fn acquire_lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<Lease, StoreError> {
+        delegate!(self, s => s.acquire_lease(name, holder, ttl).await)
+    }
+
+    async fn renew_lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        delegate!(self, s => s.renew_lease(name, holder, ttl).await)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        delegate!(self, s => s.release_lease(name, holder).await)
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        delegate!(self, s => s.lease(name).await)
+    }
+
+    async fn record_failure(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        delegate!(self, s => s.record_failure(key, at).await)
+    }
+
+    async fn recent_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        delegate!(self, s => s.recent_failures(key, since, limit).await)
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        delegate!(self, s => s.clear_failures(key).await)
+    }
+
+    async fn sweep_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        delegate!(self, s => s.sweep_failures(before).await)
+    }
+
+    async fn shared_secret(&self, name: &str, candidate: &str) -> Result<String, StoreError> {
+        delegate!(self, s => s.shared_secret(name, candidate).await)
     }
 }

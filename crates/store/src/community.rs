@@ -410,7 +410,8 @@ pub trait Community: Send + Sync + 'static {
     async fn set_paper_hidden(&self, paper: &PaperId, hidden: bool) -> Result<(), StoreError>;
 }
 
-/// A backend that keeps both the catalog and the community.
-pub trait Database: Store + Community + crate::Mailing + crate::Harvests {}
+/// A backend that keeps the catalog, the community, the mail, the harvest
+/// log and the coordination between processes.
+pub trait Database: Store + Community + crate::Mailing + crate::Harvests + crate::Coordination {}
 
-impl<T: Store + Community + crate::Mailing + crate::Harvests> Database for T {}
+impl<T: Store + Community + crate::Mailing + crate::Harvests + crate::Coordination> Database for T {}

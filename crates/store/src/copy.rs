@@ -38,6 +38,9 @@ pub const TABLES: &[&str] = &[
     "saved_searches",
     "outbox",
     "harvest_runs",
+    "leases",
+    "rate_limit_failures",
+    "shared_secrets",
 ];
 
 /// Rows read from SQLite at a time.

@@ -10,12 +10,14 @@
 //!
 //! The catalog is [`Store`]; members, votes, comments and moderation are
 //! [`Community`] (see its module for the rules both keep); subscriptions and
-//! the mail outbox are [`Mailing`], the harvest log is [`Harvests`];
-//! [`Database`] is all four, which is what the web layer holds.
+//! the mail outbox are [`Mailing`], the harvest log is [`Harvests`]; leases,
+//! shared rate limits and secrets are [`Coordination`]. [`Database`] is all
+//! five, which is what the web layer holds.
 
 mod backend;
 mod batch;
 mod community;
+mod coordination;
 pub mod copy;
 mod error;
 mod harvest;
@@ -38,6 +40,7 @@ pub use community::{
     ApiToken, Audience, Comment, Community, Database, EmailPurpose, MemberPapers, NewSession, NewUser, Profile,
     ReadingListEntry, Secret, Session, Submission, SubmitOutcome, User, Vote,
 };
+pub use coordination::{Coordination, Lease};
 pub use copy::{AppliedMigration, CopyError, TableCount, applied_migrations, copy_sqlite_to_postgres, table_counts};
 pub use error::StoreError;
 pub use harvest::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};

@@ -15,6 +15,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (3, "community", include_str!("../migrations/sqlite/0003_community.sql")),
     (4, "mail", include_str!("../migrations/sqlite/0004_mail.sql")),
     (5, "harvest", include_str!("../migrations/sqlite/0005_harvest.sql")),
+    (6, "coordination", include_str!("../migrations/sqlite/0006_coordination.sql")),
 ];
 
 /// Applies every pending migration; returns how many ran.

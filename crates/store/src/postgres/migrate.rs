@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "community", include_str!("../../migrations/postgres/0003_community.sql")),
     (4, "mail", include_str!("../../migrations/postgres/0004_mail.sql")),
     (5, "harvest", include_str!("../../migrations/postgres/0005_harvest.sql")),
+    (6, "coordination", include_str!("../../migrations/postgres/0006_coordination.sql")),
 ];
 
 /// Advisory lock key held while migrating: "pbmigrat" in ASCII.
