@@ -11,6 +11,7 @@ pub const DEFAULT_DATA_DIR: &str = "./paperboy-data";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_PAGE_SIZE: u32 = 30;
 pub const DEFAULT_SUBMIT_WINDOW_DAYS: u32 = 14;
+pub const DEFAULT_JOB_LEASE_SECONDS: u64 = 60;
 
 /// The contents of `paperboy.toml`. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +21,9 @@ pub struct FileConfig {
     /// `postgres://…` to keep the catalog in PostgreSQL instead of
     /// `DATA_DIR/paperboy.db`.
     pub database_url: Option<String>,
+    /// Seconds a lease (harvest, digest building) lasts unless renewed: how
+    /// long a crashed holder keeps other processes waiting.
+    pub job_lease_seconds: Option<u64>,
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
@@ -106,6 +110,8 @@ pub struct Settings {
     /// `--database-url` / `PAPERBOY_DATABASE_URL` / `database_url`: the
     /// PostgreSQL database; `None` keeps SQLite in the data directory.
     pub database_url: Option<String>,
+    /// `job_lease_seconds` / `PAPERBOY_JOB_LEASE_SECONDS`: see [`FileConfig::job_lease_seconds`].
+    pub lease: std::time::Duration,
     pub addr: String,
     pub base_url: Option<String>,
     pub page_size: u32,
@@ -149,8 +155,16 @@ impl Settings {
             .map(|p| p.parse::<paperboy_web::IpBlock>().map_err(anyhow::Error::msg))
             .collect::<Result<Vec<_>>>()
             .context("invalid trusted proxies ([server] trusted_proxies or PAPERBOY_TRUSTED_PROXIES)")?;
+        let lease_seconds = match std::env::var("PAPERBOY_JOB_LEASE_SECONDS") {
+            Ok(v) => v.trim().parse::<u64>().ok().filter(|s| *s > 0).with_context(|| {
+                format!("PAPERBOY_JOB_LEASE_SECONDS is {v:?}: give a whole number of seconds, at least 1 (default 60)")
+            })?,
+            Err(_) => file.job_lease_seconds.unwrap_or(DEFAULT_JOB_LEASE_SECONDS),
+        };
+        anyhow::ensure!(lease_seconds > 0, "job_lease_seconds must be at least 1 (default 60)");
         Ok(Settings {
             database_url: file.database_url.filter(|u| !u.trim().is_empty()),
+            lease: std::time::Duration::from_secs(lease_seconds),
             trusted_proxies,
             ranking,
             harvest,

@@ -20,13 +20,15 @@ Configuration, strongest first:
   1. command-line flags
   2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
      PAPERBOY_DATABASE_URL, PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG,
-     PAPERBOY_TRUSTED_PROXIES (comma-separated addresses or blocks),
+     PAPERBOY_TRUSTED_PROXIES (comma-separated addresses or blocks), PAPERBOY_JOB_LEASE_SECONDS,
      PAPERBOY_HARVEST_{ENABLED,BASE_URL,CATEGORIES,SET,FORMAT,PACING,TIMEOUT,AT,TIME_ZONE},
      PAPERBOY_SMTP_{HOST,PORT,SECURITY,USERNAME,PASSWORD},
      PAPERBOY_MAIL_{FROM,RATE,DIGEST_TIME,TIME_ZONE,RETRY_SECS,LEASE_SECS})
   3. the config file: --config FILE, or ./paperboy.toml when present:
          data_dir = \"./paperboy-data\"
          database_url = \"postgres://paperboy@db.internal/paperboy\"   # default: SQLite in data_dir
+         job_lease_seconds = 60    # harvest and digest building: one process at a time; a
+                                   # crashed holder's lease runs out after this
          [server]
          addr = \"127.0.0.1:8080\"
          base_url = \"https://papers.example.org\"   # absolute links in feeds

@@ -2,7 +2,9 @@
 //! server: killed (SIGKILL) while waiting for page 3, then restarted, it
 //! resumes from the checkpoint (the server's request log shows pages 1 and 2
 //! are not fetched again), losing and duplicating nothing; `harvest status`
-//! shows both runs; an OAI error fails the command and is recorded.
+//! shows both runs; an OAI error fails the command and is recorded. The
+//! harvest lease (3 s here) keeps a restart from harvesting until the killed
+//! process's lease has run out.
 
 mod common;
 #[path = "../../services/tests/harvest_support/mod.rs"]
@@ -12,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use harvest_support::{Replay, Reply, chain, fixture, raw_page, split_pages};
-use paperboy_store::{HarvestStatus, Harvests, SqliteStore, Store};
+use paperboy_store::{Coordination, HarvestStatus, Harvests, SqliteStore, Store};
 
 fn harvest_cmd(data_dir: &std::path::Path, base: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(common::bin());
@@ -23,6 +25,7 @@ fn harvest_cmd(data_dir: &std::path::Path, base: &str, extra: &[&str]) -> Comman
         .args(extra)
         .env_remove("PAPERBOY_CONFIG")
         .env("PAPERBOY_HARVEST_TIMEOUT", "120")
+        .env("PAPERBOY_JOB_LEASE_SECONDS", "3")
         .env("PAPERBOY_LOG", "warn");
     cmd
 }
@@ -62,6 +65,19 @@ fn a_killed_harvest_resumes_from_its_checkpoint_without_loss_or_duplicates() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+
+    // The dead process's lease has not run out yet: a restart is refused
+    // before it asks for anything, and says until when.
+    let lease = rt.block_on(store.lease("harvest")).unwrap().expect("the killed harvest held the lease");
+    let refused = harvest_cmd(dir.path(), &replay.base, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a second harvester ran while the lease was held");
+    assert!(stderr.contains("holds the harvest lease") && stderr.contains(&lease.holder), "{stderr}");
+    assert_eq!(replay.tokens().len(), 3, "the refused restart asked for nothing");
+    assert_eq!(rt.block_on(store.recent_harvests(10)).unwrap().len(), 1, "and recorded no run");
+    while chrono::Utc::now() <= lease.expires_at {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(store);
 
     let out = harvest_cmd(dir.path(), &replay.base, &[]).output().unwrap();

@@ -10,19 +10,29 @@
 //! resumption token). The next page is fetched while a page is stored. A process killed between the upsert and the
 //! checkpoint re-fetches that page on resume; the upsert is idempotent, so
 //! nothing is lost or duplicated.
+//!
+//! A harvest runs under the database lease [`HARVEST_LEASE`], so that one
+//! process at a time harvests, whichever servers and commands share the
+//! database; a second one gets [`LeaseError::Busy`], and a scheduled one
+//! waits and takes over if the holder dies (its lease runs out), resuming
+//! from the checkpoint.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{Days, NaiveDate, Utc};
 use paperboy_arxiv::{ArxivConfig, ArxivError, ListRequest, MetadataFormat, OaiClient, OaiPage};
 use paperboy_core::Paper;
 use paperboy_core::schedule::Schedule;
 use paperboy_store::{
-    HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests, PaperBatch, Store, StoreError, UpsertOutcome,
+    Coordination, HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests, PaperBatch, Store, StoreError,
+    UpsertOutcome,
 };
 use thiserror::Error;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
+
+use crate::lease::{DEFAULT_LEASE, HARVEST_LEASE, LeaseError, holder_id, with_lease};
 
 /// The categories followed unless configured otherwise.
 pub const DEFAULT_CATEGORIES: &[&str] = &["cs.AI", "cs.CL", "cs.CV", "cs.LG", "stat.ML"];
@@ -53,6 +63,9 @@ pub struct HarvestConfig {
     /// Resume the latest unfinished run with the same arguments.
     pub resume: bool,
     pub trigger: HarvestTrigger,
+    /// Length of the harvest lease (renewed every third of it while the
+    /// harvest runs; how long a dead harvester blocks the next one).
+    pub lease: Duration,
 }
 
 impl HarvestConfig {
@@ -68,6 +81,7 @@ impl HarvestConfig {
             categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(),
             resume: true,
             trigger: HarvestTrigger::Manual,
+            lease: DEFAULT_LEASE,
         }
     }
 }
@@ -89,6 +103,8 @@ pub enum HarvestError {
     Store(#[from] StoreError),
     #[error("harvest: {0}")]
     Config(ArxivError),
+    #[error("harvest: {0}")]
+    Lease(#[from] LeaseError),
 }
 
 impl HarvestError {
@@ -96,7 +112,7 @@ impl HarvestError {
     pub fn run(&self) -> Option<i64> {
         match self {
             HarvestError::Fetch { run, .. } | HarvestError::Protocol { run, .. } => Some(*run),
-            HarvestError::Store(_) | HarvestError::Config(_) => None,
+            HarvestError::Store(_) | HarvestError::Config(_) | HarvestError::Lease(_) => None,
         }
     }
 }
@@ -175,9 +191,22 @@ async fn incremental_from<S: Harvests + ?Sized>(store: &S, config: &HarvestConfi
     })
 }
 
-/// Runs one harvest to its end (or its first failure) and returns the
-/// recorded run. `progress` is called after each stored page.
+/// Runs one harvest to its end (or its first failure) under the harvest
+/// lease and returns the recorded run. `progress` is called after each
+/// stored page.
 pub async fn harvest<S>(
+    store: &S,
+    config: &HarvestConfig,
+    progress: impl FnMut(&HarvestProgress),
+) -> Result<HarvestRun, HarvestError>
+where
+    S: Store + Harvests + Coordination + ?Sized,
+{
+    let holder = holder_id();
+    with_lease(store, HARVEST_LEASE, &holder, config.lease, harvest_holding_lease(store, config, progress)).await?
+}
+
+async fn harvest_holding_lease<S>(
     store: &S,
     config: &HarvestConfig,
     mut progress: impl FnMut(&HarvestProgress),
@@ -282,14 +311,17 @@ where
 /// Runs [`harvest`] at every firing of `schedule` (as [`HarvestTrigger::Schedule`])
 /// until `stop` turns true; a harvest still running then is dropped, and the
 /// next one resumes it from its checkpoint. Failures are logged (and recorded
-/// in the run); the schedule goes on.
+/// in the run); the schedule goes on. When another process holds the lease
+/// (another server fired too), this one waits: it is done once a scheduled
+/// harvest has completed since the firing, and takes over if the holder's
+/// lease runs out first.
 pub async fn run_on_schedule<S>(
     store: Arc<S>,
     config: HarvestConfig,
     schedule: Schedule,
     mut stop: watch::Receiver<bool>,
 ) where
-    S: Store + Harvests + ?Sized,
+    S: Store + Harvests + Coordination + ?Sized,
 {
     let config = HarvestConfig { trigger: HarvestTrigger::Schedule, ..config };
     loop {
@@ -303,13 +335,55 @@ pub async fn run_on_schedule<S>(
         if *stop.borrow() {
             return;
         }
+        let fired = Utc::now();
         tokio::select! {
-            result = harvest(store.as_ref(), &config, |_| {}) => match result {
-                Ok(run) => info!(run = run.id, inserted = run.counts.inserted, updated = run.counts.updated, "scheduled harvest done"),
-                Err(e) => error!("scheduled harvest failed: {e}"),
-            },
+            () = harvest_when_fired(store.as_ref(), &config, fired) => {}
             _ = stop.changed() => {
                 info!("stopping: the unfinished harvest resumes from its checkpoint next time");
+                return;
+            }
+        }
+    }
+}
+
+/// One firing (at `fired`) of the schedule of [`run_on_schedule`]:
+/// harvests, or waits for whoever holds the lease to complete a scheduled
+/// harvest, taking over from its checkpoint if its lease runs out first.
+pub async fn harvest_when_fired<S>(store: &S, config: &HarvestConfig, fired: chrono::DateTime<Utc>)
+where
+    S: Store + Harvests + Coordination + ?Sized,
+{
+    loop {
+        match harvest(store, config, |_| {}).await {
+            Ok(run) => {
+                info!(
+                    run = run.id,
+                    inserted = run.counts.inserted,
+                    updated = run.counts.updated,
+                    "scheduled harvest done"
+                );
+                return;
+            }
+            Err(HarvestError::Lease(LeaseError::Busy { holder, until, .. })) => {
+                info!(%holder, %until, "another process is harvesting; this one takes over if it stops");
+                let left = (until - Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(left + Duration::from_millis(500)).await;
+                match store
+                    .last_completed_harvest(&config.client.base_url, config.format.prefix(), config.set.as_deref())
+                    .await
+                {
+                    Ok(Some(run))
+                        if run.trigger == HarvestTrigger::Schedule && run.finished_at.is_some_and(|t| t >= fired) =>
+                    {
+                        info!(run = run.id, "the scheduled harvest was done by another process");
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "cannot read the harvest log; trying to harvest"),
+                }
+            }
+            Err(e) => {
+                error!("scheduled harvest failed: {e}");
                 return;
             }
         }

@@ -2,7 +2,8 @@
 //! OAI-PMH responses (`tests/fixtures/harvest/`), into real SQLite files:
 //! 503 + Retry-After, multi-page resumption, the 1,000-record arXivRaw page,
 //! an empty result, an OAI error, a connection dropped mid-page, a malformed
-//! page (run failed, checkpoint kept, resumed later), and versions.
+//! page (run failed, checkpoint kept, resumed later), versions, and one
+//! harvest at a time under the lease.
 
 mod harvest_support;
 
@@ -13,7 +14,8 @@ use harvest_support::{Replay, Reply, chain, fixture, raw_page, split_pages};
 use paperboy_arxiv::{ArxivConfig, ArxivError, MetadataFormat};
 use paperboy_core::PaperId;
 use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestConfig, HarvestError, harvest, in_categories};
-use paperboy_store::{FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqliteStore, Store};
+use paperboy_services::lease::LeaseError;
+use paperboy_store::{Coordination, FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqliteStore, Store};
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -38,6 +40,7 @@ fn config(base: &str, format: MetadataFormat) -> HarvestConfig {
         categories: Vec::new(),
         resume: true,
         trigger: HarvestTrigger::Manual,
+        lease: Duration::from_secs(60),
     }
 }
 
@@ -293,4 +296,94 @@ async fn the_schedule_waits_for_its_time_and_stops_when_told() {
     tokio::time::timeout(Duration::from_secs(5), task).await.expect("the schedule stops promptly").unwrap();
     assert!(replay.requests().is_empty());
     assert!(store.recent_harvests(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_harvest_is_refused_while_the_first_holds_the_lease() {
+    let pages = split_pages(&raw_page(), 2, "l");
+    let replay = Replay::start(chain(&pages, "l"));
+    // Page 2 hangs once: the first harvest waits out a 2 s timeout, twice its
+    // 1 s lease, so only renewals keep the lease its own.
+    replay.set("l|1", vec![Reply::Hang, Reply::Xml(pages[1].clone())]);
+    let (_dir, store) = open_store().await;
+    let store = std::sync::Arc::new(store);
+    let mut cfg = config(&replay.base, MetadataFormat::ArxivRaw);
+    cfg.lease = Duration::from_secs(1);
+    cfg.client.timeout = Duration::from_secs(2);
+    let first = {
+        let (store, cfg) = (store.clone(), cfg.clone());
+        tokio::spawn(async move { harvest(store.as_ref(), &cfg, |_| {}).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !replay.tokens().contains(&Some("l|1".to_string())) {
+        assert!(Instant::now() < deadline, "the first harvest never asked for page 2");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let holder = store.lease("harvest").await.unwrap().expect("the first harvest holds the lease").holder;
+    for _ in 0..2 {
+        match harvest(store.as_ref(), &cfg, |_| {}).await {
+            Err(HarvestError::Lease(LeaseError::Busy { holder: h, .. })) => assert_eq!(h, holder),
+            other => panic!("a second harvest ran beside the first: {other:?}"),
+        }
+        // Past the first lease length: still held, because it is renewed.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    let done = first.await.unwrap().expect("the first harvest completes");
+    assert_eq!(done.status, HarvestStatus::Completed);
+    assert_eq!(done.pages, 2);
+    assert_eq!(store.recent_harvests(10).await.unwrap().len(), 1, "the refused harvests recorded no run");
+    assert_eq!(store.lease("harvest").await.unwrap(), None, "released at the end");
+    let next = harvest(store.as_ref(), &cfg, |_| {}).await.expect("the lease is free again");
+    assert_eq!(next.status, HarvestStatus::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_firing_together_harvest_once_and_take_over_from_a_dead_one() {
+    use paperboy_services::harvest::harvest_when_fired;
+    let pages = split_pages(&raw_page(), 3, "s");
+    let replay = Replay::start(chain(&pages, "s"));
+    // Page 3 hangs the first time: its harvester dies while waiting for it.
+    replay.set("s|2", vec![Reply::Hang, Reply::Xml(pages[2].clone())]);
+    let (_dir, store) = open_store().await;
+    let store = std::sync::Arc::new(store);
+    let mut cfg = config(&replay.base, MetadataFormat::ArxivRaw);
+    cfg.trigger = HarvestTrigger::Schedule;
+    cfg.lease = Duration::from_secs(1);
+    cfg.client.timeout = Duration::from_secs(60);
+    let fired = chrono::Utc::now();
+    let server = |store: std::sync::Arc<SqliteStore>, cfg: HarvestConfig| {
+        tokio::spawn(async move { harvest_when_fired(store.as_ref(), &cfg, fired).await })
+    };
+    let first = server(store.clone(), cfg.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = store.harvest_run(1).await.unwrap();
+        if replay.tokens().contains(&Some("s|2".to_string())) && run.is_some_and(|r| r.next_token.is_some()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first server never reached page 3");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    while store.harvest_run(1).await.unwrap().unwrap().next_token.as_deref() != Some("s|2") {
+        assert!(Instant::now() < deadline, "page 2 was never checkpointed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Two more servers fire and find the lease taken; then the first dies.
+    let (second, third) = (server(store.clone(), cfg.clone()), server(store.clone(), cfg.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.recent_harvests(10).await.unwrap().len(), 1, "the others wait");
+    first.abort();
+    for waiter in [second, third] {
+        tokio::time::timeout(Duration::from_secs(30), waiter).await.expect("the waiters finish").unwrap();
+    }
+    let runs = store.recent_harvests(10).await.unwrap();
+    assert_eq!(runs.len(), 2, "one server took over, the other saw it done: {runs:?}");
+    assert_eq!(runs[1].status, HarvestStatus::Interrupted, "the dead server's run, taken over");
+    assert_eq!((runs[0].status, runs[0].resumed_from), (HarvestStatus::Completed, Some(runs[1].id)));
+    assert_eq!(
+        replay.tokens(),
+        vec![None, Some("s|1".into()), Some("s|2".into()), Some("s|2".into())],
+        "the takeover asked for the checkpointed page only"
+    );
+    assert_eq!(runs[0].counts.records + runs[1].counts.records, 1000);
 }

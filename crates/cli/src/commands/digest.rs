@@ -15,6 +15,7 @@ use paperboy_core::Email;
 use paperboy_core::schedule::{Days, Schedule};
 use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
 use paperboy_search::SearchEngine;
+use paperboy_services::lease::{DIGEST_LEASE, LeaseError, holder_id, wait_for_lease, with_lease};
 use paperboy_store::{Database, Frequency};
 use serde::Deserialize;
 
@@ -214,7 +215,15 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         args.base_url.or_else(|| settings.base_url.clone()).unwrap_or_else(|| format!("http://{}", settings.addr));
     let builder = builder(settings, Arc::clone(&db), Some(engine), &base_url)?;
     let period = Period::at(frequency, Utc::now(), builder.site.tz);
-    let report = builder.build_period(&period, only.as_ref(), args.dry_run).await?;
+    let report = if args.dry_run {
+        builder.build_period(&period, only.as_ref(), true).await?
+    } else {
+        // One builder at a time across processes sharing the database; a
+        // second run waits, then finds the holder's digests queued.
+        let holder = holder_id();
+        let build = || builder.build_period(&period, only.as_ref(), false);
+        wait_for_lease(db.as_ref(), DIGEST_LEASE, &holder, settings.lease, build).await??
+    };
     let verb = if args.dry_run { "would be queued (dry run)" } else { "queued" };
     println!(
         "{} digests for {} {verb}: {} (empty, not sent: {}, queued before: {})",
@@ -244,9 +253,16 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
 /// time has passed: building is idempotent) and the outbox sender (every
 /// few seconds, so retries and confirmation mails go out). Ends when
 /// `stop` turns true.
+///
+/// Building a period holds the digest lease, so that of several servers
+/// one builds; the others keep the period pending and try again on each
+/// pass, finding it built once the holder is done, or building the rest
+/// when the holder died and its lease ran out. Sending needs no lease: the
+/// outbox hands each mail to one sender.
 pub async fn run_in_server(
     postman: Arc<Postman>,
     settings: MailSettings,
+    lease: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let (daily, weekly) = match (settings.schedule(Days::Weekdays), settings.schedule(Days::Weekly(Weekday::Mon))) {
@@ -257,28 +273,38 @@ pub async fn run_in_server(
         }
     };
     tracing::info!(at = %settings.digest_time, tz = %settings.time_zone, "email digests are on");
+    let tz = postman.builder.site.tz;
+    let holder = holder_id();
+    let mut pending: Vec<Period> = Vec::new();
     let now = Utc::now();
     for (schedule, freq) in [(daily, Frequency::Daily), (weekly, Frequency::Weekly)] {
         // Fired within the last day (daily) or week (weekly) but maybe not built: catch up.
         let window = if freq == Frequency::Daily { chrono::Duration::hours(20) } else { chrono::Duration::days(6) };
         if schedule.next_after(now - window) <= now {
-            build_and_log(&postman, freq).await;
+            pending.push(Period::at(freq, now, tz));
         }
     }
     let mut next_daily = daily.next_after(Utc::now());
     let mut next_weekly = weekly.next_after(Utc::now());
     loop {
-        if let Err(e) = postman.deliver_now().await {
-            tracing::warn!(error = %e, "mail delivery pass failed; retrying soon");
-        }
         let now = Utc::now();
         if now >= next_daily {
-            build_and_log(&postman, Frequency::Daily).await;
+            pending.push(Period::at(Frequency::Daily, now, tz));
             next_daily = daily.next_after(now);
         }
         if now >= next_weekly {
-            build_and_log(&postman, Frequency::Weekly).await;
+            pending.push(Period::at(Frequency::Weekly, now, tz));
             next_weekly = weekly.next_after(now);
+        }
+        let mut still = Vec::new();
+        for period in pending.drain(..) {
+            if !build_and_log(&postman, &holder, lease, &period).await {
+                still.push(period);
+            }
+        }
+        pending = still;
+        if let Err(e) = postman.deliver_now().await {
+            tracing::warn!(error = %e, "mail delivery pass failed; retrying soon");
         }
         let until_next = (next_daily.min(next_weekly) - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
@@ -288,11 +314,28 @@ pub async fn run_in_server(
     }
 }
 
-async fn build_and_log(postman: &Arc<Postman>, frequency: Frequency) {
-    let period = Period::at(frequency, Utc::now(), postman.builder.site.tz);
-    match postman.builder.build_period(&period, None, false).await {
-        Ok(r) => tracing::info!(period = %period.key, built = r.built, empty = r.empty, "digests queued"),
-        Err(e) => tracing::error!(period = %period.key, error = %e, "building digests failed; the next run retries"),
+/// Builds `period` under the digest lease; `false` when another process
+/// holds the lease (try again later).
+async fn build_and_log(postman: &Arc<Postman>, holder: &str, lease: Duration, period: &Period) -> bool {
+    let builder = &postman.builder;
+    let build = builder.build_period(period, None, false);
+    match with_lease(builder.db.as_ref(), DIGEST_LEASE, holder, lease, build).await {
+        Ok(Ok(r)) => {
+            tracing::info!(period = %period.key, built = r.built, empty = r.empty, "digests queued");
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::error!(period = %period.key, error = %e, "building digests failed; the next run retries");
+            true
+        }
+        Err(LeaseError::Busy { holder, .. }) => {
+            tracing::debug!(period = %period.key, %holder, "another process is building digests");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(period = %period.key, error = %e, "building digests stopped; trying again");
+            false
+        }
     }
 }
 

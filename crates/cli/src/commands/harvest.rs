@@ -109,7 +109,8 @@ impl HarvestSettings {
     }
 
     /// The harvester's configuration (incremental, resuming).
-    pub fn config(&self, trigger: HarvestTrigger) -> HarvestConfig {
+    /// The harvester's configuration, holding its lease for `lease`.
+    pub fn config(&self, trigger: HarvestTrigger, lease: Duration) -> HarvestConfig {
         HarvestConfig {
             client: ArxivConfig {
                 base_url: self.base_url.clone(),
@@ -124,6 +125,7 @@ impl HarvestSettings {
             categories: self.categories.clone(),
             resume: true,
             trigger,
+            lease,
         }
     }
 }
@@ -197,7 +199,7 @@ pub async fn run(args: HarvestArgs, settings: &Settings) -> Result<ExitCode> {
     if let Some(HarvestCommand::Status { limit }) = args.command {
         return status(settings, limit).await;
     }
-    let mut config = settings.harvest.config(HarvestTrigger::Manual);
+    let mut config = settings.harvest.config(HarvestTrigger::Manual, settings.lease);
     if let Some(url) = args.base_url {
         config.client.base_url = url;
     }

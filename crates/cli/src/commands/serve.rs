@@ -60,7 +60,7 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         tracing::info!(at = %h.schedule.at, tz = %h.schedule.tz, base_url = %h.base_url, "daily harvest is on");
         tokio::spawn(paperboy_services::harvest::run_on_schedule(
             Arc::clone(&db),
-            h.config(paperboy_store::HarvestTrigger::Schedule),
+            h.config(paperboy_store::HarvestTrigger::Schedule, settings.lease),
             h.schedule,
             stop_rx.clone(),
         ))
@@ -83,9 +83,14 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
     // Email digests and account mail, only when an SMTP server is configured.
     let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url)?;
     let postman = super::digest::postman(builder, settings)?;
-    let mailman = postman
-        .as_ref()
-        .map(|p| tokio::spawn(super::digest::run_in_server(Arc::clone(p), settings.mail.clone(), stop_rx.clone())));
+    let mailman = postman.as_ref().map(|p| {
+        tokio::spawn(super::digest::run_in_server(
+            Arc::clone(p),
+            settings.mail.clone(),
+            settings.lease,
+            stop_rx.clone(),
+        ))
+    });
     if postman.is_none() {
         tracing::info!("email is off: no SMTP server configured (set PAPERBOY_SMTP_HOST to turn digests on)");
     }
