@@ -12,7 +12,7 @@ pub enum MailError {
     Config(String),
     #[error("cannot build the message: {0}")]
     Build(String),
-    #[error("cannot read or create the mail key {path}: {source} (check that the data directory is writable)")]
+    #[error("cannot read the mail key {path}: {source}")]
     Key { path: String, source: std::io::Error },
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),

@@ -4,15 +4,16 @@
 //!
 //! A token reads `{purpose}-{subscriber}-{expires_unix}-{mac hex}`: only
 //! URL-safe characters, so it sits in a path as is. The key is 32 random
-//! bytes in a file of the data directory (`mail.key`, mode 0600), created
-//! once; the database holds no secret (docs/ARCHITECTURE.md).
+//! bytes kept in the database as a shared secret ([`Signer::shared`]), so
+//! that a link mailed by one server verifies on every other. An older
+//! installation's key file (`DATA_DIR/mail.key`) becomes the shared key the
+//! first time, so links already mailed keep working.
 
-use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use paperboy_store::SubscriberId;
+use paperboy_store::{Coordination, SubscriberId};
 use sha2::Sha256;
 
 use crate::MailError;
@@ -49,6 +50,9 @@ pub enum TokenError {
     Expired,
 }
 
+/// The name of the mail key among the database's shared secrets.
+pub const MAIL_KEY_SECRET: &str = "mail-signing-key";
+
 /// Signs and checks tokens with the site's mail key.
 #[derive(Clone)]
 pub struct Signer {
@@ -73,39 +77,27 @@ impl Signer {
         Ok(Signer { key })
     }
 
-    /// Reads the key in `path`, or creates it (32 random bytes, mode 0600)
-    /// when there is none. Two processes starting at once agree: the file is
-    /// created exclusively and the loser reads the winner's key.
-    pub fn load_or_create(path: &Path) -> Result<Self, MailError> {
-        let err = |source| MailError::Key { path: path.display().to_string(), source };
-        if let Ok(bytes) = std::fs::read(path) {
-            return Self::from_file_bytes(&bytes).ok_or_else(|| {
-                err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the key file must hold 32 bytes"))
-            });
-        }
-        let signer = Signer::random()?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
-            Ok(mut f) => {
-                f.write_all(&signer.key).and_then(|_| f.sync_all()).map_err(err)?;
-                Ok(signer)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                // Another process won the race; it may still be writing.
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                let bytes = std::fs::read(path).map_err(err)?;
-                Self::from_file_bytes(&bytes).ok_or_else(|| {
-                    err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the key file must hold 32 bytes"))
-                })
-            }
-            Err(e) => Err(err(e)),
-        }
+    /// The site's signer: the key shared by every process on the database
+    /// (the shared secret [`MAIL_KEY_SECRET`]), created on first use from
+    /// the key file `legacy` if there is one (links signed before the key
+    /// moved into the database stay valid), else from random bytes.
+    pub async fn shared<C: Coordination + ?Sized>(db: &C, legacy: &Path) -> Result<Self, MailError> {
+        let candidate = match std::fs::read(legacy) {
+            Ok(bytes) => Self::from_file_bytes(&bytes).ok_or_else(|| MailError::Key {
+                path: legacy.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the key file must hold 32 bytes; remove it to use the key in the database",
+                ),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Signer::random()?,
+            Err(source) => return Err(MailError::Key { path: legacy.display().to_string(), source }),
+        };
+        let stored = db.shared_secret(MAIL_KEY_SECRET, &hex(&candidate.key)).await?;
+        unhex(&stored).and_then(|bytes| Self::from_file_bytes(&bytes)).ok_or_else(|| MailError::Key {
+            path: format!("the database's shared secret {MAIL_KEY_SECRET:?}"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not 64 hex digits"),
+        })
     }
 
     fn from_file_bytes(bytes: &[u8]) -> Option<Self> {
@@ -184,15 +176,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_key_file_is_created_once() {
+    #[tokio::test]
+    async fn the_key_is_shared_through_the_database_and_an_old_key_file_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mail.key");
-        let a = Signer::load_or_create(&path).unwrap();
-        let b = Signer::load_or_create(&path).unwrap();
-        assert_eq!(a.key, b.key);
-        assert_eq!(std::fs::read(&path).unwrap().len(), 32);
-        std::fs::write(&path, b"short").unwrap();
-        assert!(Signer::load_or_create(&path).is_err());
+        let db = paperboy_store::SqliteStore::open(&dir.path().join("p.db")).await.unwrap();
+        let file = dir.path().join("mail.key");
+        std::fs::write(&file, [9u8; 32]).unwrap();
+        let a = Signer::shared(&db, &file).await.unwrap();
+        assert_eq!(a.key, [9u8; 32], "the existing key file becomes the shared key");
+        // Another data directory (another server) with no key file, or another one.
+        let elsewhere = dir.path().join("elsewhere.key");
+        assert_eq!(Signer::shared(&db, &elsewhere).await.unwrap().key, a.key);
+        std::fs::write(&elsewhere, [1u8; 32]).unwrap();
+        assert_eq!(Signer::shared(&db, &elsewhere).await.unwrap().key, a.key, "the first key stays");
+
+        let fresh = paperboy_store::SqliteStore::open(&dir.path().join("q.db")).await.unwrap();
+        let b = Signer::shared(&fresh, &dir.path().join("none.key")).await.unwrap();
+        assert_ne!(b.key, [0u8; 32]);
+        assert_ne!(b.key, a.key, "a new database gets a random key");
+        std::fs::write(&file, b"short").unwrap();
+        assert!(Signer::shared(&fresh, &file).await.is_err(), "a broken key file is reported, not ignored");
     }
 }

@@ -1,117 +1,119 @@
-//! In-memory rate limiting of failed attempts (wrong passwords, sign-ups).
+//! Rate limiting of failed attempts (wrong passwords, sign-ups, subscribe
+//! requests), shared by every server on the database.
 //!
-//! A [`FailureLimiter`] remembers, per key (`ip:…`, `user:…`), when the
-//! recent failures happened; once a key has `max` failures within `window`,
-//! [`FailureLimiter::check`] answers how long to wait until the oldest one
-//! leaves the window. State lives in this process only (one server, one
-//! limiter): a restart forgets it, which is acceptable for a limit measured
-//! in minutes. Memory is bounded: old entries are swept, and at most
-//! [`MAX_KEYS`] keys are kept (past that, the fullest state is dropped
-//! rather than growing without bound).
+//! A [`FailureLimiter`] counts, per key (`ip:…`, `user:…`), the failures
+//! within a sliding `window`; once a key has `max` of them, [`FailureLimiter::check`]
+//! answers 429 with how long to wait until the oldest leaves the window.
+//! The failures live in the database ([`paperboy_store::Coordination`]), so a client that
+//! spreads its attempts over several servers behind a load balancer meets
+//! the same limit as on one; each limiter stores its keys under its own
+//! scope (`login:ip:…`). Rows older than [`SWEEP_AFTER`] are deleted by
+//! `paperboy serve`'s hourly sweep ([`paperboy_store::Coordination::sweep_failures`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Keys tracked at most.
-pub const MAX_KEYS: usize = 100_000;
+use chrono::{DateTime, Utc};
+use paperboy_store::Database;
 
-/// Counts failures per key in a sliding window.
+use crate::error::WebError;
+
+/// Failures older than this are swept; longer than any limiter's window.
+pub const SWEEP_AFTER: Duration = Duration::from_secs(3600);
+
+/// Counts failures per key in a sliding window, in the database.
+#[derive(Clone)]
 pub struct FailureLimiter {
-    max: usize,
+    scope: &'static str,
+    max: u32,
     window: Duration,
-    inner: Mutex<HashMap<String, VecDeque<Instant>>>,
+    store: Arc<dyn Database>,
 }
 
 impl FailureLimiter {
-    /// At most `max` failures per key within `window`.
-    pub fn new(max: usize, window: Duration) -> Self {
-        FailureLimiter { max: max.max(1), window, inner: Mutex::new(HashMap::new()) }
+    /// At most `max` failures per key within `window` (at most
+    /// [`SWEEP_AFTER`]), keys kept under `scope`.
+    pub fn new(store: Arc<dyn Database>, scope: &'static str, max: u32, window: Duration) -> Self {
+        FailureLimiter { scope, max: max.max(1), window: window.min(SWEEP_AFTER), store }
     }
 
-    /// `Err(wait)` when `key` is over its limit at `now`.
-    pub fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(times) = inner.get_mut(key) else {
-            return Ok(());
-        };
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-            times.pop_front();
-        }
-        if times.len() >= self.max {
-            let oldest = times[times.len() - self.max];
-            let wait = self.window.saturating_sub(now.duration_since(oldest));
-            return Err(wait.max(Duration::from_secs(1)));
-        }
-        if times.is_empty() {
-            inner.remove(key);
-        }
-        Ok(())
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.scope)
     }
 
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
-        self.check_at(key, Instant::now())
-    }
-
-    /// Records one failure of `key` at `now`.
-    pub fn fail_at(&self, key: &str, now: Instant) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.len() >= MAX_KEYS && !inner.contains_key(key) {
-            let window = self.window;
-            inner.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
-            if inner.len() >= MAX_KEYS {
-                inner.clear();
-            }
-        }
-        let times = inner.entry(key.to_string()).or_default();
-        times.push_back(now);
-        // Only the last `max` matter for the answer.
-        while times.len() > self.max {
-            times.pop_front();
+    /// A 429 when `key` is over its limit now.
+    pub async fn check(&self, key: &str) -> Result<(), WebError> {
+        let now = Utc::now();
+        let since = now - chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::hours(1));
+        let recent = self.store.recent_failures(&self.key(key), since, self.max).await?;
+        match wait_for(&recent, self.max, self.window, now) {
+            None => Ok(()),
+            Some(wait) => Err(WebError::TooManyAttempts { retry_after: wait.as_secs().max(1) }),
         }
     }
 
-    pub fn fail(&self, key: &str) {
-        self.fail_at(key, Instant::now())
+    /// Records one failure of `key`.
+    pub async fn fail(&self, key: &str) -> Result<(), WebError> {
+        Ok(self.store.record_failure(&self.key(key), Utc::now()).await?)
     }
 
     /// Forgets `key`'s failures (after a successful login).
-    pub fn clear(&self, key: &str) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    pub async fn clear(&self, key: &str) -> Result<(), WebError> {
+        Ok(self.store.clear_failures(&self.key(key)).await?)
     }
+}
+
+/// How long to wait, given a key's failures within the window (newest
+/// first, at most `max`): `None` below the limit, else until the oldest of
+/// the last `max` leaves the window (at least a second).
+pub fn wait_for(recent: &[DateTime<Utc>], max: u32, window: Duration, now: DateTime<Utc>) -> Option<Duration> {
+    if recent.len() < max as usize {
+        return None;
+    }
+    let oldest = recent[max as usize - 1];
+    let age = (now - oldest).to_std().unwrap_or_default();
+    Some(window.saturating_sub(age).max(Duration::from_secs(1)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn blocks_after_max_failures_until_the_window_passes() {
-        let l = FailureLimiter::new(5, Duration::from_secs(900));
-        let t0 = Instant::now();
-        for i in 0..5 {
-            assert!(l.check_at("ip:1", t0 + Duration::from_secs(i)).is_ok());
-            l.fail_at("ip:1", t0 + Duration::from_secs(i));
-        }
-        let wait = l.check_at("ip:1", t0 + Duration::from_secs(10)).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(890));
-        assert!(l.check_at("ip:2", t0).is_ok(), "keys are independent");
-        // The first failure leaves the window at t0 + 900 s.
-        assert!(l.check_at("ip:1", t0 + Duration::from_secs(900)).is_ok());
-        l.fail_at("ip:1", t0 + Duration::from_secs(900));
-        // Failures at 1, 2, 3, 4 and 900 s: blocked until the one at 1 s ages out.
-        assert_eq!(l.check_at("ip:1", t0 + Duration::from_secs(900)).unwrap_err(), Duration::from_secs(1));
-        l.clear("ip:1");
-        assert!(l.check_at("ip:1", t0 + Duration::from_secs(900)).is_ok());
+    fn at(t0: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+        t0 + chrono::Duration::seconds(secs)
     }
 
     #[test]
-    fn memory_is_bounded() {
-        let l = FailureLimiter::new(2, Duration::from_secs(60));
-        let t0 = Instant::now();
-        for i in 0..10 {
-            l.fail_at("k", t0 + Duration::from_millis(i));
+    fn the_wait_is_until_the_oldest_counted_failure_leaves_the_window() {
+        let t0 = Utc::now();
+        let window = Duration::from_secs(900);
+        let four: Vec<_> = [4, 3, 2, 1].iter().map(|s| at(t0, *s)).collect();
+        assert_eq!(wait_for(&four, 5, window, at(t0, 10)), None, "below the limit");
+        let five: Vec<_> = [5, 4, 3, 2, 1].iter().map(|s| at(t0, *s)).collect();
+        assert_eq!(wait_for(&five, 5, window, at(t0, 10)), Some(Duration::from_secs(891)));
+        assert_eq!(wait_for(&five, 5, window, at(t0, 900)), Some(Duration::from_secs(1)), "at least a second");
+    }
+
+    #[tokio::test]
+    async fn limiters_share_their_state_through_the_database_and_keep_scopes_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Database> =
+            Arc::new(paperboy_store::SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+        // Two servers' limiters on one database.
+        let one = FailureLimiter::new(store.clone(), "login", 3, Duration::from_secs(900));
+        let two = FailureLimiter::new(store.clone(), "login", 3, Duration::from_secs(900));
+        let other_scope = FailureLimiter::new(store.clone(), "signup", 3, Duration::from_secs(900));
+        for limiter in [&one, &two, &one] {
+            limiter.check("ip:192.0.2.7").await.unwrap();
+            limiter.fail("ip:192.0.2.7").await.unwrap();
         }
-        assert_eq!(l.inner.lock().unwrap()["k"].len(), 2);
+        match two.check("ip:192.0.2.7").await {
+            Err(WebError::TooManyAttempts { retry_after }) => assert!((890..=900).contains(&retry_after)),
+            other => panic!("the third failure, on another server, did not count: {other:?}"),
+        }
+        assert!(one.check("ip:192.0.2.8").await.is_ok(), "keys are independent");
+        assert!(other_scope.check("ip:192.0.2.7").await.is_ok(), "scopes are independent");
+        one.clear("ip:192.0.2.7").await.unwrap();
+        assert!(two.check("ip:192.0.2.7").await.is_ok());
     }
 }

@@ -1175,6 +1175,42 @@ impl paperboy_store::Harvests for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl paperboy_store::Coordination for BrokenStore {
+    async fn acquire_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: std::time::Duration,
+    ) -> Result<paperboy_store::Lease, StoreError> {
+        Err(broken())
+    }
+    async fn renew_lease(&self, _: &str, _: &str, _: std::time::Duration) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn release_lease(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn lease(&self, _: &str) -> Result<Option<paperboy_store::Lease>, StoreError> {
+        Err(broken())
+    }
+    async fn record_failure(&self, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn recent_failures(&self, _: &str, _: DateTime<Utc>, _: u32) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        Err(broken())
+    }
+    async fn clear_failures(&self, _: &str) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn sweep_failures(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+        Err(broken())
+    }
+    async fn shared_secret(&self, _: &str, _: &str) -> Result<String, StoreError> {
+        Err(broken())
+    }
+}
+
+#[async_trait::async_trait]
 impl paperboy_store::Mailing for BrokenStore {
     async fn subscribe(&self, _: &Email, _: Option<UserId>) -> Result<paperboy_store::Subscriber, StoreError> {
         Err(broken())

@@ -128,14 +128,14 @@ impl MailSettings {
 
 /// Everything mail needs, for `serve` and `digest run`. `smtp` may be
 /// `None` only for a dry run.
-pub fn builder(
+pub async fn builder(
     settings: &Settings,
     db: Arc<dyn Database>,
     search: Option<Arc<SearchEngine>>,
     base_url: &str,
 ) -> Result<DigestBuilder> {
     let mail = &settings.mail;
-    let signer = Signer::load_or_create(&mail_key_path(&settings.data_dir))?;
+    let signer = Signer::shared(db.as_ref(), &legacy_mail_key_path(&settings.data_dir)).await?;
     let from = paperboy_mail::message::sender(&settings.site_name, &mail.from)?;
     let tz = mail.time_zone.trim().parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", mail.time_zone))?;
     Ok(DigestBuilder {
@@ -146,8 +146,9 @@ pub fn builder(
     })
 }
 
-/// The HMAC key of signed mail links.
-pub fn mail_key_path(data_dir: &Path) -> std::path::PathBuf {
+/// Where versions before the shared key kept the HMAC key of signed mail
+/// links; read once, to carry that key into the database.
+pub fn legacy_mail_key_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("mail.key")
 }
 
@@ -213,7 +214,7 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
     super::sync_with_progress(db.as_ref(), &engine).await?;
     let base_url =
         args.base_url.or_else(|| settings.base_url.clone()).unwrap_or_else(|| format!("http://{}", settings.addr));
-    let builder = builder(settings, Arc::clone(&db), Some(engine), &base_url)?;
+    let builder = builder(settings, Arc::clone(&db), Some(engine), &base_url).await?;
     let period = Period::at(frequency, Utc::now(), builder.site.tz);
     let report = if args.dry_run {
         builder.build_period(&period, only.as_ref(), true).await?

@@ -65,7 +65,7 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
             stop_rx.clone(),
         ))
     });
-    // Expired sessions and email links are swept now and then.
+    // Expired sessions, email links and rate-limit records are swept now and then.
     let sweeper = {
         let db = Arc::clone(&db);
         tokio::spawn(async move {
@@ -77,11 +77,15 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
                 }
+                let old = chrono::Utc::now() - paperboy_web::ratelimit::SWEEP_AFTER;
+                if let Err(e) = db.sweep_failures(old).await {
+                    tracing::warn!(error = %e, "could not remove old rate-limit records");
+                }
             }
         })
     };
     // Email digests and account mail, only when an SMTP server is configured.
-    let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url)?;
+    let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url).await?;
     let postman = super::digest::postman(builder, settings)?;
     let mailman = postman.as_ref().map(|p| {
         tokio::spawn(super::digest::run_in_server(

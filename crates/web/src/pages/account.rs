@@ -23,7 +23,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use paperboy_core::{Email, Role};
 use paperboy_services::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignUp};
-use paperboy_store::EmailPurpose;
+use paperboy_store::{Database, EmailPurpose};
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser, SESSION_COOKIE, SESSION_DAYS, see_other};
@@ -34,7 +34,7 @@ use crate::params::QueryString;
 use crate::ratelimit::FailureLimiter;
 
 /// Failed attempts allowed per key within [`LIMIT_WINDOW`].
-pub const MAX_FAILURES: usize = 5;
+pub const MAX_FAILURES: u32 = 5;
 /// The rate-limiting window.
 pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a verification link lasts.
@@ -42,7 +42,8 @@ const VERIFY_HOURS: i64 = 48;
 /// How long a reset link lasts.
 const RESET_HOURS: i64 = 1;
 
-/// The rate limits of the account forms, shared by all requests.
+/// The rate limits of the account forms, shared by all requests (and, in
+/// the database, by all servers).
 pub struct Limits {
     /// Failed logins, per `ip:…` and per `user:…`.
     pub login: FailureLimiter,
@@ -50,17 +51,13 @@ pub struct Limits {
     pub signup: FailureLimiter,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    pub fn new(store: Arc<dyn Database>) -> Self {
         Limits {
-            login: FailureLimiter::new(MAX_FAILURES, LIMIT_WINDOW),
-            signup: FailureLimiter::new(MAX_FAILURES, LIMIT_WINDOW),
+            login: FailureLimiter::new(store.clone(), "login", MAX_FAILURES, LIMIT_WINDOW),
+            signup: FailureLimiter::new(store, "signup", MAX_FAILURES, LIMIT_WINDOW),
         }
     }
-}
-
-fn too_many(wait: Duration) -> WebError {
-    WebError::TooManyAttempts { retry_after: wait.as_secs().max(1) }
 }
 
 /// A form page: HTML, never cached, with the CSRF cookie when new.
@@ -137,9 +134,9 @@ pub async fn signup(
 ) -> Response {
     let result = async {
         let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
-        limits.signup.check(&ip_key).map_err(too_many)?;
+        limits.signup.check(&ip_key).await?;
         // Every attempt counts: this limits account creation, not just mistakes.
-        limits.signup.fail(&ip_key);
+        limits.signup.fail(&ip_key).await?;
         let form = Form::parse(&body)?;
         let values =
             SignupValues { username: form.get("username").unwrap_or(""), email: form.get("email").unwrap_or("") };
@@ -259,11 +256,11 @@ pub async fn login(
         let next = auth::safe_next(form.get("next"));
         let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
         let user_key = format!("user:{}", login.to_lowercase());
-        limits.login.check(&ip_key).map_err(too_many)?;
-        limits.login.check(&user_key).map_err(too_many)?;
+        limits.login.check(&ip_key).await?;
+        limits.login.check(&user_key).await?;
         match accounts::log_in(st.store.as_ref(), login, form.raw("password")).await {
             Ok(user) => {
-                limits.login.clear(&user_key);
+                limits.login.clear(&user_key).await?;
                 let cookie = start_session(&st, old.as_ref(), &user).await?;
                 tracing::info!(user = %user.username, "logged in");
                 let mut r = see_other(&next);
@@ -271,8 +268,8 @@ pub async fn login(
                 Ok(r)
             }
             Err(e @ (AccountError::WrongCredentials | AccountError::Suspended)) => {
-                limits.login.fail(&ip_key);
-                limits.login.fail(&user_key);
+                limits.login.fail(&ip_key).await?;
+                limits.login.fail(&user_key).await?;
                 let (csrf, cookie) = auth::form_token(&st, &headers)?;
                 let msg = crate::error::capitalize(&e.to_string());
                 Ok(form_response(StatusCode::UNAUTHORIZED, login_form(&st, &csrf, login, &next, Some(&msg)), cookie))
@@ -334,8 +331,8 @@ pub async fn reset_request(
 ) -> Response {
     let result = async {
         let ip_key = format!("reset-ip:{}", auth::client_ip(&request_ext));
-        limits.signup.check(&ip_key).map_err(too_many)?;
-        limits.signup.fail(&ip_key);
+        limits.signup.check(&ip_key).await?;
+        limits.signup.fail(&ip_key).await?;
         let form = Form::parse(&body)?;
         let email = match Email::parse(form.get("email").unwrap_or("")) {
             Ok(e) => e,

@@ -29,7 +29,7 @@ use chrono::Utc;
 use maud::{Markup, html};
 use paperboy_core::Email;
 use paperboy_mail::{Postman, Purpose, TokenError};
-use paperboy_store::{Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, StoreError, Subscriber, SubscriberId};
+use paperboy_store::{Database, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, StoreError, Subscriber, SubscriberId};
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser};
@@ -38,16 +38,16 @@ use crate::params::QueryString;
 use crate::ratelimit::FailureLimiter;
 
 /// Subscribe requests per client address per window.
-pub const SUBSCRIBE_MAX: usize = 10;
+pub const SUBSCRIBE_MAX: u32 = 10;
 /// Longest saved-search query accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// The subscribe form's rate limit, per `ip:…` (every request counts).
 pub struct SubscribeLimit(pub FailureLimiter);
 
-impl Default for SubscribeLimit {
-    fn default() -> Self {
-        SubscribeLimit(FailureLimiter::new(SUBSCRIBE_MAX, Duration::from_secs(15 * 60)))
+impl SubscribeLimit {
+    pub fn new(store: Arc<dyn Database>) -> Self {
+        SubscribeLimit(FailureLimiter::new(store, "subscribe", SUBSCRIBE_MAX, Duration::from_secs(15 * 60)))
     }
 }
 
@@ -122,8 +122,8 @@ pub async fn subscribe(
     let result = async {
         let mail = postman(&st)?;
         let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
-        limit.0.check(&ip_key).map_err(|w| WebError::TooManyAttempts { retry_after: w.as_secs().max(1) })?;
-        limit.0.fail(&ip_key);
+        limit.0.check(&ip_key).await?;
+        limit.0.fail(&ip_key).await?;
         let form = Form::parse(&body)?;
         let typed = form.raw("email");
         let email = match Email::parse(typed) {
