@@ -9,12 +9,18 @@
 //!    keyword search on all three (each index follows the change feed; the
 //!    import finds its server's index busy and leaves it to that follower);
 //! 3. `paperboy digest run --period daily` started three times at once (one
-//!    aiosmtpd sink) mails every confirmed subscriber exactly once, the
-//!    deliveries shared between the runs. The runs use three extra data
-//!    directories: a run brings its data directory's search index up to
-//!    date, and a running server that has indexed anything holds that
-//!    index's writer, so a run in a server's directory could be refused;
-//! 4. a session made by logging in on one server works on the others.
+//!    aiosmtpd sink) mails every confirmed subscriber exactly once: one run
+//!    holds the digest lease and builds, the others wait and find the work
+//!    done; the deliveries are shared between the runs and the servers'
+//!    senders. The runs use three extra data directories: a run brings its
+//!    data directory's search index up to date, and a running server that
+//!    has indexed anything holds that index's writer, so a run in a
+//!    server's directory could be refused;
+//! 4. the signed links in those mails (made by the runs) open on every
+//!    server: the signing key is shared through the database;
+//! 5. a session made by logging in on one server works on the others;
+//! 6. wrong passwords sent round-robin to the three servers meet one limit:
+//!    the sixth attempt is refused (429) whichever server it reaches.
 //!
 //! Needs `PAPERBOY_TEST_PG_URL` (and `psql`) and `PAPERBOY_TEST_PYTHON` with
 //! aiosmtpd: skipped with a message when missing, except under CI.
@@ -136,7 +142,19 @@ fn three_servers_on_one_postgresql_database() {
         })
         .collect();
 
-    let env = [("PAPERBOY_DATABASE_URL", db.url.as_str()), ("PAPERBOY_LOG", "warn")];
+    // The servers send mail too (they verify signed links only then), but
+    // their digest schedule is two hours away, so only the runs build.
+    let port = sink.port.to_string();
+    let digest_time = (Utc::now() + chrono::Duration::hours(2)).format("%H:%M").to_string();
+    let env = [
+        ("PAPERBOY_DATABASE_URL", db.url.as_str()),
+        ("PAPERBOY_LOG", "warn"),
+        ("PAPERBOY_SMTP_HOST", "127.0.0.1"),
+        ("PAPERBOY_SMTP_PORT", port.as_str()),
+        ("PAPERBOY_SMTP_SECURITY", "plain"),
+        ("PAPERBOY_MAIL_TIME_ZONE", "UTC"),
+        ("PAPERBOY_MAIL_DIGEST_TIME", digest_time.as_str()),
+    ];
     let servers: Vec<Server> =
         (0..3).map(|_| Server::start_with("serve", tempfile::tempdir().unwrap(), &env)).collect();
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
@@ -220,7 +238,6 @@ fn three_servers_on_one_postgresql_database() {
 
     // 3. Three digest runs at once: each subscriber mailed exactly once.
     let t = Instant::now();
-    let port = sink.port.to_string();
     let runs: Vec<_> = (0..3)
         .map(|i| {
             let dir = work.path().join(format!("digest{i}"));
@@ -254,7 +271,10 @@ fn three_servers_on_one_postgresql_database() {
             n.parse::<usize>().unwrap_or_else(|_| panic!("digest output: {o}"))
         })
         .collect();
-    assert_eq!(delivered.iter().sum::<usize>(), SUBSCRIBERS, "each digest delivered by one run: {delivered:?}");
+    assert!(delivered.iter().sum::<usize>() <= SUBSCRIBERS, "no digest delivered twice: {delivered:?}");
+    // What the runs left, the servers' senders deliver.
+    sink.wait_for(SUBSCRIBERS, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(1)); // time for a duplicate to show up
     let mails = sink.messages();
     let mut ids: HashMap<String, Vec<String>> = HashMap::new();
     for m in &mails {
@@ -268,7 +288,20 @@ fn three_servers_on_one_postgresql_database() {
     assert_eq!(mails.len(), SUBSCRIBERS, "no duplicates");
     eprintln!("three digest runs (delivered {delivered:?}): {:?}", t.elapsed());
 
-    // 4. Logged in on server 1, the session works on servers 2 and 3.
+    // 4. The runs' signed links open on every server.
+    let manage: Vec<String> =
+        mails.iter().take(6).flat_map(|m| m.links("http://127.0.0.1:9", "subscription/")).collect();
+    assert_eq!(manage.len(), 6, "a manage link in each mail");
+    for (i, link) in manage.iter().enumerate() {
+        let path = link.trim_start_matches("http://127.0.0.1:9");
+        let r = client.get(format!("{}{path}", bases[i % 3])).send().unwrap();
+        assert_eq!(r.status(), 200, "{path} on server {}", i % 3 + 1);
+        assert!(r.text().unwrap().contains(&mails[i].rcpt), "{path} shows its subscriber");
+    }
+    let forged = format!("{}{}0", bases[1], manage[0].trim_start_matches("http://127.0.0.1:9"));
+    assert_eq!(client.get(&forged).send().unwrap().status(), 400, "a changed token is refused");
+
+    // 5. Logged in on server 1, the session works on servers 2 and 3.
     let (name, _) = &voters[0];
     let form = client.get(format!("{}/login", bases[0])).send().unwrap();
     assert_eq!(form.status(), 200);
@@ -292,5 +325,23 @@ fn three_servers_on_one_postgresql_database() {
     }
     let anonymous = client.get(format!("{}/settings", bases[1])).send().unwrap();
     assert_ne!(anonymous.status(), 200, "without the cookie /settings is not shown");
+
+    // 6. Wrong passwords round-robin: five fail, the sixth is refused on any server.
+    let (target, _) = &voters[1];
+    let attempt = |base: &str| {
+        client
+            .post(format!("{base}/login"))
+            .header("cookie", format!("pb_csrf={csrf_cookie}"))
+            .form(&[("csrf", csrf), ("next", "/"), ("username", target.as_str()), ("password", "wrong password!")])
+            .send()
+            .unwrap()
+            .status()
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(&bases[i % 3]), 401, "attempt {} on server {}", i + 1, i % 3 + 1);
+    }
+    for base in &bases {
+        assert_eq!(attempt(base), 429, "{base} knows of the failures made on the other servers");
+    }
     eprintln!("whole test: {:?}", started.elapsed());
 }
