@@ -1,5 +1,6 @@
 //! The `paperboy` binary end to end: import with rejections, demo idempotence,
-//! papers list/show, configuration precedence, and serving the demo.
+//! papers list/show, configuration precedence, serving the demo, and other
+//! commands beside a running server in its data directory.
 
 mod common;
 
@@ -126,6 +127,57 @@ fn serve_answers_on_the_printed_address() {
     let api: serde_json::Value =
         reqwest::blocking::get(server.url("/api/daily_papers?limit=5")).unwrap().json().unwrap();
     assert_eq!(api.as_array().map(|a| a.len()), Some(5));
+}
+
+#[test]
+fn beside_a_running_server_commands_read_its_index_and_leave_writing_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("ingest/jsonl/sample-200.jsonl");
+    assert_eq!(run(dir.path(), &["import", good.to_str().unwrap()]).status.code(), Some(0));
+    let path = dir.path().to_path_buf();
+    let server = Server::start("serve", dir);
+
+    // A second server on the same data directory is refused, with the way out.
+    let second = run(&path, &["serve", "--addr", "127.0.0.1:0"]);
+    assert!(!second.status.success());
+    assert!(stderr(&second).contains("already uses the data directory"), "{}", stderr(&second));
+    assert!(stderr(&second).contains("--data-dir"), "{}", stderr(&second));
+
+    // Search reads the server's index.
+    let found = run(&path, &["search", "--mode", "keyword", "--json", "transformer"]);
+    assert!(found.status.success(), "{}", stderr(&found));
+    let hits: Vec<serde_json::Value> = stdout(&found).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!hits.is_empty(), "the read-only index answers");
+
+    // An import stores the paper and leaves indexing to the server, which finds it within seconds.
+    let file = path.join("new.jsonl");
+    let line = serde_json::json!({
+        "id": "2611.09902",
+        "title": "Wombatgrad: gradient descent in burrows",
+        "authors": ["Ada Lovelace"],
+        "abstract": "Wombats descend gradients underground.",
+        "categories": ["cs.LG"],
+        "listing_date": "2026-11-27",
+    });
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let imported = run(&path, &["import", file.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let hits: serde_json::Value =
+            reqwest::blocking::get(server.url("/api/papers/search?q=wombatgrad&mode=keyword")).unwrap().json().unwrap();
+        if hits.as_array().unwrap().iter().any(|h| h["paper"]["id"] == "2611.09902") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server never indexed the import: {hits}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    // Rebuilding the index under the server is refused, and the server still answers.
+    let reindex = run(&path, &["reindex", "--no-embed"]);
+    assert!(!reindex.status.success());
+    assert!(stderr(&reindex).contains("stop it before rebuilding"), "{}", stderr(&reindex));
+    assert_eq!(reqwest::blocking::get(server.url("/search?q=wombatgrad")).unwrap().status(), 200);
 }
 
 /// Runs `paperboy ARGS` with `input` on stdin.

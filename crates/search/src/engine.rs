@@ -13,6 +13,15 @@
 //! vector is missing or was computed from other text is *pending* until
 //! [`SearchEngine::embed_pending`] catches up. Vectors of documents no longer
 //! in the keyword index are dropped at open.
+//!
+//! One writer per directory: [`SearchEngine::open`] takes an exclusive lock
+//! on `writer.lock` (an OS file lock, released when the process ends, however
+//! it ends). The process that gets it writes; any other process that opens
+//! the directory meanwhile, say `paperboy digest run` or `paperboy import`
+//! beside a running server, gets a read-only engine: it searches the index
+//! as committed when it opened, touches no file, and its writes fail with
+//! [`SearchError::Locked`]. The writer (the server's follower) keeps the
+//! index up to date for both.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -170,6 +179,8 @@ pub struct SearchEngine {
     exact_filter_below: std::sync::atomic::AtomicUsize,
     /// Serialises writers (indexing, removal, embedding) with each other.
     write: Mutex<()>,
+    /// The held `writer.lock`; `None`: another process writes, this one only reads.
+    writer_lock: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for SearchEngine {
@@ -182,23 +193,52 @@ fn lock_err<T>(p: std::sync::PoisonError<T>) -> T {
     p.into_inner()
 }
 
+/// The name of the lock file in an index directory.
+pub const WRITER_LOCK: &str = "writer.lock";
+
+/// Takes `dir/writer.lock` for this process: `None` when another holds it.
+fn take_writer_lock(dir: &Path) -> Result<Option<std::fs::File>> {
+    let path = dir.join(WRITER_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(SearchError::io(format!("locking {}", path.display()), e)),
+    }
+}
+
 impl SearchEngine {
     /// Opens (or creates) the indexes under `dir`. Without an embedder the
     /// engine searches by keyword (and finds similar papers by their stored
     /// vectors when there are any).
+    ///
+    /// The engine writes when this process holds the directory's writer
+    /// lock, and is read-only when another process does (module docs).
     pub fn open(dir: &Path, embedder: Option<Arc<Embedder>>) -> Result<SearchEngine> {
         std::fs::create_dir_all(dir).map_err(|e| SearchError::io(format!("creating {}", dir.display()), e))?;
+        let writer_lock = take_writer_lock(dir)?;
         let keyword = KeywordIndex::open(&dir.join("keyword"))?;
         let dim = embedder.as_ref().map_or(DEFAULT_DIM, |e| e.dim());
-        let mut vectors = VectorIndex::open(&dir.join("vectors"), dim)?;
-        // Drop vectors of papers the keyword index no longer has (a crash
-        // between a keyword delete and the vector delete).
-        let known: HashSet<String> = keyword.all_keys_with_hash()?.into_iter().map(|(k, _, _)| k).collect();
-        let orphans: Vec<String> = vectors.keys().filter(|k| !known.contains(*k)).map(str::to_string).collect();
-        if !orphans.is_empty() {
-            let refs: Vec<&str> = orphans.iter().map(String::as_str).collect();
-            vectors.delete(&refs)?;
-        }
+        let vectors = if writer_lock.is_some() {
+            let mut vectors = VectorIndex::open(&dir.join("vectors"), dim)?;
+            // Drop vectors of papers the keyword index no longer has (a crash
+            // between a keyword delete and the vector delete).
+            let known: HashSet<String> = keyword.all_keys_with_hash()?.into_iter().map(|(k, _, _)| k).collect();
+            let orphans: Vec<String> = vectors.keys().filter(|k| !known.contains(*k)).map(str::to_string).collect();
+            if !orphans.is_empty() {
+                let refs: Vec<&str> = orphans.iter().map(String::as_str).collect();
+                vectors.delete(&refs)?;
+            }
+            vectors
+        } else {
+            tracing::info!(dir = %dir.display(), "another process writes this search index; reading it as it is");
+            VectorIndex::open_read_only(&dir.join("vectors"), dim)?
+        };
         Ok(SearchEngine {
             dir: dir.to_path_buf(),
             keyword,
@@ -207,7 +247,21 @@ impl SearchEngine {
             fusion: RwLock::new(Fusion::default()),
             exact_filter_below: std::sync::atomic::AtomicUsize::new(EXACT_FILTER_BELOW),
             write: Mutex::new(()),
+            writer_lock,
         })
+    }
+
+    /// Whether another process writes this index (see the module docs).
+    pub fn is_read_only(&self) -> bool {
+        self.writer_lock.is_none()
+    }
+
+    /// The writer's turn, or [`SearchError::Locked`] on a read-only engine.
+    fn write_turn(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        if self.is_read_only() {
+            return Err(SearchError::Locked(self.dir.clone()));
+        }
+        Ok(self.write.lock().unwrap_or_else(lock_err))
     }
 
     /// The directory the engine lives in.
@@ -265,13 +319,13 @@ impl SearchEngine {
     /// change feed calls, so that a paper is searchable by keyword at once
     /// however long embedding takes.
     pub fn index_keyword_at(&self, seq: u64, papers: &[Paper]) -> Result<()> {
-        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let _w = self.write_turn()?;
         self.keyword.stage(papers)?;
         self.keyword.commit(Some(seq))
     }
 
     fn index_inner(&self, seq: Option<u64>, papers: &[Paper]) -> Result<()> {
-        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let _w = self.write_turn()?;
         self.keyword.stage(papers)?;
         self.keyword.commit(seq)?;
         if let Some(emb) = &self.embedder
@@ -304,7 +358,7 @@ impl SearchEngine {
     }
 
     fn remove_inner(&self, seq: Option<u64>, ids: &[PaperId]) -> Result<()> {
-        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let _w = self.write_turn()?;
         let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
         self.keyword.stage_delete(&keys)?;
         self.keyword.commit(seq)?;
@@ -318,14 +372,14 @@ impl SearchEngine {
     /// Records a watermark without changing documents (the store's changes
     /// up to `seq` did not touch the index).
     pub fn set_applied_seq(&self, seq: u64) -> Result<()> {
-        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let _w = self.write_turn()?;
         self.keyword.commit(Some(seq))
     }
 
     /// Writes a vector snapshot now (e.g. at shutdown), so the next open
     /// replays no log.
     pub fn checkpoint(&self) -> Result<()> {
-        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let _w = self.write_turn()?;
         self.vectors.write().unwrap_or_else(lock_err).checkpoint(true)?;
         Ok(())
     }
@@ -370,7 +424,7 @@ impl SearchEngine {
         let Some(emb) = self.embedder.clone() else {
             return Ok((0, 0));
         };
-        let _w = self.write.lock().unwrap_or_else(lock_err);
+        let _w = self.write_turn()?;
         let mut pending = self.pending()?;
         let waiting = pending.len().saturating_sub(max);
         pending.truncate(max);

@@ -228,8 +228,8 @@ pub fn build_index(
     let stats = engine.stats()?;
     if stats.docs != papers.len() as u64 {
         // Keyword first, vectors through the pending job (as in production).
-        let plain = SearchEngine::open(index_dir, None)?;
         drop(engine);
+        let plain = SearchEngine::open(index_dir, None)?;
         for chunk in papers.chunks(2_000) {
             plain.index_papers(chunk)?;
         }

@@ -171,6 +171,19 @@ impl VectorIndex {
         fs::create_dir_all(dir).map_err(|e| SearchError::io(format!("creating {}", dir.display()), e))?;
         let _ = fs::remove_file(dir.join(format!("{SNAPSHOT}.tmp")));
         let _ = fs::remove_file(dir.join(format!("{LOG}.tmp")));
+        Self::load(dir, dim, true)
+    }
+
+    /// Loads the index in `dir` as it is on disk, changing no file: for a
+    /// process that reads an index another process writes (the writer may
+    /// be in the middle of an append or a snapshot, so a torn log tail is
+    /// skipped, not cut, and a bad snapshot is ignored, not set aside).
+    /// Such an index must not be written to.
+    pub fn open_read_only(dir: &Path, dim: usize) -> Result<VectorIndex> {
+        Self::load(dir, dim, false)
+    }
+
+    fn load(dir: &Path, dim: usize, writable: bool) -> Result<VectorIndex> {
         let mut idx = VectorIndex::empty(dir, dim);
         let snap_path = dir.join(SNAPSHOT);
         if snap_path.exists() {
@@ -179,14 +192,18 @@ impl VectorIndex {
             idx.snapshot_bytes = bytes.len() as u64;
             match idx.load_snapshot(&bytes) {
                 Ok(()) => {}
-                Err(why) => {
+                Err(why) if writable => {
                     tracing::warn!(path = %snap_path.display(), why, "vector snapshot unusable; set aside, vectors will be recomputed");
                     let _ = fs::rename(&snap_path, snap_path.with_extension("bin.corrupt"));
                     idx = VectorIndex::empty(dir, dim);
                 }
+                Err(why) => {
+                    tracing::warn!(path = %snap_path.display(), why, "vector snapshot unusable; reading without vectors");
+                    return Ok(VectorIndex::empty(dir, dim));
+                }
             }
         }
-        idx.replay_log()?;
+        idx.replay_log(writable)?;
         Ok(idx)
     }
 
@@ -398,7 +415,9 @@ impl VectorIndex {
         Ok(())
     }
 
-    fn replay_log(&mut self) -> Result<()> {
+    /// Applies the log; `writable`: also repair it (start a new one, cut a
+    /// torn tail) and keep it open for appending.
+    fn replay_log(&mut self, writable: bool) -> Result<()> {
         let path = self.dir.join(LOG);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -413,8 +432,10 @@ impl VectorIndex {
         if !header_ok {
             // A log of an older snapshot (its changes are in the snapshot),
             // of another model, or torn in its header: start a new one.
-            tracing::info!(path = %path.display(), "vector log does not belong to the snapshot; starting a new one");
-            self.start_log()?;
+            if writable {
+                tracing::info!(path = %path.display(), "vector log does not belong to the snapshot; starting a new one");
+                self.start_log()?;
+            }
             return Ok(());
         }
         let mut good = c.pos;
@@ -439,6 +460,10 @@ impl VectorIndex {
             }
             good = c.pos;
             replayed += 1;
+        }
+        if !writable {
+            tracing::debug!(replayed, "vector log read");
+            return Ok(());
         }
         if good < bytes.len() {
             tracing::warn!(path = %path.display(), kept = good, len = bytes.len(), "vector log torn; cutting it after the last whole record");

@@ -1,6 +1,6 @@
 //! The engine with the keyword index only (no model needed): field queries,
 //! filters, exclusions, highlights, direct ids, similar papers, removal,
-//! the watermark and crash recovery.
+//! the watermark, crash recovery, and one writer per index directory.
 
 mod common;
 
@@ -226,4 +226,33 @@ fn local_ids_are_indexed_too() {
     p.id = local.clone();
     e.index_papers(&[p]).unwrap();
     assert_eq!(ids(&e, "pasted"), [local.to_string()]);
+}
+
+#[test]
+fn a_second_opener_reads_while_the_first_writes() {
+    let (dir, writer) = engine();
+    let path = dir.path().join("index");
+    assert!(!writer.is_read_only());
+    // Another opener (an OS file lock: another process, or another open here).
+    let reader = SearchEngine::open(&path, None).unwrap();
+    assert!(reader.is_read_only());
+    assert_eq!(ids(&reader, "ti:attention").len(), 2, "it searches the committed index");
+    assert_eq!(reader.applied_seq().unwrap(), 1);
+    for result in [
+        reader.index_papers_at(2, &catalog()),
+        reader.set_applied_seq(5),
+        reader.remove(&[PaperId::parse("2312.00752").unwrap()]),
+        reader.checkpoint(),
+    ] {
+        assert!(matches!(result, Err(paperboy_search::SearchError::Locked(_))), "{result:?}");
+    }
+    assert_eq!(writer.applied_seq().unwrap(), 1, "nothing was written");
+    writer.set_applied_seq(3).unwrap();
+    drop(reader);
+    drop(writer);
+    // The lock goes with its holder.
+    let next = SearchEngine::open(&path, None).unwrap();
+    assert!(!next.is_read_only());
+    assert_eq!(next.applied_seq().unwrap(), 3);
+    next.set_applied_seq(4).unwrap();
 }

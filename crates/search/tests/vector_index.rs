@@ -153,6 +153,28 @@ fn torn_log_keeps_whole_records() {
 }
 
 #[test]
+fn a_reader_skips_a_torn_tail_without_cutting_it() {
+    let dim = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let data = clustered(20, dim, 2, 5);
+    let mut writer = VectorIndex::open(dir.path(), dim).unwrap();
+    writer.upsert(&items(&data[..19], 0)).unwrap();
+    let log = dir.path().join("vectors.log");
+    let whole = std::fs::read(&log).unwrap();
+    // Half of a record, as the writer leaves it in the middle of an append.
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&[7u8; 13]);
+    std::fs::write(&log, &torn).unwrap();
+    let reader = VectorIndex::open_read_only(dir.path(), dim).unwrap();
+    assert_eq!(reader.len(), 19);
+    assert_eq!(std::fs::read(&log).unwrap(), torn, "the reader changed no byte of the log");
+    // The writer's file is untouched by the reader: restore and go on appending.
+    std::fs::write(&log, &whole).unwrap();
+    writer.upsert(&items(&data[19..], 19)).unwrap();
+    assert_eq!(VectorIndex::open_read_only(dir.path(), dim).unwrap().len(), 20);
+}
+
+#[test]
 fn corrupt_snapshot_is_set_aside() {
     let dim = 8;
     let dir = tempfile::tempdir().unwrap();

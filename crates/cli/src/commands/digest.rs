@@ -208,9 +208,9 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         }
     }
     let embedder = super::load_embedder(settings)?;
-    let engine = super::open_engine(settings, embedder).context(
-        "saved searches need the search index; if `paperboy serve` is running, let its scheduler send digests",
-    )?;
+    // Beside a running server (same data directory) the index is read-only
+    // here and the server keeps it current.
+    let engine = super::open_engine(settings, embedder).context("saved searches need the search index")?;
     super::sync_with_progress(db.as_ref(), &engine).await?;
     let base_url =
         args.base_url.or_else(|| settings.base_url.clone()).unwrap_or_else(|| format!("http://{}", settings.addr));

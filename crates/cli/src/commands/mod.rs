@@ -67,8 +67,17 @@ pub fn open_engine(settings: &Settings, embedder: Option<Arc<Embedder>>) -> Resu
     Ok(Arc::new(engine))
 }
 
-/// Brings the index up to date with the catalog, with a progress bar.
+/// Brings the index up to date with the catalog, with a progress bar. A
+/// read-only index (another process, normally the running server, writes
+/// it) is left to its writer, which follows the catalog within seconds.
 pub async fn sync_with_progress(store: &dyn Store, engine: &Arc<SearchEngine>) -> Result<()> {
+    if engine.is_read_only() {
+        tracing::info!(
+            dir = %engine.dir().display(),
+            "another Paperboy process (a running server?) writes this search index and keeps it up to date"
+        );
+        return Ok(());
+    }
     let start = engine.applied_seq()?;
     let newest = store.last_change_seq().await?;
     if newest <= start {

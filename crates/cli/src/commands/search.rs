@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
 use paperboy_search::{SearchMode, SearchOptions};
@@ -98,6 +98,13 @@ pub struct ReindexArgs {
 
 pub async fn reindex(args: ReindexArgs, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
+    if super::open_engine(settings, None)?.is_read_only() {
+        bail!(
+            "a running Paperboy process (`paperboy serve`?) uses the search index in {}: stop it before \
+             rebuilding the index",
+            settings.index_dir().display()
+        );
+    }
     if !args.embed_only {
         let dir = settings.index_dir();
         if dir.exists() {

@@ -45,6 +45,13 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
     // background task follows the change feed and embeds new papers.
     let embedder = super::load_embedder(settings)?;
     let engine = super::open_engine(settings, embedder)?;
+    if engine.is_read_only() {
+        anyhow::bail!(
+            "another Paperboy server already uses the data directory {} (its search index is locked): stop it, \
+             or give each server its own --data-dir (several servers share a database through --database-url)",
+            settings.data_dir.display()
+        );
+    }
     super::sync_with_progress(store.as_ref(), &engine).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(paperboy_services::indexer::follow(
