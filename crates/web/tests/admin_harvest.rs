@@ -2,15 +2,14 @@
 //! the recorded runs (status, counts, last error, checkpoint), a member gets
 //! 403, a visitor is redirected to the login page.
 
-use std::sync::Arc;
+mod common;
 
 use chrono::{Duration, Utc};
+use common::Launch;
 use paperboy_core::Role;
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_store::{Community, HarvestArgs, HarvestCounts, HarvestTrigger, Harvests, SqliteStore};
-use paperboy_web::{AppState, WebConfig};
 use reqwest::StatusCode;
-use tokio::sync::oneshot;
 
 const PW: &str = "correct horse battery";
 
@@ -24,8 +23,7 @@ async fn session_cookie(store: &SqliteStore, name: &str, role: Role) -> String {
 
 #[tokio::test]
 async fn only_admins_see_the_harvest_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let (dir, store) = common::sqlite().await;
     let args = HarvestArgs {
         base_url: "http://127.0.0.1:9/oai".into(),
         metadata_prefix: "arXivRaw".into(),
@@ -43,20 +41,8 @@ async fn only_admins_see_the_harvest_log() {
     let admin = session_cookie(&store, "carol", Role::Admin).await;
     let member = session_cookie(&store, "alice", Role::Member).await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store: Arc::new(store.clone()),
-        config: Arc::new(WebConfig { base_url: base.clone(), ..WebConfig::default() }),
-        search: None,
-        mail: None,
-    };
-    let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(paperboy_web::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let url = format!("{base}/admin/harvest");
+    let s = Launch::bind().await.keep(dir).serve(store);
+    let (client, url) = (&s.client, s.url("/admin/harvest"));
 
     let r = client.get(&url).header("cookie", &admin).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);

@@ -6,27 +6,21 @@
 //! session id at login, rate limiting of wrong passwords, API tokens for
 //! API writes, and no shared cache for members' pages.
 
-use std::collections::HashMap;
+mod common;
+
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use common::{Browser, Launch, Server as Site};
 use paperboy_core::{Paper, PaperId, Role};
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_store::{Community, SqliteStore, Store};
-use paperboy_web::{AppState, WebConfig};
+use paperboy_store::{Community, Store};
+use paperboy_web::WebConfig;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 const PW: &str = "correct horse battery";
 const PAPER: &str = "2603.00101";
-
-struct Site {
-    base: String,
-    store: SqliteStore,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
-}
 
 fn paper(id: &str, title: &str) -> Paper {
     let mut p = Paper::new(PaperId::parse(id).unwrap(), title, NaiveDate::from_ymd_opt(2026, 3, 12).unwrap());
@@ -44,8 +38,7 @@ async fn site() -> Site {
 
 /// The site with `config` (its base URL is filled in).
 async fn site_with(config: WebConfig) -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let (dir, store) = common::sqlite().await;
     store
         .upsert_papers(&[paper(PAPER, "Sparse Mixture of Experts"), paper("2603.00102", "Diffusion at Scale")])
         .await
@@ -60,101 +53,7 @@ async fn site_with(config: WebConfig) -> Site {
         };
         accounts::sign_up(&store, &form).await.unwrap();
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store: Arc::new(store.clone()),
-        config: Arc::new(WebConfig { base_url: base.clone(), ..config }),
-        search: None,
-        mail: None,
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(paperboy_web::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Site { base, store, _dir: dir, _stop: stop }
-}
-
-/// A browser: keeps cookies, never follows redirects.
-struct Browser {
-    base: String,
-    client: reqwest::Client,
-    cookies: HashMap<String, String>,
-    /// Sent as `X-Forwarded-For`, as a reverse proxy would.
-    forwarded_for: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-
-    /// The value of the first `csrf` hidden field.
-    fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-        self.body[at..at + self.body[at..].find('"').unwrap()].to_string()
-    }
-}
-
-impl Browser {
-    fn new(site: &Site) -> Self {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { base: site.base.clone(), client, cookies: HashMap::new(), forwarded_for: None }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn keep(&mut self, r: reqwest::Response) -> Page {
-        for sc in r.headers().get_all("set-cookie") {
-            let sc = sc.to_str().unwrap();
-            let (pair, attrs) = sc.split_once(';').unwrap_or((sc, ""));
-            let (k, v) = pair.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-        }
-        let status = r.status();
-        let headers = r.headers().clone();
-        Page { status, headers, body: r.text().await.unwrap() }
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let r = self.client.request(method, format!("{}{path}", self.base)).header("cookie", self.cookie_header());
-        match &self.forwarded_for {
-            Some(xff) => r.header("x-forwarded-for", xff),
-            None => r,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let r = self.request(reqwest::Method::GET, path).send().await.unwrap();
-        self.keep(r).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let r = self.request(reqwest::Method::POST, path).form(form).send().await.unwrap();
-        self.keep(r).await
-    }
-
-    async fn log_in(&mut self, user: &str, password: &str) -> Page {
-        let form = self.get("/login").await;
-        let csrf = form.csrf();
-        self.post("/login", &[("csrf", &csrf), ("username", user), ("password", password)]).await
-    }
-
-    fn session(&self) -> Option<String> {
-        self.cookies.get("pb_session").cloned()
-    }
+    Launch::bind().await.config(config).keep(dir).serve(store)
 }
 
 async fn logged_in(site: &Site, user: &str) -> (Browser, String) {

@@ -3,21 +3,22 @@
 //! (an old-style id, a local `pb-` id, a hostile title), and exercised with
 //! reqwest: pages, redirects, errors, feeds, the JSON API and headers.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use common::{Launch, Server, content_type, header};
 use paperboy_core::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 use paperboy_core::{Paper, PaperId};
 use paperboy_store::{
-    ApiToken, Audience, Change, Comment, Community, Database, EmailPurpose, FeedPage, FeedQuery, MemberPapers,
-    NewSession, NewUser, Profile, ReadingListEntry, Secret, Session, SqliteStore, Store, StoreError, StoredPaper,
-    Submission, UpsertOutcome, User, Vote,
+    ApiToken, Audience, Change, Comment, Community, EmailPurpose, FeedPage, FeedQuery, MemberPapers, NewSession,
+    NewUser, Profile, ReadingListEntry, Secret, Session, Store, StoreError, StoredPaper, Submission, UpsertOutcome,
+    User, Vote,
 };
-use paperboy_web::{AppState, WebConfig};
+use paperboy_web::WebConfig;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 const HOSTILE: &str = "<script>alert(1)</script> & \"quotes\"";
 const HOSTILE_HTML: &str = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;";
@@ -87,81 +88,15 @@ fn catalog() -> Vec<Paper> {
     ]
 }
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    _dir: Option<tempfile::TempDir>,
-    _stop: oneshot::Sender<()>,
-}
-
-impl Server {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-
-    /// GET, check the status, return the body.
-    async fn text(&self, path: &str, status: StatusCode) -> String {
-        let r = self.get(path).await;
-        assert_eq!(r.status(), status, "GET {path}");
-        r.text().await.unwrap()
-    }
-
-    async fn json(&self, path: &str, status: StatusCode) -> Value {
-        let r = self.get(path).await;
-        assert_eq!(r.status(), status, "GET {path}");
-        assert_eq!(content_type(&r), "application/json", "GET {path}");
-        r.json().await.unwrap()
-    }
-}
-
-fn content_type(r: &reqwest::Response) -> String {
-    header(r, "content-type")
-}
-
-fn header(r: &reqwest::Response, name: &str) -> String {
-    r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
-}
-
-async fn start_with(store: Arc<dyn Database>, page_size: u32, dir: Option<tempfile::TempDir>) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store,
-        config: Arc::new(WebConfig {
-            base_url: base.clone(),
-            site_name: "Paperboy".into(),
-            page_size,
-            ..WebConfig::default()
-        }),
-        search: None,
-        mail: None,
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(paperboy_web::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Server { base, client, _dir: dir, _stop: stop }
-}
-
 async fn start(page_size: u32) -> Server {
-    start_keeping_store(page_size).await.0
-}
-
-/// The seeded server and a handle on its store, to change the catalog
-/// while it serves.
-async fn start_keeping_store(page_size: u32) -> (Server, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let (dir, store) = common::sqlite().await;
     store.upsert_papers(&catalog()).await.unwrap();
-    let server = start_with(Arc::new(store.clone()), page_size, Some(dir)).await;
-    (server, store)
+    Launch::bind().await.config(WebConfig { page_size, ..WebConfig::default() }).keep(dir).serve(store)
 }
 
 async fn start_empty() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
-    start_with(Arc::new(store), 30, Some(dir)).await
+    let (dir, store) = common::sqlite().await;
+    Launch::bind().await.keep(dir).serve(store)
 }
 
 // ---------------------------------------------------------------- XML ---
@@ -923,7 +858,7 @@ async fn stylesheet_is_linked_and_cached() {
 
 #[tokio::test]
 async fn catalog_changes_show_at_once() {
-    let (s, store) = start_keeping_store(30).await;
+    let s = start(30).await;
     let first = s.text("/papers/date/2026-03-12", StatusCode::OK).await;
     let again = s.text("/papers/date/2026-03-12", StatusCode::OK).await;
     assert_eq!(first, again);
@@ -933,7 +868,7 @@ async fn catalog_changes_show_at_once() {
 
     let fresh = paper("2603.00106", "A Freshly Imported Paper", "2026-03-12", &["cs.CV"]);
     let newer = paper("2603.00200", "Tomorrow Brings This", "2026-03-13", &["cs.LG"]);
-    store.upsert_papers(&[fresh, newer]).await.unwrap();
+    s.store.upsert_papers(&[fresh, newer]).await.unwrap();
 
     let after = s.text("/papers/date/2026-03-12", StatusCode::OK).await;
     assert!(after.contains("A Freshly Imported Paper"));
@@ -981,6 +916,7 @@ async fn an_empty_catalog_has_an_empty_state() {
 }
 
 /// A store whose every call fails, as a broken database would.
+#[derive(Clone)]
 struct BrokenStore;
 
 fn broken() -> StoreError {
@@ -1301,7 +1237,7 @@ impl paperboy_store::Mailing for BrokenStore {
 
 #[tokio::test]
 async fn store_failures_are_generic_500s() {
-    let s = start_with(Arc::new(BrokenStore), 30, None).await;
+    let s = Launch::bind().await.serve(BrokenStore);
     for path in ["/", "/papers/date/2026-03-11", "/papers/2603.00101", "/feed.atom"] {
         let body = s.text(path, StatusCode::INTERNAL_SERVER_ERROR).await;
         assert!(body.contains("Something went wrong"), "{path}");
@@ -1320,20 +1256,12 @@ async fn store_failures_are_generic_500s() {
 
 #[tokio::test]
 async fn serve_stops_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = AppState { store: Arc::new(store), config: Arc::new(WebConfig::default()), search: None, mail: None };
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(paperboy_web::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    let ok = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    let s = start_empty().await;
+    let ok = reqwest::get(s.url("/healthz")).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     drop(ok);
-    stop.send(()).unwrap();
-    let result = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+    let result = s
+        .shut_down(std::time::Duration::from_secs(10))
         .await
         .expect("serve returns after the shutdown signal")
         .unwrap();

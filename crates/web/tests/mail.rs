@@ -7,30 +7,34 @@
 //! CR/LF, forged and expired links, missing CSRF) is refused with a 4xx and
 //! a clear message.
 
+mod common;
 #[path = "../../mail/tests/support/sink.rs"]
 mod sink;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::{Browser, Launch, Page, Server};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{
     DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site, SmtpSettings,
 };
-use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
-use paperboy_web::{AppState, WebConfig};
+use paperboy_store::{Frequency, Mailing, Store};
 use reqwest::StatusCode;
-use tokio::sync::oneshot;
 
+/// The site with digests on, its postman and the SMTP sink it sends to.
 struct TestSite {
-    base: String,
-    store: SqliteStore,
     postman: Arc<Postman>,
     sink: sink::Sink,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+    server: Server,
+}
+
+impl std::ops::Deref for TestSite {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.server
+    }
 }
 
 fn paper(n: u32, title: &str) -> Paper {
@@ -45,20 +49,18 @@ fn paper(n: u32, title: &str) -> Paper {
 }
 
 async fn site() -> Option<TestSite> {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, store) = common::sqlite().await;
     let sink = sink::Sink::started(&dir.path().join("sink"))?;
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
     store.upsert_papers(&[paper(1, "Sparse Mixture of Experts"), paper(2, "Diffusion at Scale")]).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let launch = Launch::bind().await;
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
     let site = Site {
         name: "Paperboy".into(),
-        base_url: base.clone(),
+        base_url: launch.base.clone(),
         from: paperboy_mail::message::sender("Paperboy", "digest@example.org").unwrap(),
         tz: "UTC".parse().unwrap(),
     };
-    let builder = DigestBuilder { db: Arc::clone(&db), search: None, signer: Signer::random().unwrap(), site };
+    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
     let smtp = SmtpSettings {
         host: "127.0.0.1".into(),
         port: sink.port,
@@ -69,73 +71,8 @@ async fn site() -> Option<TestSite> {
     };
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let postman = Arc::new(Postman::new(builder, mailer, DeliveryOptions { per_second: 100.0, ..Default::default() }));
-    let state = AppState {
-        store: db,
-        config: Arc::new(WebConfig { base_url: base.clone(), ..WebConfig::default() }),
-        search: None,
-        mail: Some(Arc::clone(&postman)),
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(paperboy_web::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Some(TestSite { base, store, postman, sink, _dir: dir, _stop: stop })
-}
-
-/// Keeps cookies, never follows redirects.
-struct Browser {
-    base: String,
-    client: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-        self.body[at..at + self.body[at..].find('"').unwrap()].to_string()
-    }
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { base: base.to_string(), client, cookies: HashMap::new() }
-    }
-
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) }
-    }
-
-    async fn keep(&mut self, r: reqwest::Response) -> Page {
-        for sc in r.headers().get_all("set-cookie") {
-            let sc = sc.to_str().unwrap();
-            let pair = sc.split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies.insert(k.to_string(), v.to_string());
-        }
-        let status = r.status();
-        Page { status, body: r.text().await.unwrap() }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let r = self.client.get(self.url(path)).header("cookie", self.cookie_header()).send().await.unwrap();
-        self.keep(r).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let r = self.client.post(self.url(path)).header("cookie", self.cookie_header()).form(form).send();
-        let r = r.await.unwrap();
-        self.keep(r).await
-    }
+    let server = launch.mail(Arc::clone(&postman)).keep(dir).serve(store);
+    Some(TestSite { postman, sink, server })
 }
 
 async fn subscribe(b: &mut Browser, email: &str) -> Page {
@@ -148,7 +85,7 @@ async fn subscribe(b: &mut Browser, email: &str) -> Page {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_confirm_receive_manage_and_unsubscribe_in_one_click() {
     let Some(site) = site().await else { return };
-    let mut b = Browser::new(&site.base);
+    let mut b = Browser::new(&site);
     let home = b.get("/").await;
     assert!(home.body.contains("Get trending papers in your email inbox"), "the box is on every page");
 
@@ -229,7 +166,7 @@ async fn subscribe_confirm_receive_manage_and_unsubscribe_in_one_click() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_addresses_injection_and_bad_links_are_refused_clearly() {
     let Some(site) = site().await else { return };
-    let mut b = Browser::new(&site.base);
+    let mut b = Browser::new(&site);
     for (bad, why) in [
         ("not-an-address", "'@'"),
         ("ada@example.org\r\nBcc: evil@example.org", "no spaces or control characters"),
@@ -289,7 +226,7 @@ async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
     use paperboy_core::Role;
     use paperboy_services::accounts::{self, SignUp};
     let Some(site) = site().await else { return };
-    let mut b = Browser::new(&site.base);
+    let mut b = Browser::new(&site);
     let form = b.get("/signup").await;
     let csrf = form.csrf();
     let r = b
@@ -323,7 +260,7 @@ async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
         email_verified: true,
     };
     accounts::sign_up(&site.store, &admin).await.unwrap();
-    let mut a = Browser::new(&site.base);
+    let mut a = Browser::new(&site);
     let csrf = a.get("/login").await.csrf();
     a.post("/login", &[("csrf", &csrf), ("username", "root"), ("password", "correct horse battery")]).await;
     let html = a.get("/admin/digest").await;

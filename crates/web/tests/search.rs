@@ -5,18 +5,19 @@
 //! JSON search and similar-papers endpoints, similar papers on paper pages,
 //! the search feed, the semantic-off notice and a server without search.
 
+mod common;
+
 use paperboy_web::params::percent_encode;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use common::{Launch, Server, header};
 use paperboy_core::{Paper, PaperId};
 use paperboy_search::SearchEngine;
-use paperboy_store::{SqliteStore, Store};
-use paperboy_web::{AppState, WebConfig};
+use paperboy_store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -115,50 +116,23 @@ fn catalog() -> Vec<Paper> {
     papers
 }
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    store: SqliteStore,
-    engine: Option<Arc<SearchEngine>>,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
+/// The search API, for the tests here.
+trait SearchIds {
+    /// The ids of `/api/papers/search?{query}`, in order.
+    async fn search_ids(&self, query: &str) -> Vec<String>;
 }
 
-impl Server {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
-    }
-
-    /// GET, check the status, return the body.
-    async fn text(&self, path: &str, status: StatusCode) -> String {
-        let r = self.get(path).await;
-        assert_eq!(r.status(), status, "GET {path}");
-        r.text().await.unwrap()
-    }
-
-    async fn json(&self, path: &str, status: StatusCode) -> Value {
-        let r = self.get(path).await;
-        assert_eq!(r.status(), status, "GET {path}");
-        assert_eq!(header(&r, "content-type"), "application/json", "GET {path}");
-        r.json().await.unwrap()
-    }
-
-    /// The ids of `/api/papers/search?{query}`, in order.
+impl SearchIds for Server {
     async fn search_ids(&self, query: &str) -> Vec<String> {
         let v = self.json(&format!("/api/papers/search?{query}"), StatusCode::OK).await;
         v.as_array().unwrap().iter().map(|i| i["paper"]["id"].as_str().unwrap().to_string()).collect()
     }
 }
 
-fn header(r: &reqwest::Response, name: &str) -> String {
-    r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
-}
-
 /// A server over the catalog; with a keyword-only engine holding the same
 /// papers when `with_search`.
 async fn start(with_search: bool) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let (dir, store) = common::sqlite().await;
     let papers = catalog();
     store.upsert_papers(&papers).await.unwrap();
     let engine = if with_search {
@@ -168,25 +142,7 @@ async fn start(with_search: bool) -> Server {
     } else {
         None
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store: Arc::new(store.clone()),
-        config: Arc::new(WebConfig {
-            base_url: base.clone(),
-            site_name: "Paperboy".into(),
-            page_size: 30,
-            ..WebConfig::default()
-        }),
-        search: engine.clone(),
-        mail: None,
-    };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(paperboy_web::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Server { base, client, store, engine, _dir: dir, _stop: stop }
+    Launch::bind().await.search(engine).keep(dir).serve(store)
 }
 
 /// The `<li>` of each result, in order.
@@ -441,7 +397,7 @@ async fn semantic_search_without_a_model_says_so() {
 async fn papers_missing_from_the_store_are_skipped() {
     let s = start(true).await;
     let ghost = paper("2603.09999", "Phantom Zebra Paper", "Only in the index.", &["Nobody"], &["cs.LG"], "2026-03-12");
-    s.engine.as_ref().unwrap().index_papers(&[ghost]).unwrap();
+    s.search.as_ref().unwrap().index_papers(&[ghost]).unwrap();
     let body = s.text("/search?q=zebra", StatusCode::OK).await;
     assert!(result_ids(&body).is_empty());
     assert!(!body.contains("Phantom"));
@@ -659,7 +615,7 @@ async fn search_feed_is_valid_atom_with_the_newest_matches() {
 #[tokio::test]
 async fn searches_follow_imports() {
     let s = start(true).await;
-    let engine = s.engine.clone().unwrap();
+    let engine = s.search.clone().unwrap();
     // An index that records the store's position, so searches are cached.
     engine.index_papers_at(s.store.last_change_seq().await.unwrap(), &[]).unwrap();
     assert!(s.search_ids("q=zebra").await.is_empty());
