@@ -159,6 +159,40 @@ fn comment_id(path: Result<Path<i64>, PathRejection>) -> Result<CommentId, WebEr
         .map_err(|_| WebError::bad("a comment is named by its number, e.g. /comments/12/edit"))
 }
 
+/// Who may take an action on a comment.
+enum Allowed {
+    /// Any member: the store changes only the member's own comments.
+    Author,
+    /// Admins only; anyone else gets a 403 with this message.
+    Admins(&'static str),
+}
+
+/// The steps the comment actions share: the permission check, the
+/// comment's number from the path and the form (whose CSRF token
+/// [`crate::auth::csrf_middleware`] has checked) go to `act`, which makes
+/// the change and says where to go back to. The answer is a 303 there, or
+/// the error as a page.
+async fn comment_action(
+    st: &AppState,
+    v: &Viewer,
+    allowed: Allowed,
+    path: Result<Path<i64>, PathRejection>,
+    body: &[u8],
+    act: impl AsyncFnOnce(CommentId, Form) -> Result<String, WebError>,
+) -> Response {
+    let result = async {
+        if let Allowed::Admins(why) = allowed
+            && !v.user().is_admin()
+        {
+            return Err(WebError::Forbidden(why.to_string()));
+        }
+        let id = comment_id(path)?;
+        let form = Form::parse(body)?;
+        Ok(see_other(&act(id, form).await?))
+    };
+    html_result(&st.config, result.await)
+}
+
 /// `POST /comments/{cid}/edit` with `body`: only the author's own.
 pub async fn edit(
     State(st): State<AppState>,
@@ -166,13 +200,11 @@ pub async fn edit(
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let id = comment_id(path)?;
-        let form = Form::parse(&body)?;
+    comment_action(&st, &v, Allowed::Author, path, &body, async |id, form| {
         let c = st.store.edit_comment(v.user().id, id, form.raw("body")).await?;
-        Ok(see_other(&format!("{}#c{}", paper_path(&c.paper_id), c.id)))
-    };
-    html_result(&st.config, result.await)
+        Ok(format!("{}#c{}", paper_path(&c.paper_id), c.id))
+    })
+    .await
 }
 
 /// `POST /comments/{cid}/delete`: only the author's own.
@@ -182,13 +214,11 @@ pub async fn delete(
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let id = comment_id(path)?;
-        let form = Form::parse(&body)?;
+    comment_action(&st, &v, Allowed::Author, path, &body, async |id, form| {
         st.store.delete_comment(v.user().id, id).await?;
-        Ok(see_other(&safe_next(form.get("back"))))
-    };
-    html_result(&st.config, result.await)
+        Ok(safe_next(form.get("back")))
+    })
+    .await
 }
 
 /// `POST /comments/{cid}/hide` with `hidden=1|0`: admins only.
@@ -198,14 +228,9 @@ pub async fn hide(
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        if !v.user().is_admin() {
-            return Err(WebError::Forbidden("Only admins can hide comments.".to_string()));
-        }
-        let id = comment_id(path)?;
-        let form = Form::parse(&body)?;
+    comment_action(&st, &v, Allowed::Admins("Only admins can hide comments."), path, &body, async |id, form| {
         st.store.set_comment_hidden(id, form.get("hidden") != Some("0")).await?;
-        Ok(see_other(&safe_next(form.get("back"))))
-    };
-    html_result(&st.config, result.await)
+        Ok(safe_next(form.get("back")))
+    })
+    .await
 }
