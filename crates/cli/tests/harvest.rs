@@ -3,7 +3,7 @@
 //! resumes from the checkpoint (the server's request log shows pages 1 and 2
 //! are not fetched again), losing and duplicating nothing; `harvest status`
 //! shows both runs; an OAI error fails the command and is recorded. The
-//! harvest lease (3 s here) keeps a restart from harvesting until the killed
+//! harvest lease (5 s here) keeps a restart from harvesting until the killed
 //! process's lease has run out.
 
 mod common;
@@ -25,7 +25,7 @@ fn harvest_cmd(data_dir: &std::path::Path, base: &str, extra: &[&str]) -> Comman
         .args(extra)
         .env_remove("PAPERBOY_CONFIG")
         .env("PAPERBOY_HARVEST_TIMEOUT", "120")
-        .env("PAPERBOY_JOB_LEASE_SECONDS", "3")
+        .env("PAPERBOY_JOB_LEASE_SECONDS", "5")
         .env("PAPERBOY_LOG", "warn");
     cmd
 }
@@ -75,6 +75,9 @@ fn a_killed_harvest_resumes_from_its_checkpoint_without_loss_or_duplicates() {
     assert!(stderr.contains("holds the harvest lease") && stderr.contains(&lease.holder), "{stderr}");
     assert_eq!(replay.tokens().len(), 3, "the refused restart asked for nothing");
     assert_eq!(rt.block_on(store.recent_harvests(10)).unwrap().len(), 1, "and recorded no run");
+    let status = common::run(dir.path(), &["harvest", "status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains(&format!("Harvesting now: {} holds the harvest lease", lease.holder)), "{text}");
     while chrono::Utc::now() <= lease.expires_at {
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -110,6 +113,7 @@ fn a_killed_harvest_resumes_from_its_checkpoint_without_loss_or_duplicates() {
     assert!(status.status.success());
     assert!(text.contains("interrupted") && text.contains("completed"), "{text}");
     assert!(text.contains("resumed by run 2"), "{text}");
+    assert!(text.contains("Harvesting now: no one"), "the finished harvest gave its lease up: {text}");
 }
 
 #[test]

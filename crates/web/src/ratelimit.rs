@@ -52,6 +52,13 @@ impl FailureLimiter {
         }
     }
 
+    /// For limits on every attempt, not just failed ones: a 429 when `key`
+    /// is over its limit, else counts this attempt.
+    pub async fn attempt(&self, key: &str) -> Result<(), WebError> {
+        self.check(key).await?;
+        self.fail(key).await
+    }
+
     /// Records one failure of `key`.
     pub async fn fail(&self, key: &str) -> Result<(), WebError> {
         Ok(self.store.record_failure(&self.key(key), Utc::now()).await?)

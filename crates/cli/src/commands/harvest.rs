@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use paperboy_arxiv::{ArxivConfig, DEFAULT_OAI_BASE_URL, MetadataFormat};
 use paperboy_core::schedule::{Days, Schedule};
 use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestConfig, HarvestProgress, harvest};
-use paperboy_store::{HarvestRun, HarvestTrigger, Harvests};
+use paperboy_store::{Coordination, HarvestRun, HarvestTrigger, Harvests};
 use serde::Deserialize;
 
 use crate::commands::import::parse_date;
@@ -301,6 +301,15 @@ async fn status(settings: &Settings, limit: u32) -> Result<ExitCode> {
         println!(
             "Scheduled: off (set [harvest] enabled = true, or PAPERBOY_HARVEST_ENABLED=true, for `paperboy serve`)"
         );
+    }
+    match store.lease(paperboy_services::lease::HARVEST_LEASE).await? {
+        Some(lease) if lease.expires_at > Utc::now() => println!(
+            "Harvesting now: {} holds the harvest lease (since {}, renewed until {})",
+            lease.holder,
+            lease.acquired_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            lease.expires_at.format("%H:%M:%S UTC")
+        ),
+        _ => println!("Harvesting now: no one (the harvest lease is free)"),
     }
     if runs.is_empty() {
         println!("No harvest has run yet: run `paperboy harvest`.");

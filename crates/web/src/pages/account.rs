@@ -134,9 +134,8 @@ pub async fn signup(
 ) -> Response {
     let result = async {
         let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
-        limits.signup.check(&ip_key).await?;
         // Every attempt counts: this limits account creation, not just mistakes.
-        limits.signup.fail(&ip_key).await?;
+        limits.signup.attempt(&ip_key).await?;
         let form = Form::parse(&body)?;
         let values =
             SignupValues { username: form.get("username").unwrap_or(""), email: form.get("email").unwrap_or("") };
@@ -331,8 +330,7 @@ pub async fn reset_request(
 ) -> Response {
     let result = async {
         let ip_key = format!("reset-ip:{}", auth::client_ip(&request_ext));
-        limits.signup.check(&ip_key).await?;
-        limits.signup.fail(&ip_key).await?;
+        limits.signup.attempt(&ip_key).await?;
         let form = Form::parse(&body)?;
         let email = match Email::parse(form.get("email").unwrap_or("")) {
             Ok(e) => e,

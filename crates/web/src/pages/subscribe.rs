@@ -122,8 +122,7 @@ pub async fn subscribe(
     let result = async {
         let mail = postman(&st)?;
         let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
-        limit.0.check(&ip_key).await?;
-        limit.0.fail(&ip_key).await?;
+        limit.0.attempt(&ip_key).await?;
         let form = Form::parse(&body)?;
         let typed = form.raw("email");
         let email = match Email::parse(typed) {
