@@ -1,6 +1,7 @@
 //! `/admin/harvest` on the real server over a real SQLite file: an admin sees
-//! the recorded runs (status, counts, last error, checkpoint), a member gets
-//! 403, a visitor is redirected to the login page.
+//! who holds the harvest lease and the recorded runs (status, counts, last
+//! error, checkpoint), a member gets 403, a visitor is redirected to the
+//! login page.
 
 mod common;
 
@@ -8,7 +9,7 @@ use chrono::{Duration, Utc};
 use common::Launch;
 use paperboy_core::Role;
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_store::{Community, HarvestArgs, HarvestCounts, HarvestTrigger, Harvests, SqliteStore};
+use paperboy_store::{Community, Coordination, HarvestArgs, HarvestCounts, HarvestTrigger, Harvests, SqliteStore};
 use reqwest::StatusCode;
 
 const PW: &str = "correct horse battery";
@@ -40,6 +41,8 @@ async fn only_admins_see_the_harvest_log() {
     store.finish_harvest(failed.id, Some("page 2: <not well-formed>")).await.unwrap();
     let admin = session_cookie(&store, "carol", Role::Admin).await;
     let member = session_cookie(&store, "alice", Role::Member).await;
+    let lease = store.acquire_lease("harvest", "db1:4242:0badcafe", std::time::Duration::from_secs(600)).await.unwrap();
+    assert!(lease.is_held_by("db1:4242:0badcafe"));
 
     let s = Launch::bind().await.keep(dir).serve(store);
     let (client, url) = (&s.client, s.url("/admin/harvest"));
@@ -51,6 +54,10 @@ async fn only_admins_see_the_harvest_log() {
     assert!(body.contains("completed") && body.contains("schedule") && body.contains("812"), "{body}");
     assert!(body.contains("failed") && body.contains("page 2: &lt;not well-formed&gt;"), "escaped error: {body}");
     assert!(body.contains("tok|1000"), "the checkpoint is shown");
+    assert!(body.contains("Harvesting now: <code>db1:4242:0badcafe</code>"), "the lease holder is shown: {body}");
+    s.store.release_lease("harvest", "db1:4242:0badcafe").await.unwrap();
+    let body = client.get(&url).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("No harvest is running."), "{body}");
 
     let r = client.get(&url).header("cookie", &member).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);

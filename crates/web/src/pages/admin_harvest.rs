@@ -1,6 +1,6 @@
-//! `/admin/harvest`: the recent arXiv harvest runs (status, pages, records,
-//! what became of them, errors) for admins; members get 403, visitors are
-//! sent to the login page.
+//! `/admin/harvest`: who is harvesting now (the harvest lease) and the
+//! recent arXiv harvest runs (status, pages, records, what became of them,
+//! errors) for admins; members get 403, visitors are sent to the login page.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -45,9 +45,23 @@ pub async fn show(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Re
             return Err(WebError::Forbidden("Only admins can see the harvest log.".to_string()));
         }
         let runs = st.store.recent_harvests(RUNS).await?;
+        // The lease names the process harvesting now, on whichever server.
+        let holder = st
+            .store
+            .lease(paperboy_services::lease::HARVEST_LEASE)
+            .await?
+            .filter(|l| l.expires_at > chrono::Utc::now());
         let body = html! {
             section.admin-harvest {
                 h1 { "arXiv harvests" }
+                p.harvest-lease {
+                    @if let Some(lease) = &holder {
+                        "Harvesting now: " code { (lease.holder) } " (since "
+                        (lease.acquired_at.format("%Y-%m-%d %H:%M:%S")) " UTC)."
+                    } @else {
+                        "No harvest is running."
+                    }
+                }
                 @if runs.is_empty() {
                     p { "No harvest has run yet. Run " code { "paperboy harvest" } ", or enable the daily harvest in "
                         code { "[harvest]" } " of paperboy.toml." }
