@@ -17,6 +17,7 @@
 mod backend;
 mod batch;
 mod community;
+mod community_impl;
 mod coordination;
 pub mod copy;
 mod error;

@@ -1,6 +1,7 @@
 //! The SQLite backend: one database file in WAL mode, a small connection pool,
 //! and writes batched into transactions. This file holds the catalog
-//! ([`Store`]) and the helpers both halves share; the community half is in
+//! ([`Store`]) and the helpers both halves share; the community half is
+//! `community_impl.rs` (shared with PostgreSQL), SQLite's locking hooks in
 //! `sqlite_community.rs`.
 
 use std::path::Path;

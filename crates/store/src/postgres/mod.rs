@@ -22,11 +22,12 @@
 //! * migrations run under a session advisory lock, so servers starting
 //!   together apply each one once.
 //!
-//! Catalog queries are in `catalog.rs`, the community's in `community.rs`,
+//! Catalog queries are in `catalog.rs`, the community's locking hooks in `community.rs`
+//! (its statements are shared with SQLite in `../community_impl.rs`),
 //! subscriptions and the outbox in `mailing.rs`, the harvest log in
 //! `harvest.rs`, the migrator in `migrate.rs`.
 
-mod catalog;
+pub(crate) mod catalog;
 mod community;
 mod harvest;
 mod mailing;
