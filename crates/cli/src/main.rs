@@ -22,7 +22,7 @@ Configuration, strongest first:
      PAPERBOY_DATABASE_URL, PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG,
      PAPERBOY_TRUSTED_PROXIES (comma-separated addresses or blocks), PAPERBOY_JOB_LEASE_SECONDS,
      PAPERBOY_HARVEST_{ENABLED,BASE_URL,CATEGORIES,SET,FORMAT,PACING,TIMEOUT,AT,TIME_ZONE},
-     PAPERBOY_SMTP_{HOST,PORT,SECURITY,USERNAME,PASSWORD},
+     PAPERBOY_SMTP_{HOST,PORT,SECURITY,USERNAME,PASSWORD,CA_FILE},
      PAPERBOY_MAIL_{FROM,RATE,DIGEST_TIME,TIME_ZONE,RETRY_SECS,LEASE_SECS})
   3. the config file: --config FILE, or ./paperboy.toml when present:
          data_dir = \"./paperboy-data\"
@@ -61,6 +61,7 @@ Configuration, strongest first:
          smtp_security = \"starttls\"   # plain, starttls or tls
          smtp_username = \"digest\"
          smtp_password = \"…\"
+         smtp_ca_file = \"/etc/paperboy/relay-ca.pem\"   # PEM CAs trusted besides the built-in roots
          from = \"digest@papers.example.org\"
          messages_per_second = 10
          digest_time = \"07:00\"     # daily on weekdays, weekly on Mondays

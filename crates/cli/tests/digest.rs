@@ -145,8 +145,27 @@ fn dry_run_sends_nothing_and_refusals_say_what_to_do() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no confirmed, active daily subscription"));
     let hourly = common::run(&data, &["digest", "run", "--period", "hourly"]);
     assert!(!hourly.status.success());
+    // A CA file that is not there stops the run before anything is queued.
+    let missing_ca = data.join("no-such-ca.pem");
+    let bad_tls = std::process::Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["digest", "run", "--period", "daily"])
+        .env_remove("PAPERBOY_CONFIG")
+        .env("PAPERBOY_SMTP_HOST", "127.0.0.1")
+        .env("PAPERBOY_SMTP_SECURITY", "starttls")
+        .env("PAPERBOY_SMTP_CA_FILE", &missing_ca)
+        .output()
+        .unwrap();
+    assert!(!bad_tls.status.success());
+    let stderr = String::from_utf8_lossy(&bad_tls.stderr);
+    assert!(stderr.contains("no-such-ca.pem") && stderr.contains("smtp_ca_file"), "{stderr}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let counts = rt
         .block_on(async { SqliteStore::open(&data.join("paperboy.db")).await.unwrap().outbox_counts().await.unwrap() });
-    assert_eq!(counts.sent + counts.pending + counts.failed, 0, "a dry run queues nothing");
+    assert_eq!(
+        counts.sent + counts.pending + counts.failed,
+        0,
+        "a dry run, and a run with bad TLS settings, queue nothing"
+    );
 }

@@ -94,6 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         username: None,
         password: None,
         timeout: Duration::from_secs(30),
+        ca_file: None,
     };
     let mailer = Mailer::new(&smtp, &builder.site.from)?;
     let delivery = DeliveryOptions { per_second: 1_000_000.0, batch: 200, ..DeliveryOptions::default() };

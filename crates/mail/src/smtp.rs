@@ -2,8 +2,11 @@
 //! or implicit TLS, optional credentials, and a classification of failures
 //! into temporary (4xx replies, refused or dropped connections, timeouts:
 //! try again later) and permanent (5xx replies, unusable addresses: record
-//! and stop).
+//! and stop). The server's certificate is checked against the built-in web
+//! roots plus, optionally, the CAs of [`SmtpSettings::ca_file`] (a relay
+//! with a private CA).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +14,7 @@ use lettre::Address;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
 use crate::MailError;
@@ -58,6 +61,9 @@ pub struct SmtpSettings {
     pub password: Option<String>,
     /// Per command; a server slower than this is a temporary failure.
     pub timeout: Duration,
+    /// A PEM file of one or more CA certificates trusted in addition to the
+    /// built-in web roots, for STARTTLS and TLS (unused with plain SMTP).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Why a message was not delivered.
@@ -111,10 +117,7 @@ impl Mailer {
         let host = settings.host.trim().to_string();
         let tls = match settings.security {
             Security::Plain => None,
-            Security::StartTls | Security::Tls => Some(
-                TlsParameters::new(host.clone())
-                    .map_err(|e| MailError::Config(format!("cannot set up TLS for {host}: {e}")))?,
-            ),
+            Security::StartTls | Security::Tls => Some(tls_parameters(&host, settings.ca_file.as_deref())?),
         };
         let credentials = match (&settings.username, &settings.password) {
             (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.clone())),
@@ -199,7 +202,7 @@ impl Mailer {
                 let addr = (self.host.as_str(), self.port);
                 AsyncSmtpConnection::connect_tokio1(addr, Some(self.timeout), &hello, self.tls.clone(), None)
                     .await
-                    .map_err(classify)?
+                    .map_err(tls_failure)?
             }
             Security::Plain | Security::StartTls => {
                 let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
@@ -219,7 +222,7 @@ impl Mailer {
         if self.security == Security::StartTls
             && let Some(tls) = self.tls.clone()
         {
-            conn.starttls(tls, &hello).await.map_err(classify)?;
+            conn.starttls(tls, &hello).await.map_err(tls_failure)?;
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials).await.map_err(classify)?;
@@ -228,18 +231,68 @@ impl Mailer {
     }
 }
 
+/// What to tell an operator whose CA file cannot be used.
+const CA_FILE_HINT: &str = "give a PEM file with one or more CA certificates (-----BEGIN CERTIFICATE-----) \
+     in [mail] smtp_ca_file or PAPERBOY_SMTP_CA_FILE, or unset it to trust only the built-in roots";
+
+/// rustls with the built-in web roots, plus the certificates of `ca_file`.
+fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, MailError> {
+    let mut builder = TlsParameters::builder(host.to_string());
+    if let Some(path) = ca_file {
+        let shown = path.display();
+        let pem = std::fs::read(path)
+            .map_err(|e| MailError::Config(format!("cannot read the SMTP CA file {shown}: {e}; {CA_FILE_HINT}")))?;
+        // lettre accepts a PEM file without certificates (a key, a DER
+        // file, an empty file) as no certificates at all.
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(MailError::Config(format!(
+                "the SMTP CA file {shown} holds no PEM certificate; {CA_FILE_HINT}"
+            )));
+        }
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            MailError::Config(format!("the SMTP CA file {shown} is not valid PEM ({}); {CA_FILE_HINT}", describe(&e)))
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder.build_rustls().map_err(|e| match ca_file {
+        Some(path) => MailError::Config(format!(
+            "cannot use the certificates of the SMTP CA file {} ({}); {CA_FILE_HINT}",
+            path.display(),
+            describe(&e)
+        )),
+        None => MailError::Config(format!("cannot set up TLS for {host}: {}", describe(&e))),
+    })
+}
+
 /// 5xx replies are permanent; everything else (4xx, network, TLS) is worth
 /// another try later.
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
     if e.is_permanent() { SendError::Permanent(describe(&e)) } else { SendError::Temporary(describe(&e)) }
 }
 
+/// [`classify`], telling the operator what to do about a certificate that no
+/// trusted CA signed. Still temporary: once the setting is fixed, the mail
+/// goes out, and no subscriber is charged a bounce meanwhile.
+fn tls_failure(e: lettre::transport::smtp::Error) -> SendError {
+    match classify(e) {
+        SendError::Temporary(text) if text.contains("UnknownIssuer") => SendError::Temporary(format!(
+            "{text} (the SMTP server's TLS certificate is not signed by a trusted CA: if a private CA signed it, \
+             set [mail] smtp_ca_file or PAPERBOY_SMTP_CA_FILE to that CA's PEM file)"
+        )),
+        other => other,
+    }
+}
+
 fn describe(e: &lettre::transport::smtp::Error) -> String {
     let mut s = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
+        // lettre's messages already end with their source's; say it once.
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         source = inner.source();
     }
     s
@@ -262,6 +315,7 @@ mod tests {
             username: None,
             password: None,
             timeout: Duration::from_secs(2),
+            ca_file: None,
         };
         let from: Mailbox = "Paperboy <digest@p.example>".parse().unwrap();
         let m = Mailer::new(&settings, &from).unwrap();
@@ -271,5 +325,60 @@ mod tests {
         assert!(matches!(r, Err(SendError::Permanent(_))), "{r:?}");
         assert_eq!(Security::parse("STARTTLS").unwrap(), Security::StartTls);
         assert!(Security::parse("ssl3").is_err());
+    }
+
+    #[test]
+    fn an_unusable_ca_file_is_a_config_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/smtp");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n")
+            .unwrap();
+        let not_a_cert = dir.path().join("not-a-cert.pem");
+        let der = "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
+        std::fs::write(&not_a_cert, der).unwrap();
+        let cases = [
+            (dir.path().join("missing/ca.pem"), "cannot read"),
+            (empty, "no PEM certificate"),
+            (fixtures.join("server.key"), "no PEM certificate"),
+            (garbage, "not valid PEM"),
+            (not_a_cert, "cannot use the certificates"),
+            (dir.path().to_path_buf(), "cannot read"),
+        ];
+        let from: Mailbox = "Paperboy <digest@p.example>".parse().unwrap();
+        for (path, what) in cases {
+            for security in [Security::StartTls, Security::Tls] {
+                let settings = SmtpSettings {
+                    host: "relay.internal".into(),
+                    port: 587,
+                    security,
+                    username: None,
+                    password: None,
+                    timeout: Duration::from_secs(2),
+                    ca_file: Some(path.clone()),
+                };
+                let e = Mailer::new(&settings, &from).unwrap_err();
+                let MailError::Config(text) = &e else { panic!("{e:?}") };
+                assert!(text.contains(&path.display().to_string()), "names the file: {text}");
+                assert!(text.contains(what), "says what is wrong ({what}): {text}");
+                assert!(text.contains("smtp_ca_file"), "says what to do: {text}");
+            }
+        }
+        // The test CA is fine; with plain SMTP the setting is not used.
+        let mut settings = SmtpSettings {
+            host: "relay.internal".into(),
+            port: 587,
+            security: Security::StartTls,
+            username: None,
+            password: None,
+            timeout: Duration::from_secs(2),
+            ca_file: Some(fixtures.join("test-ca.pem")),
+        };
+        assert!(Mailer::new(&settings, &from).is_ok());
+        settings.security = Security::Plain;
+        settings.ca_file = Some(dir.path().join("missing/ca.pem"));
+        assert!(Mailer::new(&settings, &from).is_ok());
     }
 }

@@ -49,6 +49,7 @@ async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqliteS
         username: None,
         password: None,
         timeout: Duration::from_secs(5),
+        ca_file: None,
     };
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let delivery = DeliveryOptions {

@@ -68,6 +68,7 @@ async fn site() -> Option<TestSite> {
         username: None,
         password: None,
         timeout: Duration::from_secs(5),
+        ca_file: None,
     };
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let postman = Arc::new(Postman::new(builder, mailer, DeliveryOptions { per_second: 100.0, ..Default::default() }));

@@ -3,7 +3,7 @@
 //! scheduler runs the same job at the configured time); and the serve-side
 //! scheduler and outbox sender.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,9 @@ pub struct MailSection {
     pub smtp_security: Option<String>,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<String>,
+    /// A PEM file of CA certificates trusted besides the built-in roots
+    /// (a relay whose certificate a private CA signed).
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender address, e.g. `digest@papers.example.org`.
     pub from: Option<String>,
     pub messages_per_second: Option<f64>,
@@ -71,6 +74,8 @@ impl MailSettings {
             }
             None => security.default_port(),
         };
+        let ca_file =
+            pick("PAPERBOY_SMTP_CA_FILE", file.smtp_ca_file.map(|p| p.display().to_string())).map(PathBuf::from);
         let host = pick("PAPERBOY_SMTP_HOST", file.smtp_host);
         let smtp = host.filter(|h| !h.trim().is_empty()).map(|host| SmtpSettings {
             host,
@@ -79,6 +84,7 @@ impl MailSettings {
             username: pick("PAPERBOY_SMTP_USERNAME", file.smtp_username.clone()),
             password: pick("PAPERBOY_SMTP_PASSWORD", file.smtp_password.clone()),
             timeout: Duration::from_secs(30),
+            ca_file,
         });
         let rate = match num("PAPERBOY_MAIL_RATE", file.messages_per_second.map(|r| r.to_string()))? {
             Some(r) => r
@@ -216,24 +222,25 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         args.base_url.or_else(|| settings.base_url.clone()).unwrap_or_else(|| format!("http://{}", settings.addr));
     let builder = builder(settings, Arc::clone(&db), Some(engine), &base_url).await?;
     let period = Period::at(frequency, Utc::now(), builder.site.tz);
-    let report = if args.dry_run {
-        builder.build_period(&period, only.as_ref(), true).await?
-    } else {
-        // One builder at a time across processes sharing the database; a
-        // second run waits, then finds the holder's digests queued.
-        let holder = holder_id();
-        let build = || builder.build_period(&period, only.as_ref(), false);
-        wait_for_lease(db.as_ref(), DIGEST_LEASE, &holder, settings.lease, build).await??
-    };
-    let verb = if args.dry_run { "would be queued (dry run)" } else { "queued" };
-    println!(
-        "{} digests for {} {verb}: {} (empty, not sent: {}, queued before: {})",
-        args.period, period.key, report.built, report.empty, report.already_there
-    );
     if args.dry_run {
+        let report = builder.build_period(&period, only.as_ref(), true).await?;
+        println!(
+            "{} digests for {} would be queued (dry run): {} (empty, not sent: {}, queued before: {})",
+            args.period, period.key, report.built, report.empty, report.already_there
+        );
         return Ok(ExitCode::SUCCESS);
     }
+    // The SMTP settings are checked (a bad CA file, say) before anything is queued.
     let postman = postman(builder, settings)?.context("no SMTP server is configured: set PAPERBOY_SMTP_HOST")?;
+    // One builder at a time across processes sharing the database; a
+    // second run waits, then finds the holder's digests queued.
+    let holder = holder_id();
+    let build = || postman.builder.build_period(&period, only.as_ref(), false);
+    let report = wait_for_lease(db.as_ref(), DIGEST_LEASE, &holder, settings.lease, build).await??;
+    println!(
+        "{} digests for {} queued: {} (empty, not sent: {}, queued before: {})",
+        args.period, period.key, report.built, report.empty, report.already_there
+    );
     let sent = postman.deliver_now().await?;
     let counts = db.outbox_counts().await?;
     println!(
@@ -359,5 +366,20 @@ mod tests {
         assert!(MailSettings::resolve(file.clone(), bad_tz).is_err());
         let bad_from = |k: &str| (k == "PAPERBOY_MAIL_FROM").then(|| "x\r\nBcc: y".to_string());
         assert!(MailSettings::resolve(file, bad_from).is_err());
+    }
+
+    #[test]
+    fn the_smtp_ca_file_comes_from_the_file_or_the_environment() {
+        let file: MailSection = toml::from_str(
+            "smtp_host = \"relay.internal\"\nsmtp_ca_file = \"/etc/paperboy/relay-ca.pem\"\nfrom = \"d@example.org\"\n",
+        )
+        .unwrap();
+        let smtp = MailSettings::resolve(file.clone(), |_| None).unwrap().smtp.unwrap();
+        assert_eq!(smtp.ca_file, Some(PathBuf::from("/etc/paperboy/relay-ca.pem")));
+        let env = |k: &str| (k == "PAPERBOY_SMTP_CA_FILE").then(|| "/run/secrets/ca.pem".to_string());
+        let smtp = MailSettings::resolve(file, env).unwrap().smtp.unwrap();
+        assert_eq!(smtp.ca_file, Some(PathBuf::from("/run/secrets/ca.pem")));
+        let none: MailSection = toml::from_str("smtp_host = \"relay.internal\"\n").unwrap();
+        assert_eq!(MailSettings::resolve(none, |_| None).unwrap().smtp.unwrap().ca_file, None, "built-in roots only");
     }
 }

@@ -3,6 +3,8 @@
 //! real SMTP server on a chosen port, stops and restarts it, tells it which
 //! recipients to refuse, and reads what it received, with just enough MIME
 //! (headers, multipart parts, quoted-printable and base64) to check mails.
+//! [`Sink::with_tls`] runs it with STARTTLS or implicit TLS, its certificate
+//! signed by the test CA of [`test_ca_file`].
 //!
 //! Python comes from `PAPERBOY_TEST_PYTHON` (set by scripts/test.sh) or the
 //! repository's `.test-venv`. Without it a test is skipped with a message,
@@ -43,11 +45,28 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// How a TLS sink protects its connections (`sink.py --tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// STARTTLS offered, and required before any mail.
+    StartTls,
+    /// TLS from the first byte (port 465 style).
+    Implicit,
+}
+
+/// The test CA (PEM) that signed the TLS sink's certificate for
+/// `127.0.0.1` and `localhost` (tests/fixtures/smtp/README.md).
+pub fn test_ca_file() -> PathBuf {
+    repo_root().join("tests/fixtures/smtp/test-ca.pem")
+}
+
 /// The SMTP sink (see the module documentation).
 pub struct Sink {
     python: PathBuf,
     pub port: u16,
     pub dir: PathBuf,
+    /// `None`: plain SMTP.
+    pub tls: Option<SinkTls>,
     child: Option<Child>,
 }
 
@@ -56,7 +75,15 @@ impl Sink {
     pub fn new(dir: &Path) -> Option<Sink> {
         let python = python()?;
         std::fs::create_dir_all(dir).expect("sink dir");
-        Some(Sink { python, port: free_port(), dir: dir.to_path_buf(), child: None })
+        Some(Sink { python, port: free_port(), dir: dir.to_path_buf(), tls: None, child: None })
+    }
+
+    /// A started sink speaking TLS as `mode` says, with the test certificate.
+    pub fn with_tls(dir: &Path, mode: SinkTls) -> Option<Sink> {
+        let mut s = Sink::new(dir)?;
+        s.tls = Some(mode);
+        s.start();
+        Some(s)
     }
 
     /// A started sink.
@@ -68,14 +95,19 @@ impl Sink {
 
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "sink already running");
-        let script = repo_root().join("tests/fixtures/smtp/sink.py");
-        let mut child = Command::new(&self.python)
-            .arg(script)
-            .args(["--dir", &self.dir.display().to_string(), "--port", &self.port.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the SMTP sink");
+        let fixtures = repo_root().join("tests/fixtures/smtp");
+        let mut command = Command::new(&self.python);
+        command.arg(fixtures.join("sink.py"));
+        command.args(["--dir", &self.dir.display().to_string(), "--port", &self.port.to_string()]);
+        if let Some(mode) = self.tls {
+            let mode = match mode {
+                SinkTls::StartTls => "starttls",
+                SinkTls::Implicit => "implicit",
+            };
+            command.args(["--tls", mode]).arg("--cert").arg(fixtures.join("server.pem"));
+            command.arg("--key").arg(fixtures.join("server.key"));
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start the SMTP sink");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("sink output");
