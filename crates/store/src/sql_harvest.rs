@@ -1,6 +1,6 @@
-//! The SQL text and row decoder of [`crate::Harvests`] that the SQLite
-//! (`sqlite_harvest.rs`) and PostgreSQL (`postgres/harvest.rs`) backends
-//! share: portable statements with `?` placeholders (PostgreSQL renumbers
+//! The SQL text and row decoder of [`crate::Harvests`] that both backends
+//! run (`harvest_impl.rs`, with each backend's hooks in `sqlite_harvest.rs`
+//! and `postgres/harvest.rs`): portable statements with `?` placeholders (PostgreSQL renumbers
 //! them with [`crate::sql_common::numbered`]) over the same `harvest_runs`
 //! table, read back through [`Cells`].
 

@@ -1,6 +1,6 @@
-//! The SQL text and row decoders of [`crate::Mailing`] that the SQLite
-//! (`sqlite_mailing.rs`) and PostgreSQL (`postgres/mailing.rs`) backends
-//! share: portable statements with `?` placeholders (PostgreSQL renumbers
+//! The SQL text and row decoders of [`crate::Mailing`] that both backends
+//! run (`mailing_impl.rs`, with each backend's hooks in `sqlite_mailing.rs`
+//! and `postgres/mailing.rs`): portable statements with `?` placeholders (PostgreSQL renumbers
 //! them with [`crate::sql_common::numbered`]) over the same `subscribers`,
 //! `saved_searches` and `outbox` tables, read back through [`Cells`].
 //!

@@ -1,8 +1,9 @@
 //! The SQLite backend: one database file in WAL mode, a small connection pool,
 //! and writes batched into transactions. This file holds the catalog
-//! ([`Store`]) and the helpers both halves share; the community half is
-//! `community_impl.rs` (shared with PostgreSQL), SQLite's locking hooks in
-//! `sqlite_community.rs`.
+//! ([`Store`]) and the helpers both halves share; the community, mailing and
+//! harvest halves are `community_impl.rs`, `mailing_impl.rs` and
+//! `harvest_impl.rs` (shared with PostgreSQL), SQLite's hooks for them in
+//! `sqlite_community.rs`, `sqlite_mailing.rs` and `sqlite_harvest.rs`.
 
 use std::path::Path;
 use std::str::FromStr;

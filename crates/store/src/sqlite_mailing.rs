@@ -1,185 +1,52 @@
-//! [`Mailing`] for [`SqliteStore`]: subscribers, saved searches and the
-//! outbox, in portable SQL (`ON CONFLICT DO NOTHING`, `?` placeholders, text
-//! timestamps that compare in time order).
+//! SQLite's hooks for [`Mailing`](crate::Mailing), whose implementation both
+//! backends share (`mailing_impl.rs`; statements and row decoders in
+//! `sql_mailing.rs`).
 //!
-//! Claiming is one `UPDATE … WHERE id IN (SELECT …)` that sets the owner and
-//! expiry of the lease, so two senders never hold the same row; every later
-//! change of a row checks the owner, so a sender whose lease ran out (and
-//! whose row someone else took over) cannot overwrite the new owner's state.
-//! The statements and row decoders are shared with PostgreSQL (`sql_mailing.rs`).
+//! SQLite has one writer at a time and takes its write lock at a
+//! transaction's first write, so transactions that must not interleave start
+//! with a write and need no locks of their own. Claiming is one
+//! `UPDATE … WHERE id IN (SELECT …)` that sets the owner and expiry of the
+//! lease, then reads the leased rows back in the same transaction.
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use paperboy_core::{Email, UserId};
-use sqlx::Row;
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
 
-use crate::mailing::{
-    Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,
-    Subscriber, SubscriberId,
-};
-use crate::sql_mailing::{
-    ADD_BOUNCE, ADD_SAVED_SEARCH, CONFIRM, COUNT_SAVED_SEARCHES, DIGEST_CANDIDATES_WHERE, DUE_ROWS, ENQUEUE, LEASE_SET,
-    MAIL_COLUMNS, MARK_FAILED, MARK_RETRY, MARK_SENT, NEXT_DUE, OUTBOX_COUNTS, OUTBOX_SUBSCRIBER, PAUSE_BOUNCING,
-    REMOVE_SAVED_SEARCH, RESET_BOUNCES, SAVED_SEARCHES, SUBSCRIBE_INSERT, SUBSCRIBE_LINK_USER, SUBSCRIBE_RESTART,
-    SUBSCRIBER_COLUMNS, UNSUBSCRIBE, UPDATE_SUBSCRIPTION, lease_until, outbox_counts, pad_categories, row_to_mail,
-    row_to_subscriber,
-};
-use crate::sqlite::{fmt_ts, parse_ts};
+use crate::sql_mailing::{DUE_ROWS, LEASE_SET, MAIL_COLUMNS};
 use crate::{SqliteStore, StoreError};
 
 impl SqliteStore {
-    async fn subscriber_where(&self, cond: &str, value: &str) -> Result<Option<Subscriber>, StoreError> {
-        let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {cond}");
-        let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
-        row.map(|r| row_to_subscriber(&r)).transpose()
+    /// Run first in a subscribe: nothing to lock. The insert that follows is a
+    /// write first, so the transaction holds the write lock before the "a
+    /// member has one subscription" check runs.
+    pub(crate) async fn lock_for_subscribe(_conn: &mut SqliteConnection) -> Result<(), StoreError> {
+        Ok(())
     }
 
-    async fn subscriber_by_id(&self, id: i64) -> Result<Option<Subscriber>, StoreError> {
-        let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| row_to_subscriber(&r)).transpose()
-    }
-}
-
-#[async_trait]
-impl Mailing for SqliteStore {
-    async fn subscribe(&self, email: &Email, user: Option<UserId>) -> Result<Subscriber, StoreError> {
-        let now = fmt_ts(Utc::now());
-        let mut tx = self.pool.begin().await?;
-        // A write first, so that the transaction holds the write lock.
-        sqlx::query(SUBSCRIBE_INSERT).bind(email.as_str()).bind(email.key()).bind(&now).execute(&mut *tx).await?;
-        sqlx::query(SUBSCRIBE_RESTART).bind(email.key()).execute(&mut *tx).await?;
-        if let Some(u) = user {
-            sqlx::query(SUBSCRIBE_LINK_USER).bind(u.0).bind(email.key()).bind(u.0).execute(&mut *tx).await?;
-        }
-        let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?");
-        let row = sqlx::query(&sql).bind(email.key()).fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        row_to_subscriber(&row)
+    /// Run first when adding a saved search: nothing to lock (always `true`;
+    /// the insert finds out whether the subscriber exists). The insert comes
+    /// first (it takes the write lock) and the count after it, so concurrent
+    /// adds cannot both slip under the limit.
+    pub(crate) async fn lock_subscriber_for_search(_conn: &mut SqliteConnection, _id: i64) -> Result<bool, StoreError> {
+        Ok(true)
     }
 
-    async fn subscriber(&self, id: SubscriberId) -> Result<Option<Subscriber>, StoreError> {
-        self.subscriber_by_id(id.0).await
-    }
-
-    async fn subscriber_by_email(&self, email: &Email) -> Result<Option<Subscriber>, StoreError> {
-        self.subscriber_where("email_key = ?", &email.key()).await
-    }
-
-    async fn subscriber_for_user(&self, user: UserId) -> Result<Option<Subscriber>, StoreError> {
-        self.subscriber_where("user_id = ?", &user.0.to_string()).await
-    }
-
-    async fn confirm_subscriber(&self, id: SubscriberId) -> Result<Subscriber, StoreError> {
-        let now = fmt_ts(Utc::now());
-        sqlx::query(CONFIRM).bind(&now).bind(id.0).execute(&self.pool).await?;
-        self.subscriber_by_id(id.0).await?.ok_or(StoreError::SubscriberNotFound(id.0))
-    }
-
-    async fn unsubscribe(&self, id: SubscriberId) -> Result<bool, StoreError> {
-        let now = fmt_ts(Utc::now());
-        sqlx::query(UNSUBSCRIBE).bind(&now).bind(id.0).execute(&self.pool).await?;
-        Ok(self.subscriber_by_id(id.0).await?.is_some())
-    }
-
-    async fn update_subscription(
-        &self,
-        id: SubscriberId,
-        frequency: Frequency,
-        categories: &[String],
-    ) -> Result<Subscriber, StoreError> {
-        if categories.len() > MAX_CATEGORIES {
-            return Err(StoreError::TooManyCategories { max: MAX_CATEGORIES });
-        }
-        sqlx::query(UPDATE_SUBSCRIPTION)
-            .bind(frequency.as_str())
-            .bind(pad_categories(categories))
-            .bind(id.0)
-            .execute(&self.pool)
-            .await?;
-        self.subscriber_by_id(id.0).await?.ok_or(StoreError::SubscriberNotFound(id.0))
-    }
-
-    async fn saved_searches(&self, id: SubscriberId) -> Result<Vec<SavedSearch>, StoreError> {
-        let rows = sqlx::query(SAVED_SEARCHES).bind(id.0).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| SavedSearch { id: r.get(0), query: r.get(1) }).collect())
-    }
-
-    async fn add_saved_search(&self, id: SubscriberId, query: &str) -> Result<SavedSearch, StoreError> {
-        let now = fmt_ts(Utc::now());
-        let mut tx = self.pool.begin().await?;
-        // Insert first (takes the write lock), then check the count, so that
-        // concurrent adds cannot both slip under the limit.
-        let new_id: Option<i64> =
-            sqlx::query_scalar(ADD_SAVED_SEARCH).bind(query).bind(&now).bind(id.0).fetch_optional(&mut *tx).await?;
-        let Some(new_id) = new_id else {
-            return Err(StoreError::SubscriberNotFound(id.0));
-        };
-        let count: i64 = sqlx::query_scalar(COUNT_SAVED_SEARCHES).bind(id.0).fetch_one(&mut *tx).await?;
-        if count as usize > MAX_SAVED_SEARCHES {
-            tx.rollback().await?;
-            return Err(StoreError::TooManySavedSearches { max: MAX_SAVED_SEARCHES });
-        }
-        tx.commit().await?;
-        Ok(SavedSearch { id: new_id, query: query.to_string() })
-    }
-
-    async fn remove_saved_search(&self, id: SubscriberId, search: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(REMOVE_SAVED_SEARCH).bind(search).bind(id.0).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn digest_candidates(
-        &self,
-        frequency: Frequency,
-        kind: MailKind,
-        period_key: &str,
-        after: SubscriberId,
-        limit: u32,
-    ) -> Result<Vec<Subscriber>, StoreError> {
-        let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE {DIGEST_CANDIDATES_WHERE}");
-        let rows = sqlx::query(&sql)
-            .bind(frequency.as_str())
-            .bind(after.0)
-            .bind(kind.as_str())
-            .bind(period_key)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(row_to_subscriber).collect()
-    }
-
-    async fn enqueue_mail(&self, mail: &NewMail) -> Result<bool, StoreError> {
-        let now = fmt_ts(Utc::now());
-        let done = sqlx::query(ENQUEUE)
-            .bind(mail.subscriber.0)
-            .bind(mail.kind.as_str())
-            .bind(&mail.period_key)
-            .bind(&mail.recipient)
-            .bind(&mail.message_id)
-            .bind(&mail.message)
-            .bind(&now)
-            .bind(&now)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn claim_mail(
+    /// Leases up to `limit` due rows to `owner` until `until` and returns
+    /// them ([`MAIL_COLUMNS`], by id): one `UPDATE` of the due rows (a write,
+    /// so no other sender runs between its choice and its lease), then the
+    /// rows leased, read back by owner and expiry in the same transaction.
+    pub(crate) async fn claim_rows(
         &self,
         owner: &str,
-        now: DateTime<Utc>,
-        lease: std::time::Duration,
+        now: &str,
+        until: &str,
         limit: u32,
-    ) -> Result<Vec<OutboxMail>, StoreError> {
-        let now_s = fmt_ts(now);
-        let until = fmt_ts(lease_until(now, lease));
+    ) -> Result<Vec<SqliteRow>, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(&format!("{LEASE_SET} WHERE id IN ({DUE_ROWS})"))
             .bind(owner)
-            .bind(&until)
-            .bind(&now_s)
-            .bind(&now_s)
+            .bind(until)
+            .bind(now)
+            .bind(now)
             .bind(i64::from(limit))
             .execute(&mut *tx)
             .await?;
@@ -187,56 +54,8 @@ impl Mailing for SqliteStore {
             "SELECT {MAIL_COLUMNS} FROM outbox WHERE state = 'pending' AND lease_owner = ? AND lease_until = ? \
              ORDER BY id"
         );
-        let rows = sqlx::query(&sql).bind(owner).bind(&until).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(&sql).bind(owner).bind(until).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        rows.iter().map(row_to_mail).collect()
-    }
-
-    async fn mark_sent(&self, id: i64, owner: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(MARK_SENT).bind(fmt_ts(now)).bind(id).bind(owner).execute(&mut *tx).await?;
-        if done.rows_affected() > 0 {
-            sqlx::query(RESET_BOUNCES).bind(id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn mark_retry(&self, id: i64, owner: &str, retry_at: DateTime<Utc>, error: &str) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query(MARK_RETRY).bind(fmt_ts(retry_at)).bind(error).bind(id).bind(owner).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn mark_failed(&self, id: i64, owner: &str, error: &str, pause_after: u32) -> Result<bool, StoreError> {
-        let now = fmt_ts(Utc::now());
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(MARK_FAILED).bind(error).bind(id).bind(owner).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let sub: i64 = sqlx::query_scalar(OUTBOX_SUBSCRIBER).bind(id).fetch_one(&mut *tx).await?;
-        sqlx::query(ADD_BOUNCE).bind(sub).execute(&mut *tx).await?;
-        let paused = sqlx::query(PAUSE_BOUNCING)
-            .bind(&now)
-            .bind(sub)
-            .bind(i64::from(pause_after.max(1)))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-        tx.commit().await?;
-        Ok(paused)
-    }
-
-    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
-        let rows = sqlx::query(OUTBOX_COUNTS).fetch_all(&self.pool).await?;
-        Ok(outbox_counts(rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))))
-    }
-
-    async fn next_mail_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<String> = sqlx::query_scalar(NEXT_DUE).fetch_one(&self.pool).await?;
-        Ok(parse_ts(next))
+        Ok(rows)
     }
 }

@@ -22,10 +22,11 @@
 //! * migrations run under a session advisory lock, so servers starting
 //!   together apply each one once.
 //!
-//! Catalog queries are in `catalog.rs`, the community's locking hooks in `community.rs`
-//! (its statements are shared with SQLite in `../community_impl.rs`),
-//! subscriptions and the outbox in `mailing.rs`, the harvest log in
-//! `harvest.rs`, the migrator in `migrate.rs`.
+//! Catalog queries are in `catalog.rs`; the locking hooks of the community,
+//! of subscriptions and the outbox, and of the harvest log in `community.rs`,
+//! `mailing.rs` and `harvest.rs` (their statements are shared with SQLite in
+//! `../community_impl.rs`, `../mailing_impl.rs` and `../harvest_impl.rs`);
+//! the migrator in `migrate.rs`.
 
 pub(crate) mod catalog;
 mod community;
