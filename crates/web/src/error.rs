@@ -48,6 +48,9 @@ pub enum WebError {
     /// Something other than a paper that does not exist (a comment, a member).
     #[error("{0}")]
     NotFound(String),
+    /// A link that worked once and has expired (410).
+    #[error("{0}")]
+    Gone(String),
     /// A form body over the limit (413).
     #[error("The form is too large")]
     TooLarge,
@@ -89,8 +92,8 @@ impl From<StoreError> for WebError {
             | StoreError::EmailTaken
             | StoreError::BadReply { .. }
             | StoreError::TokenUnknown
-            | StoreError::TokenExpired
             | StoreError::TokenUsed => WebError::BadRequest(msg),
+            StoreError::TokenExpired => WebError::Gone(msg),
             StoreError::PaperNotFound { .. } | StoreError::CommentNotFound(_) | StoreError::UserNotFound(_) => {
                 WebError::NotFound(msg)
             }
@@ -153,6 +156,7 @@ impl WebError {
             WebError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Gone(_) => StatusCode::GONE,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::SearchOff => StatusCode::SERVICE_UNAVAILABLE,

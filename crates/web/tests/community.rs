@@ -680,6 +680,12 @@ async fn password_reset_and_email_verification_links() {
     assert!(r.body.contains("Address confirmed"));
     assert!(site.store.user_by_username(&"dave".parse_username()).await.unwrap().unwrap().is_verified());
     assert_eq!(d.get(&format!("/verify/{}", "f".repeat(64))).await.status, StatusCode::BAD_REQUEST);
+    // A link past its time is gone (410), and says so.
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let old = site.store.create_email_token(dave.id, EmailPurpose::Verify, past).await.unwrap();
+    let r = d.get(&format!("/verify/{}", old.as_str())).await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(r.body.contains("expired"), "{}", r.body);
     // Taken names are refused readably.
     let csrf = d.get("/settings").await.csrf();
     let taken = [("csrf", csrf.as_str()), ("username", "ALICE"), ("email", "a2@example.org"), ("password", PW)];

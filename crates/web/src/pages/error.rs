@@ -18,6 +18,7 @@ pub fn render(config: &WebConfig, err: &WebError) -> String {
         WebError::Unauthorized(_) => "Please log in",
         WebError::Forbidden(_) => "Not allowed",
         WebError::NotFound(_) => "Not found",
+        WebError::Gone(_) => "This link has expired",
         WebError::TooLarge => "Too large",
         WebError::TooManyAttempts { .. } => "Too many attempts",
         WebError::SearchOff => "Search is not set up",

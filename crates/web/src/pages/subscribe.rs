@@ -59,8 +59,13 @@ pub fn postman(st: &AppState) -> Result<&Arc<Postman>, WebError> {
 }
 
 fn token_error(e: TokenError) -> WebError {
-    // Both are the visitor's link, not our failure: 400 with what to do next.
-    WebError::BadRequest(crate::error::capitalize(&e.to_string()))
+    // The visitor's link, not our failure: 400 for a broken or forged one,
+    // 410 for one that worked until it expired; both say what to do next.
+    let msg = crate::error::capitalize(&e.to_string());
+    match e {
+        TokenError::Invalid => WebError::BadRequest(msg),
+        TokenError::Expired => WebError::Gone(msg),
+    }
 }
 
 /// The subscriber a signed link is for.
