@@ -136,9 +136,14 @@ pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) ->
                 main.wrap { (body) }
                 @if config.mail_enabled {
                     aside.subscribe-box.wrap aria-label="Email digest" {
-                        // A GET form: cached pages must carry no CSRF token;
-                        // /subscribe shows the real (CSRF-checked) form.
-                        form.inline method="get" action="/subscribe" {
+                        // Posts straight to /subscribe. Cached pages carry no
+                        // CSRF token, so a visitor's post goes without one and
+                        // is handled as anyone's (a confirmation mail first);
+                        // a member's page (never cached) carries the member's.
+                        form.inline method="post" action="/subscribe" {
+                            @if let Some(v) = crate::auth::current_viewer() {
+                                input type="hidden" name="csrf" value=(v.csrf());
+                            }
                             label for="subscribe-email" { strong { "Get trending papers in your email inbox" } }
                             " "
                             input #subscribe-email type="email" name="email" placeholder="you@example.org"
