@@ -5,9 +5,10 @@
 //! [`impl_community!`], expanded for [`SqliteStore`] (placeholders as written)
 //! and for [`PgStore`] (renumbered by [`numbered`]). What differs between the
 //! backends is not branched on here but supplied per backend:
-//! * the macro's arguments: the store and connection types, the placeholder
-//!   function, and the backend's catalog helpers (`find_existing`,
-//!   `upsert_one`, `record_change`) for a submission and for hiding a paper;
+//! * the macro's arguments: the store and connection types and the
+//!   placeholder function (a submission and hiding a paper change the
+//!   catalog with the store's `find_existing`, `upsert_one` and
+//!   `record_change`, which `catalog_impl.rs` generates for both);
 //! * hook methods that each store defines (SQLite's in `sqlite_community.rs`,
 //!   PostgreSQL's in `postgres/community.rs`, with the reasons for each):
 //!   - `begin_write()`: a transaction that writes (SQLite: the in-process
@@ -70,16 +71,9 @@ fn as_written(sql: &str) -> String {
 /// hook methods listed at the top of this module), whose transactions
 /// dereference to `$conn`, running every statement through `$sql`
 /// (placeholder style of the backend) and changing the catalog with the
-/// backend's `find_existing`, `upsert_one` and `record_change`.
+/// store's `find_existing`, `upsert_one` and `record_change` (`catalog_impl.rs`).
 macro_rules! impl_community {
-    (
-        $store:ty,
-        $conn:ty,
-        $sql:path,
-        find_existing: $find_existing:path,
-        upsert_one: $upsert_one:path,
-        record_change: $record_change:path $(,)?
-    ) => {
+    ($store:ty, $conn:ty, $sql:path $(,)?) => {
         impl $store {
             /// The member matching `cond` (SQL with one placeholder, for `value`).
             async fn user_where(conn: &mut $conn, cond: &str, value: &str) -> Result<Option<User>, StoreError> {
@@ -613,8 +607,8 @@ macro_rules! impl_community {
                 if !Self::hold_member(&mut tx, user).await? {
                     return Err(StoreError::UserNotFound(user));
                 }
-                let existed = $find_existing(&mut tx, &paper, &title_key(&paper.title)).await?.is_some();
-                $upsert_one(&mut tx, &paper, &paper_now(now)).await?;
+                let existed = Self::find_existing(&mut tx, &paper, &title_key(&paper.title)).await?.is_some();
+                Self::upsert_one(&mut tx, &paper, &paper_now(now)).await?;
                 let outcome = if existed {
                     SubmitOutcome::AlreadyListed
                 } else {
@@ -917,7 +911,7 @@ macro_rules! impl_community {
                 .rows_affected();
                 if changed > 0 {
                     // Followers (the search index) drop a hidden paper and take a shown one back.
-                    $record_change(&mut tx, &id, &paper_now(Utc::now())).await?;
+                    Self::record_change(&mut tx, &id, &paper_now(Utc::now())).await?;
                 } else {
                     let n: i64 = sqlx::query_scalar(&$sql("SELECT COUNT(*) FROM papers WHERE paper_id = ?"))
                         .bind(&id)
@@ -934,19 +928,5 @@ macro_rules! impl_community {
     };
 }
 
-impl_community!(
-    SqliteStore,
-    SqliteConnection,
-    as_written,
-    find_existing: crate::sqlite::find_existing,
-    upsert_one: crate::sqlite::upsert_one,
-    record_change: crate::sqlite::record_change,
-);
-impl_community!(
-    PgStore,
-    PgConnection,
-    numbered,
-    find_existing: crate::postgres::catalog::find_existing,
-    upsert_one: crate::postgres::catalog::upsert_one,
-    record_change: crate::postgres::catalog::record_change,
-);
+impl_community!(SqliteStore, SqliteConnection, as_written);
+impl_community!(PgStore, PgConnection, numbered);

@@ -16,6 +16,7 @@
 
 mod backend;
 mod batch;
+mod catalog_impl;
 mod community;
 mod community_impl;
 mod coordination;

@@ -22,13 +22,13 @@
 //! * migrations run under a session advisory lock, so servers starting
 //!   together apply each one once.
 //!
-//! Catalog queries are in `catalog.rs`; the locking hooks of the community,
-//! of subscriptions and the outbox, and of the harvest log in `community.rs`,
+//! The hooks of the catalog, of the community, of subscriptions and the
+//! outbox, and of the harvest log are in `catalog.rs`, `community.rs`,
 //! `mailing.rs` and `harvest.rs` (their statements are shared with SQLite in
-//! `../community_impl.rs`, `../mailing_impl.rs` and `../harvest_impl.rs`);
-//! the migrator in `migrate.rs`.
+//! `../catalog_impl.rs`, `../community_impl.rs`, `../mailing_impl.rs` and
+//! `../harvest_impl.rs`); the migrator in `migrate.rs`.
 
-pub(crate) mod catalog;
+mod catalog;
 mod community;
 mod harvest;
 mod mailing;
