@@ -2,7 +2,7 @@
 //! votes, submissions, comments, reading lists and moderation, in portable SQL.
 //!
 //! Like [`crate::coordination`], the implementation is one macro,
-//! [`impl_community!`], expanded for [`SqliteStore`] (placeholders as written)
+//! `impl_community!`, expanded for [`SqliteStore`] (placeholders as written)
 //! and for [`PgStore`] (renumbered by [`numbered`]). What differs between the
 //! backends is not branched on here but supplied per backend:
 //! * the macro's arguments: the store and connection types and the

@@ -4,7 +4,7 @@
 //! shared secrets (a mail link signed by one server verifies on all).
 //!
 //! Both backends run the same portable statements (migration 0006), so the
-//! implementation is written once, in [`impl_coordination!`], and expanded
+//! implementation is written once, in `impl_coordination!`, and expanded
 //! for [`SqliteStore`] (placeholders as written) and [`PgStore`] (renumbered
 //! by [`numbered`]).
 //!

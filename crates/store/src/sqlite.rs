@@ -161,8 +161,8 @@ impl SqliteStore {
 
 /// SQLite's hooks for the catalog ([`Store`](crate::Store)), whose
 /// implementation both backends share (`catalog_impl.rs`). Upserts run in
-/// [`SqliteStore::begin_catalog_write`] (`sqlite_community.rs`), that is in
-/// the writer queue of [`SqliteStore::begin_write`].
+/// `SqliteStore::begin_catalog_write` (`sqlite_community.rs`), that is in
+/// the writer queue of `SqliteStore::begin_write`.
 impl SqliteStore {
     /// The verb of the multi-row inserts of a bulk upsert.
     ///

@@ -168,7 +168,7 @@ async fn a_paper_batch_upserts_like_a_slice_of_papers(db: TestDb) {
         let expected = by_slice.upsert_papers(&papers).await.unwrap();
         let batch: PaperBatch = papers.iter().cloned().collect();
         assert_eq!(batch.papers(), &papers[..]);
-        let store: &dyn Store = by_batch;
+        let store: &dyn Store = by_batch.database();
         assert_eq!(store.upsert_batch(batch).await.unwrap(), expected);
     }
     let (x, y) = (by_slice.changes_since(0, 1000).await.unwrap(), by_batch.changes_since(0, 1000).await.unwrap());

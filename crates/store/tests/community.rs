@@ -621,7 +621,7 @@ async fn trending_and_top_order_and_page_correctly(db: TestDb) {
 async fn one_object_serves_both_halves(db: TestDb) {
     use std::sync::Arc;
     let (ada, _bob) = seeded(&db.store).await;
-    let both = Arc::new(db.store.clone());
+    let both = db.store.clone().into_database();
     let (catalog, community): (Arc<dyn Store>, Arc<dyn Community>) = (both.clone(), both);
     assert_eq!(catalog.count_papers().await.unwrap(), 3);
     let v = community.toggle_vote(ada.id, &pid("2603.00002")).await.unwrap();

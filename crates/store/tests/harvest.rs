@@ -9,7 +9,7 @@ mod common;
 
 use chrono::NaiveDate;
 use common::TestDb;
-use paperboy_store::{HarvestArgs, HarvestCounts, HarvestStatus, HarvestTrigger, Harvests};
+use paperboy_store::{HarvestArgs, HarvestCounts, HarvestStatus, HarvestTrigger};
 
 on_both_backends!(
     pages_add_up_and_the_run_finishes,

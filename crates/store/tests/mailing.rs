@@ -16,8 +16,7 @@ use chrono::Utc;
 use common::TestDb;
 use paperboy_core::{Email, Role, Username};
 use paperboy_store::{
-    Community, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, NewUser, StoreError,
-    SubscriberId,
+    Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, NewMail, NewUser, StoreError, SubscriberId,
 };
 
 on_both_backends!(

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use paperboy_core::{CommentId, PaperId, Role, Username};
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_store::{AnyStore, Community};
+use paperboy_store::AnyStore;
 
 use crate::config::Settings;
 
@@ -69,7 +69,7 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> Result<ExitCode> {
             let password = read_password(password_stdin)?;
             let role = if admin { Role::Admin } else { Role::Member };
             let form = SignUp { username: &username, email: &email, password: &password, role, email_verified: true };
-            let user = accounts::sign_up(&store, &form).await.map_err(|e| anyhow!("{e}"))?;
+            let user = accounts::sign_up(store.database(), &form).await.map_err(|e| anyhow!("{e}"))?;
             println!("created {} {} ({})", user.role.as_str(), user.username, user.email);
         }
         AdminCommand::CreateToken { username, name } => {

@@ -28,19 +28,15 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> Result<ExitCode> {
     let mut total = Summary::default();
     for file in demo_data::files() {
         let records = paperboy_ingest::from_reader(std::io::Cursor::new(file.bytes), &options(file.listed_on))?;
-        let s = import_records(&store, records, file.name, file.bytes.len() as u64).await?;
+        let s = import_records(store.database(), records, file.name, file.bytes.len() as u64).await?;
         total.add(s);
     }
     total.report(started.elapsed());
-    super::index_after_import(settings, &store).await;
+    super::index_after_import(settings, store.database()).await;
     if !total.rejected.is_empty() {
         bail!("the bundled demo data has rejected records; this is a bug in this build");
     }
-    println!(
-        "the catalog in {} now holds {} papers",
-        settings.data_dir.display(),
-        paperboy_store::Store::count_papers(&store).await?
-    );
+    println!("the catalog in {} now holds {} papers", settings.data_dir.display(), store.count_papers().await?);
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }

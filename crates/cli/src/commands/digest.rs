@@ -206,7 +206,7 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         );
     }
     let store = super::open_store(settings).await?;
-    let db: Arc<dyn Database> = Arc::new(store);
+    let db = store.into_database();
     if let Some(email) = &only {
         let sub = db.subscriber_by_email(email).await?;
         if !sub.as_ref().is_some_and(|s| s.is_active() && s.frequency == frequency) {

@@ -13,7 +13,7 @@ use clap::{Args, Subcommand};
 use paperboy_arxiv::{ArxivConfig, DEFAULT_OAI_BASE_URL, MetadataFormat};
 use paperboy_core::schedule::{Days, Schedule};
 use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestConfig, HarvestProgress, harvest};
-use paperboy_store::{Coordination, HarvestRun, HarvestTrigger, Harvests};
+use paperboy_store::{HarvestRun, HarvestTrigger};
 use serde::Deserialize;
 
 use crate::commands::import::parse_date;
@@ -229,7 +229,7 @@ pub async fn run(args: HarvestArgs, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
     let bar = count_bar(0, "harvesting");
     let started = Instant::now();
-    let result = harvest(&store, &config, |p: &HarvestProgress| {
+    let result = harvest(store.database(), &config, |p: &HarvestProgress| {
         if let Some(total) = p.complete_list_size {
             bar.set_length(total);
         } else {
@@ -245,7 +245,7 @@ pub async fn run(args: HarvestArgs, settings: &Settings) -> Result<ExitCode> {
         Ok(run) => {
             println!("{}", summary(&run, elapsed));
             if run.counts.inserted + run.counts.updated > 0 {
-                super::index_after_import(settings, &store).await;
+                super::index_after_import(settings, store.database()).await;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -255,7 +255,7 @@ pub async fn run(args: HarvestArgs, settings: &Settings) -> Result<ExitCode> {
             {
                 println!("{}", summary(&run, elapsed));
                 if run.counts.inserted + run.counts.updated > 0 {
-                    super::index_after_import(settings, &store).await;
+                    super::index_after_import(settings, store.database()).await;
                 }
             }
             Err(anyhow::Error::new(e).context("the harvest failed (run it again to resume from the last stored page)"))

@@ -184,7 +184,7 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
     let mut total = Summary::default();
     let mut failed_files = 0;
     for path in &args.files {
-        match import_file(&store, path, &opts).await {
+        match import_file(store.database(), path, &opts).await {
             Ok(s) => total.add(s),
             Err(e) => {
                 failed_files += 1;
@@ -193,7 +193,7 @@ pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
         }
     }
     total.report(started.elapsed());
-    super::index_after_import(settings, &store).await;
+    super::index_after_import(settings, store.database()).await;
     if failed_files > 0 || !total.rejected.is_empty() {
         return Ok(ExitCode::from(2));
     }

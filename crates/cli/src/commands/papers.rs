@@ -54,8 +54,8 @@ pub struct ListArgs {
 pub async fn run(cmd: PapersCommand, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
     match cmd {
-        PapersCommand::List(args) => list(&store, args).await,
-        PapersCommand::Show { id, json } => show(&store, &id, json).await,
+        PapersCommand::List(args) => list(store.database(), args).await,
+        PapersCommand::Show { id, json } => show(store.database(), &id, json).await,
     }
 }
 

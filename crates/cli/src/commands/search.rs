@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
 use paperboy_search::{SearchMode, SearchOptions};
-use paperboy_store::Store;
 
 use crate::commands::import::parse_date;
 use crate::config::Settings;
@@ -43,7 +42,7 @@ pub async fn run(args: SearchArgs, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
     let embedder = if args.mode == SearchMode::Keyword { None } else { super::load_embedder(settings)? };
     let engine = super::open_engine(settings, embedder)?;
-    super::sync_with_progress(&store, &engine).await?;
+    super::sync_with_progress(store.database(), &engine).await?;
     let opts = SearchOptions {
         mode: args.mode,
         limit: args.limit.clamp(1, 200),
@@ -116,7 +115,7 @@ pub async fn reindex(args: ReindexArgs, settings: &Settings) -> Result<ExitCode>
     // Keyword first (fast), vectors after: papers are searchable by keyword
     // long before the embedding is done.
     let keyword_engine = super::open_engine(settings, None)?;
-    super::sync_with_progress(&store, &keyword_engine).await?;
+    super::sync_with_progress(store.database(), &keyword_engine).await?;
     drop(keyword_engine);
     if has_model {
         let engine = super::open_engine(settings, embedder)?;

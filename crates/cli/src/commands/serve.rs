@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use paperboy_store::{Database, Store};
+use paperboy_store::Store;
 use paperboy_web::{AppState, WebConfig};
 
 use crate::config::Settings;
@@ -39,7 +39,7 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         .trim_end_matches('/')
         .to_string();
     let papers = store.count_papers().await?;
-    let db: Arc<dyn Database> = Arc::new(store);
+    let db = store.into_database();
     let store: Arc<dyn Store> = db.clone();
     // Search: the index catches up with the catalog before we answer, then a
     // background task follows the change feed and embeds new papers.
