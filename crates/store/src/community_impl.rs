@@ -127,12 +127,20 @@ macro_rules! impl_community {
                     delta += added as i64;
                 }
                 if delta != 0 {
-                    sqlx::query(&$sql("UPDATE papers SET upvotes = upvotes + ? WHERE paper_id = ?"))
-                        .bind(delta)
-                        .bind(paper)
-                        .execute(&mut *conn)
-                        .await?;
+                    // The count and the answer in one statement: the vote row
+                    // was just added (or removed), so `voted` is known.
+                    let upvotes: Option<i64> = sqlx::query_scalar(&$sql(
+                        "UPDATE papers SET upvotes = upvotes + ? WHERE paper_id = ? AND hidden_at IS NULL \
+                         RETURNING upvotes",
+                    ))
+                    .bind(delta)
+                    .bind(paper)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let upvotes = upvotes.ok_or_else(|| StoreError::PaperNotFound { paper_id: paper.to_string() })?;
+                    return Ok(Vote { upvotes, voted: delta > 0 });
                 }
+                // Nothing changed (a repeated vote, or a take-back of none): read the state.
                 let row = sqlx::query(&$sql(
                     "SELECT p.upvotes, EXISTS (SELECT 1 FROM votes v WHERE v.user_id = ? AND v.paper_pk = p.pk) \
                      FROM papers p WHERE p.paper_id = ? AND p.hidden_at IS NULL",
