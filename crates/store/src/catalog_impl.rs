@@ -3,7 +3,7 @@
 //!
 //! Like [`crate::community_impl`], the implementation is one macro,
 //! `impl_catalog!`, expanded for [`SqliteStore`] (placeholders as written)
-//! and for [`PgStore`] (renumbered by [`numbered`]). Besides the
+//! and for [`PgStore`] (renumbered by [`crate::sql_common::numbered`]). Besides the
 //! `impl Store`, it generates the helpers the community half uses as well
 //! (`Self::find_existing`, `Self::upsert_one`, `Self::record_change`) and
 //! `paper_as` / `feed_as` (a paper or feed page as an audience sees it).
@@ -31,7 +31,6 @@
 //! ([`INSERT_ROWS`], [`LOOKUP_CHUNK`]), and the trending order, ranked in
 //! Rust over the papers with votes.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
@@ -41,7 +40,7 @@ use paperboy_core::text::title_key;
 use paperboy_core::{FeedSort, Paper, PaperId};
 use sqlx::{PgConnection, Row, SqliteConnection};
 
-use crate::sql_common::{numbered, row_to_paper, row_to_paper_at};
+use crate::sql_common::{as_written, renumbered, row_to_paper, row_to_paper_at};
 use crate::sqlite::{LOOKUP_CHUNK, PAPER_COLUMNS, PAPER_FROM, parse_date, parse_ts, placeholders};
 use crate::{
     Audience, Change, FeedPage, FeedQuery, PaperBatch, PgStore, SqliteStore, Store, StoreError, StoredPaper,
@@ -176,16 +175,6 @@ pub(crate) const NEW_ORDER: &str = "p.listed_on DESC, p.paper_id DESC";
 
 pub(crate) fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// SQL as written, for SQLite (borrowed: no copy of a long bulk statement).
-fn as_written(sql: &str) -> Cow<'_, str> {
-    Cow::Borrowed(sql)
-}
-
-/// SQL with `$N` placeholders, for PostgreSQL.
-fn renumbered(sql: &str) -> Cow<'_, str> {
-    Cow::Owned(numbered(sql))
 }
 
 /// A fixed statement (a constant) through the placeholder function `$sql`,

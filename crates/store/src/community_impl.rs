@@ -39,7 +39,8 @@ use crate::community::{
 };
 use crate::secret::{API_TOKEN_PREFIX, hash, random_hex};
 use crate::sql_common::{
-    COMMENT_SELECT, USER_COLUMN_COUNT, USER_COLUMNS, corrupt, numbered, row_to_comment, row_to_paper, row_to_user,
+    COMMENT_SELECT, USER_COLUMN_COUNT, USER_COLUMNS, as_written, corrupt, numbered, row_to_comment, row_to_paper,
+    row_to_user,
 };
 use crate::sqlite::{
     LOOKUP_CHUNK, PAPER_COLUMN_COUNT, PAPER_COLUMNS, PAPER_FROM, SUBMITTER_JOIN, fmt_ts, parse_ts, placeholders,
@@ -60,11 +61,6 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// The timestamp format of the catalog tables (seconds, as `upsert_papers` writes).
 fn paper_now(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// SQL as written, for SQLite.
-fn as_written(sql: &str) -> String {
-    sql.to_string()
 }
 
 /// Implements [`Community`] for `$store` (a store with a `pool` field and the

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::sql_common::numbered;
+use crate::sql_common::{as_written, numbered};
 use crate::sqlite::{fmt_ts, parse_ts};
 use crate::{PgStore, SqliteStore, StoreError};
 
@@ -130,11 +130,6 @@ fn ts(s: String, what: &str) -> Result<DateTime<Utc>, StoreError> {
 fn to_lease((name, holder, acquired, expires): (String, String, String, String)) -> Result<Lease, StoreError> {
     let what = format!("lease {name}");
     Ok(Lease { acquired_at: ts(acquired, &what)?, expires_at: ts(expires, &what)?, name, holder })
-}
-
-/// SQL as written, for SQLite.
-fn as_written(sql: &str) -> String {
-    sql.to_string()
 }
 
 /// Implements [`Coordination`] for a store with a `pool` field, running the

@@ -20,18 +20,13 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use crate::harvest::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
-use crate::sql_common::numbered;
+use crate::sql_common::{as_written, numbered};
 use crate::sql_harvest::{
     FINISH_RUN, INSERT_RUN, LAST_COMPLETED_WHERE, MARK_INTERRUPTED, PREVIOUS_RUN, RECENT_RUNS_TAIL, RECORD_PAGE,
     RUN_COLUMNS, SET_RESUMED, corrupt, day, interrupted_note, row_to_run, stored_count,
 };
 use crate::sqlite::fmt_ts;
 use crate::{PgStore, SqliteStore, StoreError};
-
-/// SQL as written, for SQLite.
-fn as_written(sql: &str) -> String {
-    sql.to_string()
-}
 
 /// Implements [`Harvests`] for `$store` (a store with a `pool` field and the
 /// hook method listed at the top of this module), running every statement
@@ -40,7 +35,8 @@ macro_rules! impl_harvests {
     ($store:ty, $sql:path) => {
         impl $store {
             async fn run_by_id(&self, id: i64) -> Result<Option<HarvestRun>, StoreError> {
-                let sql = $sql(&format!("SELECT {RUN_COLUMNS} FROM harvest_runs WHERE id = ?"));
+                let sql = format!("SELECT {RUN_COLUMNS} FROM harvest_runs WHERE id = ?");
+                let sql = $sql(&sql);
                 let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.as_ref().map(row_to_run).transpose()
             }
@@ -149,7 +145,8 @@ macro_rules! impl_harvests {
             }
 
             async fn recent_harvests(&self, limit: u32) -> Result<Vec<HarvestRun>, StoreError> {
-                let sql = $sql(&format!("SELECT {RUN_COLUMNS} FROM harvest_runs {RECENT_RUNS_TAIL}"));
+                let sql = format!("SELECT {RUN_COLUMNS} FROM harvest_runs {RECENT_RUNS_TAIL}");
+                let sql = $sql(&sql);
                 let rows = sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.pool).await?;
                 rows.iter().map(row_to_run).collect()
             }
@@ -160,7 +157,8 @@ macro_rules! impl_harvests {
                 metadata_prefix: &str,
                 set: Option<&str>,
             ) -> Result<Option<HarvestRun>, StoreError> {
-                let sql = $sql(&format!("SELECT {RUN_COLUMNS} FROM harvest_runs WHERE {LAST_COMPLETED_WHERE}"));
+                let sql = format!("SELECT {RUN_COLUMNS} FROM harvest_runs WHERE {LAST_COMPLETED_WHERE}");
+                let sql = $sql(&sql);
                 let row = sqlx::query(&sql)
                     .bind(base_url)
                     .bind(metadata_prefix)

@@ -39,7 +39,7 @@ use crate::mailing::{
     Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,
     Subscriber, SubscriberId,
 };
-use crate::sql_common::numbered;
+use crate::sql_common::{as_written, numbered};
 use crate::sql_mailing::{
     ADD_BOUNCE, ADD_SAVED_SEARCH, CONFIRM, COUNT_SAVED_SEARCHES, DIGEST_CANDIDATES_WHERE, ENQUEUE, MARK_FAILED,
     MARK_RETRY, MARK_SENT, NEXT_DUE, OUTBOX_COUNTS, OUTBOX_SUBSCRIBER, PAUSE_BOUNCING, REMOVE_SAVED_SEARCH,
@@ -49,11 +49,6 @@ use crate::sql_mailing::{
 use crate::sqlite::{fmt_ts, parse_ts};
 use crate::{PgStore, SqliteStore, StoreError};
 
-/// SQL as written, for SQLite.
-fn as_written(sql: &str) -> String {
-    sql.to_string()
-}
-
 /// Implements [`Mailing`] for `$store` (a store with a `pool` field and the
 /// hook methods listed at the top of this module), running every statement
 /// through `$sql` (placeholder style of the backend).
@@ -62,7 +57,8 @@ macro_rules! impl_mailing {
         impl $store {
             /// The subscriber whose integer column `column` (`id`, `user_id`) is `value`.
             async fn subscriber_where(&self, column: &str, value: i64) -> Result<Option<Subscriber>, StoreError> {
-                let sql = $sql(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {column} = ?"));
+                let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE {column} = ?");
+                let sql = $sql(&sql);
                 let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
                 row.map(|r| row_to_subscriber(&r)).transpose()
             }
@@ -89,7 +85,8 @@ macro_rules! impl_mailing {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let sql = $sql(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?"));
+                let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?");
+                let sql = $sql(&sql);
                 let row = sqlx::query(&sql).bind(email.key()).fetch_one(&mut *tx).await?;
                 tx.commit().await?;
                 row_to_subscriber(&row)
@@ -100,7 +97,8 @@ macro_rules! impl_mailing {
             }
 
             async fn subscriber_by_email(&self, email: &Email) -> Result<Option<Subscriber>, StoreError> {
-                let sql = $sql(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?"));
+                let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?");
+                let sql = $sql(&sql);
                 let row = sqlx::query(&sql).bind(email.key()).fetch_optional(&self.pool).await?;
                 row.map(|r| row_to_subscriber(&r)).transpose()
             }
@@ -183,8 +181,8 @@ macro_rules! impl_mailing {
                 after: SubscriberId,
                 limit: u32,
             ) -> Result<Vec<Subscriber>, StoreError> {
-                let sql =
-                    $sql(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE {DIGEST_CANDIDATES_WHERE}"));
+                let sql = format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers s WHERE {DIGEST_CANDIDATES_WHERE}");
+                let sql = $sql(&sql);
                 let rows = sqlx::query(&sql)
                     .bind(frequency.as_str())
                     .bind(after.0)

@@ -9,6 +9,7 @@
 //! `postgres/migrate.rs` for PostgreSQL's (which runs it under a session
 //! advisory lock).
 
+use crate::sql_common::as_written;
 use sqlx::SqliteConnection;
 
 /// (version, name, SQL) in the order they apply.
@@ -27,11 +28,6 @@ pub(crate) const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS sc
 
 /// Binds: version, name, applied at.
 pub(crate) const RECORD_MIGRATION: &str = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)";
-
-/// SQL as written, for SQLite.
-fn as_written(sql: &str) -> String {
-    sql.to_string()
-}
 
 /// Defines `$vis async fn $name(conn: &mut $conn) -> Result<usize, StoreError>`,
 /// which applies every migration of `migrations` newer than the database's

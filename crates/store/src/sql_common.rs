@@ -46,6 +46,17 @@ macro_rules! cells_for {
 cells_for!(sqlx::sqlite::SqliteRow);
 cells_for!(sqlx::postgres::PgRow);
 
+/// SQL as written, for SQLite: the placeholder function the backends'
+/// shared implementations are expanded with, next to [`renumbered`].
+pub(crate) fn as_written(sql: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Borrowed(sql)
+}
+
+/// SQL with `$N` placeholders ([`numbered`]), for PostgreSQL.
+pub(crate) fn renumbered(sql: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Owned(numbered(sql))
+}
+
 /// Rewrites the placeholders of portable SQL for PostgreSQL: `?N` becomes
 /// `$N`, and the plain `?`s of a statement are numbered from 1 in order. A
 /// statement uses one kind or the other; text inside single quotes is left
