@@ -353,6 +353,7 @@ pub async fn harvest_when_fired<S>(store: &S, config: &HarvestConfig, fired: chr
 where
     S: Store + Harvests + Coordination + ?Sized,
 {
+    let mut waiting = false;
     loop {
         match harvest(store, config, |_| {}).await {
             Ok(run) => {
@@ -365,7 +366,11 @@ where
                 return;
             }
             Err(HarvestError::Lease(LeaseError::Busy { holder, until, .. })) => {
-                info!(%holder, %until, "another process is harvesting; this one takes over if it stops");
+                // Said once per firing; the holder renews every third of a lease.
+                if !waiting {
+                    info!(%holder, %until, "another process is harvesting; this one takes over if it stops");
+                    waiting = true;
+                }
                 let left = (until - Utc::now()).to_std().unwrap_or_default();
                 tokio::time::sleep(left + Duration::from_millis(500)).await;
                 match store
