@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
+use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site};
 use paperboy_store::{Frequency, MailKind, Mailing, NewMail, SqliteStore, Store, SubscriberId};
 
 fn paper(n: u32, day: NaiveDate) -> Paper {
@@ -42,15 +42,7 @@ async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqliteS
     };
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
-    let smtp = SmtpSettings {
-        host: "127.0.0.1".into(),
-        port,
-        security: Security::Plain,
-        username: None,
-        password: None,
-        timeout: Duration::from_secs(5),
-        ca_file: None,
-    };
+    let smtp = sink::smtp_settings(port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let delivery = DeliveryOptions {
         retry_base: Duration::from_millis(300),

@@ -13,23 +13,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{
-    DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, SendError, Signer, Site, SmtpSettings,
-};
+use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, SendError, Signer, Site};
 use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
-use sink::{Sink, SinkTls};
-
-fn settings(port: u16, security: Security, ca_file: Option<PathBuf>) -> SmtpSettings {
-    SmtpSettings {
-        host: "127.0.0.1".into(),
-        port,
-        security,
-        username: None,
-        password: None,
-        timeout: Duration::from_secs(5),
-        ca_file,
-    }
-}
+use sink::{Sink, SinkTls, smtp_settings};
 
 fn from() -> lettre::message::Mailbox {
     paperboy_mail::message::sender("Paperboy", "digest@example.org").unwrap()
@@ -47,7 +33,7 @@ fn message(id: &str) -> String {
 async fn delivers_with_the_test_ca(mode: SinkTls, security: Security) {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = Sink::with_tls(&dir.path().join("sink"), mode) else { return };
-    let mailer = Mailer::new(&settings(sink.port, security, Some(sink::test_ca_file())), &from()).unwrap();
+    let mailer = Mailer::new(&smtp_settings(sink.port, security, Some(sink::test_ca_file())), &from()).unwrap();
     let ids = [format!("<tls-{mode:?}-1@example.org>"), format!("<tls-{mode:?}-2@example.org>")];
     for id in &ids {
         mailer.send_raw("ada@example.org", message(id).as_bytes()).await.unwrap();
@@ -70,7 +56,7 @@ async fn delivers_with_the_test_ca(mode: SinkTls, security: Security) {
 async fn refuses_an_untrusted_certificate(mode: SinkTls, security: Security) {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = Sink::with_tls(&dir.path().join("sink"), mode) else { return };
-    let mailer = Mailer::new(&settings(sink.port, security, None), &from()).unwrap();
+    let mailer = Mailer::new(&smtp_settings(sink.port, security, None), &from()).unwrap();
     let r = mailer.send_raw("ada@example.org", message("<untrusted@example.org>").as_bytes()).await;
     let Err(SendError::Temporary(text)) = r else { panic!("expected a temporary failure, got {r:?}") };
     eprintln!("refused as expected: {text}");
@@ -105,7 +91,7 @@ async fn implicit_tls_without_the_ca_refuses_the_certificate() {
 async fn the_test_certificate_also_names_localhost() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = Sink::with_tls(&dir.path().join("sink"), SinkTls::Implicit) else { return };
-    let mut smtp = settings(sink.port, Security::Tls, Some(sink::test_ca_file()));
+    let mut smtp = smtp_settings(sink.port, Security::Tls, Some(sink::test_ca_file()));
     smtp.host = "localhost".into();
     let mailer = Mailer::new(&smtp, &from()).unwrap();
     mailer.send_raw("ada@example.org", message("<localhost@example.org>").as_bytes()).await.unwrap();
@@ -116,7 +102,7 @@ async fn the_test_certificate_also_names_localhost() {
 #[tokio::test]
 async fn a_bad_ca_file_is_a_config_error_naming_it() {
     let missing = std::env::temp_dir().join("paperboy-no-such-dir/relay-ca.pem");
-    let e = Mailer::new(&settings(465, Security::Tls, Some(missing.clone())), &from()).unwrap_err();
+    let e = Mailer::new(&smtp_settings(465, Security::Tls, Some(missing.clone())), &from()).unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, paperboy_mail::MailError::Config(_)), "{e:?}");
     assert!(text.contains(&missing.display().to_string()) && text.contains("smtp_ca_file"), "{text}");
@@ -144,7 +130,7 @@ async fn a_digest_waits_for_the_ca_then_goes_out_over_starttls() {
     let delivery =
         DeliveryOptions { retry_base: Duration::from_millis(300), per_second: 100.0, ..DeliveryOptions::default() };
     let postman = |ca_file: Option<PathBuf>| {
-        let mailer = Mailer::new(&settings(sink.port, Security::StartTls, ca_file), &builder.site.from).unwrap();
+        let mailer = Mailer::new(&smtp_settings(sink.port, Security::StartTls, ca_file), &builder.site.from).unwrap();
         Postman::new(builder.clone(), mailer, delivery.clone())
     };
 

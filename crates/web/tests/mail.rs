@@ -18,9 +18,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{Browser, Launch, Page, Server};
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{
-    DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site, SmtpSettings,
-};
+use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site};
 use paperboy_store::{Frequency, Mailing, Store};
 use reqwest::StatusCode;
 
@@ -62,15 +60,7 @@ async fn site() -> Option<TestSite> {
         tz: "UTC".parse().unwrap(),
     };
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
-    let smtp = SmtpSettings {
-        host: "127.0.0.1".into(),
-        port: sink.port,
-        security: Security::Plain,
-        username: None,
-        password: None,
-        timeout: Duration::from_secs(5),
-        ca_file: None,
-    };
+    let smtp = sink::smtp_settings(sink.port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let postman = Arc::new(Postman::new(builder, mailer, DeliveryOptions { per_second: 100.0, ..Default::default() }));
     let server = launch.mail(Arc::clone(&postman)).keep(dir).serve(store);

@@ -39,6 +39,24 @@ pub fn python() -> Option<PathBuf> {
     None
 }
 
+/// Client settings for a sink on `port`: loopback, no credentials, a 5 s
+/// timeout, `security` (`Plain` for a sink without TLS) and `ca_file`.
+pub fn smtp_settings(
+    port: u16,
+    security: paperboy_mail::Security,
+    ca_file: Option<PathBuf>,
+) -> paperboy_mail::SmtpSettings {
+    paperboy_mail::SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security,
+        username: None,
+        password: None,
+        timeout: Duration::from_secs(5),
+        ca_file,
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
