@@ -220,6 +220,12 @@ impl Form {
     }
 }
 
+/// The rate-limit key of the client that sent the request: `{prefix}:{address}`
+/// (see [`client_ip`]).
+pub fn client_key(prefix: &str, parts_extensions: &axum::http::Extensions) -> String {
+    format!("{prefix}:{}", client_ip(parts_extensions))
+}
+
 /// The client's address, for rate limiting: the TCP peer, or the client a
 /// trusted reverse proxy forwarded for (see [`crate::proxy`]); `unknown`
 /// when not served with connect info.

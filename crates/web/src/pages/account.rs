@@ -133,7 +133,7 @@ pub async fn signup(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
+        let ip_key = auth::client_key("ip", &request_ext);
         // Every attempt counts: this limits account creation, not just mistakes.
         limits.signup.attempt(&ip_key).await?;
         let form = Form::parse(&body)?;
@@ -253,7 +253,7 @@ pub async fn login(
         let form = Form::parse(&body)?;
         let login = form.get("username").unwrap_or("");
         let next = auth::safe_next(form.get("next"));
-        let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
+        let ip_key = auth::client_key("ip", &request_ext);
         let user_key = format!("user:{}", login.to_lowercase());
         limits.login.check(&ip_key).await?;
         limits.login.check(&user_key).await?;
@@ -329,7 +329,7 @@ pub async fn reset_request(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let ip_key = format!("reset-ip:{}", auth::client_ip(&request_ext));
+        let ip_key = auth::client_key("reset-ip", &request_ext);
         limits.signup.attempt(&ip_key).await?;
         let form = Form::parse(&body)?;
         let email = match Email::parse(form.get("email").unwrap_or("")) {

@@ -126,7 +126,7 @@ pub async fn subscribe(
 ) -> Response {
     let result = async {
         let mail = postman(&st)?;
-        let ip_key = format!("ip:{}", auth::client_ip(&request_ext));
+        let ip_key = auth::client_key("ip", &request_ext);
         limit.0.attempt(&ip_key).await?;
         let form = Form::parse(&body)?;
         let typed = form.raw("email");
