@@ -10,7 +10,7 @@
 //! them). Without them the test is skipped with a message, except under CI,
 //! where it fails.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

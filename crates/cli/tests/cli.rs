@@ -2,7 +2,7 @@
 //! papers list/show, configuration precedence, serving the demo, and other
 //! commands beside a running server in its data directory.
 
-mod common;
+use crate::common;
 
 use common::{Server, fixture, run};
 

@@ -4,10 +4,9 @@
 //! the mails in flight re-sent, from the documented window between the server's
 //! acceptance and the outbox update); and the command's refusals and dry run.
 
-mod common;
+use crate::common;
 
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
+use crate::sink;
 
 use std::collections::HashMap;
 use std::path::Path;

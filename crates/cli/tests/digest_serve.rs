@@ -4,10 +4,9 @@
 //! up on a digest time that has just passed (on weekdays, when daily
 //! digests are due).
 
-mod common;
+use crate::common;
 
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
+use crate::sink;
 
 use std::time::Duration;
 

@@ -6,9 +6,8 @@
 //! harvest lease (5 s here) keeps a restart from harvesting until the killed
 //! process's lease has run out.
 
-mod common;
-#[path = "../../services/tests/harvest_support/mod.rs"]
-mod harvest_support;
+use crate::common;
+use crate::harvest_support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 //! and `psql`. Without them the test is skipped with a message, except under
 //! CI, where it fails.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -23,10 +23,9 @@
 //! Needs `PAPERBOY_TEST_PG_URL` (and `psql`) and `PAPERBOY_TEST_PYTHON` with
 //! aiosmtpd: skipped with a message when missing, except under CI.
 
-mod common;
+use crate::common;
 
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
+use crate::sink;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -6,7 +6,7 @@
 //! and `psql` to make a fresh database. Without them the test is skipped
 //! with a message, except under CI, where it fails.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

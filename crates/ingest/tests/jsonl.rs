@@ -1,7 +1,7 @@
 //! Integration tests for the JSON-lines importers (arXiv JSONL and the
 //! Kaggle snapshot), including compressed inputs and damaged lines.
 
-mod common;
+use crate::common;
 
 use common::{collect, fixture, import, opts, ymd};
 use paperboy_ingest::{Format, ImportOptions};

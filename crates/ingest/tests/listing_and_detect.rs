@@ -2,7 +2,7 @@
 //! `from_reader` do with any input: compression and format sniffing,
 //! file-level errors, progress counting.
 
-mod common;
+use crate::common;
 
 use std::io::{BufReader, Cursor};
 

@@ -1,7 +1,7 @@
 //! Robustness: every fixture cut off at many points and with bytes flipped
 //! still imports without panicking, and whatever papers come out are valid.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

@@ -2,7 +2,7 @@
 //! and 2016 format, errors, empty results, damage) and OAI-PMH pages
 //! (`arXiv` and `arXivRaw` formats, deleted records, errors, paging info).
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

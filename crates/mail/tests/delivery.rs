@@ -3,8 +3,7 @@
 //! backoff; 550 answers are recorded and pause a subscriber after three in
 //! a row; a rerun of a period builds nothing new.
 
-#[path = "support/sink.rs"]
-mod sink;
+use crate::sink;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! it the certificate is refused, nothing is delivered, and the failure
 //! says why and is retried later rather than counted as a bounce.
 
-#[path = "support/sink.rs"]
-mod sink;
+use crate::sink;
 
 use std::path::PathBuf;
 use std::sync::Arc;

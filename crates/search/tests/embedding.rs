@@ -3,7 +3,7 @@
 //! bench/search/make_reference.py), and the engine's semantic paths. Needs
 //! the model: skipped with a message when it is absent, failing under CI.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

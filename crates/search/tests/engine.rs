@@ -2,7 +2,7 @@
 //! filters, exclusions, highlights, direct ids, similar papers, removal,
 //! the watermark, crash recovery, and one writer per index directory.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{catalog, paper};

@@ -5,7 +5,7 @@
 //! page (run failed, checkpoint kept, resumed later), versions, and one
 //! harvest at a time under the lease.
 
-mod harvest_support;
+use crate::harvest_support;
 
 use std::time::{Duration, Instant};
 

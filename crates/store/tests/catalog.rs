@@ -2,8 +2,7 @@
 //! see `common`): upsert rules, merges, feeds, neighbours, the change feed,
 //! and re-opening (migrations are idempotent).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::TestDb;

@@ -4,8 +4,7 @@
 //! pools), submissions, comments, reading lists, profiles, hidden papers, and
 //! the `trending` and `top` feeds.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::TestDb;

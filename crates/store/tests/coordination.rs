@@ -4,8 +4,7 @@
 //! taken over; rate-limit failures are counted per key across handles;
 //! a shared secret is the first candidate offered, whoever asks.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,8 +4,7 @@
 //! differently-argued run is not, and runs starting at once on several
 //! connection pools never resume the same checkpoint twice.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::TestDb;

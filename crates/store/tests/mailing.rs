@@ -6,8 +6,7 @@
 //! the new owner's outcome; and subscriptions (re-subscribing, members'
 //! links, limits) behave as documented.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::Duration;

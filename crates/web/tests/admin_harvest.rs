@@ -3,7 +3,7 @@
 //! error, checkpoint), a member gets 403, a visitor is redirected to the
 //! login page.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::Launch;

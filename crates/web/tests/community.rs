@@ -6,7 +6,7 @@
 //! session id at login, rate limiting of wrong passwords, API tokens for
 //! API writes, and no shared cache for members' pages.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

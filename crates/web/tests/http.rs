@@ -3,7 +3,7 @@
 //! (an old-style id, a local `pb-` id, a hostile title), and exercised with
 //! reqwest: pages, redirects, errors, feeds, the JSON API and headers.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -8,9 +8,8 @@
 //! the subscribe box) is refused with a 4xx and a clear message, and that a
 //! box post without a token never uses the member's session.
 
-mod common;
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
+use crate::common;
+use crate::sink;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! JSON search and similar-papers endpoints, similar papers on paper pages,
 //! the search feed, the semantic-off notice and a server without search.
 
-mod common;
+use crate::common;
 
 use paperboy_web::params::percent_encode;
 use std::collections::BTreeSet;

@@ -1,0 +1,18 @@
+//! Integration tests of the `paperboy` binary, run as a user runs it, linked
+//! into one test binary:
+//! one link instead of one per file keeps a cold build's disk use and time down.
+
+mod common;
+#[path = "../../services/tests/harvest_support/mod.rs"]
+mod harvest_support;
+#[path = "../../mail/tests/support/sink.rs"]
+mod sink;
+
+mod browser;
+mod cli;
+mod digest;
+mod digest_serve;
+mod harvest;
+mod move_to_postgres;
+mod multi_server;
+mod postgres;

@@ -1,0 +1,12 @@
+//! Integration tests of `paperboy-store`
+//! (both store backends against real databases), linked into one test binary:
+//! one link instead of one per file keeps a cold build's disk use and time down.
+
+#[macro_use]
+mod common;
+
+mod catalog;
+mod community;
+mod coordination;
+mod harvest;
+mod mailing;
