@@ -13,89 +13,29 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{FileConfig, Settings};
-
-const AFTER_HELP: &str = "\
-Configuration, strongest first:
-  1. command-line flags
-  2. environment variables PAPERBOY_* (PAPERBOY_DATA_DIR, PAPERBOY_CONFIG, PAPERBOY_ADDR,
-     PAPERBOY_DATABASE_URL, PAPERBOY_BASE_URL, PAPERBOY_ARXIV_BASE_URL, PAPERBOY_MODEL_DIR, PAPERBOY_LOG,
-     PAPERBOY_TRUSTED_PROXIES (comma-separated addresses or blocks), PAPERBOY_JOB_LEASE_SECONDS,
-     PAPERBOY_HARVEST_{ENABLED,BASE_URL,CATEGORIES,SET,FORMAT,PACING,TIMEOUT,AT,TIME_ZONE},
-     PAPERBOY_SMTP_{HOST,PORT,SECURITY,USERNAME,PASSWORD,CA_FILE},
-     PAPERBOY_MAIL_{FROM,RATE,DIGEST_TIME,TIME_ZONE,RETRY_SECS,LEASE_SECS})
-  3. the config file: --config FILE, or ./paperboy.toml when present:
-         data_dir = \"./paperboy-data\"
-         database_url = \"postgres://paperboy@db.internal/paperboy\"   # default: SQLite in data_dir
-         job_lease_seconds = 60    # harvest and digest building: one process at a time; a
-                                   # crashed holder's lease runs out after this
-         [server]
-         addr = \"127.0.0.1:8080\"
-         base_url = \"https://papers.example.org\"   # absolute links in feeds
-         page_size = 30
-         site_name = \"Paperboy\"
-         trusted_proxies = [\"127.0.0.1\"]   # reverse proxies whose X-Forwarded-For names the client
-         [search]
-         model_dir = \"./models/all-MiniLM-L6-v2\"   # semantic search; `paperboy model fetch`
-         embed_batch = 64
-         [arxiv]
-         base_url = \"https://export.arxiv.org/api/query\"   # where submissions are fetched
-         [community]
-         submit_window_days = 14   # how recent a submitted paper must be
-         [ranking]                 # sort=trending: votes / (age_hours + base_hours)^gravity
-         gravity = 1.8
-         base_hours = 2
-         [harvest]                 # arXiv OAI-PMH (docs/HARVESTING.md); env PAPERBOY_HARVEST_<KEY>
-         enabled = false           # true: `paperboy serve` harvests daily at `at`
-         base_url = \"https://oaipmh.arxiv.org/oai\"
-         categories = [\"cs.AI\", \"cs.CL\", \"cs.CV\", \"cs.LG\", \"stat.ML\"]   # primary or cross-list
-         set = \"cs\"                # OAI set; \"\" for all
-         format = \"arXivRaw\"       # or arXiv (dates only)
-         pacing_seconds = 3        # between requests (PAPERBOY_HARVEST_PACING)
-         timeout_seconds = 60      # (PAPERBOY_HARVEST_TIMEOUT)
-         at = \"02:00\"
-         time_zone = \"America/New_York\"
-         [mail]                    # email digests (docs/EMAIL.md); off without smtp_host
-         smtp_host = \"smtp.example.org\"
-         smtp_port = 587           # default by security: 25 plain, 587 starttls, 465 tls
-         smtp_security = \"starttls\"   # plain, starttls or tls
-         smtp_username = \"digest\"
-         smtp_password = \"…\"
-         smtp_ca_file = \"/etc/paperboy/relay-ca.pem\"   # PEM CAs trusted besides the built-in roots
-         from = \"digest@papers.example.org\"
-         messages_per_second = 10
-         digest_time = \"07:00\"     # daily on weekdays, weekly on Mondays
-         time_zone = \"UTC\"         # IANA name, e.g. Europe/Berlin
-         retry_seconds = 60        # first retry after a temporary failure, then doubling
-         lease_seconds = 120       # a crashed sender's mails are retried after this
-  4. built-in defaults (shown above)
-
-Start with `paperboy demo`: it imports the bundled demo papers and serves them.";
+use crate::config::env::Env;
+use crate::config::harvest::HarvestFlags;
+use crate::config::{Flags, Settings};
 
 /// Paperboy: trending research papers, self-hosted.
 #[derive(Debug, Parser)]
-#[command(name = "paperboy", version, about, after_help = AFTER_HELP)]
+#[command(name = "paperboy", version, about, after_help = config::help_text())]
 struct Cli {
-    /// Where the database and indexes live [default: ./paperboy-data]
-    #[arg(long, global = true, env = "PAPERBOY_DATA_DIR", value_name = "DIR")]
+    // Each flag's help comes from its key in the config module (meaning, variable, default).
+    #[arg(long, global = true, value_name = "DIR", help = config::database::DATA_DIR.flag_help())]
     data_dir: Option<PathBuf>,
 
-    /// PostgreSQL database shared by several servers, e.g. postgres://paperboy:secret@db.internal/paperboy
-    /// [default: SQLite in DATA_DIR/paperboy.db]
-    #[arg(long, global = true, env = "PAPERBOY_DATABASE_URL", value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help = config::database::DATABASE_URL.flag_help())]
     database_url: Option<String>,
 
-    /// Config file [default: ./paperboy.toml when present]
-    #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help = config::CONFIG.flag_help())]
     config: Option<PathBuf>,
 
-    /// Embedding model directory [default: DATA_DIR/models/all-MiniLM-L6-v2, then ./models/all-MiniLM-L6-v2]
-    #[arg(long, global = true, env = "PAPERBOY_MODEL_DIR", value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help = config::search::MODEL_DIR.flag_help())]
     model_dir: Option<PathBuf>,
 
-    /// Log filter, e.g. `info`, `debug`, `paperboy_web=debug`
-    #[arg(long, global = true, env = "PAPERBOY_LOG", default_value = "info")]
-    log: String,
+    #[arg(long, global = true, value_name = "FILTER", help = config::LOG.flag_help())]
+    log: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -139,7 +79,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let env = Env::process();
+    let log = match config::log_filter(cli.log.clone(), &env) {
+        Ok(log) => log,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let filter = EnvFilter::try_new(&log).unwrap_or_else(|_| EnvFilter::new(config::DEFAULT_LOG));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -149,14 +97,7 @@ fn main() -> ExitCode {
         .init();
 
     let result = (|| {
-        let (file, path) = FileConfig::load(cli.config.as_deref())?;
-        if let Some(path) = path {
-            tracing::debug!(config = %path.display(), "loaded config file");
-        }
-        let mut settings = Settings::merge(cli.data_dir.clone(), cli.model_dir.clone(), file)?;
-        if let Some(url) = cli.database_url.clone().filter(|u| !u.trim().is_empty()) {
-            settings.database_url = Some(url);
-        }
+        let settings = Settings::load(flags(&cli), &env)?;
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         runtime.block_on(run(cli.command, settings))
     })();
@@ -169,9 +110,44 @@ fn main() -> ExitCode {
     }
 }
 
+/// The flags that set configuration keys, for the merge (the strongest layer).
+fn flags(cli: &Cli) -> Flags {
+    let mut flags = Flags {
+        config: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        model_dir: cli.model_dir.clone(),
+        ..Flags::default()
+    };
+    let serve = match &cli.command {
+        Command::Serve(args) => Some(args),
+        Command::Demo(args) => Some(&args.serve),
+        _ => None,
+    };
+    if let Some(args) = serve {
+        flags.addr = args.addr.clone();
+        flags.base_url = args.base_url.clone();
+        flags.arxiv_base_url = args.arxiv_base_url.clone();
+    }
+    match &cli.command {
+        Command::Digest(commands::digest::DigestCommand::Run(args)) => flags.base_url = args.base_url.clone(),
+        Command::Harvest(args) => {
+            flags.harvest = HarvestFlags {
+                base_url: args.base_url.clone(),
+                categories: args.categories.clone(),
+                set: args.set.clone(),
+                format: args.format,
+                pacing: args.pacing,
+            }
+        }
+        _ => {}
+    }
+    flags
+}
+
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(args) => commands::serve::run(args, &settings).await,
+        Command::Serve(_) => commands::serve::run(&settings).await,
         Command::Demo(args) => commands::demo::run(args, &settings).await,
         Command::Import(args) => commands::import::run(args, &settings).await,
         Command::Papers(cmd) => commands::papers::run(cmd, &settings).await,
@@ -195,5 +171,39 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_shows_every_key_and_every_flag_of_the_table_exists() {
+        let mut cli = Cli::command();
+        let help = cli.render_long_help().to_string();
+        for key in config::all_keys() {
+            assert!(help.contains(key.env), "--help names {}", key.env);
+            for flag in key.flags {
+                let mut words: Vec<&str> = flag.split_whitespace().collect();
+                let long = words.pop().and_then(|w| w.strip_prefix("--")).unwrap();
+                let mut cmd = &cli;
+                for sub in words {
+                    cmd = cmd.find_subcommand(sub).unwrap_or_else(|| panic!("no subcommand {sub} for {flag}"));
+                }
+                let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long));
+                let arg = arg.unwrap_or_else(|| panic!("{flag} is in the key table but not on the command line"));
+                assert!(arg.get_env().is_none(), "{flag}: the config module reads the environment, not clap");
+            }
+        }
+    }
+
+    #[test]
+    fn the_flags_of_a_command_reach_the_merge() {
+        let cli = Cli::parse_from(["paperboy", "--data-dir", "/d", "serve", "--addr", "127.0.0.1:7"]);
+        let f = flags(&cli);
+        assert_eq!((f.data_dir, f.addr.as_deref()), (Some("/d".into()), Some("127.0.0.1:7")));
+        let cli = Cli::parse_from(["paperboy", "demo", "--base-url", "http://x"]);
+        assert_eq!(flags(&cli).base_url.as_deref(), Some("http://x"));
+        let cli = Cli::parse_from(["paperboy", "digest", "run", "--period", "daily", "--base-url", "http://y"]);
+        assert_eq!(flags(&cli).base_url.as_deref(), Some("http://y"));
+        let cli = Cli::parse_from(["paperboy", "harvest", "--set", "", "--pacing", "1"]);
+        let h = flags(&cli).harvest;
+        assert_eq!((h.set.as_deref(), h.pacing), (Some(""), Some(1.0)));
     }
 }

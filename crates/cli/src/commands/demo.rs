@@ -18,6 +18,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_serve: bool,
 
+    // `serve`'s flags, merged into the settings by the config module.
     #[command(flatten)]
     pub serve: ServeArgs,
 }
@@ -41,5 +42,5 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     drop(store);
-    serve::run(args.serve, settings).await
+    serve::run(settings).await
 }

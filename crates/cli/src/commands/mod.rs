@@ -42,8 +42,8 @@ pub async fn open_store(settings: &Settings) -> Result<AnyStore> {
 /// Loads the embedding model if one is configured or in a default place.
 /// `None` (with a log line saying how to turn semantic search on) otherwise.
 pub fn load_embedder(settings: &Settings) -> Result<Option<Arc<Embedder>>> {
-    let Some(dir) = paperboy_services::find_model_dir(settings.model_dir.as_deref(), &settings.data_dir) else {
-        if let Some(dir) = &settings.model_dir {
+    let Some(dir) = paperboy_services::find_model_dir(settings.search.model_dir.as_deref(), &settings.data_dir) else {
+        if let Some(dir) = &settings.search.model_dir {
             anyhow::bail!(
                 "no model in {} (it needs model.safetensors and tokenizer.json): run `paperboy model fetch --dir {}`",
                 dir.display(),

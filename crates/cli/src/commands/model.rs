@@ -24,12 +24,12 @@ pub async fn run(cmd: ModelCommand, settings: &Settings) -> Result<ExitCode> {
     match cmd {
         ModelCommand::Fetch { dir } => {
             let dest = dir
-                .or_else(|| settings.model_dir.clone())
+                .or_else(|| settings.search.model_dir.clone())
                 .unwrap_or_else(|| paperboy_services::model::default_model_dir(&settings.data_dir));
             let d = dest.clone();
             let source = tokio::task::spawn_blocking(move || paperboy_services::fetch_model(&d)).await??;
             println!("model ready in {} (from {source})", dest.display());
-            if settings.model_dir.as_ref().is_some_and(|m| m != &dest) {
+            if settings.search.model_dir.as_ref().is_some_and(|m| m != &dest) {
                 println!("note: --model-dir / PAPERBOY_MODEL_DIR points elsewhere; point it at {}", dest.display());
             }
             Ok(ExitCode::SUCCESS)

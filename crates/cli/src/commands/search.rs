@@ -122,9 +122,10 @@ pub async fn reindex(args: ReindexArgs, settings: &Settings) -> Result<ExitCode>
         let pending = engine.stats()?.pending_vectors;
         let bar = count_bar(pending, "embedding");
         let b = bar.clone();
-        let done =
-            paperboy_services::embed_pending(&engine, settings.embed_batch, move |done, _| b.set_position(done as u64))
-                .await?;
+        let done = paperboy_services::embed_pending(&engine, settings.search.embed_batch, move |done, _| {
+            b.set_position(done as u64)
+        })
+        .await?;
         bar.finish_and_clear();
         println!("embedded {done} papers");
     }

@@ -8,36 +8,31 @@ use clap::Args;
 use paperboy_store::Store;
 use paperboy_web::{AppState, WebConfig};
 
-use crate::config::Settings;
+use crate::config::{self, Settings};
 
+// `serve`'s flags are settings ([server] addr and base_url, [arxiv] base_url):
+// the config module merges them with the environment and the file.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080]
-    #[arg(long, env = "PAPERBOY_ADDR", value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", help = config::server::ADDR.flag_help())]
     pub addr: Option<String>,
 
-    /// Public URL of the site, used for absolute links in feeds [default: http://ADDR]
-    #[arg(long, env = "PAPERBOY_BASE_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL", help = config::server::BASE_URL.flag_help())]
     pub base_url: Option<String>,
 
-    /// The arXiv API endpoint that member submissions are fetched from [default: https://export.arxiv.org/api/query]
-    #[arg(long, env = "PAPERBOY_ARXIV_BASE_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL", help = config::arxiv::BASE_URL.flag_help())]
     pub arxiv_base_url: Option<String>,
 }
 
-pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
+pub async fn run(settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
-    let addr = args.addr.unwrap_or_else(|| settings.addr.clone());
+    let addr = settings.server.addr.clone();
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (is another server running? choose one with --addr)"))?;
     let local = listener.local_addr()?;
-    let base_url = args
-        .base_url
-        .or_else(|| settings.base_url.clone())
-        .unwrap_or_else(|| format!("http://{local}"))
-        .trim_end_matches('/')
-        .to_string();
+    let base_url =
+        settings.server.base_url.clone().unwrap_or_else(|| format!("http://{local}")).trim_end_matches('/').to_string();
     let papers = store.count_papers().await?;
     let db = store.into_database();
     let store: Arc<dyn Store> = db.clone();
@@ -58,7 +53,7 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         Arc::clone(&store),
         Arc::clone(&engine),
         std::time::Duration::from_secs(2),
-        settings.embed_batch,
+        settings.search.embed_batch,
         stop_rx.clone(),
     ));
     // The daily arXiv harvest, only when enabled ([harvest] enabled = true).
@@ -111,15 +106,12 @@ pub async fn run(args: ServeArgs, settings: &Settings) -> Result<ExitCode> {
         store: Arc::clone(&db),
         config: Arc::new(WebConfig {
             base_url: base_url.clone(),
-            site_name: settings.site_name.clone(),
-            page_size: settings.page_size,
-            arxiv_base_url: args
-                .arxiv_base_url
-                .or_else(|| settings.arxiv_base_url.clone())
-                .unwrap_or_else(|| WebConfig::default().arxiv_base_url),
-            submit_window_days: settings.submit_window_days,
+            site_name: settings.server.site_name.clone(),
+            page_size: settings.server.page_size,
+            arxiv_base_url: settings.arxiv.base_url.clone(),
+            submit_window_days: settings.community.submit_window_days,
             mail_enabled: false,
-            trusted_proxies: settings.trusted_proxies.clone(),
+            trusted_proxies: settings.server.trusted_proxies.clone(),
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");

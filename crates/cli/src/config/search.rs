@@ -1,0 +1,60 @@
+//! `[search]`: the embedding model behind semantic search and how the
+//! background job feeds it.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use super::env::Env;
+use super::key::{DefaultValue, Key, pick, pick_opt};
+
+pub const DEFAULT_EMBED_BATCH: usize = 64;
+/// Batch sizes outside this range are brought into it.
+const EMBED_BATCHES: std::ops::RangeInclusive<usize> = 1..=1024;
+
+pub const MODEL_DIR: Key = Key::new(
+    "search",
+    "model_dir",
+    "PAPERBOY_MODEL_DIR",
+    DefaultValue::Unset("DATA_DIR/models/all-MiniLM-L6-v2 if there, else ./models/all-MiniLM-L6-v2"),
+    "embedding model directory (model.safetensors, tokenizer.json); `paperboy model fetch` puts one there",
+)
+.flags(&["--model-dir"]);
+pub const EMBED_BATCH: Key = Key::new(
+    "search",
+    "embed_batch",
+    "PAPERBOY_EMBED_BATCH",
+    DefaultValue::Whole(DEFAULT_EMBED_BATCH as u64),
+    "papers embedded per batch by the background job, 1 to 1024",
+);
+
+pub const KEYS: &[Key] = &[MODEL_DIR, EMBED_BATCH];
+
+/// `[search]` in `paperboy.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSection {
+    pub model_dir: Option<PathBuf>,
+    pub embed_batch: Option<usize>,
+}
+
+/// `[search]` after the merge.
+#[derive(Debug, Clone)]
+pub struct SearchSettings {
+    /// Explicitly configured model directory; `None` looks in the default places.
+    pub model_dir: Option<PathBuf>,
+    pub embed_batch: usize,
+}
+
+impl SearchSettings {
+    /// `--model-dir` over the environment over the file over the defaults.
+    pub fn resolve(model_dir_flag: Option<PathBuf>, env: &Env, file: SearchSection) -> Result<SearchSettings> {
+        Ok(SearchSettings {
+            model_dir: pick_opt(&MODEL_DIR, model_dir_flag, env, file.model_dir)?.map(|p| p.value),
+            embed_batch: pick(&EMBED_BATCH, None, env, file.embed_batch, DEFAULT_EMBED_BATCH)?
+                .value
+                .clamp(*EMBED_BATCHES.start(), *EMBED_BATCHES.end()),
+        })
+    }
+}
