@@ -115,6 +115,26 @@ fn help_documents_configuration() {
 }
 
 #[test]
+fn a_bad_environment_value_stops_the_command_and_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["papers", "list"])
+        .env_remove("PAPERBOY_CONFIG")
+        .env("PAPERBOY_JOB_LEASE_SECONDS", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("PAPERBOY_JOB_LEASE_SECONDS=\"soon\" is not valid: expected a whole number"), "{err}");
+    assert!(!dir.path().join("paperboy.db").exists(), "nothing is opened with a bad setting");
+    // Each flag's help names its variable and default, from the same key table.
+    let help = stdout(&std::process::Command::new(common::bin()).args(["serve", "--help"]).output().unwrap());
+    assert!(help.contains("[env: PAPERBOY_ADDR]") && help.contains("127.0.0.1:8080"), "{help}");
+}
+
+#[test]
 fn serve_answers_on_the_printed_address() {
     let dir = tempfile::tempdir().unwrap();
     let good = fixture("ingest/jsonl/sample-200.jsonl");
