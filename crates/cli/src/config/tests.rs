@@ -363,3 +363,19 @@ fn docs_configuration_md_lists_every_key_as_the_table_has_it() {
         assert!(docs.contains(key.env), "docs/CONFIGURATION.md names {}", key.env);
     }
 }
+
+#[test]
+fn defaults_described_in_words_match_the_code() {
+    let model = search::MODEL_DIR.default.to_string();
+    let name = paperboy_services::model::MODEL_NAME;
+    assert!(
+        model.contains(&format!("DATA_DIR/models/{name}")) && model.contains(&format!("./models/{name}")),
+        "{model}"
+    );
+    let port = mail::SMTP_PORT.default.to_string();
+    for (security, number) in [("plain", 25), ("starttls", 587), ("tls", 465)] {
+        assert_eq!(Security::parse(security).unwrap().default_port(), number);
+        assert!(port.contains(&format!("{number} {security}")), "{port}");
+    }
+    assert_eq!(Security::parse(mail::DEFAULT_SMTP_SECURITY).unwrap(), Security::default());
+}
