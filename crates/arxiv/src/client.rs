@@ -28,15 +28,15 @@ pub const MAX_IDS_PER_REQUEST: usize = 100;
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use paperboy_arxiv::{ArxivClient, ArxivConfig};
-/// let client = ArxivClient::with_config(ArxivConfig {
+/// # use paperboy_arxiv::{ArxivClient, ArxivSettings};
+/// let client = ArxivClient::with_config(ArxivSettings {
 ///     user_agent: "Paperboy/0.1 (papers.example.org; mailto:admin@example.org)".into(),
-///     ..ArxivConfig::default()
+///     ..ArxivSettings::default()
 /// })?;
 /// # Ok::<(), paperboy_arxiv::ArxivError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArxivConfig {
+pub struct ArxivSettings {
     /// The query endpoint; default [`DEFAULT_BASE_URL`].
     pub base_url: String,
     /// Default [`DEFAULT_USER_AGENT`]. Adding a contact (`mailto:`) is good manners.
@@ -59,9 +59,9 @@ pub struct ArxivConfig {
     pub max_retry_after: Duration,
 }
 
-impl Default for ArxivConfig {
+impl Default for ArxivSettings {
     fn default() -> Self {
-        ArxivConfig {
+        ArxivSettings {
             base_url: DEFAULT_BASE_URL.to_string(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             timeout: Duration::from_secs(15),
@@ -106,7 +106,7 @@ pub struct ArxivClient {
 struct Inner {
     http: reqwest::Client,
     base_url: Url,
-    config: ArxivConfig,
+    config: ArxivSettings,
     pacer: Pacer,
 }
 
@@ -129,12 +129,12 @@ enum Transport {
 impl ArxivClient {
     /// A client with the default settings.
     pub fn new() -> Result<Self, ArxivError> {
-        Self::with_config(ArxivConfig::default())
+        Self::with_config(ArxivSettings::default())
     }
 
     /// A client with these settings. Fails on an unusable base URL, a zero
     /// timeout or a user agent that is not a valid header value.
-    pub fn with_config(config: ArxivConfig) -> Result<Self, ArxivError> {
+    pub fn with_config(config: ArxivSettings) -> Result<Self, ArxivError> {
         let base_url = Url::parse(&config.base_url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -152,7 +152,7 @@ impl ArxivClient {
     }
 
     /// The settings in use.
-    pub fn config(&self) -> &ArxivConfig {
+    pub fn config(&self) -> &ArxivSettings {
         &self.inner.config
     }
 
@@ -325,7 +325,7 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 /// The wait before retry number `attempts` (1-based): `backoff * 2^(attempts-1)`, capped.
-fn backoff(config: &ArxivConfig, attempts: u32) -> Duration {
+fn backoff(config: &ArxivSettings, attempts: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
     config.backoff.saturating_mul(factor).min(config.max_backoff)
 }
@@ -347,8 +347,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let config =
-            ArxivConfig { backoff: Duration::from_secs(2), max_backoff: Duration::from_secs(10), ..Default::default() };
+        let config = ArxivSettings {
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(10),
+            ..Default::default()
+        };
         let waits: Vec<u64> = (1..=5).map(|n| backoff(&config, n).as_secs()).collect();
         assert_eq!(waits, [2, 4, 8, 10, 10]);
         assert_eq!(backoff(&config, 200), Duration::from_secs(10));
@@ -371,11 +374,11 @@ mod tests {
 
     #[test]
     fn bad_configurations_are_refused() {
-        let bad_url = ArxivConfig { base_url: "export.arxiv.org/api/query".into(), ..Default::default() };
+        let bad_url = ArxivSettings { base_url: "export.arxiv.org/api/query".into(), ..Default::default() };
         assert!(matches!(ArxivClient::with_config(bad_url), Err(ArxivError::Config(_))));
-        let no_time = ArxivConfig { timeout: Duration::ZERO, ..Default::default() };
+        let no_time = ArxivSettings { timeout: Duration::ZERO, ..Default::default() };
         assert!(matches!(ArxivClient::with_config(no_time), Err(ArxivError::Config(_))));
-        let ua = ArxivConfig { user_agent: "bad\nagent".into(), ..Default::default() };
+        let ua = ArxivSettings { user_agent: "bad\nagent".into(), ..Default::default() };
         assert!(matches!(ArxivClient::with_config(ua), Err(ArxivError::Config(_))));
     }
 

@@ -21,13 +21,13 @@
 //!
 //! ## Manners
 //!
-//! - **Pacing**: at most one request every [`ArxivConfig::interval`] (3 s by
+//! - **Pacing**: at most one request every [`ArxivSettings::interval`] (3 s by
 //!   default, as arXiv asks) across all clones of a client; concurrent
 //!   callers queue. Share one client per process.
 //! - **Retries**: timeouts, refused or dropped connections and HTTP 429, 500,
-//!   502, 503 and 504 are retried up to [`ArxivConfig::max_retries`] times
+//!   502, 503 and 504 are retried up to [`ArxivSettings::max_retries`] times
 //!   with exponential backoff; a `Retry-After` header (seconds or a date) is
-//!   honoured instead of the backoff, up to [`ArxivConfig::max_retry_after`].
+//!   honoured instead of the backoff, up to [`ArxivSettings::max_retry_after`].
 //! - **Identification**: a `User-Agent` naming Paperboy ([`DEFAULT_USER_AGENT`]).
 //!
 //! ## Errors
@@ -62,7 +62,7 @@ mod feed;
 mod oai;
 mod pace;
 
-pub use client::{ArxivClient, ArxivConfig, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, Listing, MAX_IDS_PER_REQUEST};
+pub use client::{ArxivClient, ArxivSettings, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, Listing, MAX_IDS_PER_REQUEST};
 pub use error::ArxivError;
 pub use oai::{DEFAULT_OAI_BASE_URL, ListRequest, MetadataFormat, OaiClient, OaiPage, parse_page};
 pub use paperboy_core::{ArxivId, Paper};

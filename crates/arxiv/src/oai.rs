@@ -22,7 +22,7 @@ use quick_xml::events::Event;
 use reqwest::{StatusCode, Url};
 
 use crate::announce::{announcement_day, announcement_day_of_date};
-use crate::client::{ArxivClient, ArxivConfig};
+use crate::client::{ArxivClient, ArxivSettings};
 use crate::error::ArxivError;
 
 /// arXiv's OAI-PMH endpoint.
@@ -113,12 +113,12 @@ pub struct OaiClient {
 impl OaiClient {
     /// A client for the OAI-PMH endpoint `config.base_url` (e.g.
     /// [`DEFAULT_OAI_BASE_URL`]) with `config`'s pacing, timeout and retries.
-    pub fn with_config(config: ArxivConfig) -> Result<Self, ArxivError> {
+    pub fn with_config(config: ArxivSettings) -> Result<Self, ArxivError> {
         Ok(OaiClient { http: ArxivClient::with_config(config)? })
     }
 
     /// The settings in use.
-    pub fn config(&self) -> &ArxivConfig {
+    pub fn config(&self) -> &ArxivSettings {
         self.http.config()
     }
 
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn urls_carry_the_arguments_or_only_the_token() {
         let client =
-            OaiClient::with_config(ArxivConfig { base_url: "http://127.0.0.1:9/oai".into(), ..Default::default() })
+            OaiClient::with_config(ArxivSettings { base_url: "http://127.0.0.1:9/oai".into(), ..Default::default() })
                 .unwrap();
         let req = ListRequest {
             format: MetadataFormat::ArxivRaw,

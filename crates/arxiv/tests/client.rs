@@ -16,7 +16,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use paperboy_arxiv::{ArxivClient, ArxivConfig, ArxivError, ArxivId, MAX_IDS_PER_REQUEST};
+use paperboy_arxiv::{ArxivClient, ArxivError, ArxivId, ArxivSettings, MAX_IDS_PER_REQUEST};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
@@ -39,15 +39,15 @@ fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// Fast settings against a local server: no pacing, 2 retries, 10 ms backoff.
-fn config(base_url: &str) -> ArxivConfig {
-    ArxivConfig {
+fn config(base_url: &str) -> ArxivSettings {
+    ArxivSettings {
         base_url: base_url.to_string(),
         timeout: Duration::from_secs(5),
         interval: Duration::ZERO,
         max_retries: 2,
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),
-        ..ArxivConfig::default()
+        ..ArxivSettings::default()
     }
 }
 
@@ -274,7 +274,7 @@ async fn a_slow_server_times_out_after_the_retries() {
     let slow =
         Reply { delay: Duration::from_secs(30), ..reply(200, fixture("id_1605.08386_s0_m100_199195aa31ad.atom.xml")) };
     let (url, server) = scripted_server(vec![slow]).await;
-    let config = ArxivConfig { timeout: Duration::from_millis(200), max_retries: 1, ..config(&url) };
+    let config = ArxivSettings { timeout: Duration::from_millis(200), max_retries: 1, ..config(&url) };
     let started = Instant::now();
     let err = ArxivClient::with_config(config).unwrap().fetch_paper(&id("1605.08386")).await.unwrap_err();
     assert!(
@@ -367,7 +367,7 @@ async fn statuses_that_persist_or_are_final_are_reported() {
 #[tokio::test]
 async fn requests_are_paced_across_clones() {
     let (url, server) = replay_server().await;
-    let config = ArxivConfig { interval: Duration::from_millis(300), ..config(&url) };
+    let config = ArxivSettings { interval: Duration::from_millis(300), ..config(&url) };
     let a = ArxivClient::with_config(config).unwrap();
     let b = a.clone();
     let (ia, ib) = (id("1605.08386"), id("1707.08567"));

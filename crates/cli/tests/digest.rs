@@ -113,7 +113,7 @@ fn killed_mid_run_and_restarted_every_subscriber_gets_exactly_one_digest() {
         assert!(copies.iter().all(|r| r == &copies[0]), "a Message-ID belongs to one subscriber");
     }
     let resent = mails.len() - by_id.len();
-    // The sender has up to 4 messages in flight (DeliveryOptions::concurrency).
+    // The sender has up to 4 messages in flight (DeliverySettings::concurrency).
     assert!(resent <= 4, "at most the mails in flight at the kill are re-sent, got {resent}");
     // Saved searches made their own section.
     let with_search = mails.iter().find(|m| m.rcpt == "r0@example.org").unwrap();

@@ -19,4 +19,4 @@ pub use id::{ArxivId, PaperId};
 pub use member::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 pub use paper::{Paper, PaperLinks};
 pub use period::{FeedPeriod, FeedSort};
-pub use ranking::RankingParams;
+pub use ranking::RankingSettings;

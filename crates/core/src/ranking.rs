@@ -17,7 +17,7 @@
 //!   midnight UTC of its feed day otherwise. Never negative.
 //! * `base_hours` (default 2) keeps brand-new papers from dividing by zero and
 //!   damps the first hours; `gravity` (default 1.8) is how fast age wins over
-//!   votes. Both live in [`RankingParams`]; docs/RANKING.md has the reasoning
+//!   votes. Both live in [`RankingSettings`]; docs/RANKING.md has the reasoning
 //!   and worked numbers.
 //!
 //! Ties (equal scores, which includes every paper without votes) are broken
@@ -33,7 +33,7 @@ use crate::error::CoreError;
 
 /// The tunable parameters of the trending score.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RankingParams {
+pub struct RankingSettings {
     /// The exponent on age: larger values make papers fall off faster.
     /// Default 1.8, as on Hacker News. 0 ranks by votes alone.
     pub gravity: f64,
@@ -41,7 +41,7 @@ pub struct RankingParams {
     pub base_hours: f64,
 }
 
-impl RankingParams {
+impl RankingSettings {
     pub const DEFAULT_GRAVITY: f64 = 1.8;
     pub const DEFAULT_BASE_HOURS: f64 = 2.0;
 
@@ -56,13 +56,13 @@ impl RankingParams {
                 why: "base_hours must be a number above 0 and at most 8784 (the default is 2)",
             });
         }
-        Ok(RankingParams { gravity, base_hours })
+        Ok(RankingSettings { gravity, base_hours })
     }
 }
 
-impl Default for RankingParams {
+impl Default for RankingSettings {
     fn default() -> Self {
-        RankingParams { gravity: Self::DEFAULT_GRAVITY, base_hours: Self::DEFAULT_BASE_HOURS }
+        RankingSettings { gravity: Self::DEFAULT_GRAVITY, base_hours: Self::DEFAULT_BASE_HOURS }
     }
 }
 
@@ -79,7 +79,7 @@ pub fn age_hours(listed: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 }
 
 /// `votes / (age_hours + base_hours) ^ gravity`. Negative vote counts count as 0.
-pub fn trending_score(votes: i64, age_hours: f64, params: &RankingParams) -> f64 {
+pub fn trending_score(votes: i64, age_hours: f64, params: &RankingSettings) -> f64 {
     let votes = votes.max(0) as f64;
     let age = if age_hours.is_finite() { age_hours.max(0.0) } else { 0.0 };
     votes / (age + params.base_hours).powf(params.gravity)
@@ -100,7 +100,7 @@ pub struct Candidate {
 
 impl Candidate {
     /// This candidate's score at `now`.
-    pub fn score(&self, now: DateTime<Utc>, params: &RankingParams) -> f64 {
+    pub fn score(&self, now: DateTime<Utc>, params: &RankingSettings) -> f64 {
         trending_score(self.votes, age_hours(self.listed_at, now), params)
     }
 }
@@ -116,7 +116,11 @@ pub fn trending_order(a: (&Candidate, f64), b: (&Candidate, f64)) -> Ordering {
 
 /// Sorts `candidates` into trending order at `now` and returns them with
 /// their scores.
-pub fn rank_trending(candidates: Vec<Candidate>, now: DateTime<Utc>, params: &RankingParams) -> Vec<(Candidate, f64)> {
+pub fn rank_trending(
+    candidates: Vec<Candidate>,
+    now: DateTime<Utc>,
+    params: &RankingSettings,
+) -> Vec<(Candidate, f64)> {
     let mut scored: Vec<(Candidate, f64)> = candidates
         .into_iter()
         .map(|c| {
@@ -143,12 +147,12 @@ mod tests {
     }
 
     fn order(cands: Vec<Candidate>) -> Vec<String> {
-        rank_trending(cands, now(), &RankingParams::default()).into_iter().map(|(c, _)| c.id).collect()
+        rank_trending(cands, now(), &RankingSettings::default()).into_iter().map(|(c, _)| c.id).collect()
     }
 
     #[test]
     fn the_formula_gives_the_documented_numbers() {
-        let p = RankingParams::default();
+        let p = RankingSettings::default();
         // docs/RANKING.md, "Worked numbers".
         assert!((trending_score(10, 0.0, &p) - 2.8717).abs() < 1e-4);
         assert!((trending_score(10, 6.0, &p) - 0.2368).abs() < 1e-4);
@@ -157,7 +161,7 @@ mod tests {
         assert!((trending_score(3, 4.0, &p) - 0.1192).abs() < 1e-4);
         assert_eq!(trending_score(0, 1.0, &p), 0.0);
         assert_eq!(trending_score(-3, 1.0, &p), 0.0, "negative counts are clamped");
-        let flat = RankingParams::new(0.0, 2.0).unwrap();
+        let flat = RankingSettings::new(0.0, 2.0).unwrap();
         assert_eq!(trending_score(7, 1_000.0, &flat), 7.0, "gravity 0 is votes alone");
     }
 
@@ -173,7 +177,7 @@ mod tests {
     fn older_ranks_lower_at_equal_votes() {
         let ids = order(vec![cand("a", 5, 30), cand("b", 5, 1), cand("c", 5, 10)]);
         assert_eq!(ids, ["b", "c", "a"]);
-        let p = RankingParams::default();
+        let p = RankingSettings::default();
         let mut last = f64::INFINITY;
         for h in 0..200 {
             let s = trending_score(5, h as f64, &p);
@@ -218,9 +222,9 @@ mod tests {
 
     #[test]
     fn parameters_are_checked() {
-        assert!(RankingParams::new(1.8, 2.0).is_ok());
+        assert!(RankingSettings::new(1.8, 2.0).is_ok());
         for (g, b) in [(-1.0, 2.0), (f64::NAN, 2.0), (11.0, 2.0), (1.8, 0.0), (1.8, f64::INFINITY), (1.8, -2.0)] {
-            let e = RankingParams::new(g, b).unwrap_err().to_string();
+            let e = RankingSettings::new(g, b).unwrap_err().to_string();
             assert!(e.contains("default"), "{g} {b}: {e}");
         }
     }

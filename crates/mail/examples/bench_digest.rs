@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
+use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
 use paperboy_search::SearchEngine;
 use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
 
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ca_file: None,
     };
     let mailer = Mailer::new(&smtp, &builder.site.from)?;
-    let delivery = DeliveryOptions { per_second: 1_000_000.0, batch: 200, ..DeliveryOptions::default() };
+    let delivery = DeliverySettings { per_second: 1_000_000.0, batch: 200, ..DeliverySettings::default() };
     let postman = Postman::new(builder, mailer, delivery);
     let period = Period::at(Frequency::Daily, Utc::now(), chrono_tz::UTC);
 

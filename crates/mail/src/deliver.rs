@@ -15,7 +15,7 @@ use crate::smtp::{Mailer, SendError};
 
 /// How the sender behaves.
 #[derive(Debug, Clone)]
-pub struct DeliveryOptions {
+pub struct DeliverySettings {
     /// Names this sender in leases (host, process id and a random part).
     pub owner: String,
     /// How long a claimed row stays ours; a crashed sender's rows are due
@@ -35,9 +35,9 @@ pub struct DeliveryOptions {
     pub pause_after: u32,
 }
 
-impl Default for DeliveryOptions {
+impl Default for DeliverySettings {
     fn default() -> Self {
-        DeliveryOptions {
+        DeliverySettings {
             owner: default_owner(),
             lease: Duration::from_secs(120),
             per_second: 10.0,
@@ -80,7 +80,7 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 pub async fn deliver_due(
     db: &dyn Mailing,
     mailer: &Mailer,
-    opts: &DeliveryOptions,
+    opts: &DeliverySettings,
 ) -> Result<DeliveryReport, MailError> {
     let mut report = DeliveryReport::default();
     let gap = if opts.per_second > 0.0 { Duration::from_secs_f64(1.0 / opts.per_second) } else { Duration::ZERO };
@@ -121,7 +121,7 @@ type Sent = (OutboxMail, Result<(), SendError>, Duration);
 /// leaves its row leased: it is retried when the lease runs out.
 async fn record(
     db: &dyn Mailing,
-    opts: &DeliveryOptions,
+    opts: &DeliverySettings,
     report: &mut DeliveryReport,
     done: Result<Sent, tokio::task::JoinError>,
 ) -> Result<(), MailError> {

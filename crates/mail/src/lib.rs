@@ -24,7 +24,7 @@ use paperboy_core::Email;
 use paperboy_store::Subscriber;
 use tokio::sync::Mutex;
 
-pub use deliver::{DeliveryOptions, DeliveryReport, deliver_due};
+pub use deliver::{DeliveryReport, DeliverySettings, deliver_due};
 pub use error::MailError;
 pub use job::{BuildReport, DigestBuilder, Period, Site};
 pub use smtp::{Mailer, Security, SendError, SmtpSettings};
@@ -34,13 +34,13 @@ pub use token::{Purpose, Signer, TokenError};
 pub struct Postman {
     pub builder: DigestBuilder,
     pub mailer: Mailer,
-    pub delivery: DeliveryOptions,
+    pub delivery: DeliverySettings,
     /// One delivery pass at a time in this process.
     sending: Mutex<()>,
 }
 
 impl Postman {
-    pub fn new(builder: DigestBuilder, mailer: Mailer, delivery: DeliveryOptions) -> Self {
+    pub fn new(builder: DigestBuilder, mailer: Mailer, delivery: DeliverySettings) -> Self {
         Postman { builder, mailer, delivery, sending: Mutex::new(()) }
     }
 

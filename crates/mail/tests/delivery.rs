@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site};
+use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site};
 use paperboy_store::{Frequency, MailKind, Mailing, NewMail, SqliteStore, Store, SubscriberId};
 
 fn paper(n: u32, day: NaiveDate) -> Paper {
@@ -43,11 +43,11 @@ async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqliteS
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
     let smtp = sink::smtp_settings(port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
-    let delivery = DeliveryOptions {
+    let delivery = DeliverySettings {
         retry_base: Duration::from_millis(300),
         per_second: 200.0,
         lease: Duration::from_secs(30),
-        ..DeliveryOptions::default()
+        ..DeliverySettings::default()
     };
     (store, Arc::new(Postman::new(builder, mailer, delivery)))
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Security, SendError, Signer, Site};
+use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, SendError, Signer, Site};
 use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
 use sink::{Sink, SinkTls, smtp_settings};
 
@@ -127,7 +127,7 @@ async fn a_digest_waits_for_the_ca_then_goes_out_over_starttls() {
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
     let delivery =
-        DeliveryOptions { retry_base: Duration::from_millis(300), per_second: 100.0, ..DeliveryOptions::default() };
+        DeliverySettings { retry_base: Duration::from_millis(300), per_second: 100.0, ..DeliverySettings::default() };
     let postman = |ca_file: Option<PathBuf>| {
         let mailer = Mailer::new(&smtp_settings(sink.port, Security::StartTls, ca_file), &builder.site.from).unwrap();
         Postman::new(builder.clone(), mailer, delivery.clone())

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use paperboy_search::engine::SearchMode;
 use paperboy_search::eval::{self, EvalOptions};
 use paperboy_search::fusion::{Fusion, fuse};
-use paperboy_search::keyword::KeywordConfig;
+use paperboy_search::keyword::KeywordSettings;
 use paperboy_search::{Embedder, eval_beir_with};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let data = eval::load_beir(&dir, &split)?;
         let (mut engine, back) = eval::build_index(&data, &work, embedder)?;
         for boost in [0.3f32, 0.4, 0.5, 0.7, 1.0, 2.0] {
-            engine.set_keyword_config(KeywordConfig { title_boost: boost });
+            engine.set_keyword_config(KeywordSettings { title_boost: boost });
             let (mut nd, mut n) = (0.0, 0usize);
             for q in data.qrels.keys().filter(|q| data.queries.contains_key(*q)) {
                 n += 1;
@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("keyword title boost {boost}: nDCG@10 {:.4}", nd / n.max(1) as f64);
         }
-        engine.set_keyword_config(KeywordConfig::default());
+        engine.set_keyword_config(KeywordSettings::default());
         let mut qids: Vec<&String> = data.qrels.keys().filter(|q| data.queries.contains_key(*q)).collect();
         qids.sort();
         let mut lists = Vec::new();

@@ -34,7 +34,7 @@ use crate::embed::Embedder;
 use crate::error::{Result, SearchError};
 use crate::fusion::{Fusion, fuse};
 use crate::highlight;
-use crate::keyword::{ExtraFilters, KeywordConfig, KeywordIndex, TEXT_ANALYZER, embedding_text};
+use crate::keyword::{ExtraFilters, KeywordIndex, KeywordSettings, TEXT_ANALYZER, embedding_text};
 use crate::query::{self, Field, ParsedQuery};
 use crate::vectors::VectorIndex;
 
@@ -280,7 +280,7 @@ impl SearchEngine {
     }
 
     /// Sets keyword ranking tunables (tuning and evaluation).
-    pub fn set_keyword_config(&mut self, c: KeywordConfig) {
+    pub fn set_keyword_config(&mut self, c: KeywordSettings) {
         self.keyword.config = c;
     }
 

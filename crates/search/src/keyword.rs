@@ -158,13 +158,13 @@ pub struct StoredText {
 
 /// Tunables of keyword ranking.
 #[derive(Debug, Clone, Copy)]
-pub struct KeywordConfig {
+pub struct KeywordSettings {
     pub title_boost: f32,
 }
 
-impl Default for KeywordConfig {
+impl Default for KeywordSettings {
     fn default() -> Self {
-        KeywordConfig { title_boost: DEFAULT_TITLE_BOOST }
+        KeywordSettings { title_boost: DEFAULT_TITLE_BOOST }
     }
 }
 
@@ -175,7 +175,7 @@ pub struct KeywordIndex {
     reader: IndexReader,
     writer: Mutex<Option<IndexWriter>>,
     pub fields: Fields,
-    pub config: KeywordConfig,
+    pub config: KeywordSettings,
 }
 
 impl std::fmt::Debug for KeywordIndex {
@@ -205,7 +205,7 @@ impl KeywordIndex {
             reader,
             writer: Mutex::new(None),
             fields,
-            config: KeywordConfig::default(),
+            config: KeywordSettings::default(),
         })
     }
 

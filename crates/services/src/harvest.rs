@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate, Utc};
-use paperboy_arxiv::{ArxivConfig, ArxivError, ListRequest, MetadataFormat, OaiClient, OaiPage};
+use paperboy_arxiv::{ArxivError, ArxivSettings, ListRequest, MetadataFormat, OaiClient, OaiPage};
 use paperboy_core::Paper;
 use paperboy_core::schedule::Schedule;
 use paperboy_store::{
@@ -45,10 +45,10 @@ const FIRST_RUN_DAYS: u64 = 3;
 
 /// What to harvest and how.
 #[derive(Debug, Clone)]
-pub struct HarvestConfig {
+pub struct HarvestSettings {
     /// The HTTP side: `base_url` is the OAI-PMH endpoint; pacing
     /// (`interval`), timeout and retries as for the arXiv API.
-    pub client: ArxivConfig,
+    pub client: ArxivSettings,
     pub format: MetadataFormat,
     /// An OAI set such as `cs`; `None` for the whole archive.
     pub set: Option<String>,
@@ -68,12 +68,12 @@ pub struct HarvestConfig {
     pub lease: Duration,
 }
 
-impl HarvestConfig {
+impl HarvestSettings {
     /// A harvest of `base_url` with the defaults: arXivRaw format, set `cs`,
     /// incremental, [`DEFAULT_CATEGORIES`], resuming.
     pub fn new(base_url: &str) -> Self {
-        HarvestConfig {
-            client: ArxivConfig { base_url: base_url.to_string(), ..ArxivConfig::default() },
+        HarvestSettings {
+            client: ArxivSettings { base_url: base_url.to_string(), ..ArxivSettings::default() },
             format: MetadataFormat::ArxivRaw,
             set: Some("cs".to_string()),
             from: None,
@@ -131,7 +131,7 @@ pub struct HarvestProgress {
     pub position: Option<u64>,
 }
 
-/// Whether `paper` lies in `categories` (see [`HarvestConfig::categories`]).
+/// Whether `paper` lies in `categories` (see [`HarvestSettings::categories`]).
 pub fn in_categories(paper: &Paper, categories: &[String]) -> bool {
     if categories.is_empty() {
         return true;
@@ -181,7 +181,7 @@ pub fn count_outcomes(counts: &mut HarvestCounts, outcomes: &[UpsertOutcome]) {
 }
 
 /// The `from` day of an incremental harvest.
-async fn incremental_from<S: Harvests + ?Sized>(store: &S, config: &HarvestConfig) -> Result<NaiveDate, StoreError> {
+async fn incremental_from<S: Harvests + ?Sized>(store: &S, config: &HarvestSettings) -> Result<NaiveDate, StoreError> {
     let last =
         store.last_completed_harvest(&config.client.base_url, config.format.prefix(), config.set.as_deref()).await?;
     let today = Utc::now().date_naive();
@@ -196,7 +196,7 @@ async fn incremental_from<S: Harvests + ?Sized>(store: &S, config: &HarvestConfi
 /// stored page.
 pub async fn harvest<S>(
     store: &S,
-    config: &HarvestConfig,
+    config: &HarvestSettings,
     progress: impl FnMut(&HarvestProgress),
 ) -> Result<HarvestRun, HarvestError>
 where
@@ -208,7 +208,7 @@ where
 
 async fn harvest_holding_lease<S>(
     store: &S,
-    config: &HarvestConfig,
+    config: &HarvestSettings,
     mut progress: impl FnMut(&HarvestProgress),
 ) -> Result<HarvestRun, HarvestError>
 where
@@ -317,13 +317,13 @@ where
 /// lease runs out first.
 pub async fn run_on_schedule<S>(
     store: Arc<S>,
-    config: HarvestConfig,
+    config: HarvestSettings,
     schedule: Schedule,
     mut stop: watch::Receiver<bool>,
 ) where
     S: Store + Harvests + Coordination + ?Sized,
 {
-    let config = HarvestConfig { trigger: HarvestTrigger::Schedule, ..config };
+    let config = HarvestSettings { trigger: HarvestTrigger::Schedule, ..config };
     loop {
         let next = schedule.next_after(Utc::now());
         info!(next = %next, "next scheduled harvest");
@@ -349,7 +349,7 @@ pub async fn run_on_schedule<S>(
 /// One firing (at `fired`) of the schedule of [`run_on_schedule`]:
 /// harvests, or waits for whoever holds the lease to complete a scheduled
 /// harvest, taking over from its checkpoint if its lease runs out first.
-pub async fn harvest_when_fired<S>(store: &S, config: &HarvestConfig, fired: chrono::DateTime<Utc>)
+pub async fn harvest_when_fired<S>(store: &S, config: &HarvestSettings, fired: chrono::DateTime<Utc>)
 where
     S: Store + Harvests + Coordination + ?Sized,
 {

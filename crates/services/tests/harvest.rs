@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use harvest_support::{Replay, Reply, chain, fixture, raw_page, split_pages};
-use paperboy_arxiv::{ArxivConfig, ArxivError, MetadataFormat};
+use paperboy_arxiv::{ArxivError, ArxivSettings, MetadataFormat};
 use paperboy_core::PaperId;
-use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestConfig, HarvestError, harvest, in_categories};
+use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestError, HarvestSettings, harvest, in_categories};
 use paperboy_services::lease::LeaseError;
 use paperboy_store::{Coordination, FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqliteStore, Store};
 
@@ -22,16 +22,16 @@ fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// No pacing, short timeouts and backoffs: the server is local.
-fn config(base: &str, format: MetadataFormat) -> HarvestConfig {
-    HarvestConfig {
-        client: ArxivConfig {
+fn config(base: &str, format: MetadataFormat) -> HarvestSettings {
+    HarvestSettings {
+        client: ArxivSettings {
             base_url: base.to_string(),
             interval: Duration::ZERO,
             timeout: Duration::from_secs(10),
             max_retries: 2,
             backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(40),
-            ..ArxivConfig::default()
+            ..ArxivSettings::default()
         },
         format,
         set: None,
@@ -137,7 +137,7 @@ async fn the_thousand_record_arxivraw_page_is_filtered_dated_and_withdrawals_mar
     assert_eq!(w.paper.version, Some(2));
     // With the default categories (cs, stat.ML), this 2008 physics-heavy page keeps little.
     let (_dir2, store2) = open_store().await;
-    let cfg2 = HarvestConfig { categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(), ..cfg };
+    let cfg2 = HarvestSettings { categories: DEFAULT_CATEGORIES.iter().map(|c| c.to_string()).collect(), ..cfg };
     let run2 = harvest(&store2, &cfg2, |_| {}).await.unwrap();
     assert_eq!(store2.count_papers().await.unwrap(), run2.counts.inserted);
     assert!(run2.counts.filtered > 900, "{:?}", run2.counts);
@@ -351,7 +351,7 @@ async fn servers_firing_together_harvest_once_and_take_over_from_a_dead_one() {
     cfg.lease = Duration::from_secs(1);
     cfg.client.timeout = Duration::from_secs(60);
     let fired = chrono::Utc::now();
-    let server = |store: std::sync::Arc<SqliteStore>, cfg: HarvestConfig| {
+    let server = |store: std::sync::Arc<SqliteStore>, cfg: HarvestSettings| {
         tokio::spawn(async move { harvest_when_fired(store.as_ref(), &cfg, fired).await })
     };
     let first = server(store.clone(), cfg.clone());

@@ -16,7 +16,7 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use paperboy_core::RankingParams;
+use paperboy_core::RankingSettings;
 
 use crate::{Database, PgStore, SqliteStore, StoreError};
 
@@ -55,7 +55,7 @@ impl AnyStore {
     }
 
     /// The same store ranking `trending` feeds with `params` (see docs/RANKING.md).
-    pub fn with_ranking(self, params: RankingParams) -> Self {
+    pub fn with_ranking(self, params: RankingSettings) -> Self {
         match self {
             AnyStore::Sqlite(s) => AnyStore::Sqlite(s.with_ranking(params)),
             AnyStore::Postgres(s) => AnyStore::Postgres(s.with_ranking(params)),

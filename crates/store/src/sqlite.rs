@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use paperboy_core::ranking::RankingParams;
+use paperboy_core::ranking::RankingSettings;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -38,7 +38,7 @@ pub(crate) const SUBMITTER_JOIN: &str =
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    ranking: RankingParams,
+    ranking: RankingSettings,
     /// Whose turn it is to write; see [`SqliteStore::begin_write`].
     writer: Arc<tokio::sync::Mutex<()>>,
 }
@@ -99,7 +99,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
-        let store = SqliteStore { pool, ranking: RankingParams::default(), writer: Arc::default() };
+        let store = SqliteStore { pool, ranking: RankingSettings::default(), writer: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -112,7 +112,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: label.to_string(), source })?;
-        let store = SqliteStore { pool, ranking: RankingParams::default(), writer: Arc::default() };
+        let store = SqliteStore { pool, ranking: RankingSettings::default(), writer: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -131,13 +131,13 @@ impl SqliteStore {
 
     /// The same store ranking `trending` feeds with `params` (the defaults
     /// otherwise; see docs/RANKING.md).
-    pub fn with_ranking(mut self, params: RankingParams) -> Self {
+    pub fn with_ranking(mut self, params: RankingSettings) -> Self {
         self.ranking = params;
         self
     }
 
     /// The trending parameters in use.
-    pub fn ranking(&self) -> RankingParams {
+    pub fn ranking(&self) -> RankingSettings {
         self.ranking
     }
 

@@ -8,7 +8,7 @@ use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::TestDb;
-use paperboy_core::{CommentId, Email, FeedSort, Paper, PaperId, RankingParams, Role, UserId, Username};
+use paperboy_core::{CommentId, Email, FeedSort, Paper, PaperId, RankingSettings, Role, UserId, Username};
 use paperboy_store::{
     AnyStore, Audience, Community, EmailPurpose, FeedQuery, MemberPapers, NewUser, Store, StoreError, SubmitOutcome,
     User,
@@ -588,7 +588,7 @@ async fn trending_and_top_order_and_page_correctly(db: TestDb) {
     let late = store.feed_for(&q(FeedSort::Trending, 0, 3), Audience::Public, later).await.unwrap();
     assert_eq!(ids(&late), ["01", "02", "08"]);
     // Gravity 0 is pure votes.
-    let flat = store.clone().with_ranking(RankingParams::new(0.0, 2.0).unwrap());
+    let flat = store.clone().with_ranking(RankingSettings::new(0.0, 2.0).unwrap());
     let by_votes = flat.feed_for(&q(FeedSort::Trending, 0, 3), Audience::Public, now).await.unwrap();
     assert_eq!(ids(&by_votes), ["01", "02", "08"]);
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use paperboy_search::SearchEngine;
 use paperboy_store::{SqliteStore, Store};
-use paperboy_web::{AppState, WebConfig};
+use paperboy_web::{AppState, WebSettings};
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("serving {count} papers (latest day {latest:?}) on http://{addr}");
     let state = AppState {
         store: Arc::new(store),
-        config: Arc::new(WebConfig { base_url: format!("http://{addr}"), ..WebConfig::default() }),
+        config: Arc::new(WebSettings { base_url: format!("http://{addr}"), ..WebSettings::default() }),
         search: Some(Arc::new(engine)),
         mail: None,
     };

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use paperboy_core::{Email, PaperId, Role, Username};
 use paperboy_store::{Community, NewUser, SqliteStore, Store};
-use paperboy_web::{AppState, WebConfig};
+use paperboy_web::{AppState, WebSettings};
 
 #[path = "common/synthetic.rs"]
 mod synthetic;
@@ -71,7 +71,7 @@ fn main() -> Result<(), BoxError> {
     let base = format!("http://{}", listener.local_addr()?);
     let state = AppState {
         store: store.clone(),
-        config: Arc::new(WebConfig { base_url: base.clone(), ..WebConfig::default() }),
+        config: Arc::new(WebSettings { base_url: base.clone(), ..WebSettings::default() }),
         search: None,
         mail: None,
     };

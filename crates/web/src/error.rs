@@ -15,7 +15,7 @@ use paperboy_search::SearchError;
 use paperboy_store::StoreError;
 use thiserror::Error;
 
-use crate::WebConfig;
+use crate::WebSettings;
 use crate::pages;
 
 /// Shown instead of the details of a server-side failure.
@@ -198,7 +198,7 @@ impl WebError {
     }
 
     /// The error as an HTML page in the site's layout.
-    pub fn into_html_response(self, config: &WebConfig) -> Response {
+    pub fn into_html_response(self, config: &WebSettings) -> Response {
         self.log();
         let status = self.status();
         let mut r = pages::html_response(status, pages::error::render(config, &self));
@@ -208,7 +208,7 @@ impl WebError {
 }
 
 /// Turns a handler's result into a response, rendering errors as HTML.
-pub fn html_result(config: &WebConfig, result: Result<Response, WebError>) -> Response {
+pub fn html_result(config: &WebSettings, result: Result<Response, WebError>) -> Response {
     result.unwrap_or_else(|e| e.into_html_response(config))
 }
 

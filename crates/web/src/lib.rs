@@ -46,7 +46,7 @@ pub use proxy::IpBlock;
 
 /// Settings of the web layer.
 #[derive(Debug, Clone)]
-pub struct WebConfig {
+pub struct WebSettings {
     /// Where the site is reached, without trailing slash, e.g.
     /// `http://127.0.0.1:8080`; used for absolute links in feeds, canonical
     /// links and the API's `Link` header.
@@ -69,9 +69,9 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<IpBlock>,
 }
 
-impl Default for WebConfig {
+impl Default for WebSettings {
     fn default() -> Self {
-        WebConfig {
+        WebSettings {
             base_url: "http://127.0.0.1:8080".to_string(),
             site_name: "Paperboy".to_string(),
             page_size: 30,
@@ -88,7 +88,7 @@ impl Default for WebConfig {
 pub struct AppState {
     /// The catalog and the community (members, votes, comments).
     pub store: Arc<dyn paperboy_store::Database>,
-    pub config: Arc<WebConfig>,
+    pub config: Arc<WebSettings>,
     /// The search engine, or `None` when search is disabled: the site still
     /// works, `/search` says search is not set up, the search API and feed
     /// answer 503, and paper pages leave out similar papers.

@@ -15,7 +15,7 @@ use common::{Browser, Launch, Server as Site};
 use paperboy_core::{Paper, PaperId, Role};
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_store::{Community, Store};
-use paperboy_web::WebConfig;
+use paperboy_web::WebSettings;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -33,11 +33,11 @@ fn paper(id: &str, title: &str) -> Paper {
 }
 
 async fn site() -> Site {
-    site_with(WebConfig::default()).await
+    site_with(WebSettings::default()).await
 }
 
 /// The site with `config` (its base URL is filled in).
-async fn site_with(config: WebConfig) -> Site {
+async fn site_with(config: WebSettings) -> Site {
     let (dir, store) = common::sqlite().await;
     store
         .upsert_papers(&[paper(PAPER, "Sparse Mixture of Experts"), paper("2603.00102", "Diffusion at Scale")])
@@ -211,7 +211,7 @@ async fn wrong_passwords_are_rate_limited() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
-    let trusted = WebConfig { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..WebConfig::default() };
+    let trusted = WebSettings { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..WebSettings::default() };
     let behind_proxy = site_with(trusted).await;
     let attempt = |xff: &str, user: &'static str| {
         let mut b = Browser::new(&behind_proxy);
@@ -458,9 +458,12 @@ async fn arxiv_replay() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
 async fn members_submit_recent_arxiv_papers() {
     let (arxiv, hits) = arxiv_replay().await;
     // The fixtures are from 2016; a wide window lets them in.
-    let site =
-        site_with(WebConfig { arxiv_base_url: arxiv.clone(), submit_window_days: 3650 * 3, ..WebConfig::default() })
-            .await;
+    let site = site_with(WebSettings {
+        arxiv_base_url: arxiv.clone(),
+        submit_window_days: 3650 * 3,
+        ..WebSettings::default()
+    })
+    .await;
     // Visitors are sent to the login page.
     let mut visitor = Browser::new(&site);
     let r = visitor.get("/papers/submit").await;
@@ -493,7 +496,7 @@ async fn members_submit_recent_arxiv_papers() {
 #[tokio::test]
 async fn submissions_of_old_papers_are_refused() {
     let (arxiv, _) = arxiv_replay().await;
-    let site = site_with(WebConfig { arxiv_base_url: arxiv, ..WebConfig::default() }).await;
+    let site = site_with(WebSettings { arxiv_base_url: arxiv, ..WebSettings::default() }).await;
     let (mut alice, csrf) = logged_in(&site, "alice").await;
     let r = alice.post("/papers/submit", &[("csrf", &csrf), ("id", "1605.08386")]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

@@ -16,7 +16,7 @@ use paperboy_store::{
     NewUser, Profile, ReadingListEntry, Secret, Session, Store, StoreError, StoredPaper, Submission, UpsertOutcome,
     User, Vote,
 };
-use paperboy_web::WebConfig;
+use paperboy_web::WebSettings;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -91,7 +91,7 @@ fn catalog() -> Vec<Paper> {
 async fn start(page_size: u32) -> Server {
     let (dir, store) = common::sqlite().await;
     store.upsert_papers(&catalog()).await.unwrap();
-    Launch::bind().await.config(WebConfig { page_size, ..WebConfig::default() }).keep(dir).serve(store)
+    Launch::bind().await.config(WebSettings { page_size, ..WebSettings::default() }).keep(dir).serve(store)
 }
 
 async fn start_empty() -> Server {

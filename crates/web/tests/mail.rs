@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{Browser, Launch, Page, Server};
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site};
+use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site};
 use paperboy_store::{Frequency, Mailing, Store};
 use reqwest::StatusCode;
 
@@ -61,7 +61,7 @@ async fn site() -> Option<TestSite> {
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
     let smtp = sink::smtp_settings(sink.port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
-    let postman = Arc::new(Postman::new(builder, mailer, DeliveryOptions { per_second: 100.0, ..Default::default() }));
+    let postman = Arc::new(Postman::new(builder, mailer, DeliverySettings { per_second: 100.0, ..Default::default() }));
     let server = launch.mail(Arc::clone(&postman)).keep(dir).serve(store);
     Some(TestSite { postman, sink, server })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use paperboy_store::Store;
-use paperboy_web::{AppState, WebConfig};
+use paperboy_web::{AppState, WebSettings};
 
 use crate::config::{self, Settings};
 
@@ -104,7 +104,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         mail: postman,
         search: Some(Arc::clone(&engine)),
         store: Arc::clone(&db),
-        config: Arc::new(WebConfig {
+        config: Arc::new(WebSettings {
             base_url: base_url.clone(),
             site_name: settings.server.site_name.clone(),
             page_size: settings.server.page_size,

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use paperboy_arxiv::{ArxivConfig, DEFAULT_OAI_BASE_URL, MetadataFormat};
+use paperboy_arxiv::{ArxivSettings, DEFAULT_OAI_BASE_URL, MetadataFormat};
 use paperboy_core::schedule::{Days, Schedule};
-use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestConfig};
+use paperboy_services::harvest::{self as harvester, DEFAULT_CATEGORIES};
 use paperboy_store::HarvestTrigger;
 use serde::Deserialize;
 
@@ -175,13 +175,13 @@ impl HarvestSettings {
     }
 
     /// The harvester's configuration (incremental, resuming), holding its lease for `lease`.
-    pub fn config(&self, trigger: HarvestTrigger, lease: Duration) -> HarvestConfig {
-        HarvestConfig {
-            client: ArxivConfig {
+    pub fn config(&self, trigger: HarvestTrigger, lease: Duration) -> harvester::HarvestSettings {
+        harvester::HarvestSettings {
+            client: ArxivSettings {
                 base_url: self.base_url.clone(),
                 interval: self.pacing,
                 timeout: self.timeout,
-                ..ArxivConfig::default()
+                ..ArxivSettings::default()
             },
             format: self.format,
             set: self.set.clone(),

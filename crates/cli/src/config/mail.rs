@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use paperboy_core::schedule::{Days, Schedule};
-use paperboy_mail::{DeliveryOptions, Security, SmtpSettings};
+use paperboy_mail::{DeliverySettings, Security, SmtpSettings};
 use serde::Deserialize;
 
 use super::env::Env;
@@ -190,12 +190,12 @@ impl MailSettings {
     }
 
     /// How the postman sends: lease, pace and retries from `[mail]`.
-    pub fn delivery(&self) -> DeliveryOptions {
-        DeliveryOptions {
+    pub fn delivery(&self) -> DeliverySettings {
+        DeliverySettings {
             lease: self.lease,
             per_second: self.messages_per_second,
             retry_base: self.retry,
-            ..DeliveryOptions::default()
+            ..DeliverySettings::default()
         }
     }
 }

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use paperboy_core::ranking::RankingParams;
+use paperboy_core::ranking::RankingSettings;
 use serde::Deserialize;
 
 use self::arxiv::{ArxivSection, ArxivSettings};
@@ -153,7 +153,7 @@ pub struct Settings {
     pub arxiv: ArxivSettings,
     pub community: CommunitySettings,
     /// The trending formula's parameters (checked).
-    pub ranking: RankingParams,
+    pub ranking: RankingSettings,
     pub harvest: HarvestSettings,
     pub mail: MailSettings,
 }

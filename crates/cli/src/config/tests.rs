@@ -96,7 +96,7 @@ fn a_flag_beats_the_environment_beats_the_file_beats_the_default_in_every_sectio
     assert_eq!(window, [community::DEFAULT_SUBMIT_WINDOW_DAYS, 20, 30, 30]);
     let gravity =
         layers(no_flag, ("PAPERBOY_RANKING_GRAVITY", "1.2"), "[ranking]\ngravity = 1.5", |s| s.ranking.gravity);
-    assert_eq!(gravity, [RankingParams::DEFAULT_GRAVITY, 1.5, 1.2, 1.2]);
+    assert_eq!(gravity, [RankingSettings::DEFAULT_GRAVITY, 1.5, 1.2, 1.2]);
     let from = layers(no_flag, ("PAPERBOY_MAIL_FROM", "env@example.org"), "[mail]\nfrom = \"file@example.org\"", |s| {
         s.mail.from.clone()
     });
@@ -187,7 +187,7 @@ fn ranking_section_is_read_and_checked() {
     let s = resolve(Flags::default(), &[], "[ranking]\ngravity = 1.5\nbase_hours = 3\n").unwrap();
     assert_eq!((s.ranking.gravity, s.ranking.base_hours), (1.5, 3.0));
     let d = resolve(Flags::default(), &[], "").unwrap();
-    assert_eq!(d.ranking, RankingParams::default());
+    assert_eq!(d.ranking, RankingSettings::default());
     let err = format!("{:#}", resolve(Flags::default(), &[], "[ranking]\ngravity = -1\n").unwrap_err());
     assert!(err.contains("[ranking]") && err.contains("gravity"), "{err}");
 }

@@ -36,7 +36,7 @@ mod migrate;
 
 use std::str::FromStr;
 
-use paperboy_core::ranking::RankingParams;
+use paperboy_core::ranking::RankingSettings;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
@@ -52,7 +52,7 @@ pub(crate) const CATALOG_LOCK: i64 = 0x7061_7065_7262_6f79;
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
-    ranking: RankingParams,
+    ranking: RankingSettings,
 }
 
 impl PgStore {
@@ -83,17 +83,17 @@ impl PgStore {
         conn.close().await?;
         let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         let pool = PgPoolOptions::new().max_connections((threads * 2).clamp(4, 16)).connect_lazy_with(options);
-        Ok(PgStore { pool, ranking: RankingParams::default() })
+        Ok(PgStore { pool, ranking: RankingSettings::default() })
     }
 
     /// The same store ranking `trending` feeds with `params` (see docs/RANKING.md).
-    pub fn with_ranking(mut self, params: RankingParams) -> Self {
+    pub fn with_ranking(mut self, params: RankingSettings) -> Self {
         self.ranking = params;
         self
     }
 
     /// The trending parameters in use.
-    pub fn ranking(&self) -> RankingParams {
+    pub fn ranking(&self) -> RankingSettings {
         self.ranking
     }
 

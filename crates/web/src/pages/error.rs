@@ -3,12 +3,12 @@
 use maud::html;
 use paperboy_core::PaperId;
 
-use crate::WebConfig;
+use crate::WebSettings;
 use crate::error::WebError;
 use crate::pages::layout::{Head, Nav, page};
 
 /// The page for `err`.
-pub fn render(config: &WebConfig, err: &WebError) -> String {
+pub fn render(config: &WebSettings, err: &WebError) -> String {
     let status = err.status();
     let heading = match err {
         WebError::BadRequest(_) => "That request doesn't look right",

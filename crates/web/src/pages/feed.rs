@@ -21,7 +21,7 @@ use crate::links::{ViewOpts, is_web_url, paper_path, period_url, root_url};
 use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
 use crate::params::{QueryString, offset, percent_encode};
-use crate::{AppState, WebConfig};
+use crate::{AppState, WebSettings};
 
 /// Authors shown in a list item before "et al.".
 const LIST_AUTHORS: usize = 3;
@@ -243,7 +243,7 @@ fn sort_label(sort: FeedSort) -> &'static str {
 }
 
 /// The feed page.
-pub fn render(config: &WebConfig, v: &FeedView<'_>) -> String {
+pub fn render(config: &WebSettings, v: &FeedView<'_>) -> String {
     let opts = v.params.opts();
     let label = v.period.label();
     let total = v.data.total;
@@ -401,7 +401,7 @@ fn list_item(
 }
 
 /// The page for a catalog with no papers at all.
-pub fn empty_catalog(config: &WebConfig) -> Response {
+pub fn empty_catalog(config: &WebSettings) -> Response {
     let body = html! {
         section.notice {
             h1 { "No papers yet" }

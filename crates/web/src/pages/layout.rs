@@ -8,7 +8,7 @@
 use maud::{DOCTYPE, Markup, html};
 use paperboy_core::FeedPeriod;
 
-use crate::WebConfig;
+use crate::WebSettings;
 use crate::assets::STYLE_URL;
 use crate::links::{FeedKind, ViewOpts, feed_file_url, period_url};
 
@@ -76,7 +76,7 @@ impl Nav<'_> {
 }
 
 /// Wraps `body` in the site's frame.
-pub fn page(config: &WebConfig, head: &Head<'_>, nav: &Nav<'_>, body: Markup) -> String {
+pub fn page(config: &WebSettings, head: &Head<'_>, nav: &Nav<'_>, body: Markup) -> String {
     let title = if head.title.is_empty() {
         format!("{} · Trending research papers", config.site_name)
     } else {

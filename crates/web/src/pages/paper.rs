@@ -28,7 +28,7 @@ use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
 use crate::pages::feed::{short_authors, vote_widget, voted_among};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
-use crate::{AppState, WebConfig};
+use crate::{AppState, WebSettings};
 
 /// Length of the meta description.
 const DESCRIPTION_CHARS: usize = 160;
@@ -157,7 +157,7 @@ pub struct PaperView<'a> {
 }
 
 /// The paper page.
-pub fn render(config: &WebConfig, stored: &StoredPaper, view: PaperView<'_>) -> String {
+pub fn render(config: &WebSettings, stored: &StoredPaper, view: PaperView<'_>) -> String {
     let PaperView { voted, saved, similar, discussion } = view;
     let viewer = crate::auth::current_viewer();
     let here = paper_path(&stored.paper.id);

@@ -25,7 +25,7 @@ use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
 use crate::params::{QueryString, offset};
 use crate::search::{self, MAX_DEPTH, PAGE_SIZE, SearchParams};
-use crate::{AppState, WebConfig};
+use crate::{AppState, WebSettings};
 
 /// Length of the abstract excerpt when the engine gave no snippet.
 const RESULT_ABSTRACT_CHARS: usize = 300;
@@ -103,12 +103,12 @@ pub async fn show(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Respon
     html_result(&st.config, result.await)
 }
 
-fn respond(config: &WebConfig, params: &SearchParams, outcome: Outcome<'_>) -> Response {
+fn respond(config: &WebSettings, params: &SearchParams, outcome: Outcome<'_>) -> Response {
     html_response(StatusCode::OK, render(config, params, &outcome))
 }
 
 /// The page.
-fn render(config: &WebConfig, params: &SearchParams, outcome: &Outcome<'_>) -> String {
+fn render(config: &WebSettings, params: &SearchParams, outcome: &Outcome<'_>) -> String {
     let searching = !params.q.is_empty();
     let title = if searching { format!("Search: {}", trim_to_words(&params.q, 80)) } else { "Search".to_string() };
     let feed_url = params.url("/search/feed.atom", 0);

@@ -3,8 +3,8 @@
 //! A paper already in the catalog is simply upvoted (no arXiv request).
 //! Otherwise it is fetched through the arXiv API (paced, one request every
 //! three seconds for the whole server; the endpoint is
-//! [`crate::WebConfig::arxiv_base_url`]) and accepted only when its first
-//! version appeared within [`crate::WebConfig::submit_window_days`] days:
+//! [`crate::WebSettings::arxiv_base_url`]) and accepted only when its first
+//! version appeared within [`crate::WebSettings::submit_window_days`] days:
 //! the site is about new research. An accepted paper is listed today, with
 //! the member as submitter and first upvote. Either way the member lands on
 //! the paper's page (303).
@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use maud::html;
-use paperboy_arxiv::{ArxivClient, ArxivConfig, ArxivError};
+use paperboy_arxiv::{ArxivClient, ArxivError, ArxivSettings};
 use paperboy_core::{ArxivId, PaperId};
 
 use crate::auth::{CurrentUser, Form, see_other};
@@ -28,7 +28,7 @@ use crate::error::html_result;
 use crate::links::paper_path;
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
-use crate::{AppState, WebConfig};
+use crate::{AppState, WebSettings};
 
 /// The arXiv client shared by all submissions (so its pacing is too);
 /// `None` when it could not be built (the reason is logged and shown).
@@ -36,13 +36,13 @@ use crate::{AppState, WebConfig};
 pub struct Fetcher(Option<Arc<ArxivClient>>);
 
 impl Fetcher {
-    pub fn new(config: &WebConfig) -> Self {
-        let arxiv = ArxivConfig {
+    pub fn new(config: &WebSettings) -> Self {
+        let arxiv = ArxivSettings {
             base_url: config.arxiv_base_url.clone(),
             // A member is waiting: fail sooner than a batch job would.
             max_retries: 1,
             timeout: Duration::from_secs(20),
-            ..ArxivConfig::default()
+            ..ArxivSettings::default()
         };
         match ArxivClient::with_config(arxiv) {
             Ok(c) => Fetcher(Some(Arc::new(c))),

@@ -15,7 +15,7 @@ use std::time::Duration;
 use paperboy_mail::Postman;
 use paperboy_search::SearchEngine;
 use paperboy_store::{Database, SqliteStore};
-use paperboy_web::{AppState, WebConfig};
+use paperboy_web::{AppState, WebSettings};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -49,7 +49,7 @@ pub fn content_type(r: &reqwest::Response) -> String {
 pub struct Launch {
     listener: TcpListener,
     pub base: String,
-    config: WebConfig,
+    config: WebSettings,
     search: Option<Arc<SearchEngine>>,
     mail: Option<Arc<Postman>>,
     dir: Option<TempDir>,
@@ -59,11 +59,11 @@ impl Launch {
     pub async fn bind() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        Launch { listener, base, config: WebConfig::default(), search: None, mail: None, dir: None }
+        Launch { listener, base, config: WebSettings::default(), search: None, mail: None, dir: None }
     }
 
     /// Serve with `config`; its `base_url` is replaced by the listener's.
-    pub fn config(self, config: WebConfig) -> Self {
+    pub fn config(self, config: WebSettings) -> Self {
         Launch { config, ..self }
     }
 
@@ -85,7 +85,7 @@ impl Launch {
         let Launch { listener, base, config, search, mail, dir } = self;
         let state = AppState {
             store: Arc::new(store.clone()),
-            config: Arc::new(WebConfig { base_url: base.clone(), ..config }),
+            config: Arc::new(WebSettings { base_url: base.clone(), ..config }),
             search: search.clone(),
             mail,
         };
