@@ -117,7 +117,7 @@ pub struct Settings {
     pub page_size: u32,
     pub site_name: String,
     /// `[server] trusted_proxies` or `PAPERBOY_TRUSTED_PROXIES` (comma-separated).
-    pub trusted_proxies: Vec<paperboy_web::IpBlock>,
+    pub trusted_proxies: Vec<paperboy_core::net::IpBlock>,
     /// Explicitly configured model directory (flag, env or file).
     pub model_dir: Option<PathBuf>,
     pub embed_batch: usize,
@@ -152,7 +152,7 @@ impl Settings {
         };
         let trusted_proxies = proxies
             .iter()
-            .map(|p| p.parse::<paperboy_web::IpBlock>().map_err(anyhow::Error::msg))
+            .map(|p| p.parse::<paperboy_core::net::IpBlock>().map_err(anyhow::Error::msg))
             .collect::<Result<Vec<_>>>()
             .context("invalid trusted proxies ([server] trusted_proxies or PAPERBOY_TRUSTED_PROXIES)")?;
         let lease_seconds = match std::env::var("PAPERBOY_JOB_LEASE_SECONDS") {
