@@ -2,7 +2,7 @@
 //! password changes, and the workflows of the account pages built on them:
 //! sign-up with its verification link, log-in with a fresh session, logout,
 //! password reset (request and link), email verification, and a password
-//! change that logs out every other session.
+//! change that logs out every other session; personal API tokens.
 //!
 //! * Passwords are hashed with argon2id (the `argon2` crate's defaults:
 //!   19 MiB, 2 passes, 1 lane, a 16-byte random salt) in PHC string form;
@@ -26,9 +26,9 @@ use std::sync::{Arc, OnceLock};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
-use paperboy_core::{CoreError, Email, Role, UserId, Username};
+use paperboy_core::{ApiTokenId, CoreError, Email, Role, UserId, Username};
 use paperboy_mail::Postman;
-use paperboy_store::{ApiToken, Community, Database, EmailPurpose, NewSession, NewUser, StoreError, User};
+use paperboy_store::{ApiToken, Community, Database, EmailPurpose, NewSession, NewUser, Secret, StoreError, User};
 
 use crate::subscriptions::{self, Digest};
 use thiserror::Error;
@@ -381,6 +381,19 @@ pub async fn settings(db: &dyn Database, user: &User, digests: bool) -> Result<S
     let tokens = db.api_tokens(user.id).await?;
     let digest = if digests { subscriptions::member_digest(db, user).await? } else { None };
     Ok(Settings { tokens, digest })
+}
+
+/// Makes a personal API token named `name` (1 to 100 characters) for
+/// `user`: its secret, to be shown once.
+pub async fn create_api_token(db: &dyn Community, user: &User, name: &str) -> Result<Secret, AccountError> {
+    let name = paperboy_core::member::token_name(name)?;
+    let (_, secret) = db.create_api_token(user.id, name).await?;
+    Ok(secret)
+}
+
+/// Revokes `user`'s live token `id`; `false` when they have no such token.
+pub async fn revoke_api_token(db: &dyn Community, user: &User, id: ApiTokenId) -> Result<bool, AccountError> {
+    Ok(db.revoke_api_token(user.id, id).await?)
 }
 
 #[cfg(test)]

@@ -111,12 +111,18 @@ async fn a_password_change_ends_every_session_but_a_fresh_one() {
 }
 
 #[tokio::test]
-async fn settings_list_the_members_tokens() {
+async fn api_tokens_are_named_listed_and_revoked() {
     let (_dir, db) = store().await;
     let a = alice(&db).await;
-    db.create_api_token(a.id, "laptop").await.unwrap();
+    let e = accounts::create_api_token(&db, &a, "   ").await.unwrap_err();
+    assert!(matches!(e, AccountError::Invalid(_)) && e.to_string().contains("token name"), "{e}");
+    let secret = accounts::create_api_token(&db, &a, " laptop ").await.unwrap();
+    assert_eq!(db.api_token_user(secret.as_str()).await.unwrap().unwrap().id, a.id);
     let s = accounts::settings(&db, &a, false).await.unwrap();
     assert_eq!(s.tokens.len(), 1);
     assert_eq!(s.tokens[0].name, "laptop");
     assert!(s.digest.is_none());
+    assert!(accounts::revoke_api_token(&db, &a, s.tokens[0].id).await.unwrap());
+    assert!(!accounts::revoke_api_token(&db, &a, s.tokens[0].id).await.unwrap(), "revoked already");
+    assert!(db.api_token_user(secret.as_str()).await.unwrap().is_none());
 }

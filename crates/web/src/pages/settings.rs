@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use paperboy_core::ApiTokenId;
-use paperboy_core::member::token_name;
 use paperboy_services::accounts;
 
 use crate::AppState;
@@ -140,15 +139,15 @@ pub async fn change_password(State(st): State<AppState>, CurrentUser(v): Current
 pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
     let result = async {
         let form = Form::parse(&body)?;
-        let name = match token_name(form.raw("name")) {
-            Ok(n) => n,
-            Err(e) => {
+        let secret = match accounts::create_api_token(st.store.as_ref(), v.user(), form.raw("name")).await {
+            Ok(secret) => secret,
+            Err(e) if e.is_client_error() => {
                 let msg = crate::error::capitalize(&e.to_string());
                 let page = render(&st, &v, Notice { error: Some(&msg), ..Notice::default() }).await?;
                 return Ok(html_response(StatusCode::BAD_REQUEST, page));
             }
+            Err(e) => return Err(e.into()),
         };
-        let (_, secret) = st.store.create_api_token(v.user().id, name).await?;
         let page = render(&st, &v, Notice { secret: Some(secret.as_str()), ..Notice::default() }).await?;
         Ok(html_response(StatusCode::OK, page))
     };
@@ -163,7 +162,7 @@ pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
             .get("id")
             .and_then(|s| s.parse::<i64>().ok())
             .ok_or_else(|| WebError::bad("Say which token to revoke (its number)"))?;
-        if !st.store.revoke_api_token(v.user().id, ApiTokenId(id)).await? {
+        if !accounts::revoke_api_token(st.store.as_ref(), v.user(), ApiTokenId(id)).await? {
             return Err(WebError::NotFound("You have no live token with that number".to_string()));
         }
         Ok(see_other("/settings"))
