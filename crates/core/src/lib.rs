@@ -8,6 +8,7 @@
 pub mod error;
 pub mod id;
 pub mod member;
+pub mod net;
 pub mod paper;
 pub mod period;
 pub mod ranking;

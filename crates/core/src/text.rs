@@ -1,5 +1,6 @@
 //! Text normalisation for metadata that arrives from arXiv: hard-wrapped
 //! abstracts, indented titles, stray control characters. TeX is kept as text.
+//! Also the one HTML escaper that search snippets and rendered comments share.
 
 /// Collapses every run of whitespace (including line breaks) into one space,
 /// drops control characters and trims both ends.
@@ -194,9 +195,31 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// Escapes text for HTML element content and attribute values: `&`, `<`,
+/// `>`, `"` and `'`, appended to `out`.
+pub fn escape_html(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escaping_covers_the_five_special_characters() {
+        let mut out = String::from("kept ");
+        escape_html("<a href=\"x\">Tom & Jerry's</a>", &mut out);
+        assert_eq!(out, "kept &lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+    }
 
     #[test]
     fn whitespace_is_collapsed_and_tex_kept() {

@@ -4,21 +4,9 @@
 
 use std::collections::HashSet;
 
-use tantivy::tokenizer::TextAnalyzer;
+use paperboy_core::text::escape_html;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
+use tantivy::tokenizer::TextAnalyzer;
 
 /// Byte ranges of the tokens of `text` that match `terms`.
 fn matches(text: &str, analyzer: &mut TextAnalyzer, terms: &HashSet<String>) -> Vec<(usize, usize)> {

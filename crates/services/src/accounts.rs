@@ -1,5 +1,8 @@
 //! Member accounts over the store's [`Community`] trait: sign-up, login and
-//! password changes.
+//! password changes, and the workflows of the account pages built on them:
+//! sign-up with its verification link, log-in with a fresh session, logout,
+//! password reset (request and link), email verification, and a password
+//! change that logs out every other session; personal API tokens.
 //!
 //! * Passwords are hashed with argon2id (the `argon2` crate's defaults:
 //!   19 MiB, 2 passes, 1 lane, a 16-byte random salt) in PHC string form;
@@ -10,15 +13,32 @@
 //!   for an unknown member it verifies against a dummy hash all the same, so
 //!   the answer takes as long and says only "wrong username or password".
 //!
-//! Rate limiting and sessions are the web layer's job.
+//! * Every log-in starts a new session and ends the one the browser had, so
+//!   a session id planted before login is worthless. Sessions last
+//!   [`SESSION_DAYS`].
+//! * Verification and reset links are mailed when a [`Postman`] is given;
+//!   otherwise they are written to the server log (see [`LinkMail`]).
+//!
+//! Rate limiting and cookies are the web layer's job.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use paperboy_core::{CoreError, Email, Role, Username};
-use paperboy_store::{Community, NewUser, StoreError, User};
+use chrono::Utc;
+use paperboy_core::{ApiTokenId, CoreError, Email, Role, UserId, Username};
+use paperboy_mail::Postman;
+use paperboy_store::{ApiToken, Community, Database, EmailPurpose, NewSession, NewUser, Secret, StoreError, User};
+
+use crate::subscriptions::{self, Digest};
 use thiserror::Error;
+
+/// How long a login lasts.
+pub const SESSION_DAYS: i64 = 30;
+/// How long a verification link lasts.
+pub const VERIFY_HOURS: i64 = 48;
+/// How long a reset link lasts.
+pub const RESET_HOURS: i64 = 1;
 
 /// Shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -42,6 +62,10 @@ pub enum AccountError {
     WrongCredentials,
     #[error("this account is suspended")]
     Suspended,
+    /// A new password refused before a reset link is used up, so that the
+    /// link still works for a second try.
+    #[error("the password is too short: use at least {MIN_PASSWORD_CHARS} characters")]
+    PasswordTooShort,
     #[error(transparent)]
     Store(StoreError),
     #[error("password hashing failed: {0}")]
@@ -208,6 +232,168 @@ pub async fn set_password(db: &dyn Community, user: &User, new: &str) -> Result<
     let hash = hash_password(new).await?;
     db.set_password(user.id, &hash).await?;
     Ok(())
+}
+
+// --- The account workflows ------------------------------------------------
+
+/// Where account links point and how they travel: mailed by `postman`, or,
+/// without one, written to the server log for the operator to pass on.
+#[derive(Clone, Copy)]
+pub struct LinkMail<'a> {
+    /// The site's address without trailing slash; links are `{base_url}/verify/…`, `{base_url}/reset/…`.
+    pub base_url: &'a str,
+    pub postman: Option<&'a Arc<Postman>>,
+}
+
+impl LinkMail<'_> {
+    /// Mails `link` to `user` (or logs it); `what` names it in the log.
+    fn send(&self, user: &User, what: &str, mail: AccountMail<'_>, link: &str) {
+        match self.postman {
+            Some(postman) => {
+                postman.send_account_mail(&user.email, mail.subject, mail.intro, mail.button, link);
+                tracing::info!(user = %user.username, "{what} mail sent");
+            }
+            None => tracing::info!(user = %user.username, %link, "{what} link (no SMTP server is configured)"),
+        }
+    }
+}
+
+/// The words of one account mail.
+struct AccountMail<'a> {
+    subject: &'a str,
+    intro: &'a str,
+    button: &'a str,
+}
+
+/// Ends the session `old` (the browser's, if any) and starts a new one for
+/// `user`, lasting [`SESSION_DAYS`].
+pub async fn start_session(db: &dyn Community, user: UserId, old: Option<&str>) -> Result<NewSession, AccountError> {
+    if let Some(token) = old {
+        db.delete_session(token).await?;
+    }
+    let expires = Utc::now() + chrono::Duration::days(SESSION_DAYS);
+    Ok(db.create_session(user, expires).await?)
+}
+
+/// Sign-up on the site: creates the account (see [`sign_up`]), sends the
+/// verification link, and logs the new member in (ending the browser's
+/// `old` session).
+pub async fn register(
+    db: &dyn Community,
+    form: &SignUp<'_>,
+    old: Option<&str>,
+    mail: LinkMail<'_>,
+) -> Result<(User, NewSession), AccountError> {
+    let user = sign_up(db, form).await?;
+    let expires = Utc::now() + chrono::Duration::hours(VERIFY_HOURS);
+    let secret = db.create_email_token(user.id, EmailPurpose::Verify, expires).await?;
+    let link = format!("{}/verify/{}", mail.base_url, secret.as_str());
+    let intro = format!("Welcome, {}! Confirm that this address is yours.", user.username);
+    let words = AccountMail { subject: "Confirm your email address", intro: &intro, button: "Confirm my address" };
+    mail.send(&user, "email verification", words, &link);
+    let session = start_session(db, user.id, old).await?;
+    Ok((user, session))
+}
+
+/// Log-in on the site: checks the credentials (see [`log_in`]) and starts
+/// a new session, ending the browser's `old` one.
+pub async fn log_in_session(
+    db: &dyn Community,
+    login: &str,
+    password: &str,
+    old: Option<&str>,
+) -> Result<(User, NewSession), AccountError> {
+    let user = log_in(db, login, password).await?;
+    let session = start_session(db, user.id, old).await?;
+    tracing::info!(user = %user.username, "logged in");
+    Ok((user, session))
+}
+
+/// Ends the session with cookie token `token`.
+pub async fn log_out(db: &dyn Community, token: &str) -> Result<(), AccountError> {
+    db.delete_session(token).await?;
+    Ok(())
+}
+
+/// Makes a reset link for `email` if a member who is not suspended has it,
+/// and mails (or logs) it. The caller answers the same either way.
+pub async fn request_reset(db: &dyn Community, email: &Email, mail: LinkMail<'_>) -> Result<(), AccountError> {
+    let Some(user) = db.user_by_email(email).await?.filter(|u| !u.is_suspended()) else {
+        return Ok(());
+    };
+    let expires = Utc::now() + chrono::Duration::hours(RESET_HOURS);
+    let secret = db.create_email_token(user.id, EmailPurpose::Reset, expires).await?;
+    let link = format!("{}/reset/{}", mail.base_url, secret.as_str());
+    let words = AccountMail {
+        subject: "Reset your password",
+        intro: "Someone asked to reset your password. The link works for one hour; ignore this mail if it was not you.",
+        button: "Choose a new password",
+    };
+    mail.send(&user, "password reset", words, &link);
+    Ok(())
+}
+
+/// Uses the reset link `token`: sets `password` and logs the member out
+/// everywhere. A password shorter than [`MIN_PASSWORD_CHARS`] is refused
+/// ([`AccountError::PasswordTooShort`]) before the link is used up.
+pub async fn reset_password(db: &dyn Community, token: &str, password: &str) -> Result<User, AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooShort);
+    }
+    let user = db.consume_email_token(token, EmailPurpose::Reset).await?;
+    set_password(db, &user, password).await?;
+    db.delete_user_sessions(user.id).await?;
+    tracing::info!(user = %user.username, "password reset");
+    Ok(user)
+}
+
+/// Uses the verification link `token`: the member's address is confirmed.
+pub async fn verify_email(db: &dyn Community, token: &str) -> Result<User, AccountError> {
+    Ok(db.consume_email_token(token, EmailPurpose::Verify).await?)
+}
+
+/// The settings page's password change: checks the current password, sets
+/// the new one, ends every session of the member, and starts a fresh one
+/// for the browser that asked.
+pub async fn change_password_everywhere(
+    db: &dyn Community,
+    user: &User,
+    current: &str,
+    new: &str,
+) -> Result<NewSession, AccountError> {
+    change_password(db, user, current, new).await?;
+    db.delete_user_sessions(user.id).await?;
+    start_session(db, user.id, None).await
+}
+
+/// What a member's settings page shows.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Their API tokens, revoked ones included.
+    pub tokens: Vec<ApiToken>,
+    /// Their email digest, when they have one (and `digests` was asked for).
+    pub digest: Option<Digest>,
+}
+
+/// The settings of `user`; `digests` says whether the site sends digests
+/// (without, the page has no digest part).
+pub async fn settings(db: &dyn Database, user: &User, digests: bool) -> Result<Settings, AccountError> {
+    let tokens = db.api_tokens(user.id).await?;
+    let digest = if digests { subscriptions::member_digest(db, user).await? } else { None };
+    Ok(Settings { tokens, digest })
+}
+
+/// Makes a personal API token named `name` (1 to 100 characters) for
+/// `user`: its secret, to be shown once.
+pub async fn create_api_token(db: &dyn Community, user: &User, name: &str) -> Result<Secret, AccountError> {
+    let name = paperboy_core::member::token_name(name)?;
+    let (_, secret) = db.create_api_token(user.id, name).await?;
+    Ok(secret)
+}
+
+/// Revokes `user`'s live token `id`; `false` when they have no such token.
+pub async fn revoke_api_token(db: &dyn Community, user: &User, id: ApiTokenId) -> Result<bool, AccountError> {
+    Ok(db.revoke_api_token(user.id, id).await?)
 }
 
 #[cfg(test)]

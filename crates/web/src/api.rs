@@ -17,7 +17,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use paperboy_core::{FeedPeriod, PaperId};
 use paperboy_search::Hit;
-use paperboy_store::{FeedQuery, StoredPaper};
+use paperboy_services::papers::{self, Slice};
+use paperboy_store::StoredPaper;
 use serde::Serialize;
 
 use crate::AppState;
@@ -209,22 +210,11 @@ pub async fn daily_papers(State(st): State<AppState>, RawQuery(raw): RawQuery) -
         let page = q.page()?;
         let limit = q.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
         let skip = offset(page, limit)?;
-        let period = match period {
-            Some(p) => Some(p),
-            None => st.store.latest_listing_date().await?.map(FeedPeriod::Day),
-        };
-        let Some(period) = period else {
+        let slice = Slice { category: category.clone(), sort, offset: skip, limit };
+        let Some(listing) = papers::listing(st.store.as_ref(), period, &slice, false, None).await? else {
             return Ok(with_page_headers(json_response(StatusCode::OK, b"[]".to_vec()), 0, None));
         };
-        let query = FeedQuery {
-            from: Some(period.start()),
-            until: Some(period.end()),
-            category: category.clone(),
-            sort,
-            offset: skip,
-            limit,
-        };
-        let data = st.store.feed(&query).await?;
+        let (period, data) = (listing.period, listing.page);
         let items: Vec<DailyPaper<'_>> = data.items.iter().map(DailyPaper::new).collect();
         let body = to_json(&items)?;
         let links = PageLinks {
@@ -348,7 +338,7 @@ async fn set_vote(
         return Err(WebError::no_route(&format!("/api/papers/{raw}")));
     };
     let id = PaperId::parse(id)?;
-    let vote = st.store.set_vote(user.id, &id, voted).await?;
+    let vote = papers::set_vote(st.store.as_ref(), user, &id, voted).await?;
     Ok(json_response(StatusCode::OK, to_json(&vote)?))
 }
 

@@ -40,8 +40,8 @@ use crate::params::{QueryString, percent_encode};
 pub const SESSION_COOKIE: &str = "pb_session";
 /// The double-submit CSRF cookie of logged-out forms.
 pub const CSRF_COOKIE: &str = "pb_csrf";
-/// How long a login lasts.
-pub const SESSION_DAYS: i64 = 30;
+/// How long a login lasts (the sessions' lifetime, set where they are made).
+pub use paperboy_services::accounts::SESSION_DAYS;
 /// Largest form body accepted.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 

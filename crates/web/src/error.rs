@@ -107,10 +107,65 @@ impl From<paperboy_services::accounts::AccountError> for WebError {
     fn from(e: paperboy_services::accounts::AccountError) -> Self {
         use paperboy_services::accounts::AccountError as A;
         match e {
-            A::Store(s) => WebError::Store(s),
+            // The store's refusals (a used or expired link) stay 4xx.
+            A::Store(s) => WebError::from(s),
             A::Hash(h) => WebError::Internal(h),
             A::WrongCredentials | A::Suspended => WebError::Unauthorized(capitalize(&e.to_string())),
             other => WebError::BadRequest(capitalize(&other.to_string())),
+        }
+    }
+}
+
+impl From<paperboy_services::comments::CommentError> for WebError {
+    fn from(e: paperboy_services::comments::CommentError) -> Self {
+        use paperboy_services::comments::CommentError as C;
+        match e {
+            C::NotAdmin => WebError::Forbidden("Only admins can hide comments.".to_string()),
+            C::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<paperboy_services::papers::PaperError> for WebError {
+    fn from(e: paperboy_services::papers::PaperError) -> Self {
+        use paperboy_services::papers::PaperError as P;
+        match e {
+            P::Unknown(id) => WebError::UnknownPaper(id),
+            P::NotAdmin => WebError::Forbidden("Only admins can hide papers.".to_string()),
+            P::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Broken subscription links are 400 (garbled, forged) or 410 (expired), a
+/// vanished subscription 404, the store's refusals 4xx; the rest is ours.
+impl From<paperboy_services::subscriptions::SubscriptionError> for WebError {
+    fn from(e: paperboy_services::subscriptions::SubscriptionError) -> Self {
+        use paperboy_mail::TokenError;
+        use paperboy_services::subscriptions::SubscriptionError as S;
+        match e {
+            S::Link(e) => {
+                let msg = capitalize(&e.to_string());
+                match e {
+                    TokenError::Invalid => WebError::BadRequest(msg),
+                    TokenError::Expired => WebError::Gone(msg),
+                }
+            }
+            e @ (S::Gone | S::NoDigest) => WebError::NotFound(format!("{}.", capitalize(&e.to_string()))),
+            S::Mail(e) => WebError::Internal(e.to_string()),
+            S::Store(
+                e @ (StoreError::TooManySavedSearches { .. }
+                | StoreError::TooManyCategories { .. }
+                | StoreError::SubscriberNotFound(_)),
+            ) => {
+                let msg = capitalize(&e.to_string());
+                if matches!(e, StoreError::SubscriberNotFound(_)) {
+                    WebError::NotFound(msg)
+                } else {
+                    WebError::BadRequest(msg)
+                }
+            }
+            S::Store(e) => e.into(),
         }
     }
 }

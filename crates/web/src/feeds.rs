@@ -14,7 +14,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use paperboy_core::FeedPeriod;
-use paperboy_store::{FeedQuery, StoredPaper};
+use paperboy_services::papers::{self, Slice};
+use paperboy_store::StoredPaper;
 
 use crate::AppState;
 use crate::dates::{day_start, last_change, published_at};
@@ -185,24 +186,11 @@ async fn render(
 ) -> Result<Response, WebError> {
     let params = ViewParams::parse(q.as_deref())?;
     let opts = params.opts();
-    let latest = match period {
-        Some(_) => None,
-        None => st.store.latest_listing_date().await?,
-    };
-    let shown = period.or(latest.map(FeedPeriod::Day));
-    let items = match &shown {
-        Some(p) => {
-            let query = FeedQuery {
-                from: Some(p.start()),
-                until: Some(p.end()),
-                category: params.cat.clone(),
-                sort: params.sort,
-                offset: 0,
-                limit: FEED_ITEMS,
-            };
-            st.store.feed(&query).await?.items
-        }
-        None => Vec::new(),
+    let slice = Slice { category: params.cat.clone(), sort: params.sort, offset: 0, limit: FEED_ITEMS };
+    let listing = papers::listing(st.store.as_ref(), period, &slice, false, None).await?;
+    let (shown, items) = match listing {
+        Some(l) => (Some(l.period), l.page.items),
+        None => (None, Vec::new()),
     };
     let base = st.config.base_url.as_str();
     let site = st.config.site_name.as_str();

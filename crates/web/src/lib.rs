@@ -176,7 +176,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::session_middleware))
         .layer(Extension(Arc::new(pages::account::Limits::new(state.store.clone()))))
         .layer(Extension(Arc::new(pages::subscribe::SubscribeLimit::new(state.store.clone()))))
-        .layer(Extension(pages::submit::Fetcher::new(&state.config)))
+        .layer(Extension(pages::submit::Fetcher::new(&state.config.arxiv_base_url)))
         .layer(map_response(security_headers))
         .layer(from_fn_with_state(state.clone(), proxy::middleware))
         .with_state(state)

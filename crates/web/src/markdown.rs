@@ -94,9 +94,9 @@ fn list_item(line: &str) -> Option<(List, &str)> {
     None
 }
 
-/// Escapes `&`, `<`, `>`, `"` and `'`: the search engine's escaper, so that
-/// snippets and comments are escaped by one function.
-pub use paperboy_search::highlight::escape_html as escape_into;
+/// Escapes `&`, `<`, `>`, `"` and `'`: the core's escaper, which search
+/// snippets use too, so that snippets and comments are escaped by one function.
+pub use paperboy_core::text::escape_html as escape_into;
 
 /// A link target we render: http or https, no spaces, quotes or angle brackets.
 fn safe_url(url: &str) -> bool {

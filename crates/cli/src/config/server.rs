@@ -2,7 +2,7 @@
 //! itself, and which reverse proxies it trusts.
 
 use anyhow::Result;
-use paperboy_web::IpBlock;
+use paperboy_core::net::IpBlock;
 use serde::Deserialize;
 
 use super::env::Env;

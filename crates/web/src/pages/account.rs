@@ -19,11 +19,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::Utc;
 use maud::{Markup, html};
 use paperboy_core::{Email, Role};
-use paperboy_services::accounts::{self, AccountError, MIN_PASSWORD_CHARS, SignUp};
-use paperboy_store::{Database, EmailPurpose};
+use paperboy_services::accounts::{self, AccountError, LinkMail, MIN_PASSWORD_CHARS, SignUp};
+use paperboy_store::{Database, NewSession};
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser, SESSION_COOKIE, SESSION_DAYS, see_other};
@@ -37,10 +36,6 @@ use crate::ratelimit::FailureLimiter;
 pub const MAX_FAILURES: u32 = 5;
 /// The rate-limiting window.
 pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// How long a verification link lasts.
-const VERIFY_HOURS: i64 = 48;
-/// How long a reset link lasts.
-const RESET_HOURS: i64 = 1;
 
 /// The rate limits of the account forms, shared by all requests (and, in
 /// the database, by all servers).
@@ -146,8 +141,9 @@ pub async fn signup(
             role: Role::Member,
             email_verified: false,
         };
-        let user = match accounts::sign_up(st.store.as_ref(), &new).await {
-            Ok(u) => u,
+        let old = old.as_ref().map(|v| v.token.as_str());
+        let (user, session) = match accounts::register(st.store.as_ref(), &new, old, link_mail(&st)).await {
+            Ok(done) => done,
             Err(e) if e.is_client_error() => {
                 let (csrf, cookie) = auth::form_token(&st, &headers)?;
                 let msg = crate::error::capitalize(&e.to_string());
@@ -159,8 +155,7 @@ pub async fn signup(
             }
             Err(e) => return Err(e.into()),
         };
-        send_verification(&st, &user).await?;
-        let cookie = start_session(&st, old.as_ref(), &user).await?;
+        let cookie = session_cookie(&st, &session);
         let body = html! {
             section.notice {
                 h1 { "Welcome, " (user.username) }
@@ -179,34 +174,14 @@ pub async fn signup(
     html_result(&st.config, result.await)
 }
 
-/// Makes a verification link and writes it to the log.
-async fn send_verification(st: &AppState, user: &paperboy_store::User) -> Result<(), WebError> {
-    let expires = Utc::now() + chrono::Duration::hours(VERIFY_HOURS);
-    let secret = st.store.create_email_token(user.id, EmailPurpose::Verify, expires).await?;
-    let link = format!("{}/verify/{}", st.config.base_url, secret.as_str());
-    if let Some(mail) = &st.mail {
-        let intro = format!("Welcome, {}! Confirm that this address is yours.", user.username);
-        mail.send_account_mail(&user.email, "Confirm your email address", &intro, "Confirm my address", &link);
-        tracing::info!(user = %user.username, "email verification mail sent");
-    } else {
-        tracing::info!(user = %user.username, %link, "email verification link (no SMTP server is configured)");
-    }
-    Ok(())
+/// Where account links point and how they travel.
+fn link_mail(st: &AppState) -> LinkMail<'_> {
+    LinkMail { base_url: &st.config.base_url, postman: st.mail.as_ref() }
 }
 
-/// Ends the browser's old session, if any, and starts a new one: the
-/// `Set-Cookie` value to send.
-async fn start_session(
-    st: &AppState,
-    old: Option<&auth::Viewer>,
-    user: &paperboy_store::User,
-) -> Result<HeaderValue, WebError> {
-    if let Some(v) = old {
-        st.store.delete_session(&v.token).await?;
-    }
-    let expires = Utc::now() + chrono::Duration::days(SESSION_DAYS);
-    let session = st.store.create_session(user.id, expires).await?;
-    Ok(auth::set_cookie(st, SESSION_COOKIE, session.token.as_str(), Some(SESSION_DAYS * 24 * 3600)))
+/// The `Set-Cookie` value of a new session.
+pub(crate) fn session_cookie(st: &AppState, session: &NewSession) -> HeaderValue {
+    auth::set_cookie(st, SESSION_COOKIE, session.token.as_str(), Some(SESSION_DAYS * 24 * 3600))
 }
 
 // --- Login and logout -----------------------------------------------------
@@ -257,13 +232,12 @@ pub async fn login(
         let user_key = format!("user:{}", login.to_lowercase());
         limits.login.check(&ip_key).await?;
         limits.login.check(&user_key).await?;
-        match accounts::log_in(st.store.as_ref(), login, form.raw("password")).await {
-            Ok(user) => {
+        let old = old.as_ref().map(|v| v.token.as_str());
+        match accounts::log_in_session(st.store.as_ref(), login, form.raw("password"), old).await {
+            Ok((_, session)) => {
                 limits.login.clear(&user_key).await?;
-                let cookie = start_session(&st, old.as_ref(), &user).await?;
-                tracing::info!(user = %user.username, "logged in");
                 let mut r = see_other(&next);
-                r.headers_mut().append(header::SET_COOKIE, cookie);
+                r.headers_mut().append(header::SET_COOKIE, session_cookie(&st, &session));
                 Ok(r)
             }
             Err(e @ (AccountError::WrongCredentials | AccountError::Suspended)) => {
@@ -283,7 +257,7 @@ pub async fn login(
 pub async fn logout(State(st): State<AppState>, MaybeUser(viewer): MaybeUser) -> Response {
     let result = async {
         if let Some(v) = viewer {
-            st.store.delete_session(&v.token).await?;
+            accounts::log_out(st.store.as_ref(), &v.token).await?;
         }
         let mut r = see_other("/");
         r.headers_mut().append(header::SET_COOKIE, auth::set_cookie(&st, SESSION_COOKIE, "", Some(0)));
@@ -340,18 +314,7 @@ pub async fn reset_request(
                 return Ok(form_response(StatusCode::BAD_REQUEST, reset_request_form(&st, &csrf, Some(&msg)), cookie));
             }
         };
-        if let Some(user) = st.store.user_by_email(&email).await?.filter(|u| !u.is_suspended()) {
-            let expires = Utc::now() + chrono::Duration::hours(RESET_HOURS);
-            let secret = st.store.create_email_token(user.id, EmailPurpose::Reset, expires).await?;
-            let link = format!("{}/reset/{}", st.config.base_url, secret.as_str());
-            if let Some(mail) = &st.mail {
-                let intro = "Someone asked to reset your password. The link works for one hour; ignore this mail if it was not you.";
-                mail.send_account_mail(&user.email, "Reset your password", intro, "Choose a new password", &link);
-                tracing::info!(user = %user.username, "password reset mail sent");
-            } else {
-                tracing::info!(user = %user.username, %link, "password reset link (no SMTP server is configured)");
-            }
-        }
+        accounts::request_reset(st.store.as_ref(), &email, link_mail(&st)).await?;
         let body = html! {
             section.notice {
                 h1 { "Check for your link" }
@@ -414,21 +377,20 @@ pub async fn reset_link(
     let result = async {
         let token = link_token(&token)?;
         let form = Form::parse(&body)?;
-        let password = form.raw("password");
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            // Checked before the link is used up.
-            let (csrf, cookie) = auth::form_token(&st, &headers)?;
-            let msg = format!("The password is too short: use at least {MIN_PASSWORD_CHARS} characters");
-            return Ok(form_response(
-                StatusCode::BAD_REQUEST,
-                new_password_form(&st, &csrf, token, Some(&msg)),
-                cookie,
-            ));
+        match accounts::reset_password(st.store.as_ref(), token, form.raw("password")).await {
+            Ok(_) => {}
+            Err(e @ AccountError::PasswordTooShort) => {
+                // The link is still unused: the form again, for a second try.
+                let (csrf, cookie) = auth::form_token(&st, &headers)?;
+                let msg = crate::error::capitalize(&e.to_string());
+                return Ok(form_response(
+                    StatusCode::BAD_REQUEST,
+                    new_password_form(&st, &csrf, token, Some(&msg)),
+                    cookie,
+                ));
+            }
+            Err(e) => return Err(e.into()),
         }
-        let user = st.store.consume_email_token(token, EmailPurpose::Reset).await?;
-        accounts::set_password(st.store.as_ref(), &user, password).await?;
-        st.store.delete_user_sessions(user.id).await?;
-        tracing::info!(user = %user.username, "password reset");
         let body = html! {
             section.notice {
                 h1 { "Password changed" }
@@ -446,7 +408,7 @@ pub async fn reset_link(
 pub async fn verify(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     let result = async {
         let token = link_token(&token)?;
-        let user = st.store.consume_email_token(token, EmailPurpose::Verify).await?;
+        let user = accounts::verify_email(st.store.as_ref(), token).await?;
         let body = html! {
             section.notice {
                 h1 { "Address confirmed" }

@@ -5,9 +5,10 @@
 //! `body` and, for a reply, `parent`), and edit or delete their own
 //! (`POST /comments/{cid}/edit`, `/comments/{cid}/delete`); admins hide or
 //! show any (`POST /comments/{cid}/hide` with `hidden=1|0`). Who acts is
-//! always the session's member: the store checks authorship in the same
-//! statement as the change, so nobody can edit or delete someone else's
-//! comment. Every form carries the CSRF token and comes back (303) to the
+//! always the session's member; the rules are
+//! [`paperboy_services::comments`]'s (the store checks authorship in the
+//! same statement as the change, so nobody can edit or delete someone
+//! else's comment). Every form carries the CSRF token and comes back (303) to the
 //! comment on the paper page. No JavaScript: reply and edit forms open in
 //! `<details>`.
 
@@ -17,7 +18,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, PreEscaped, html};
 use paperboy_core::{CommentId, PaperId};
-use paperboy_store::{Audience, Comment};
+use paperboy_services::comments;
+use paperboy_store::Comment;
 
 use crate::AppState;
 use crate::auth::{CurrentUser, Form, Viewer, current_viewer, safe_next, see_other};
@@ -25,15 +27,6 @@ use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::links::paper_path;
 use crate::params::percent_encode;
-
-/// The comments of `id` as the current viewer may see them.
-pub async fn load(st: &AppState, id: &PaperId) -> Result<Vec<Comment>, WebError> {
-    let audience = match current_viewer() {
-        Some(v) => Audience::of(v.user().role),
-        None => Audience::Public,
-    };
-    Ok(st.store.comments(id, audience).await?)
-}
 
 /// The discussion section of a paper page.
 pub fn section(paper: &PaperId, comments: &[Comment]) -> Markup {
@@ -150,7 +143,7 @@ pub async fn add(st: &AppState, viewer: &Viewer, paper: &PaperId, body: &[u8]) -
         None => None,
         Some(p) => Some(CommentId(p.parse().map_err(|_| WebError::bad("parent must be a comment number"))?)),
     };
-    let c = st.store.add_comment(viewer.user().id, paper, parent, form.raw("body")).await?;
+    let c = comments::add(st.store.as_ref(), viewer.user(), paper, parent, form.raw("body")).await?;
     Ok(see_other(&format!("{}#c{}", paper_path(paper), c.id)))
 }
 
@@ -159,33 +152,17 @@ fn comment_id(path: Result<Path<i64>, PathRejection>) -> Result<CommentId, WebEr
         .map_err(|_| WebError::bad("a comment is named by its number, e.g. /comments/12/edit"))
 }
 
-/// Who may take an action on a comment.
-enum Allowed {
-    /// Any member: the store changes only the member's own comments.
-    Author,
-    /// Admins only; anyone else gets a 403 with this message.
-    Admins(&'static str),
-}
-
-/// The steps the comment actions share: the permission check, the
-/// comment's number from the path and the form (whose CSRF token
-/// [`crate::auth::csrf_middleware`] has checked) go to `act`, which makes
-/// the change and says where to go back to. The answer is a 303 there, or
-/// the error as a page.
+/// The steps the comment actions share: the comment's number from the path
+/// and the form (whose CSRF token [`crate::auth::csrf_middleware`] has
+/// checked) go to `act`, which makes the change and says where to go back
+/// to. The answer is a 303 there, or the error as a page.
 async fn comment_action(
     st: &AppState,
-    v: &Viewer,
-    allowed: Allowed,
     path: Result<Path<i64>, PathRejection>,
     body: &[u8],
     act: impl AsyncFnOnce(CommentId, Form) -> Result<String, WebError>,
 ) -> Response {
     let result = async {
-        if let Allowed::Admins(why) = allowed
-            && !v.user().is_admin()
-        {
-            return Err(WebError::Forbidden(why.to_string()));
-        }
         let id = comment_id(path)?;
         let form = Form::parse(body)?;
         Ok(see_other(&act(id, form).await?))
@@ -200,8 +177,8 @@ pub async fn edit(
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    comment_action(&st, &v, Allowed::Author, path, &body, async |id, form| {
-        let c = st.store.edit_comment(v.user().id, id, form.raw("body")).await?;
+    comment_action(&st, path, &body, async |id, form| {
+        let c = comments::edit(st.store.as_ref(), v.user(), id, form.raw("body")).await?;
         Ok(format!("{}#c{}", paper_path(&c.paper_id), c.id))
     })
     .await
@@ -214,8 +191,8 @@ pub async fn delete(
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    comment_action(&st, &v, Allowed::Author, path, &body, async |id, form| {
-        st.store.delete_comment(v.user().id, id).await?;
+    comment_action(&st, path, &body, async |id, form| {
+        comments::delete(st.store.as_ref(), v.user(), id).await?;
         Ok(safe_next(form.get("back")))
     })
     .await
@@ -228,8 +205,8 @@ pub async fn hide(
     path: Result<Path<i64>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    comment_action(&st, &v, Allowed::Admins("Only admins can hide comments."), path, &body, async |id, form| {
-        st.store.set_comment_hidden(id, form.get("hidden") != Some("0")).await?;
+    comment_action(&st, path, &body, async |id, form| {
+        comments::set_hidden(st.store.as_ref(), v.user(), id, form.get("hidden") != Some("0")).await?;
         Ok(safe_next(form.get("back")))
     })
     .await

@@ -13,7 +13,8 @@ use chrono::Datelike;
 use maud::{Markup, html};
 use paperboy_core::text::trim_to_words;
 use paperboy_core::{FeedPeriod, FeedSort, PaperId};
-use paperboy_store::{FeedPage, FeedQuery, StoredPaper};
+use paperboy_services::papers::{self, Slice};
+use paperboy_store::{FeedPage, StoredPaper};
 
 use crate::auth::current_viewer;
 use crate::error::{WebError, html_result};
@@ -49,16 +50,9 @@ impl ViewParams {
     }
 }
 
-/// The store query for one page of `period`.
-pub fn feed_query(period: &FeedPeriod, params: &ViewParams, limit: u32) -> Result<FeedQuery, WebError> {
-    Ok(FeedQuery {
-        from: Some(period.start()),
-        until: Some(period.end()),
-        category: params.cat.clone(),
-        sort: params.sort,
-        offset: offset(params.page, limit)?,
-        limit,
-    })
+/// Which part of a period one page shows.
+pub fn slice(params: &ViewParams, limit: u32) -> Result<Slice, WebError> {
+    Ok(Slice { category: params.cat.clone(), sort: params.sort, offset: offset(params.page, limit)?, limit })
 }
 
 /// Parses the `{value}` of `/papers/{kind}/{value}`.
@@ -75,10 +69,7 @@ pub fn parse_period(kind: &str, path: Result<Path<String>, PathRejection>) -> Re
 pub async fn latest(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
     let result = async {
         let params = ViewParams::parse(q.as_deref())?;
-        match st.store.latest_listing_date().await? {
-            Some(day) => show(&st, FeedPeriod::Day(day), true, params).await,
-            None => Ok(empty_catalog(&st.config)),
-        }
+        show(&st, None, params).await
     }
     .await;
     html_result(&st.config, result)
@@ -123,7 +114,7 @@ async fn period_page(
     let result = async {
         let period = parse_period(kind, path)?;
         let params = ViewParams::parse(q.as_deref())?;
-        show(&st, period, false, params).await
+        show(&st, Some(period), params).await
     };
     html_result(&st.config, result.await)
 }
@@ -155,33 +146,26 @@ pub async fn month(
     period_page(st, "month", path, q).await
 }
 
-/// Loads one page of `period` (and, for days, the nearest days with
-/// papers) and renders it.
-async fn show(st: &AppState, period: FeedPeriod, latest: bool, params: ViewParams) -> Result<Response, WebError> {
+/// Loads one page of `period` (`None`: the latest day, shown at `/`; and,
+/// for days, the nearest days with papers) and renders it.
+async fn show(st: &AppState, period: Option<FeedPeriod>, params: ViewParams) -> Result<Response, WebError> {
     let page_size = st.config.page_size.max(1);
-    let query = feed_query(&period, &params, page_size)?;
-    let (data, neighbours) = match period {
-        FeedPeriod::Day(d) => {
-            let (data, near) = tokio::join!(st.store.feed(&query), st.store.neighbour_dates(d));
-            let (prev, next) = near?;
-            (data?, (prev.map(FeedPeriod::Day), next.map(FeedPeriod::Day)))
-        }
-        _ => {
-            let data = st.store.feed(&query).await?;
-            (data, (Some(period.prev()), Some(period.next())))
-        }
+    let viewer = current_viewer().map(|v| v.user().id);
+    let latest = period.is_none();
+    let Some(listing) = papers::listing(st.store.as_ref(), period, &slice(&params, page_size)?, true, viewer).await?
+    else {
+        return Ok(empty_catalog(&st.config));
     };
-    let voted = voted_among(st, &data.items).await?;
     let in_range = |p: &FeedPeriod| YEARS.contains(&p.start().year()) && YEARS.contains(&p.end().year());
     let view = FeedView {
-        voted: &voted,
-        period,
+        voted: &listing.voted,
+        period: listing.period,
         latest,
         params: &params,
         page_size,
-        data: &data,
-        prev: neighbours.0.filter(in_range),
-        next: neighbours.1.filter(in_range),
+        data: &listing.page,
+        prev: listing.prev.filter(in_range),
+        next: listing.next.filter(in_range),
     };
     Ok(html_response(StatusCode::OK, render(&st.config, &view)))
 }
@@ -202,14 +186,8 @@ pub struct FeedView<'a> {
 
 /// Which of `items` the logged-in member upvotes (none for visitors).
 pub async fn voted_among(st: &AppState, items: &[StoredPaper]) -> Result<Vec<PaperId>, WebError> {
-    let Some(v) = current_viewer() else {
-        return Ok(Vec::new());
-    };
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<PaperId> = items.iter().map(|i| i.paper.id.clone()).collect();
-    Ok(st.store.voted_among(v.user().id, &ids).await?)
+    let viewer = current_viewer().map(|v| v.user().id);
+    Ok(papers::voted_among(st.store.as_ref(), viewer, items).await?)
 }
 
 /// The upvote button: a form for a member (it toggles their vote and comes

@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use paperboy_core::Username;
+use paperboy_services::members;
 use paperboy_store::{MemberPapers, StoredPaper};
 
 use crate::AppState;
@@ -63,10 +64,11 @@ pub async fn profile(
         };
         let page_no = q.page()?;
         let not_found = || WebError::NotFound(format!("There is no member named {name}"));
-        let profile = st.store.profile(&name).await?.ok_or_else(not_found)?;
-        let user = st.store.user_by_username(&name).await?.ok_or_else(not_found)?;
         let which = if upvoted { MemberPapers::Upvoted } else { MemberPapers::Submitted };
-        let list = st.store.member_papers(user.id, which, offset(page_no, PROFILE_PAGE)?, PROFILE_PAGE).await?;
+        let skip = offset(page_no, PROFILE_PAGE)?;
+        let found =
+            members::profile(st.store.as_ref(), &name, which, skip, PROFILE_PAGE).await?.ok_or_else(not_found)?;
+        let (profile, list) = (found.profile, found.papers);
         let base = format!("/u/{}", profile.username);
         let tab_q = if upvoted { "?tab=upvotes" } else { "" };
         let pages = list.total.div_ceil(u64::from(PROFILE_PAGE)).max(1);
@@ -116,7 +118,7 @@ pub async fn profile(
 /// `GET /reading-list`: the member's saved papers.
 pub async fn reading_list(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Response {
     let result = async {
-        let list = st.store.reading_list(v.user().id).await?;
+        let list = members::reading_list(st.store.as_ref(), v.user()).await?;
         let body = html! {
             section.reading-list {
                 h1 { "Reading list" }
@@ -150,7 +152,7 @@ pub async fn reading_list(State(st): State<AppState>, CurrentUser(v): CurrentUse
 /// `GET /reading-list.bib`.
 pub async fn reading_list_bib(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Response {
     let result = async {
-        let list = st.store.reading_list(v.user().id).await?;
+        let list = members::reading_list(st.store.as_ref(), v.user()).await?;
         let text = crate::bibtex::file(list.iter().map(|e| &e.paper.paper));
         let mut r = (StatusCode::OK, text).into_response();
         let h = r.headers_mut();

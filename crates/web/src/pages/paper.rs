@@ -19,13 +19,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use paperboy_core::text::trim_to_words;
 use paperboy_core::{FeedPeriod, PaperId};
-use paperboy_store::{Audience, StoredPaper};
+use paperboy_services::{members, papers};
+use paperboy_store::StoredPaper;
 
 use crate::auth::{CurrentUser, Form, safe_next, see_other};
 use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
-use crate::pages::feed::{short_authors, vote_widget, voted_among};
+use crate::pages::feed::{short_authors, vote_widget};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
 use crate::{AppState, WebSettings};
@@ -57,18 +58,11 @@ pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRej
             return Ok(Redirect::permanent(&paper_path(&id)).into_response());
         }
         let viewer = crate::auth::current_viewer();
-        let audience = viewer.as_ref().map(|v| Audience::of(v.user().role)).unwrap_or_default();
-        let stored = st.store.paper_for(&id, audience).await?.ok_or(WebError::UnknownPaper(id))?;
-        let voted = !voted_among(&st, std::slice::from_ref(&stored)).await?.is_empty();
-        let saved = match &viewer {
-            Some(v) => st.store.reading_list(v.user().id).await?.iter().any(|e| e.paper.paper.id == stored.paper.id),
-            None => false,
-        };
-        let similar = similar_papers(&st, &stored.paper.id).await;
-        let comments = crate::pages::comments::load(&st, &stored.paper.id).await?;
-        let discussion = crate::pages::comments::section(&stored.paper.id, &comments);
-        let view = PaperView { voted, saved, similar: &similar, discussion };
-        Ok(html_response(StatusCode::OK, render(&st.config, &stored, view)))
+        let data = papers::page(st.store.as_ref(), &id, viewer.as_ref().map(|v| v.user())).await?;
+        let similar = similar_papers(&st, &data.paper.paper.id).await;
+        let discussion = crate::pages::comments::section(&data.paper.paper.id, &data.comments);
+        let view = PaperView { voted: data.voted, saved: data.saved, similar: &similar, discussion };
+        Ok(html_response(StatusCode::OK, render(&st.config, &data.paper, view)))
     };
     html_result(&st.config, result.await)
 }
@@ -91,24 +85,11 @@ pub async fn post(
             if let Some(id) = raw.strip_suffix(&format!("/{action}")) {
                 let id = PaperId::parse(id)?;
                 let form = Form::parse(&body)?;
-                let user = viewer.user();
+                let (db, user) = (st.store.as_ref(), viewer.user());
                 match action {
-                    "save" => {
-                        if st.store.paper_for(&id, Audience::of(user.role)).await?.is_none() {
-                            return Err(WebError::UnknownPaper(id));
-                        }
-                        st.store.add_to_reading_list(user.id, &id).await?;
-                    }
-                    "unsave" => {
-                        st.store.remove_from_reading_list(user.id, &id).await?;
-                    }
-                    _ => {
-                        if !user.is_admin() {
-                            return Err(WebError::Forbidden("Only admins can hide papers.".to_string()));
-                        }
-                        st.store.set_paper_hidden(&id, form.get("hidden") != Some("0")).await?;
-                        tracing::info!(admin = %user.username, paper = %id, hidden = form.get("hidden") != Some("0"), "paper moderation");
-                    }
+                    "save" => members::save(db, user, &id).await?,
+                    "unsave" => members::unsave(db, user, &id).await?,
+                    _ => papers::set_hidden(db, user, &id, form.get("hidden") != Some("0")).await?,
                 }
                 return Ok(see_other(&safe_next(Some(form.get("back").unwrap_or(&paper_path(&id))))));
             }
@@ -118,7 +99,7 @@ pub async fn post(
         };
         let id = PaperId::parse(id)?;
         let form = Form::parse(&body)?;
-        st.store.toggle_vote(viewer.user().id, &id).await?;
+        papers::toggle_vote(st.store.as_ref(), viewer.user(), &id).await?;
         let back = match form.get("back") {
             Some(b) => safe_next(Some(b)),
             None => paper_path(&id),

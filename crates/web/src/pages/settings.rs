@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use paperboy_core::ApiTokenId;
-use paperboy_core::member::token_name;
 use paperboy_services::accounts;
 
 use crate::AppState;
@@ -30,9 +29,10 @@ struct Notice<'a> {
 
 async fn render(st: &AppState, v: &Viewer, notice: Notice<'_>) -> Result<String, WebError> {
     let user = v.user();
-    let tokens = st.store.api_tokens(user.id).await?;
+    let settings = accounts::settings(st.store.as_ref(), user, st.mail.is_some()).await?;
+    let tokens = settings.tokens;
     let csrf = v.csrf();
-    let digest = crate::pages::subscribe::settings_section(st, v).await?;
+    let digest = crate::pages::subscribe::settings_section(st, v, settings.digest.as_ref())?;
     let body = html! {
         section.settings {
             h1 { "Settings" }
@@ -115,22 +115,13 @@ pub async fn show(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Re
 pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
     let result = async {
         let form = Form::parse(&body)?;
-        match accounts::change_password(st.store.as_ref(), v.user(), form.raw("current"), form.raw("password")).await {
-            Ok(()) => {
-                st.store.delete_user_sessions(v.user().id).await?;
-                // Keep this browser logged in with a fresh session.
-                let expires = chrono::Utc::now() + chrono::Duration::days(crate::auth::SESSION_DAYS);
-                let session = st.store.create_session(v.user().id, expires).await?;
+        let (current, new) = (form.raw("current"), form.raw("password"));
+        match accounts::change_password_everywhere(st.store.as_ref(), v.user(), current, new).await {
+            Ok(session) => {
+                // This browser stays logged in, with a fresh session.
                 let mut r = see_other("/settings");
-                r.headers_mut().append(
-                    axum::http::header::SET_COOKIE,
-                    crate::auth::set_cookie(
-                        &st,
-                        crate::auth::SESSION_COOKIE,
-                        session.token.as_str(),
-                        Some(crate::auth::SESSION_DAYS * 24 * 3600),
-                    ),
-                );
+                r.headers_mut()
+                    .append(axum::http::header::SET_COOKIE, crate::pages::account::session_cookie(&st, &session));
                 Ok(r)
             }
             Err(e) if e.is_client_error() => {
@@ -148,15 +139,15 @@ pub async fn change_password(State(st): State<AppState>, CurrentUser(v): Current
 pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
     let result = async {
         let form = Form::parse(&body)?;
-        let name = match token_name(form.raw("name")) {
-            Ok(n) => n,
-            Err(e) => {
+        let secret = match accounts::create_api_token(st.store.as_ref(), v.user(), form.raw("name")).await {
+            Ok(secret) => secret,
+            Err(e) if e.is_client_error() => {
                 let msg = crate::error::capitalize(&e.to_string());
                 let page = render(&st, &v, Notice { error: Some(&msg), ..Notice::default() }).await?;
                 return Ok(html_response(StatusCode::BAD_REQUEST, page));
             }
+            Err(e) => return Err(e.into()),
         };
-        let (_, secret) = st.store.create_api_token(v.user().id, name).await?;
         let page = render(&st, &v, Notice { secret: Some(secret.as_str()), ..Notice::default() }).await?;
         Ok(html_response(StatusCode::OK, page))
     };
@@ -171,7 +162,7 @@ pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
             .get("id")
             .and_then(|s| s.parse::<i64>().ok())
             .ok_or_else(|| WebError::bad("Say which token to revoke (its number)"))?;
-        if !st.store.revoke_api_token(v.user().id, ApiTokenId(id)).await? {
+        if !accounts::revoke_api_token(st.store.as_ref(), v.user(), ApiTokenId(id)).await? {
             return Err(WebError::NotFound("You have no live token with that number".to_string()));
         }
         Ok(see_other("/settings"))

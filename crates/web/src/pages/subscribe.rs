@@ -15,6 +15,8 @@
 //!   searches, reached with the signed manage link (CSRF-checked forms).
 //!
 //! Forged, garbled and expired links are 400, each with what to do next.
+//! The workflows are [`paperboy_services::subscriptions`]'s; this module
+//! reads the forms and renders the pages.
 
 use crate::pages::account::{form_response, simple_page};
 use std::sync::Arc;
@@ -25,11 +27,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::Utc;
 use maud::{Markup, html};
 use paperboy_core::Email;
-use paperboy_mail::{Postman, Purpose, TokenError};
-use paperboy_store::{Database, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, StoreError, Subscriber, SubscriberId};
+use paperboy_mail::{Postman, Purpose};
+use paperboy_services::subscriptions::{self, Change, Digest, Done};
+use paperboy_store::{Database, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, SubscriberId};
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser};
@@ -39,8 +41,7 @@ use crate::ratelimit::FailureLimiter;
 
 /// Subscribe requests per client address per window.
 pub const SUBSCRIBE_MAX: u32 = 10;
-/// Longest saved-search query accepted.
-pub const MAX_QUERY_CHARS: usize = 200;
+pub use paperboy_services::subscriptions::MAX_QUERY_CHARS;
 
 /// The subscribe form's rate limit, per `ip:…` (every request counts).
 pub struct SubscribeLimit(pub FailureLimiter);
@@ -56,34 +57,6 @@ pub const MAIL_OFF: &str = "Email digests are not set up on this site (the serve
 /// The mail service, or the 404 that says digests are off here.
 pub fn postman(st: &AppState) -> Result<&Arc<Postman>, WebError> {
     st.mail.as_ref().ok_or_else(|| WebError::NotFound(MAIL_OFF.to_string()))
-}
-
-fn token_error(e: TokenError) -> WebError {
-    // The visitor's link, not our failure: 400 for a broken or forged one,
-    // 410 for one that worked until it expired; both say what to do next.
-    let msg = crate::error::capitalize(&e.to_string());
-    match e {
-        TokenError::Invalid => WebError::BadRequest(msg),
-        TokenError::Expired => WebError::Gone(msg),
-    }
-}
-
-/// The subscriber a signed link is for.
-async fn subscriber_of(st: &AppState, token: &str, purpose: Purpose) -> Result<Subscriber, WebError> {
-    let id = postman(st)?.signer().verify(token, purpose, Utc::now()).map_err(token_error)?;
-    st.store.subscriber(id).await?.ok_or_else(|| {
-        WebError::NotFound("This subscription no longer exists: subscribe again from any page.".to_string())
-    })
-}
-
-fn store_refusal(e: StoreError) -> WebError {
-    match e {
-        StoreError::TooManySavedSearches { .. } | StoreError::TooManyCategories { .. } => {
-            WebError::BadRequest(crate::error::capitalize(&e.to_string()))
-        }
-        StoreError::SubscriberNotFound(_) => WebError::NotFound(crate::error::capitalize(&e.to_string())),
-        other => other.into(),
-    }
 }
 
 fn subscribe_form(st: &AppState, csrf: &str, email: &str, error: Option<&str>) -> String {
@@ -143,19 +116,12 @@ pub async fn subscribe(
                 ));
             }
         };
-        // A member subscribing their own verified address needs no opt-in mail.
-        let own =
-            viewer.as_ref().map(|v| v.user()).filter(|u| u.email.key() == email.key() && u.email_verified_at.is_some());
-        let sub = st.store.subscribe(&email, own.map(|u| u.id)).await?;
-        if own.is_some() {
-            st.store.confirm_subscriber(sub.id).await?;
-        } else if sub.confirmed_at.is_none() {
-            mail.send_confirmation(&sub).await.map_err(|e| WebError::Internal(e.to_string()))?;
-        }
+        let viewer = viewer.as_ref().map(|v| v.user());
+        let own = subscriptions::subscribe_address(st.store.as_ref(), mail, &email, viewer).await?;
         let body = html! {
             section.notice {
                 h1 { "Check your inbox" }
-                @if own.is_some() {
+                @if own {
                     p { "You are subscribed with " strong { (email) } ". Manage it in your " a href="/settings" { "settings" } "." }
                 } @else {
                     p { "If " strong { (email) } " is not subscribed yet, a mail with a confirmation link is on its way. "
@@ -172,9 +138,9 @@ pub async fn subscribe(
 /// `GET /subscribe/confirm/{token}`.
 pub async fn confirm(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     let result = async {
-        let sub = subscriber_of(&st, &token, Purpose::Confirm).await?;
-        let sub = st.store.confirm_subscriber(sub.id).await.map_err(store_refusal)?;
-        let manage = postman(&st)?.builder.manage_url(sub.id);
+        let mail = postman(&st)?;
+        let sub = subscriptions::confirm(st.store.as_ref(), mail, &token).await?;
+        let manage = mail.builder.manage_url(sub.id);
         let body = html! {
             section.notice {
                 h1 { "You are subscribed" }
@@ -199,7 +165,8 @@ fn frequency_words(f: Frequency) -> &'static str {
 /// every URL in a mail do not unsubscribe anyone.
 pub async fn unsubscribe_page(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     let result = async {
-        let sub = subscriber_of(&st, &token, Purpose::Unsubscribe).await?;
+        let mail = postman(&st)?;
+        let sub = subscriptions::subscriber_of(st.store.as_ref(), mail, &token, Purpose::Unsubscribe).await?;
         let body = html! {
             section.account-form {
                 h1 { "Unsubscribe" }
@@ -221,9 +188,7 @@ pub async fn unsubscribe_page(State(st): State<AppState>, Path(token): Path<Stri
 /// `POST /unsubscribe/{token}`: the button, or RFC 8058 one-click.
 pub async fn unsubscribe(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     let result = async {
-        let sub = subscriber_of(&st, &token, Purpose::Unsubscribe).await?;
-        st.store.unsubscribe(sub.id).await?;
-        tracing::info!(subscriber = %sub.id, "unsubscribed");
+        let sub = subscriptions::unsubscribe(st.store.as_ref(), postman(&st)?, &token).await?;
         let body = html! {
             section.notice {
                 h1 { "Unsubscribed" }
@@ -236,16 +201,16 @@ pub async fn unsubscribe(State(st): State<AppState>, Path(token): Path<String>) 
     html_result(&st.config, result.await)
 }
 
-/// The manage form for a subscriber; `action` is where it posts.
-pub async fn manage_body(
+/// The manage form for a subscription; `action` is where it posts.
+pub fn manage_body(
     st: &AppState,
-    sub: &Subscriber,
+    digest: &Digest,
     action: &str,
     csrf: &str,
     error: Option<&str>,
     notice: Option<&str>,
 ) -> Result<Markup, WebError> {
-    let searches = st.store.saved_searches(sub.id).await?;
+    let (sub, searches) = (&digest.subscriber, &digest.searches);
     let unsubscribe = postman(st)?.builder.unsubscribe_url(sub.id);
     Ok(html! {
         section.account-form.digest-settings {
@@ -275,7 +240,7 @@ pub async fn manage_body(
             h3 { "Saved searches" }
             @if searches.is_empty() { p.muted { "None yet: new papers matching a saved search get their own section." } }
             ul {
-                @for s in &searches {
+                @for s in searches {
                     li {
                         (s.query) " "
                         form.inline method="post" action=(action) {
@@ -303,51 +268,33 @@ pub async fn manage_body(
 /// `GET /subscription/{token}`.
 pub async fn manage_page(State(st): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
     let result = async {
-        let sub = subscriber_of(&st, &token, Purpose::Manage).await?;
+        let digest = subscriptions::managed(st.store.as_ref(), postman(&st)?, &token).await?;
         let (csrf, cookie) = auth::form_token(&st, &headers)?;
-        let body = manage_body(&st, &sub, &format!("/subscription/{token}"), &csrf, None, None).await?;
+        let body = manage_body(&st, &digest, &format!("/subscription/{token}"), &csrf, None, None)?;
         Ok(form_response(StatusCode::OK, simple_page(&st, "Your email digest", body), cookie))
     };
     html_result(&st.config, result.await)
 }
 
-/// Applies one manage form (`do` = update, add or remove) to `sub`:
-/// `Ok(notice)` or `Err(message)` for the person, store failures as errors.
-pub async fn apply_manage(st: &AppState, sub: &Subscriber, form: &Form) -> Result<Result<String, String>, WebError> {
+/// The change one manage form (`do` = update, add or remove) asks for.
+fn change(form: &Form) -> Change<'_> {
     match form.get("do") {
-        Some("update") => {
-            let Some(frequency) = form.get("frequency").and_then(Frequency::parse) else {
-                return Ok(Err("Choose how often: daily or weekly.".into()));
-            };
-            let categories = match parse_categories(form.raw("categories")) {
-                Ok(c) => c,
-                Err(msg) => return Ok(Err(msg)),
-            };
-            match st.store.update_subscription(sub.id, frequency, &categories).await {
-                Ok(_) => Ok(Ok("Saved.".into())),
-                Err(e @ StoreError::TooManyCategories { .. }) => Ok(Err(crate::error::capitalize(&e.to_string()))),
-                Err(e) => Err(store_refusal(e)),
-            }
-        }
-        Some("add") => {
-            let query = match check_query(form.raw("query")) {
-                Ok(q) => q,
-                Err(msg) => return Ok(Err(msg)),
-            };
-            match st.store.add_saved_search(sub.id, &query).await {
-                Ok(_) => Ok(Ok(format!("Saved search added: {query}"))),
-                Err(e @ StoreError::TooManySavedSearches { .. }) => Ok(Err(crate::error::capitalize(&e.to_string()))),
-                Err(e) => Err(store_refusal(e)),
-            }
-        }
-        Some("remove") => {
-            let Some(id) = form.get("search").and_then(|s| s.parse::<i64>().ok()) else {
-                return Ok(Err("Which saved search? Reload the page and try again.".into()));
-            };
-            st.store.remove_saved_search(sub.id, id).await?;
-            Ok(Ok("Saved search removed.".into()))
-        }
-        _ => Ok(Err("Unknown action: reload the page and try again.".into())),
+        Some("update") => Change::Update {
+            frequency: form.get("frequency").and_then(Frequency::parse),
+            categories: form.raw("categories"),
+        },
+        Some("add") => Change::AddSearch(form.raw("query")),
+        Some("remove") => Change::RemoveSearch(form.get("search").and_then(|s| s.parse::<i64>().ok())),
+        _ => Change::Unknown,
+    }
+}
+
+/// What the page says after a change.
+fn notice(done: &Done) -> String {
+    match done {
+        Done::Saved => "Saved.".into(),
+        Done::SearchAdded(query) => format!("Saved search added: {query}"),
+        Done::SearchRemoved => "Saved search removed.".into(),
     }
 }
 
@@ -359,56 +306,18 @@ pub async fn manage(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let sub = subscriber_of(&st, &token, Purpose::Manage).await?;
+        let mail = postman(&st)?;
         let form = Form::parse(&body)?;
-        let outcome = apply_manage(&st, &sub, &form).await?;
-        let sub = st.store.subscriber(sub.id).await?.unwrap_or(sub);
+        let (digest, outcome) = subscriptions::manage(st.store.as_ref(), mail, &token, change(&form)).await?;
         let (csrf, cookie) = auth::form_token(&st, &headers)?;
         let action = format!("/subscription/{token}");
         let (status, body) = match outcome {
-            Ok(notice) => (StatusCode::OK, manage_body(&st, &sub, &action, &csrf, None, Some(&notice)).await?),
-            Err(msg) => (StatusCode::BAD_REQUEST, manage_body(&st, &sub, &action, &csrf, Some(&msg), None).await?),
+            Ok(done) => (StatusCode::OK, manage_body(&st, &digest, &action, &csrf, None, Some(&notice(&done)))?),
+            Err(msg) => (StatusCode::BAD_REQUEST, manage_body(&st, &digest, &action, &csrf, Some(&msg), None)?),
         };
         Ok(form_response(status, simple_page(&st, "Your email digest", body), cookie))
     };
     html_result(&st.config, result.await)
-}
-
-/// A saved-search query as typed: one line of at most [`MAX_QUERY_CHARS`]
-/// characters, no control characters (a CR/LF is refused, not cleaned).
-pub fn check_query(raw: &str) -> Result<String, String> {
-    if raw.chars().any(|c| c.is_control()) {
-        return Err("A saved search is one line of text: remove line breaks and control characters.".into());
-    }
-    let q = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if q.is_empty() {
-        return Err("Type what to search for, for example: diffusion models".into());
-    }
-    if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(format!("A saved search has at most {MAX_QUERY_CHARS} characters: shorten it."));
-    }
-    Ok(q)
-}
-
-/// `cs.LG cs.CV` (commas allowed): arXiv category names only.
-pub fn parse_categories(raw: &str) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in raw.split([' ', ',', '\t']).filter(|c| !c.is_empty()) {
-        let ok = c.len() <= 20
-            && c.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic())
-            && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-'));
-        if !ok {
-            let shown: String = c.chars().filter(|ch| !ch.is_control()).take(20).collect();
-            return Err(format!("{shown:?} is not a category: use arXiv names such as cs.LG or math.PR."));
-        }
-        if !out.iter().any(|o| o == c) {
-            out.push(c.to_string());
-        }
-    }
-    if out.len() > MAX_CATEGORIES {
-        return Err(format!("Follow at most {MAX_CATEGORIES} categories."));
-    }
-    Ok(out)
 }
 
 /// A signed manage link for a member's own subscription (settings page).
@@ -421,18 +330,15 @@ pub fn manage_path(st: &AppState, id: SubscriberId) -> Option<String> {
 // --- Members: the same, in their settings ----------------------------------
 
 /// The "Email digest" part of `/settings`: the manage form for the member's
-/// subscription, or a button to subscribe with the account's address.
-pub async fn settings_section(st: &AppState, v: &crate::auth::Viewer) -> Result<Markup, WebError> {
+/// subscription (`digest`, see [`subscriptions::member_digest`]), or a
+/// button to subscribe with the account's address.
+pub fn settings_section(st: &AppState, v: &crate::auth::Viewer, digest: Option<&Digest>) -> Result<Markup, WebError> {
     if st.mail.is_none() {
         return Ok(html! {});
     }
     let user = v.user();
-    let sub = match st.store.subscriber_for_user(user.id).await? {
-        Some(s) => Some(s),
-        None => st.store.subscriber_by_email(&user.email).await?.filter(|s| s.user == Some(user.id)),
-    };
-    match sub {
-        Some(sub) => manage_body(st, &sub, "/settings/digest", v.csrf(), None, None).await,
+    match digest {
+        Some(digest) => manage_body(st, digest, "/settings/digest", v.csrf(), None, None),
         None => Ok(html! {
             section.account-form.digest-settings {
                 h2 { "Email digest" }
@@ -459,36 +365,13 @@ pub async fn settings_digest(
         let form = Form::parse(&body)?;
         let user = v.user();
         if form.get("do") == Some("subscribe") {
-            let sub = st.store.subscribe(&user.email, Some(user.id)).await?;
-            if user.email_verified_at.is_some() {
-                st.store.confirm_subscriber(sub.id).await?;
-            } else if sub.confirmed_at.is_none() {
-                mail.send_confirmation(&sub).await.map_err(|e| WebError::Internal(e.to_string()))?;
-            }
+            subscriptions::subscribe_member(st.store.as_ref(), mail, user).await?;
             return Ok(auth::see_other("/settings"));
         }
-        let sub = st.store.subscriber_for_user(user.id).await?.ok_or_else(|| {
-            WebError::NotFound("You have no email digest yet: subscribe first (in your settings).".to_string())
-        })?;
-        match apply_manage(&st, &sub, &form).await? {
+        match subscriptions::member_manage(st.store.as_ref(), user, change(&form)).await? {
             Ok(_) => Ok(auth::see_other("/settings")),
             Err(msg) => Err(WebError::BadRequest(msg)),
         }
     };
     html_result(&st.config, result.await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queries_and_categories_are_checked() {
-        assert_eq!(check_query("  diffusion   models ").unwrap(), "diffusion models");
-        assert!(check_query("a\r\nBcc: x@y.org").is_err());
-        assert!(check_query("   ").is_err());
-        assert!(check_query(&"x".repeat(201)).is_err());
-        assert_eq!(parse_categories("cs.LG, cs.CV cs.LG").unwrap(), vec!["cs.LG", "cs.CV"]);
-        assert!(parse_categories("cs.LG'; DROP").is_err());
-    }
 }
