@@ -2,8 +2,6 @@
 //! (the harvester, indexer and leases), linked into one test binary:
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
-mod harvest_support;
-
 mod harvest;
 mod indexer;
 mod lease;

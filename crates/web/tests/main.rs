@@ -3,8 +3,6 @@
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
 mod common;
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
 
 mod admin_harvest;
 mod community;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use paperboy_mail::Postman;
 use paperboy_search::SearchEngine;
 use paperboy_store::{Database, SqliteStore};
+use paperboy_test_support::db::SqliteFile;
 use paperboy_web::{AppState, WebConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -26,9 +27,9 @@ use tokio::task::JoinHandle;
 /// An empty SQLite store in a new temporary directory; keep the directory
 /// as long as the store.
 pub async fn sqlite() -> (TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
-    (dir, store)
+    let file = SqliteFile::new();
+    let store = SqliteStore::open(file.path()).await.unwrap();
+    (file.into_dir(), store)
 }
 
 /// An HTTP client that never follows redirects.
