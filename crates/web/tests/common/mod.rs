@@ -3,10 +3,16 @@
 //! optional configuration, search engine and mailer) behind a [`Server`]
 //! handle, and a cookie-keeping [`Browser`] for member flows.
 //!
-//! Each test file uses it as `mod common;` and keeps its own catalog and
-//! specifics next to its tests; not every file uses every helper.
+//! The test catalog of the page, feed and API tests is in [`catalog`], the
+//! XML and JSON checks in [`xml`] and [`json`]. Other test files keep their
+//! own catalog and specifics next to their tests; not every file uses every
+//! helper.
 
 #![allow(dead_code)]
+
+pub mod catalog;
+pub mod json;
+pub mod xml;
 
 use std::collections::HashMap;
 use std::sync::Arc;
