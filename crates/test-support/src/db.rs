@@ -55,7 +55,8 @@ impl Default for SqliteFile {
 /// A database of its own on the test server, dropped (with whatever still
 /// uses it) when this is dropped.
 pub struct PgDatabase {
-    server: PgConnectOptions,
+    /// Boxed: the options are large, and callers keep this in enums.
+    server: Box<PgConnectOptions>,
     /// The database's name, `PREFIX_…`.
     pub name: String,
     /// The URL of the database: the server's URL with the name swapped in.
@@ -112,12 +113,12 @@ impl PgDatabase {
         let name = format!("{prefix}_{}_{n}_{}", std::process::id(), stamp % 1_000_000_000);
         admin(&server, format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create a database on the server at {PG_URL_VAR} ({url}): {e}"));
-        Some(PgDatabase { url: database_url(&url, &name), server, name })
+        Some(PgDatabase { url: database_url(&url, &name), server: Box::new(server), name })
     }
 
     /// Options for connecting to this database.
     pub fn options(&self) -> PgConnectOptions {
-        self.server.clone().database(&self.name)
+        (*self.server).clone().database(&self.name)
     }
 
     /// One result of `sql` as `psql -tA` prints it (rows on lines, columns

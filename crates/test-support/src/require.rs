@@ -10,6 +10,7 @@ pub fn in_ci() -> bool {
 /// A component is missing, for the reason `why` (which says how to provide
 /// it): panics under CI; otherwise prints `SKIPPED: why` and returns `None`,
 /// for the caller to hand on so that the test returns early.
+#[track_caller]
 pub fn missing<T>(why: &str) -> Option<T> {
     if in_ci() {
         panic!("{why}");
