@@ -17,7 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::{Server, artifacts_dir, fixture};
+use common::{Server, artifacts_dir};
+use paperboy_test_support::arxiv_api::ArxivApi;
 use serde_json::{Value, json};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -137,7 +138,7 @@ fn demo_feed_and_paper_page_in_chromium() {
     };
     // arXiv is a local server replaying a recorded answer; the recorded
     // paper is from 2017, so the submission window is widened to ten years.
-    let arxiv = ReplayArxiv::start();
+    let arxiv = ArxivApi::start();
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(config.path(), "[community]\nsubmit_window_days = 3650\n").unwrap();
     let server = Server::start_with(
@@ -302,49 +303,5 @@ fn wait_for_text(driver: &Driver, text: &str) {
         }
         assert!(Instant::now() < deadline, "waiting for {text:?}, the page says {main}");
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A tiny HTTP server that answers every arXiv API query with the recorded
-/// response for 1707.08567 and remembers the request lines it saw.
-struct ReplayArxiv {
-    url: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl ReplayArxiv {
-    fn start() -> ReplayArxiv {
-        use std::io::{BufRead, BufReader, Write};
-        let body = std::fs::read(fixture("ingest/arxiv-api/id_1707.08567_s0_m100_6a1afebfc6a3.atom.xml"))
-            .expect("recorded arXiv response");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind replay server");
-        let url = format!("http://{}/api/query", listener.local_addr().unwrap());
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = std::sync::Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().map_while(Result::ok) {
-                let mut reader = BufReader::new(stream);
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) && line.trim() != "" {
-                    line.clear();
-                }
-                log.lock().unwrap().push(request_line.trim().to_string());
-                let mut stream = reader.into_inner();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
-            }
-        });
-        ReplayArxiv { url, seen }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
     }
 }

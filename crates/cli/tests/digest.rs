@@ -6,8 +6,6 @@
 
 use crate::common;
 
-use crate::sink;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,6 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
+use paperboy_test_support::smtp::Sink;
 
 const SUBSCRIBERS: usize = 40;
 
@@ -73,7 +72,7 @@ fn digest_cmd(data: &Path, port: u16, extra: &[&str]) -> Command {
 fn killed_mid_run_and_restarted_every_subscriber_gets_exactly_one_digest() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let Some(sink) = sink::Sink::started(&dir.path().join("sink")) else { return };
+    let Some(sink) = Sink::started(&dir.path().join("sink")) else { return };
     prepare(&data, 0);
 
     let mut child = digest_cmd(&data, sink.port, &["--period", "daily"])

@@ -6,13 +6,12 @@
 
 use crate::common;
 
-use crate::sink;
-
 use std::time::Duration;
 
 use chrono::{Datelike, Timelike, Utc, Weekday};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_store::{Mailing, SqliteStore, Store};
+use paperboy_test_support::smtp::Sink;
 
 fn prepare(data: &std::path::Path) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -35,7 +34,7 @@ fn prepare(data: &std::path::Path) {
 #[test]
 fn serve_mails_confirmations_and_catches_up_on_due_digests() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(sink) = sink::Sink::started(&dir.path().join("sink")) else { return };
+    let Some(sink) = Sink::started(&dir.path().join("sink")) else { return };
     let data = tempfile::tempdir().unwrap();
     prepare(data.path());
     let now = Utc::now();

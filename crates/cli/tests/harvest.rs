@@ -7,13 +7,12 @@
 //! process's lease has run out.
 
 use crate::common;
-use crate::harvest_support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harvest_support::{Replay, Reply, chain, fixture, raw_page, split_pages};
 use paperboy_store::{Coordination, HarvestStatus, Harvests, SqliteStore, Store};
+use paperboy_test_support::oai::{Replay, Reply, chain, fixture, raw_page, split_pages};
 
 fn harvest_cmd(data_dir: &std::path::Path, base: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(common::bin());

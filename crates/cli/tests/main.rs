@@ -3,10 +3,6 @@
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
 mod common;
-#[path = "../../services/tests/harvest_support/mod.rs"]
-mod harvest_support;
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
 
 mod browser;
 mod cli;

@@ -4,8 +4,8 @@
 //! used through `--database-url`, and a second copy refused.
 //!
 //! Needs the server that `scripts/test.sh` starts (`PAPERBOY_TEST_PG_URL`)
-//! and `psql`. Without them the test is skipped with a message, except under
-//! CI, where it fails.
+//! and `psql`. Without the server the test is skipped with a message, except
+//! under `CI=true`, where it fails.
 
 use crate::common;
 
@@ -14,7 +14,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{TestDatabase, bin};
+use common::bin;
+use paperboy_test_support::db::PgDatabase;
 
 /// `paperboy --data-dir DIR [--database-url URL] ARGS`, with `stdin` fed in.
 fn paperboy(data_dir: &Path, url: Option<&str>, args: &[&str], stdin: &str) -> Output {
@@ -66,7 +67,7 @@ fn printed_counts(stdout: &str) -> BTreeMap<String, (u64, u64)> {
 
 #[test]
 fn a_sqlite_installation_moves_to_postgresql_without_loss() {
-    let Some(db) = TestDatabase::create("move") else { return };
+    let Some(db) = PgDatabase::create("move") else { return };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
 

@@ -25,8 +25,6 @@
 
 use crate::common;
 
-use crate::sink;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -36,10 +34,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_store::{Mailing, PgStore, Store};
+use paperboy_test_support::db::PgDatabase;
+use paperboy_test_support::smtp::Sink;
 use reqwest::blocking::Client;
 use reqwest::redirect::Policy;
 
-use common::{Server, TestDatabase, bin};
+use common::{Server, bin};
 
 /// Papers voted on (and listed today, for the digest).
 const PAPERS: u32 = 6;
@@ -126,9 +126,9 @@ fn cookie_value(r: &reqwest::blocking::Response, name: &str) -> Option<String> {
 
 #[test]
 fn three_servers_on_one_postgresql_database() {
-    let Some(db) = TestDatabase::create("multi") else { return };
+    let Some(db) = PgDatabase::create("multi") else { return };
     let work = tempfile::tempdir().unwrap();
-    let Some(sink) = sink::Sink::started(&work.path().join("sink")) else { return };
+    let Some(sink) = Sink::started(&work.path().join("sink")) else { return };
     let started = Instant::now();
     seed(&db.url);
     let voters: Vec<(String, String)> = (0..VOTERS)

@@ -2,15 +2,16 @@
 //! members in a PostgreSQL database that two "servers" (two data
 //! directories, each with its own search index) share.
 //!
-//! Needs the server that `scripts/test.sh` starts (`PAPERBOY_TEST_PG_URL`)
-//! and `psql` to make a fresh database. Without them the test is skipped
-//! with a message, except under CI, where it fails.
+//! Needs the server that `scripts/test.sh` starts (`PAPERBOY_TEST_PG_URL`).
+//! Without it the test is skipped with a message, except under `CI=true`,
+//! where it fails.
 
 use crate::common;
 
 use std::process::Command;
 
-use common::{TestDatabase, bin, fixture};
+use common::{bin, fixture};
+use paperboy_test_support::db::PgDatabase;
 
 fn paperboy(data_dir: &std::path::Path, url: &str, args: &[&str]) -> std::process::Output {
     Command::new(bin())
@@ -26,7 +27,7 @@ fn paperboy(data_dir: &std::path::Path, url: &str, args: &[&str]) -> std::proces
 
 #[test]
 fn two_data_directories_share_one_postgresql_catalog() {
-    let Some(db) = TestDatabase::create("cli") else { return };
+    let Some(db) = PgDatabase::create("cli") else { return };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let sample = fixture("ingest/jsonl/sample-200.jsonl");

@@ -3,8 +3,6 @@
 //! backoff; 550 answers are recorded and pause a subscriber after three in
 //! a row; a rerun of a period builds nothing new.
 
-use crate::sink;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +10,7 @@ use chrono::{NaiveDate, Utc};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site};
 use paperboy_store::{Frequency, MailKind, Mailing, NewMail, SqliteStore, Store, SubscriberId};
+use paperboy_test_support::smtp::{Sink, smtp_settings};
 
 fn paper(n: u32, day: NaiveDate) -> Paper {
     let mut p =
@@ -41,7 +40,7 @@ async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqliteS
     };
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
-    let smtp = sink::smtp_settings(port, Security::Plain, None);
+    let smtp = smtp_settings(port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let delivery = DeliverySettings {
         retry_base: Duration::from_millis(300),
@@ -55,7 +54,7 @@ async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqliteS
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_down_then_up_delivers_every_digest_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(mut sink) = sink::Sink::new(&dir.path().join("sink")) else { return };
+    let Some(mut sink) = Sink::new(&dir.path().join("sink")) else { return };
     let (store, postman) = setup(dir.path(), sink.port, 6).await;
     let period = Period::at(Frequency::Daily, Utc::now(), chrono_tz::UTC);
 
@@ -101,7 +100,7 @@ async fn smtp_down_then_up_delivers_every_digest_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_refusals_are_retried_and_permanent_ones_pause_after_three() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(sink) = sink::Sink::started(&dir.path().join("sink")) else { return };
+    let Some(sink) = Sink::started(&dir.path().join("sink")) else { return };
     let (store, postman) = setup(dir.path(), sink.port, 3).await;
     sink.refuse(&["reader0@example.org"], &["reader1@example.org"]);
     let period = Period::at(Frequency::Daily, Utc::now(), chrono_tz::UTC);

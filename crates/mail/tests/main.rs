@@ -2,8 +2,5 @@
 //! (digest delivery through a real SMTP server), linked into one test binary:
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
-#[path = "support/sink.rs"]
-mod sink;
-
 mod delivery;
 mod tls;

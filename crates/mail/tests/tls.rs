@@ -4,8 +4,6 @@
 //! it the certificate is refused, nothing is delivered, and the failure
 //! says why and is retried later rather than counted as a bounce.
 
-use crate::sink;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +12,7 @@ use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, SendError, Signer, Site};
 use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
-use sink::{Sink, SinkTls, smtp_settings};
+use paperboy_test_support::smtp::{Sink, SinkTls, smtp_settings, test_ca_file};
 
 fn from() -> lettre::message::Mailbox {
     paperboy_mail::message::sender("Paperboy", "digest@example.org").unwrap()
@@ -32,7 +30,7 @@ fn message(id: &str) -> String {
 async fn delivers_with_the_test_ca(mode: SinkTls, security: Security) {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = Sink::with_tls(&dir.path().join("sink"), mode) else { return };
-    let mailer = Mailer::new(&smtp_settings(sink.port, security, Some(sink::test_ca_file())), &from()).unwrap();
+    let mailer = Mailer::new(&smtp_settings(sink.port, security, Some(test_ca_file())), &from()).unwrap();
     let ids = [format!("<tls-{mode:?}-1@example.org>"), format!("<tls-{mode:?}-2@example.org>")];
     for id in &ids {
         mailer.send_raw("ada@example.org", message(id).as_bytes()).await.unwrap();
@@ -90,7 +88,7 @@ async fn implicit_tls_without_the_ca_refuses_the_certificate() {
 async fn the_test_certificate_also_names_localhost() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = Sink::with_tls(&dir.path().join("sink"), SinkTls::Implicit) else { return };
-    let mut smtp = smtp_settings(sink.port, Security::Tls, Some(sink::test_ca_file()));
+    let mut smtp = smtp_settings(sink.port, Security::Tls, Some(test_ca_file()));
     smtp.host = "localhost".into();
     let mailer = Mailer::new(&smtp, &from()).unwrap();
     mailer.send_raw("ada@example.org", message("<localhost@example.org>").as_bytes()).await.unwrap();
@@ -142,7 +140,7 @@ async fn a_digest_waits_for_the_ca_then_goes_out_over_starttls() {
     assert_eq!(ada.bounces, 0, "a certificate problem is not the subscriber's bounce");
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let r = postman(Some(sink::test_ca_file())).deliver_now().await.unwrap();
+    let r = postman(Some(test_ca_file())).deliver_now().await.unwrap();
     assert_eq!((r.sent, r.retrying, r.failed), (1, 0, 0), "{r:?}");
     let got = sink.wait_for(1, Duration::from_secs(5));
     std::thread::sleep(Duration::from_millis(200));

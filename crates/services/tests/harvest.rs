@@ -5,17 +5,15 @@
 //! page (run failed, checkpoint kept, resumed later), versions, and one
 //! harvest at a time under the lease.
 
-use crate::harvest_support;
-
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use harvest_support::{Replay, Reply, chain, fixture, raw_page, split_pages};
-use paperboy_arxiv::{ArxivError, ArxivSettings, MetadataFormat};
+use paperboy_arxiv::{ArxivSettings, ArxivError, MetadataFormat};
 use paperboy_core::PaperId;
-use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestError, HarvestSettings, harvest, in_categories};
+use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestSettings, HarvestError, harvest, in_categories};
 use paperboy_services::lease::LeaseError;
 use paperboy_store::{Coordination, FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqliteStore, Store};
+use paperboy_test_support::oai::{Replay, Reply, chain, fixture, raw_page, split_pages};
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -3,8 +3,6 @@
 //! submissions, subscriptions, papers and comments), linked into one test binary:
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
-mod harvest_support;
-
 mod accounts;
 mod community;
 mod harvest;

@@ -1,62 +1,13 @@
 //! Submissions through `paperboy_services::submit` against a real SQLite
-//! file and a local HTTP server replaying recorded arXiv API answers.
-
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! file and the arXiv API replay of `paperboy-test-support`.
 
 use chrono::{TimeZone, Utc};
 use paperboy_core::{ArxivId, PaperId, Role};
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_services::submit::{self, Fetcher, SubmitError, Submitted};
 use paperboy_store::{Database, SqliteStore, Store, SubmitOutcome, User};
+use paperboy_test_support::arxiv_api::ArxivApi;
 
-/// Answers `id_list=ID` with the recorded response in
-/// tests/fixtures/ingest/arxiv-api/ (`id_ID_s0_…`), other ids with arXiv's
-/// empty answer; counts requests. Returns the API URL.
-fn arxiv_replay() -> (String, Arc<AtomicUsize>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ingest/arxiv-api");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/api/query", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            // Headers up to the empty line.
-            let mut h = String::new();
-            while reader.read_line(&mut h).unwrap_or(0) > 2 {
-                h.clear();
-            }
-            let id = line
-                .split(['?', '&', ' '])
-                .find_map(|kv| kv.strip_prefix("id_list="))
-                .unwrap_or("")
-                .replace("%2F", "_")
-                .replace('/', "_");
-            let prefix = format!("id_{id}_s0_");
-            let file = std::fs::read_dir(&dir)
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-                .map(|e| e.path())
-                .unwrap_or_else(|| dir.join("id_0808.05394_s0_m100_7b0c7d0a7cdd.atom.xml"));
-            let body = std::fs::read(file).unwrap();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(&body));
-        }
-    });
-    (url, hits)
-}
 
 async fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -83,15 +34,15 @@ fn id(s: &str) -> ArxivId {
 #[tokio::test]
 async fn a_recent_paper_is_fetched_listed_and_upvoted_and_a_second_submission_is_an_upvote() {
     let (_dir, store) = store().await;
-    let (url, hits) = arxiv_replay();
-    let fetcher = Fetcher::new(&url);
+    let arxiv = ArxivApi::start();
+    let fetcher = Fetcher::new(&arxiv.url);
     let (alice, bob) = (member(&store, "alice").await, member(&store, "bob").await);
     // The fixture is from 2016: seen from a week after its first version, it is recent.
     let now = Utc.with_ymd_and_hms(2016, 6, 3, 12, 0, 0).unwrap();
     let done = submit::submit(&store, &fetcher, &alice, &id("1605.08386v1"), 14, now).await.unwrap();
     let paper = PaperId::parse("1605.08386").unwrap();
     assert_eq!(done, Submitted::Listed { id: paper.clone(), outcome: SubmitOutcome::Submitted });
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(arxiv.hits(), 1);
     let stored = store.get_paper(&paper).await.unwrap().unwrap();
     assert_eq!(stored.upvotes, 1);
     assert_eq!(stored.submitted_by.as_ref().map(|u| u.as_str()), Some("alice"));
@@ -100,15 +51,15 @@ async fn a_recent_paper_is_fetched_listed_and_upvoted_and_a_second_submission_is
     let again = submit::submit(&store, &fetcher, &bob, &id("arXiv:1605.08386"), 14, now).await.unwrap();
     assert_eq!(again, Submitted::Upvoted(paper.clone()));
     assert_eq!(again.paper_id(), &paper);
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(arxiv.hits(), 1);
     assert_eq!(store.get_paper(&paper).await.unwrap().unwrap().upvotes, 2);
 }
 
 #[tokio::test]
 async fn old_and_unknown_papers_are_refused_and_nothing_is_stored() {
     let (_dir, store) = store().await;
-    let (url, _) = arxiv_replay();
-    let fetcher = Fetcher::new(&url);
+    let arxiv = ArxivApi::start();
+    let fetcher = Fetcher::new(&arxiv.url);
     let alice = member(&store, "alice").await;
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     match submit::submit(&store, &fetcher, &alice, &id("1605.08386"), 14, now).await {

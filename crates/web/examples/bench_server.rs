@@ -13,10 +13,8 @@ use std::sync::Arc;
 
 use paperboy_search::SearchEngine;
 use paperboy_store::{SqliteStore, Store};
+use paperboy_test_support::synthetic;
 use paperboy_web::{AppState, WebSettings};
-
-#[path = "common/synthetic.rs"]
-mod synthetic;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -21,10 +21,8 @@ use std::time::{Duration, Instant};
 
 use paperboy_core::{Email, PaperId, Role, Username};
 use paperboy_store::{Community, NewUser, SqliteStore, Store};
+use paperboy_test_support::synthetic;
 use paperboy_web::{AppState, WebSettings};
-
-#[path = "common/synthetic.rs"]
-mod synthetic;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

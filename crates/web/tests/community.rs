@@ -8,13 +8,12 @@
 
 use crate::common;
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use common::{Browser, Launch, Server as Site};
 use paperboy_core::{Paper, PaperId, Role};
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_store::{Community, Store};
+use paperboy_test_support::arxiv_api::ArxivApi;
 use paperboy_web::WebSettings;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -418,48 +417,12 @@ async fn upvoting_from_a_list_toggles_and_shows_the_state() {
     assert!(home.body.contains("?sort=new") && home.body.contains("?sort=top"));
 }
 
-/// A stand-in for the arXiv API answering `id_list=ID` with the recorded
-/// response in tests/fixtures/ingest/arxiv-api/ (`id_ID_s0_…`), or for other
-/// ids with arXiv's empty answer for an id it does not have; it counts requests.
-async fn arxiv_replay() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-    use axum::extract::RawQuery;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ingest/arxiv-api");
-    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = hits.clone();
-    let app = axum::Router::new().route(
-        "/api/query",
-        axum::routing::get(move |RawQuery(q): RawQuery| {
-            let dir = dir.clone();
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let q = q.unwrap_or_default();
-                let id = q.split('&').find_map(|kv| kv.strip_prefix("id_list=")).unwrap_or("").replace("%2F", "_");
-                let prefix = format!("id_{}_s0_", id.replace('/', "_"));
-                let file = std::fs::read_dir(&dir)
-                    .unwrap()
-                    .filter_map(|e| e.ok())
-                    .find(|e| e.file_name().to_string_lossy().starts_with(&prefix));
-                let path = match file {
-                    Some(f) => f.path(),
-                    None => dir.join("id_0808.05394_s0_m100_7b0c7d0a7cdd.atom.xml"),
-                };
-                (StatusCode::OK, std::fs::read_to_string(path).unwrap())
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/query", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, hits)
-}
-
 #[tokio::test]
 async fn members_submit_recent_arxiv_papers() {
-    let (arxiv, hits) = arxiv_replay().await;
+    let arxiv = ArxivApi::start();
     // The fixtures are from 2016; a wide window lets them in.
     let site = site_with(WebSettings {
-        arxiv_base_url: arxiv.clone(),
+        arxiv_base_url: arxiv.url.clone(),
         submit_window_days: 3650 * 3,
         ..WebSettings::default()
     })
@@ -481,11 +444,11 @@ async fn members_submit_recent_arxiv_papers() {
     let page = alice.get("/papers/1605.08386").await;
     assert!(page.body.contains("Submitted by <a href=\"/u/alice\">alice</a>") && page.body.contains("upvote voted"));
     // Bob submits the same paper: no arXiv request, his upvote is added.
-    let before = hits.load(std::sync::atomic::Ordering::SeqCst);
+    let before = arxiv.hits();
     let (mut bob, bob_csrf) = logged_in(&site, "bob").await;
     let r = bob.post("/papers/submit", &[("csrf", &bob_csrf), ("id", "arXiv:1605.08386")]).await;
     assert_eq!(r.location(), "/papers/1605.08386");
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), before);
+    assert_eq!(arxiv.hits(), before);
     assert_eq!(upvotes(&site, "1605.08386").await, 2);
     // Not an id: a readable 400 on the form, the input escaped.
     let r = alice.post("/papers/submit", &[("csrf", &csrf), ("id", "<b>not an id</b>")]).await;
@@ -495,8 +458,8 @@ async fn members_submit_recent_arxiv_papers() {
 
 #[tokio::test]
 async fn submissions_of_old_papers_are_refused() {
-    let (arxiv, _) = arxiv_replay().await;
-    let site = site_with(WebSettings { arxiv_base_url: arxiv, ..WebSettings::default() }).await;
+    let arxiv = ArxivApi::start();
+    let site = site_with(WebSettings { arxiv_base_url: arxiv.url.clone(), ..WebSettings::default() }).await;
     let (mut alice, csrf) = logged_in(&site, "alice").await;
     let r = alice.post("/papers/submit", &[("csrf", &csrf), ("id", "1605.08386")]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

@@ -9,7 +9,6 @@
 //! box post without a token never uses the member's session.
 
 use crate::common;
-use crate::sink;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +18,13 @@ use common::{Browser, Launch, Page, Server};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site};
 use paperboy_store::{Frequency, Mailing, Store};
+use paperboy_test_support::smtp::{Sink, smtp_settings};
 use reqwest::StatusCode;
 
 /// The site with digests on, its postman and the SMTP sink it sends to.
 struct TestSite {
     postman: Arc<Postman>,
-    sink: sink::Sink,
+    sink: Sink,
     server: Server,
 }
 
@@ -48,7 +48,7 @@ fn paper(n: u32, title: &str) -> Paper {
 
 async fn site() -> Option<TestSite> {
     let (dir, store) = common::sqlite().await;
-    let sink = sink::Sink::started(&dir.path().join("sink"))?;
+    let sink = Sink::started(&dir.path().join("sink"))?;
     store.upsert_papers(&[paper(1, "Sparse Mixture of Experts"), paper(2, "Diffusion at Scale")]).await.unwrap();
     let launch = Launch::bind().await;
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
@@ -59,7 +59,7 @@ async fn site() -> Option<TestSite> {
         tz: "UTC".parse().unwrap(),
     };
     let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
-    let smtp = sink::smtp_settings(sink.port, Security::Plain, None);
+    let smtp = smtp_settings(sink.port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let postman = Arc::new(Postman::new(builder, mailer, DeliverySettings { per_second: 100.0, ..Default::default() }));
     let server = launch.mail(Arc::clone(&postman)).keep(dir).serve(store);

@@ -1,13 +1,33 @@
 //! Integration tests of `paperboy-web`
 //! (the axum app over real HTTP), linked into one test binary:
 //! one link instead of one per file keeps a cold build's disk use and time down.
+//!
+//! The tests of `src/X.rs` are in `X.rs` here, those of `src/pages/Y.rs` in
+//! `pages/Y.rs`; those of `src/lib.rs` (the router and `serve`) in
+//! `router.rs`. A few files follow a feature across modules instead:
+//! `community.rs` (members: accounts, votes, comments, submissions),
+//! `mail.rs` (email digests and account mail), `search.rs` (the search
+//! page, API and feed) and `security.rs` (escaping and security headers).
+//! Shared scaffolding (test server, cookie-keeping browser, the test
+//! catalog, XML and JSON checks) is in `common/`; real components (SMTP
+//! sink, arXiv API replay) come from `paperboy-test-support`.
 
 mod common;
-#[path = "../../mail/tests/support/sink.rs"]
-mod sink;
 
-mod admin_harvest;
+mod api;
+mod assets;
+mod cache;
 mod community;
-mod http;
+mod error;
+mod feeds;
 mod mail;
+mod openapi;
+mod router;
 mod search;
+mod security;
+
+mod pages {
+    mod admin_harvest;
+    mod feed;
+    mod paper;
+}

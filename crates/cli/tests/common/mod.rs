@@ -1,5 +1,7 @@
 //! Helpers shared by the binary's end-to-end tests: run `paperboy` as a real
 //! process on a free port with its own data directory, and stop it on drop.
+//! The real components they talk to (SMTP sink, OAI-PMH and arXiv API
+//! replays, PostgreSQL databases) come from `paperboy-test-support`.
 
 #![allow(dead_code)]
 
@@ -23,10 +25,8 @@ pub fn run(data_dir: &Path, args: &[&str]) -> Output {
         .expect("run paperboy")
 }
 
-/// The repository's test fixtures.
-pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
-}
+/// `tests/fixtures/REL` of the repository.
+pub use paperboy_test_support::fixtures::path as fixture;
 
 /// Where tests leave screenshots and other artefacts.
 pub fn artifacts_dir() -> PathBuf {
@@ -99,56 +99,5 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A fresh database on the PostgreSQL server that `scripts/test.sh` starts
-/// (`PAPERBOY_TEST_PG_URL`), made and dropped with `psql`.
-pub struct TestDatabase {
-    admin_url: String,
-    pub name: String,
-    pub url: String,
-}
-
-impl TestDatabase {
-    /// A new database named `PREFIX_<pid>_<stamp>`. Without
-    /// `PAPERBOY_TEST_PG_URL`: `None` after a SKIPPED message, or a panic
-    /// under CI, where PostgreSQL is required.
-    pub fn create(prefix: &str) -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var("PAPERBOY_TEST_PG_URL") else {
-            if std::env::var_os("CI").is_some() {
-                panic!("PAPERBOY_TEST_PG_URL is required under CI: run scripts/test.sh, which starts PostgreSQL");
-            }
-            eprintln!("SKIPPED: no PostgreSQL (set PAPERBOY_TEST_PG_URL, as scripts/test.sh does)");
-            return None;
-        };
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let name = format!("{prefix}_{}_{}", std::process::id(), stamp % 1_000_000_000);
-        let ok = Command::new("psql")
-            .args([admin_url.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
-            .status()
-            .expect("run psql")
-            .success();
-        assert!(ok, "psql could not create a database on {admin_url}");
-        // `postgres://user@host:port/postgres?host=/dir` -> `/NAME?host=/dir`.
-        let (head, tail) = admin_url.split_once('?').unwrap_or((admin_url.as_str(), ""));
-        let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
-        let url = if tail.is_empty() { format!("{base}/{name}") } else { format!("{base}/{name}?{tail}") };
-        Some(TestDatabase { admin_url, name, url })
-    }
-
-    /// One value from `psql -tA`.
-    pub fn query(&self, sql: &str) -> String {
-        let out = Command::new("psql").args([self.url.as_str(), "-tA", "-c", sql]).output().expect("run psql");
-        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([self.admin_url.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
-            .status();
     }
 }

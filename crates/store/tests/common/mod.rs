@@ -1,6 +1,8 @@
 //! The store's test backends: every store test runs once on SQLite (a file in
 //! a temporary directory) and once on PostgreSQL (a fresh database, created
 //! for the test and dropped after it, on the server at `PAPERBOY_TEST_PG_URL`).
+//! The databases come from `paperboy_test_support::db`; this file opens the
+//! store on them.
 //!
 //! `on_both_backends!(name, …)` turns each `async fn name(db: TestDb)` into
 //! two tests, `name::sqlite` and `name::postgres`. Without
@@ -10,15 +12,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::str::FromStr;
-
 use paperboy_store::{AnyStore, PgStore, SqliteStore};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, PgConnection};
-
-/// The variable that names the PostgreSQL server the tests may use.
-pub const PG_URL_VAR: &str = "PAPERBOY_TEST_PG_URL";
+use paperboy_test_support::db::{PgDatabase, SqliteFile};
 
 /// A fresh, empty store on one backend, and what it takes to open it again.
 pub struct TestDb {
@@ -27,51 +22,22 @@ pub struct TestDb {
 }
 
 enum Place {
-    Sqlite { _dir: tempfile::TempDir, path: PathBuf },
-    Postgres { server: Box<PgConnectOptions>, name: String },
-}
-
-/// The server's options, `None` (with a note) when no server is configured.
-fn pg_server() -> Option<PgConnectOptions> {
-    match std::env::var(PG_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => {
-            let options = PgConnectOptions::from_str(url.trim())
-                .unwrap_or_else(|e| panic!("{PG_URL_VAR} is not a PostgreSQL URL ({e}): {url}"));
-            Some(options)
-        }
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-            "{PG_URL_VAR} is not set, and CI=true requires the PostgreSQL tests: run scripts/test.sh, which starts \
-             a server, or point {PG_URL_VAR} at one (postgres://user@host:port/postgres)"
-        ),
-        _ => {
-            eprintln!(
-                "skipping the PostgreSQL half of this test: {PG_URL_VAR} is not set (scripts/test.sh starts a \
-                 server and sets it)"
-            );
-            None
-        }
-    }
+    Sqlite(SqliteFile),
+    Postgres(PgDatabase),
 }
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("paperboy.db");
-        let store = SqliteStore::open(&path).await.unwrap().into();
-        TestDb { store, place: Place::Sqlite { _dir: dir, path } }
+        let file = SqliteFile::new();
+        let store = SqliteStore::open(file.path()).await.unwrap().into();
+        TestDb { store, place: Place::Sqlite(file) }
     }
 
     /// A new database on the test server; `None` when there is no server.
     pub async fn postgres() -> Option<TestDb> {
-        let server = pg_server()?;
-        let name = format!("t_{}", &paperboy_store::secret::random_hex().unwrap()[..20]);
-        let mut admin = PgConnection::connect_with(&server)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to the server at {PG_URL_VAR}: {e}"));
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-        admin.close().await.ok();
-        let store = PgStore::open_with(server.clone().database(&name)).await.unwrap().into();
-        Some(TestDb { store, place: Place::Postgres { server: Box::new(server), name } })
+        let db = PgDatabase::create("t")?;
+        let store = PgStore::open_with(db.options()).await.unwrap().into();
+        Some(TestDb { store, place: Place::Postgres(db) })
     }
 
     /// A fresh, empty store on the same backend.
@@ -85,10 +51,8 @@ impl TestDb {
     /// Another store (its own connection pool) on the same database.
     pub async fn reopen(&self) -> AnyStore {
         match &self.place {
-            Place::Sqlite { path, .. } => SqliteStore::open(path).await.unwrap().into(),
-            Place::Postgres { server, name } => {
-                PgStore::open_with((**server).clone().database(name)).await.unwrap().into()
-            }
+            Place::Sqlite(file) => SqliteStore::open(file.path()).await.unwrap().into(),
+            Place::Postgres(db) => PgStore::open_with(db.options()).await.unwrap().into(),
         }
     }
 
@@ -109,13 +73,8 @@ impl TestDb {
     /// The URL of this test's PostgreSQL database (`None` on SQLite): the
     /// server's URL with the database name swapped.
     pub fn pg_url(&self) -> Option<String> {
-        let Place::Postgres { name, .. } = &self.place else { return None };
-        let server = std::env::var(PG_URL_VAR).ok()?;
-        let (base, query) = server.trim().split_once('?').map_or((server.trim(), None), |(b, q)| (b, Some(q)));
-        let authority_end = base.find("://").map(|i| i + 3)?;
-        let path_start = base[authority_end..].find('/').map_or(base.len(), |i| authority_end + i);
-        let url = format!("{}/{name}", &base[..path_start]);
-        Some(query.map_or(url.clone(), |q| format!("{url}?{q}")))
+        let Place::Postgres(db) = &self.place else { return None };
+        Some(db.url.clone())
     }
 
     /// How many migrations this backend has.
@@ -139,26 +98,6 @@ impl TestDb {
         match &self.store {
             AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
             AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    /// Drops a test's PostgreSQL database (closing whatever still uses it).
-    fn drop(&mut self) {
-        let Place::Postgres { server, name } = &self.place else { return };
-        let (server, drop_sql) = ((**server).clone(), format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        // On a thread of its own: drop may run inside the test's runtime.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let mut admin = PgConnection::connect_with(&server).await.ok()?;
-                sqlx::raw_sql(&drop_sql).execute(&mut admin).await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!("could not drop the test database {name}; drop it by hand");
         }
     }
 }

@@ -3,10 +3,16 @@
 //! optional configuration, search engine and mailer) behind a [`Server`]
 //! handle, and a cookie-keeping [`Browser`] for member flows.
 //!
-//! Each test file uses it as `mod common;` and keeps its own catalog and
-//! specifics next to its tests; not every file uses every helper.
+//! The test catalog of the page, feed and API tests is in [`catalog`], the
+//! XML and JSON checks in [`xml`] and [`json`]. Other test files keep their
+//! own catalog and specifics next to their tests; not every file uses every
+//! helper.
 
 #![allow(dead_code)]
+
+pub mod catalog;
+pub mod json;
+pub mod xml;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +21,7 @@ use std::time::Duration;
 use paperboy_mail::Postman;
 use paperboy_search::SearchEngine;
 use paperboy_store::{Database, SqliteStore};
+use paperboy_test_support::db::SqliteFile;
 use paperboy_web::{AppState, WebSettings};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -26,9 +33,9 @@ use tokio::task::JoinHandle;
 /// An empty SQLite store in a new temporary directory; keep the directory
 /// as long as the store.
 pub async fn sqlite() -> (TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
-    (dir, store)
+    let file = SqliteFile::new();
+    let store = SqliteStore::open(file.path()).await.unwrap();
+    (file.into_dir(), store)
 }
 
 /// An HTTP client that never follows redirects.

@@ -1,25 +1,20 @@
-//! Test helper shared by the mail, web and CLI tests (included with
-//! `#[path]`): runs the aiosmtpd sink of `tests/fixtures/smtp/sink.py` as a
-//! real SMTP server on a chosen port, stops and restarts it, tells it which
-//! recipients to refuse, and reads what it received, with just enough MIME
+//! The SMTP sink for the mail, web and CLI tests: runs the aiosmtpd sink of
+//! `tests/fixtures/smtp/sink.py` as a real SMTP server on a chosen port,
+//! stops and restarts it, tells it which recipients to refuse, and reads what it received, with just enough MIME
 //! (headers, multipart parts, quoted-printable and base64) to check mails.
 //! [`Sink::with_tls`] runs it with STARTTLS or implicit TLS, its certificate
 //! signed by the test CA of [`test_ca_file`].
 //!
 //! Python comes from `PAPERBOY_TEST_PYTHON` (set by scripts/test.sh) or the
 //! repository's `.test-venv`. Without it a test is skipped with a message,
-//! except under `CI=true`, where it fails.
-
-#![allow(dead_code)]
+//! except under `CI=true`, where it fails ([`crate::require`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::fixtures::{self, repo_root};
 
 /// The Python with aiosmtpd, or `None` (after saying why) outside CI.
 pub fn python() -> Option<PathBuf> {
@@ -31,16 +26,15 @@ pub fn python() -> Option<PathBuf> {
             return Some(p);
         }
     }
-    let msg = "no Python with aiosmtpd: run scripts/test.sh (it creates .test-venv) or set PAPERBOY_TEST_PYTHON";
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
+    crate::require::missing(
+        "no Python with aiosmtpd: run scripts/test.sh (it creates .test-venv) or set PAPERBOY_TEST_PYTHON",
+    )
 }
 
 /// Client settings for a sink on `port`: loopback, no credentials, a 5 s
-/// timeout, `security` (`Plain` for a sink without TLS) and `ca_file`.
+/// timeout, `security` (`Plain` for a sink without TLS) and `ca_file`
+/// (feature `mail`).
+#[cfg(feature = "mail")]
 pub fn smtp_settings(
     port: u16,
     security: paperboy_mail::Security,
@@ -75,7 +69,7 @@ pub enum SinkTls {
 /// The test CA (PEM) that signed the TLS sink's certificate for
 /// `127.0.0.1` and `localhost` (tests/fixtures/smtp/README.md).
 pub fn test_ca_file() -> PathBuf {
-    repo_root().join("tests/fixtures/smtp/test-ca.pem")
+    fixtures::path("smtp/test-ca.pem")
 }
 
 /// The SMTP sink (see the module documentation).
@@ -111,19 +105,20 @@ impl Sink {
         Some(s)
     }
 
+    /// Starts the server and waits until it listens.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "sink already running");
-        let fixtures = repo_root().join("tests/fixtures/smtp");
+        let dir = fixtures::path("smtp");
         let mut command = Command::new(&self.python);
-        command.arg(fixtures.join("sink.py"));
+        command.arg(dir.join("sink.py"));
         command.args(["--dir", &self.dir.display().to_string(), "--port", &self.port.to_string()]);
         if let Some(mode) = self.tls {
             let mode = match mode {
                 SinkTls::StartTls => "starttls",
                 SinkTls::Implicit => "implicit",
             };
-            command.args(["--tls", mode]).arg("--cert").arg(fixtures.join("server.pem"));
-            command.arg("--key").arg(fixtures.join("server.key"));
+            command.args(["--tls", mode]).arg("--cert").arg(dir.join("server.pem"));
+            command.arg("--key").arg(dir.join("server.key"));
         }
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start the SMTP sink");
         let stdout = child.stdout.take().expect("stdout");

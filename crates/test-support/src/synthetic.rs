@@ -1,6 +1,6 @@
-//! Synthetic papers for the web layer's load benchmarks: about 40 a day,
-//! with realistic field sizes, so that the pages and answers are as heavy as
-//! real ones.
+//! Synthetic papers for the web layer's load benchmarks
+//! (`crates/web/examples`): about 40 a day, with realistic field sizes, so
+//! that the pages and answers are as heavy as real ones.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use paperboy_core::{Paper, PaperId};

@@ -1,0 +1,55 @@
+//! What protects visitors, across the site: hostile titles and names are
+//! escaped in pages, feeds and the API, and every answer, errors included,
+//! carries the security headers (set in `src/lib.rs`).
+
+use crate::common;
+
+use common::catalog::{HOSTILE, HOSTILE_HTML, RAW_SCRIPT, start};
+use common::header;
+use common::xml::parse_xml;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn hostile_titles_are_escaped_everywhere() {
+    let s = start(30).await;
+    for path in ["/papers/date/2026-03-12", "/papers/2603.00103", "/papers/week/2026-W11"] {
+        let body = s.text(path, StatusCode::OK).await;
+        assert!(!body.contains(RAW_SCRIPT), "{path}");
+        assert!(!body.contains("<b>Bold</b>"), "{path}");
+        assert!(body.contains(HOSTILE_HTML), "{path}");
+    }
+    let page = s.text("/papers/2603.00103", StatusCode::OK).await;
+    assert!(page.contains(&format!("<title>{HOSTILE_HTML} · Paperboy</title>")));
+    assert!(!page.contains("javascript:"), "no javascript: links");
+
+    let atom = s.text("/papers/date/2026-03-12/feed.atom", StatusCode::OK).await;
+    assert!(!atom.contains(RAW_SCRIPT));
+    let feed = parse_xml(&atom);
+    assert!(feed.all("entry").iter().any(|e| e.one("title").text == HOSTILE), "round-trips exactly");
+    assert!(
+        feed.all("entry").iter().any(|e| e.all("author").iter().any(|a| a.one("name").text == "Mallory <b>Bold</b>"))
+    );
+
+    let rss = s.text("/feed.rss", StatusCode::OK).await;
+    assert!(!rss.contains(RAW_SCRIPT));
+    let doc = parse_xml(&rss);
+    assert!(doc.one("channel").all("item").iter().any(|i| i.one("title").text == HOSTILE));
+
+    let v = s.json("/api/papers/2603.00103", StatusCode::OK).await;
+    assert_eq!(v["title"], HOSTILE);
+}
+
+#[tokio::test]
+async fn security_headers_on_pages_and_errors() {
+    let s = start(30).await;
+    for path in ["/", "/papers/2603.00101", "/papers/nope", "/missing", "/api/daily_papers"] {
+        let r = s.get(path).await;
+        assert_eq!(
+            header(&r, "content-security-policy"),
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+            "{path}"
+        );
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&r, "referrer-policy"), "strict-origin-when-cross-origin", "{path}");
+    }
+}
