@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use paperboy_arxiv::{ArxivClient, ArxivSettings, ArxivError};
+use paperboy_arxiv::{ArxivClient, ArxivError, ArxivSettings};
 use paperboy_core::{ArxivId, PaperId};
 use paperboy_store::{Database, StoreError, SubmitOutcome, User};
 use thiserror::Error;

@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use paperboy_arxiv::{ArxivSettings, ArxivError, MetadataFormat};
+use paperboy_arxiv::{ArxivError, ArxivSettings, MetadataFormat};
 use paperboy_core::PaperId;
-use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestSettings, HarvestError, harvest, in_categories};
+use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestError, HarvestSettings, harvest, in_categories};
 use paperboy_services::lease::LeaseError;
 use paperboy_store::{Coordination, FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqliteStore, Store};
 use paperboy_test_support::oai::{Replay, Reply, chain, fixture, raw_page, split_pages};

@@ -8,7 +8,6 @@ use paperboy_services::submit::{self, Fetcher, SubmitError, Submitted};
 use paperboy_store::{Database, SqliteStore, Store, SubmitOutcome, User};
 use paperboy_test_support::arxiv_api::ArxivApi;
 
-
 async fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();

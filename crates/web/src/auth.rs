@@ -220,10 +220,33 @@ impl Form {
     }
 }
 
-/// The rate-limit key of the client that sent the request: `{prefix}:{address}`
-/// (see [`client_ip`]).
+/// The rate-limit key of the client that sent the request:
+/// `{prefix}:{block}`, where the block is an IPv4 address, or the /64 of an
+/// IPv6 address (see [`limit_block`]).
 pub fn client_key(prefix: &str, parts_extensions: &axum::http::Extensions) -> String {
-    format!("{prefix}:{}", client_ip(parts_extensions))
+    let block = parts_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| limit_block(c.0.ip()))
+        .unwrap_or_else(|| "unknown".to_string());
+    format!("{prefix}:{block}")
+}
+
+/// The block one client is limited as: an IPv4 address on its own, an IPv6
+/// address by its /64 (one subscriber's network gets a whole /64, so
+/// counting single addresses would give an attacker 2^64 tries).
+/// IPv4-mapped IPv6 addresses count as the IPv4 address they carry.
+pub fn limit_block(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
 }
 
 /// The client's address, for rate limiting: the TCP peer, or the client a
@@ -304,11 +327,18 @@ impl FromRequestParts<AppState> for ApiUser {
 /// no backslashes), else `/`.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains(['\r', '\n']) => {
-            n.to_string()
-        }
+        Some(n) if is_local_path(n) => n.to_string(),
         _ => "/".to_string(),
     }
+}
+
+/// Whether `n` is a path on this site: `/` alone, or `/` followed by a
+/// character other than `/` and `\` (`//host` and `/\host` are other
+/// sites to a browser), with no control or white-space character anywhere
+/// (browsers drop tabs and newlines from URLs, so `/\t/evil.example`
+/// would become `//evil.example`).
+fn is_local_path(n: &str) -> bool {
+    n.starts_with('/') && !n.starts_with("//") && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
 }
 
 /// A 303 to `to` (after a form).
@@ -319,6 +349,42 @@ pub fn see_other(to: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_accepts_only_local_paths() {
+        for good in ["/", "/papers/2401.00001", "/search?q=a%20b", "/settings#tokens"] {
+            assert_eq!(safe_next(Some(good)), good, "{good:?}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\u{0}x",
+            "/a\\b",
+            "https://evil.example",
+            "evil.example",
+            "",
+            "/\u{a0}/evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limit_block(a), "2001:db8:1:2::/64");
+        assert_eq!(limit_block(a), limit_block(b));
+        assert_ne!(limit_block(a), limit_block(other));
+        assert_eq!(limit_block("192.0.2.7".parse().unwrap()), "192.0.2.7");
+        assert_ne!(limit_block("192.0.2.7".parse().unwrap()), limit_block("192.0.2.8".parse().unwrap()));
+        assert_eq!(limit_block("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
+    }
 
     #[test]
     fn cookies_are_found_by_exact_name() {

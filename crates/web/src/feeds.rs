@@ -138,6 +138,17 @@ fn link(out: &mut String, rel: &str, mime: &str, href: &str) {
     out.push_str("\"/>\n");
 }
 
+/// An RSS element whose text readers render as HTML (`description`): the
+/// text is HTML-escaped first, then XML-escaped, so that markup inside an
+/// imported abstract (`<img src=x onerror=…>`) reaches the reader as text,
+/// never as HTML. Atom needs no such step: its text constructs say
+/// `type="text"`.
+fn html_element(out: &mut String, name: &str, text: &str) {
+    let mut html = String::with_capacity(text.len() + 16);
+    paperboy_core::text::escape_html(text, &mut html);
+    element(out, name, &html);
+}
+
 /// An RSS 2.0 document, with an `atom:link rel="self"` as the RSS
 /// Advisory Board recommends.
 pub fn rss(meta: &FeedMeta, items: &[StoredPaper]) -> String {
@@ -146,7 +157,7 @@ pub fn rss(meta: &FeedMeta, items: &[StoredPaper]) -> String {
     out.push_str("<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<channel>\n");
     element(&mut out, "title", &meta.title);
     element(&mut out, "link", &meta.html_url);
-    element(&mut out, "description", &meta.subtitle);
+    html_element(&mut out, "description", &meta.subtitle);
     element(&mut out, "language", "en");
     element(&mut out, "lastBuildDate", &meta.updated.to_rfc2822());
     element(&mut out, "generator", "Paperboy");
@@ -162,7 +173,7 @@ pub fn rss(meta: &FeedMeta, items: &[StoredPaper]) -> String {
         out.push_str("<guid isPermaLink=\"true\">");
         escape_into(&mut out, &page);
         out.push_str("</guid>\n");
-        element(&mut out, "description", &p.abstract_text);
+        html_element(&mut out, "description", &p.abstract_text);
         element(&mut out, "pubDate", &last_change(p).to_rfc2822());
         if !p.authors.is_empty() {
             element(&mut out, "dc:creator", &crate::pages::feed::short_authors(&p.authors));

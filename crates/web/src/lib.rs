@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::middleware::{from_fn_with_state, map_response_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
@@ -177,7 +177,7 @@ pub fn router(state: AppState) -> Router {
         .layer(Extension(Arc::new(pages::account::Limits::new(state.store.clone()))))
         .layer(Extension(Arc::new(pages::subscribe::SubscribeLimit::new(state.store.clone()))))
         .layer(Extension(pages::submit::Fetcher::new(&state.config.arxiv_base_url)))
-        .layer(map_response(security_headers))
+        .layer(map_response_with_state(state.config.base_url.starts_with("https://"), security_headers))
         .layer(from_fn_with_state(state.clone(), proxy::middleware))
         .with_state(state)
 }
@@ -230,14 +230,27 @@ async fn method_not_allowed(State(st): State<AppState>, uri: Uri) -> Response {
     }
 }
 
-/// Headers every response carries.
-pub async fn security_headers(mut response: Response) -> Response {
+/// The Content-Security-Policy of every response: nothing from other
+/// origins, no scripts at all (the site has none), no framing by other sites
+/// (clickjacking), no `<base>` rewriting of relative links, and forms post
+/// only to this site.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// HSTS for a site whose base URL is https: browsers use https only, for a
+/// year. Not sent over plain http (browsers ignore it there, and a local or
+/// test server must stay reachable).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Headers every response carries (`https`: whether the base URL is https,
+/// which adds HSTS).
+pub async fn security_headers(State(https): State<bool>, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    if https {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    }
     response
 }

@@ -48,6 +48,13 @@ async fn trailing_slashes_redirect_to_the_page_without_one() {
         assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT, "GET {path}");
         assert_eq!(header(&r, "location"), target);
     }
+    // A control character cannot go into a Location header: the path is no
+    // paper, and the answer a readable 400, not a 500 or a dropped connection.
+    for path in ["/papers/x%0D/", "/papers/x%0A%0D/", "/papers/%00/"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "GET {path}");
+        assert!(r.headers().get("location").is_none(), "GET {path}");
+    }
 }
 
 #[tokio::test]

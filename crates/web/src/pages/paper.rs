@@ -48,7 +48,10 @@ pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRej
     // `/papers/date/2026-03-11/` and `/papers/2312.00752/` mean the page without the slash.
     if let Ok(Path(raw)) = path.as_ref() {
         let trimmed = raw.trim_end_matches('/');
-        if trimmed.len() != raw.len() && !trimmed.is_empty() && !trimmed.contains("//") {
+        // Only a path that is a valid `Location` as it stands: one with a
+        // control character (`/papers/x%0D/`) is no paper, and gets the 400 below.
+        let clean = !trimmed.chars().any(char::is_control);
+        if trimmed.len() != raw.len() && !trimmed.is_empty() && !trimmed.contains("//") && clean {
             return Redirect::permanent(&format!("/papers/{trimmed}")).into_response();
         }
     }

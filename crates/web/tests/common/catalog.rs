@@ -13,6 +13,9 @@ use super::{Launch, Server};
 pub const HOSTILE: &str = "<script>alert(1)</script> & \"quotes\"";
 pub const HOSTILE_HTML: &str = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;";
 pub const RAW_SCRIPT: &str = "<script>alert(1)</script>";
+/// The abstract of paper 2603.00103: markup that an RSS reader would run if
+/// it arrived as HTML.
+pub const HOSTILE_ABSTRACT: &str = "We show <img src=x onerror=alert(3)> in an abstract.";
 
 pub fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -59,6 +62,7 @@ pub fn catalog() -> Vec<Paper> {
     let mut evil = paper("2603.00103", HOSTILE, "2026-03-12", &["cs.CL"]);
     evil.authors = vec!["Mallory <b>Bold</b>".into()];
     evil.links.code = Some("javascript:alert(2)".into());
+    evil.abstract_text = HOSTILE_ABSTRACT.into();
 
     vec![
         moe,
@@ -81,9 +85,14 @@ pub fn catalog() -> Vec<Paper> {
 
 /// The real server over a SQLite store holding [`catalog`], with `page_size`.
 pub async fn start(page_size: u32) -> Server {
+    start_with(WebSettings { page_size, ..WebSettings::default() }).await
+}
+
+/// The real server over the test catalog, with these settings.
+pub async fn start_with(settings: WebSettings) -> Server {
     let (dir, store) = super::sqlite().await;
     store.upsert_papers(&catalog()).await.unwrap();
-    Launch::bind().await.config(WebSettings { page_size, ..WebSettings::default() }).keep(dir).serve(store)
+    Launch::bind().await.config(settings).keep(dir).serve(store)
 }
 
 /// The real server over an empty SQLite store.
