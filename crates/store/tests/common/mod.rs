@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use paperboy_store::{AnyStore, PgStore, SqliteStore};
+use paperboy_store::{PgBackend, SqlStore, SqliteBackend};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
@@ -22,7 +22,7 @@ pub const PG_URL_VAR: &str = "PAPERBOY_TEST_PG_URL";
 
 /// A fresh, empty store on one backend, and what it takes to open it again.
 pub struct TestDb {
-    pub store: AnyStore,
+    pub store: SqlStore,
     place: Place,
 }
 
@@ -57,7 +57,7 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("paperboy.db");
-        let store = SqliteStore::open(&path).await.unwrap().into();
+        let store = SqliteBackend::open(&path).await.unwrap().into();
         TestDb { store, place: Place::Sqlite { _dir: dir, path } }
     }
 
@@ -70,7 +70,7 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("cannot connect to the server at {PG_URL_VAR}: {e}"));
         sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
         admin.close().await.ok();
-        let store = PgStore::open_with(server.clone().database(&name)).await.unwrap().into();
+        let store = PgBackend::open_with(server.clone().database(&name)).await.unwrap().into();
         Some(TestDb { store, place: Place::Postgres { server: Box::new(server), name } })
     }
 
@@ -83,19 +83,19 @@ impl TestDb {
     }
 
     /// Another store (its own connection pool) on the same database.
-    pub async fn reopen(&self) -> AnyStore {
+    pub async fn reopen(&self) -> SqlStore {
         match &self.place {
-            Place::Sqlite { path, .. } => SqliteStore::open(path).await.unwrap().into(),
+            Place::Sqlite { path, .. } => SqliteBackend::open(path).await.unwrap().into(),
             Place::Postgres { server, name } => {
-                PgStore::open_with((**server).clone().database(name)).await.unwrap().into()
+                PgBackend::open_with((**server).clone().database(name)).await.unwrap().into()
             }
         }
     }
 
     /// `n` handles for concurrent writers, as a deployment has them: on
     /// PostgreSQL each its own pool (as several servers would), on SQLite
-    /// clones of one store (one process per file; see `SqliteStore::begin_write`).
-    pub async fn handles(&self, n: usize) -> Vec<AnyStore> {
+    /// clones of one store (one process per file; see `SqliteBackend::begin_write`).
+    pub async fn handles(&self, n: usize) -> Vec<SqlStore> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             out.push(match self.place {
@@ -120,25 +120,27 @@ impl TestDb {
 
     /// How many migrations this backend has.
     pub fn migrations(&self) -> usize {
-        match self.store {
-            AnyStore::Sqlite(_) => paperboy_store::migrate::SQLITE.len(),
-            AnyStore::Postgres(_) => paperboy_store::POSTGRES_MIGRATIONS.len(),
+        match self.store.sqlite() {
+            Some(_) => paperboy_store::SQLITE_MIGRATIONS.len(),
+            None => paperboy_store::POSTGRES_MIGRATIONS.len(),
         }
     }
 
     /// The one integer a query without parameters returns.
     pub async fn count(&self, sql: &str) -> i64 {
-        match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
-            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+        match (self.store.sqlite(), self.store.postgres()) {
+            (Some(s), _) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+            (_, Some(p)) => sqlx::query_scalar(sql).fetch_one(p.pool()).await.unwrap(),
+            (None, None) => unreachable!("a store is on one of the two backends"),
         }
     }
 
     /// The one text a query without parameters returns.
     pub async fn text(&self, sql: &str) -> String {
-        match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
-            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+        match (self.store.sqlite(), self.store.postgres()) {
+            (Some(s), _) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+            (_, Some(p)) => sqlx::query_scalar(sql).fetch_one(p.pool()).await.unwrap(),
+            (None, None) => unreachable!("a store is on one of the two backends"),
         }
     }
 }
