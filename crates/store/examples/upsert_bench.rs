@@ -14,6 +14,7 @@ use paperboy_core::{FeedSort, Paper, PaperId};
 use paperboy_store::{FeedQuery, PaperBatch};
 
 const BATCH: usize = 5_000;
+const PAGES: usize = 60;
 const CATEGORIES: &[&str] = &["cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML", "math.OC", "physics.optics"];
 
 fn paper(i: usize) -> Paper {
@@ -53,12 +54,12 @@ async fn main() {
 
     let started = Instant::now();
     let mut items = 0;
-    for i in 0..200 {
+    for i in 0..PAGES {
         let sort = [FeedSort::New, FeedSort::Top, FeedSort::Trending][i % 3];
         let category = (i % 2 == 0).then(|| CATEGORIES[i % CATEGORIES.len()].to_string());
         let query = FeedQuery { sort, category, offset: (i as u32 % 10) * 30, limit: 30, ..Default::default() };
         items += db.feed(&query).await.unwrap().items.len();
     }
-    let ms = started.elapsed().as_secs_f64() * 1000.0 / 200.0;
-    println!("feed pages: 200 in {:.2} s ({ms:.2} ms a page, {items} items)", ms * 200.0 / 1000.0);
+    let ms = started.elapsed().as_secs_f64() * 1000.0 / PAGES as f64;
+    println!("feed pages: {PAGES} in {:.2} s ({ms:.2} ms a page, {items} items)", ms * PAGES as f64 / 1000.0);
 }
