@@ -1,4 +1,4 @@
-//! Member accounts over the store's [`Community`] trait: sign-up, login and
+//! Member accounts over the store's [`Accounts`] trait: sign-up, login and
 //! password changes.
 //!
 //! * Passwords are hashed with argon2id (the `argon2` crate's defaults:
@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use paperboy_core::{CoreError, Email, Role, Username};
-use paperboy_store::{Community, NewUser, StoreError, User};
+use paperboy_store::{Accounts, NewUser, StoreError, User};
 use thiserror::Error;
 
 /// Shortest password accepted, in characters.
@@ -148,7 +148,7 @@ fn dummy_hash() -> String {
 }
 
 /// Creates an account after checking every rule.
-pub async fn sign_up(db: &dyn Community, form: &SignUp<'_>) -> Result<User, AccountError> {
+pub async fn sign_up(db: &dyn Accounts, form: &SignUp<'_>) -> Result<User, AccountError> {
     let username = Username::parse(form.username)?;
     let email = Email::parse(form.email)?;
     check_password(&username, form.password)?;
@@ -161,7 +161,7 @@ pub async fn sign_up(db: &dyn Community, form: &SignUp<'_>) -> Result<User, Acco
 /// members and wrong passwords are both [`AccountError::WrongCredentials`],
 /// in about the same time; a suspended member with the right password is
 /// [`AccountError::Suspended`].
-pub async fn log_in(db: &dyn Community, login: &str, password: &str) -> Result<User, AccountError> {
+pub async fn log_in(db: &dyn Accounts, login: &str, password: &str) -> Result<User, AccountError> {
     let user = if login.contains('@') {
         match Email::parse(login) {
             Ok(e) => db.user_by_email(&e).await?,
@@ -193,7 +193,7 @@ pub async fn log_in(db: &dyn Community, login: &str, password: &str) -> Result<U
 
 /// Changes a member's password after checking the current one. Sessions
 /// are left to the caller (log out elsewhere with `delete_user_sessions`).
-pub async fn change_password(db: &dyn Community, user: &User, current: &str, new: &str) -> Result<(), AccountError> {
+pub async fn change_password(db: &dyn Accounts, user: &User, current: &str, new: &str) -> Result<(), AccountError> {
     let hash = db.password_hash(user.id).await?;
     let known = hash.is_some();
     if !(verify(current, hash.unwrap_or_else(dummy_hash)).await? && known) {
@@ -203,7 +203,7 @@ pub async fn change_password(db: &dyn Community, user: &User, current: &str, new
 }
 
 /// Sets a new password without asking for the old one (after a reset link).
-pub async fn set_password(db: &dyn Community, user: &User, new: &str) -> Result<(), AccountError> {
+pub async fn set_password(db: &dyn Accounts, user: &User, new: &str) -> Result<(), AccountError> {
     check_password(&user.username, new)?;
     let hash = hash_password(new).await?;
     db.set_password(user.id, &hash).await?;

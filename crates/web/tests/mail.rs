@@ -18,7 +18,7 @@ use chrono::Utc;
 use common::{Browser, Launch, Page, Server};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliveryOptions, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site};
-use paperboy_store::{Frequency, Mailing, Store};
+use paperboy_store::{Catalog, Frequency, Mailing};
 use reqwest::StatusCode;
 
 /// The site with digests on, its postman and the SMTP sink it sends to.

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::commands::import::parse_date;
 use crate::config::Settings;
 use crate::progress::count_bar;
+use paperboy_store::{Coordination, Harvests};
 
 /// Default local time of the daily harvest: after arXiv's 20:00 US/Eastern
 /// announcement has reached the OAI-PMH interface.

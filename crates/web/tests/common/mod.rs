@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use paperboy_mail::Postman;
 use paperboy_search::SearchEngine;
-use paperboy_store::{Database, SqliteStore};
+use paperboy_store::{Database, SqlStore};
 use paperboy_web::{AppState, WebConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -25,9 +25,9 @@ use tokio::task::JoinHandle;
 
 /// An empty SQLite store in a new temporary directory; keep the directory
 /// as long as the store.
-pub async fn sqlite() -> (TempDir, SqliteStore) {
+pub async fn sqlite() -> (TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     (dir, store)
 }
 
@@ -99,7 +99,7 @@ impl Launch {
 
 /// A running server, a redirect-less client for it, and handles on what
 /// it serves.
-pub struct Server<S = SqliteStore> {
+pub struct Server<S = SqlStore> {
     pub base: String,
     pub client: reqwest::Client,
     pub store: S,
