@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
+use paperboy_store::{Catalog, Frequency, Mailing, SqlStore};
 use paperboy_test_support::smtp::Sink;
 
 const SUBSCRIBERS: usize = 40;
@@ -33,7 +33,7 @@ fn prepare(data: &Path, weekly: usize) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         std::fs::create_dir_all(data).unwrap();
-        let store = SqliteStore::open(&data.join("paperboy.db")).await.unwrap();
+        let store = SqlStore::open_sqlite(&data.join("paperboy.db")).await.unwrap();
         store
             .upsert_papers(&[paper(1, "Diffusion models for proteins"), paper(2, "Mixture of experts at scale")])
             .await
@@ -119,8 +119,9 @@ fn killed_mid_run_and_restarted_every_subscriber_gets_exactly_one_digest() {
     assert!(with_search.part("text/plain").unwrap().contains("YOUR SEARCH: DIFFUSION"));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let counts = rt
-        .block_on(async { SqliteStore::open(&data.join("paperboy.db")).await.unwrap().outbox_counts().await.unwrap() });
+    let counts = rt.block_on(async {
+        SqlStore::open_sqlite(&data.join("paperboy.db")).await.unwrap().outbox_counts().await.unwrap()
+    });
     assert_eq!((counts.sent, counts.pending, counts.failed), (SUBSCRIBERS as u64, 0, 0));
 }
 
@@ -159,8 +160,9 @@ fn dry_run_sends_nothing_and_refusals_say_what_to_do() {
     let stderr = String::from_utf8_lossy(&bad_tls.stderr);
     assert!(stderr.contains("no-such-ca.pem") && stderr.contains("smtp_ca_file"), "{stderr}");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let counts = rt
-        .block_on(async { SqliteStore::open(&data.join("paperboy.db")).await.unwrap().outbox_counts().await.unwrap() });
+    let counts = rt.block_on(async {
+        SqlStore::open_sqlite(&data.join("paperboy.db")).await.unwrap().outbox_counts().await.unwrap()
+    });
     assert_eq!(
         counts.sent + counts.pending + counts.failed,
         0,

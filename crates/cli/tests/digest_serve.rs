@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use chrono::{Datelike, Timelike, Utc, Weekday};
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_store::{Mailing, SqliteStore, Store};
+use paperboy_store::{Catalog, Mailing, SqlStore};
 use paperboy_test_support::smtp::Sink;
 
 fn prepare(data: &std::path::Path) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         std::fs::create_dir_all(data).unwrap();
-        let store = SqliteStore::open(&data.join("paperboy.db")).await.unwrap();
+        let store = SqlStore::open_sqlite(&data.join("paperboy.db")).await.unwrap();
         let mut p = Paper::new(PaperId::parse("2611.00042").unwrap(), "Scheduling digests", Utc::now().date_naive());
         p.authors = vec!["Ada Lovelace".into()];
         p.abstract_text = "We send mail on time.".into();

@@ -11,7 +11,7 @@ use crate::common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use paperboy_store::{Coordination, HarvestStatus, Harvests, SqliteStore, Store};
+use paperboy_store::{Catalog, Coordination, HarvestStatus, Harvests, SqlStore};
 use paperboy_test_support::oai::{Replay, Reply, chain, fixture, raw_page, split_pages};
 
 fn harvest_cmd(data_dir: &std::path::Path, base: &str, extra: &[&str]) -> Command {
@@ -49,7 +49,7 @@ fn a_killed_harvest_resumes_from_its_checkpoint_without_loss_or_duplicates() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let rt = runtime();
-    let store = rt.block_on(SqliteStore::open(&dir.path().join("paperboy.db"))).unwrap();
+    let store = rt.block_on(SqlStore::open_sqlite(&dir.path().join("paperboy.db"))).unwrap();
     loop {
         let run = rt.block_on(store.harvest_run(1)).unwrap();
         if replay.tokens().contains(&Some("k|2".to_string()))
@@ -92,7 +92,7 @@ fn a_killed_harvest_resumes_from_its_checkpoint_without_loss_or_duplicates() {
     );
 
     rt.block_on(async {
-        let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+        let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
         let first = store.harvest_run(1).await.unwrap().unwrap();
         let second = store.harvest_run(2).await.unwrap().unwrap();
         assert_eq!(first.status, HarvestStatus::Interrupted);

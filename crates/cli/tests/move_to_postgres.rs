@@ -84,7 +84,7 @@ fn a_sqlite_installation_moves_to_postgresql_without_loss() {
     assert!(before.len() > 100, "the demo catalog has papers: {}", before.len());
 
     let migrate = ok(&paperboy(d, None, &["migrate"], ""));
-    let latest = format!("up to date at schema version {}", paperboy_store::migrate::SQLITE.len());
+    let latest = format!("up to date at schema version {}", paperboy_store::SQLITE_MIGRATIONS.len());
     assert!(migrate.contains(&latest), "{migrate}");
 
     let out = ok(&paperboy(d, None, &["copy-to-postgres", "--to", &db.url], ""));

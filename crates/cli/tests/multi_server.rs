@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
-use paperboy_store::{Mailing, PgStore, Store};
+use paperboy_store::{Catalog, Mailing, SqlStore};
 use paperboy_test_support::db::PgDatabase;
 use paperboy_test_support::smtp::Sink;
 use reqwest::blocking::Client;
@@ -74,7 +74,7 @@ fn paper_id(n: u32) -> String {
 fn seed(url: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = PgStore::open(url).await.unwrap();
+        let store = SqlStore::open_postgres(url).await.unwrap();
         let papers: Vec<Paper> = (1..=PAPERS)
             .map(|n| {
                 let title = format!("Shared catalogs, part {n}");

@@ -12,7 +12,7 @@ use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
 use paperboy_search::SearchEngine;
-use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
+use paperboy_store::{Catalog, Frequency, Mailing, SqlStore};
 
 const TOPICS: &[&str] = &[
     "diffusion",
@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let subscribers = arg("--subscribers", 10_000);
     let n_papers = arg("--papers", 3_000);
     let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await?;
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await?;
     let today = Utc::now().date_naive();
     let since = today - chrono::Days::new(3);
     let papers: Vec<Paper> = (0..n_papers)

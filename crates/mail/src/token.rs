@@ -179,7 +179,7 @@ mod tests {
     #[tokio::test]
     async fn the_key_is_shared_through_the_database_and_an_old_key_file_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let db = paperboy_store::SqliteStore::open(&dir.path().join("p.db")).await.unwrap();
+        let db = paperboy_store::SqlStore::open_sqlite(&dir.path().join("p.db")).await.unwrap();
         let file = dir.path().join("mail.key");
         std::fs::write(&file, [9u8; 32]).unwrap();
         let a = Signer::shared(&db, &file).await.unwrap();
@@ -190,7 +190,7 @@ mod tests {
         std::fs::write(&elsewhere, [1u8; 32]).unwrap();
         assert_eq!(Signer::shared(&db, &elsewhere).await.unwrap().key, a.key, "the first key stays");
 
-        let fresh = paperboy_store::SqliteStore::open(&dir.path().join("q.db")).await.unwrap();
+        let fresh = paperboy_store::SqlStore::open_sqlite(&dir.path().join("q.db")).await.unwrap();
         let b = Signer::shared(&fresh, &dir.path().join("none.key")).await.unwrap();
         assert_ne!(b.key, [0u8; 32]);
         assert_ne!(b.key, a.key, "a new database gets a random key");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site};
-use paperboy_store::{Frequency, MailKind, Mailing, NewMail, SqliteStore, Store, SubscriberId};
+use paperboy_store::{Catalog, Frequency, MailKind, Mailing, NewMail, SqlStore, SubscriberId};
 use paperboy_test_support::smtp::{Sink, smtp_settings};
 
 fn paper(n: u32, day: NaiveDate) -> Paper {
@@ -23,8 +23,8 @@ fn paper(n: u32, day: NaiveDate) -> Paper {
     p
 }
 
-async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqliteStore, Arc<Postman>) {
-    let store = SqliteStore::open(&dir.join("paperboy.db")).await.unwrap();
+async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqlStore, Arc<Postman>) {
+    let store = SqlStore::open_sqlite(&dir.join("paperboy.db")).await.unwrap();
     let today = Utc::now().date_naive();
     store.upsert_papers(&[paper(1, today), paper(2, today)]).await.unwrap();
     for i in 0..subscribers {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, SendError, Signer, Site};
-use paperboy_store::{Frequency, Mailing, SqliteStore, Store};
+use paperboy_store::{Catalog, Frequency, Mailing, SqlStore};
 use paperboy_test_support::smtp::{Sink, SinkTls, smtp_settings, test_ca_file};
 
 fn from() -> lettre::message::Mailbox {
@@ -111,7 +111,7 @@ async fn a_bad_ca_file_is_a_config_error_naming_it() {
 async fn a_digest_waits_for_the_ca_then_goes_out_over_starttls() {
     let dir = tempfile::tempdir().unwrap();
     let Some(sink) = Sink::with_tls(&dir.path().join("sink"), SinkTls::StartTls) else { return };
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     let today = Utc::now().date_naive();
     let mut paper = Paper::new(PaperId::parse("2611.00001").unwrap(), "Diffusion over TLS", today);
     paper.abstract_text = "We study diffusion models. ".repeat(5);

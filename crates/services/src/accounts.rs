@@ -1,4 +1,4 @@
-//! Member accounts over the store's [`Community`] trait: sign-up, login and
+//! Member accounts over the store's [`Accounts`] trait: sign-up, login and
 //! password changes, and the workflows of the account pages built on them:
 //! sign-up with its verification link, log-in with a fresh session, logout,
 //! password reset (request and link), email verification, and a password
@@ -28,7 +28,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 use paperboy_core::{ApiTokenId, CoreError, Email, Role, UserId, Username};
 use paperboy_mail::Postman;
-use paperboy_store::{ApiToken, Community, Database, EmailPurpose, NewSession, NewUser, Secret, StoreError, User};
+use paperboy_store::{Accounts, ApiToken, Database, EmailPurpose, NewSession, NewUser, Secret, StoreError, User};
 
 use crate::subscriptions::{self, Digest};
 use thiserror::Error;
@@ -172,7 +172,7 @@ fn dummy_hash() -> String {
 }
 
 /// Creates an account after checking every rule.
-pub async fn sign_up(db: &dyn Community, form: &SignUp<'_>) -> Result<User, AccountError> {
+pub async fn sign_up(db: &dyn Accounts, form: &SignUp<'_>) -> Result<User, AccountError> {
     let username = Username::parse(form.username)?;
     let email = Email::parse(form.email)?;
     check_password(&username, form.password)?;
@@ -185,7 +185,7 @@ pub async fn sign_up(db: &dyn Community, form: &SignUp<'_>) -> Result<User, Acco
 /// members and wrong passwords are both [`AccountError::WrongCredentials`],
 /// in about the same time; a suspended member with the right password is
 /// [`AccountError::Suspended`].
-pub async fn log_in(db: &dyn Community, login: &str, password: &str) -> Result<User, AccountError> {
+pub async fn log_in(db: &dyn Accounts, login: &str, password: &str) -> Result<User, AccountError> {
     let user = if login.contains('@') {
         match Email::parse(login) {
             Ok(e) => db.user_by_email(&e).await?,
@@ -217,7 +217,7 @@ pub async fn log_in(db: &dyn Community, login: &str, password: &str) -> Result<U
 
 /// Changes a member's password after checking the current one. Sessions
 /// are left to the caller (log out elsewhere with `delete_user_sessions`).
-pub async fn change_password(db: &dyn Community, user: &User, current: &str, new: &str) -> Result<(), AccountError> {
+pub async fn change_password(db: &dyn Accounts, user: &User, current: &str, new: &str) -> Result<(), AccountError> {
     let hash = db.password_hash(user.id).await?;
     let known = hash.is_some();
     if !(verify(current, hash.unwrap_or_else(dummy_hash)).await? && known) {
@@ -227,7 +227,7 @@ pub async fn change_password(db: &dyn Community, user: &User, current: &str, new
 }
 
 /// Sets a new password without asking for the old one (after a reset link).
-pub async fn set_password(db: &dyn Community, user: &User, new: &str) -> Result<(), AccountError> {
+pub async fn set_password(db: &dyn Accounts, user: &User, new: &str) -> Result<(), AccountError> {
     check_password(&user.username, new)?;
     let hash = hash_password(new).await?;
     db.set_password(user.id, &hash).await?;
@@ -267,7 +267,7 @@ struct AccountMail<'a> {
 
 /// Ends the session `old` (the browser's, if any) and starts a new one for
 /// `user`, lasting [`SESSION_DAYS`].
-pub async fn start_session(db: &dyn Community, user: UserId, old: Option<&str>) -> Result<NewSession, AccountError> {
+pub async fn start_session(db: &dyn Accounts, user: UserId, old: Option<&str>) -> Result<NewSession, AccountError> {
     if let Some(token) = old {
         db.delete_session(token).await?;
     }
@@ -279,7 +279,7 @@ pub async fn start_session(db: &dyn Community, user: UserId, old: Option<&str>) 
 /// verification link, and logs the new member in (ending the browser's
 /// `old` session).
 pub async fn register(
-    db: &dyn Community,
+    db: &dyn Accounts,
     form: &SignUp<'_>,
     old: Option<&str>,
     mail: LinkMail<'_>,
@@ -298,7 +298,7 @@ pub async fn register(
 /// Log-in on the site: checks the credentials (see [`log_in`]) and starts
 /// a new session, ending the browser's `old` one.
 pub async fn log_in_session(
-    db: &dyn Community,
+    db: &dyn Accounts,
     login: &str,
     password: &str,
     old: Option<&str>,
@@ -310,14 +310,14 @@ pub async fn log_in_session(
 }
 
 /// Ends the session with cookie token `token`.
-pub async fn log_out(db: &dyn Community, token: &str) -> Result<(), AccountError> {
+pub async fn log_out(db: &dyn Accounts, token: &str) -> Result<(), AccountError> {
     db.delete_session(token).await?;
     Ok(())
 }
 
 /// Makes a reset link for `email` if a member who is not suspended has it,
 /// and mails (or logs) it. The caller answers the same either way.
-pub async fn request_reset(db: &dyn Community, email: &Email, mail: LinkMail<'_>) -> Result<(), AccountError> {
+pub async fn request_reset(db: &dyn Accounts, email: &Email, mail: LinkMail<'_>) -> Result<(), AccountError> {
     let Some(user) = db.user_by_email(email).await?.filter(|u| !u.is_suspended()) else {
         return Ok(());
     };
@@ -336,7 +336,7 @@ pub async fn request_reset(db: &dyn Community, email: &Email, mail: LinkMail<'_>
 /// Uses the reset link `token`: sets `password` and logs the member out
 /// everywhere. A password shorter than [`MIN_PASSWORD_CHARS`] is refused
 /// ([`AccountError::PasswordTooShort`]) before the link is used up.
-pub async fn reset_password(db: &dyn Community, token: &str, password: &str) -> Result<User, AccountError> {
+pub async fn reset_password(db: &dyn Accounts, token: &str, password: &str) -> Result<User, AccountError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountError::PasswordTooShort);
     }
@@ -348,7 +348,7 @@ pub async fn reset_password(db: &dyn Community, token: &str, password: &str) -> 
 }
 
 /// Uses the verification link `token`: the member's address is confirmed.
-pub async fn verify_email(db: &dyn Community, token: &str) -> Result<User, AccountError> {
+pub async fn verify_email(db: &dyn Accounts, token: &str) -> Result<User, AccountError> {
     Ok(db.consume_email_token(token, EmailPurpose::Verify).await?)
 }
 
@@ -356,7 +356,7 @@ pub async fn verify_email(db: &dyn Community, token: &str) -> Result<User, Accou
 /// the new one, ends every session of the member, and starts a fresh one
 /// for the browser that asked.
 pub async fn change_password_everywhere(
-    db: &dyn Community,
+    db: &dyn Accounts,
     user: &User,
     current: &str,
     new: &str,
@@ -385,14 +385,14 @@ pub async fn settings(db: &dyn Database, user: &User, digests: bool) -> Result<S
 
 /// Makes a personal API token named `name` (1 to 100 characters) for
 /// `user`: its secret, to be shown once.
-pub async fn create_api_token(db: &dyn Community, user: &User, name: &str) -> Result<Secret, AccountError> {
+pub async fn create_api_token(db: &dyn Accounts, user: &User, name: &str) -> Result<Secret, AccountError> {
     let name = paperboy_core::member::token_name(name)?;
     let (_, secret) = db.create_api_token(user.id, name).await?;
     Ok(secret)
 }
 
 /// Revokes `user`'s live token `id`; `false` when they have no such token.
-pub async fn revoke_api_token(db: &dyn Community, user: &User, id: ApiTokenId) -> Result<bool, AccountError> {
+pub async fn revoke_api_token(db: &dyn Accounts, user: &User, id: ApiTokenId) -> Result<bool, AccountError> {
     Ok(db.revoke_api_token(user.id, id).await?)
 }
 

@@ -7,7 +7,7 @@
 //! [`Audience`]: hidden comments are blanked for everyone but admins.
 
 use paperboy_core::{CommentId, PaperId};
-use paperboy_store::{Audience, Comment, Community, StoreError, User};
+use paperboy_store::{Audience, Comment, Community, Moderation, StoreError, User};
 use thiserror::Error;
 
 /// Why a comment action was refused or failed.
@@ -50,7 +50,7 @@ pub async fn delete(db: &dyn Community, author: &User, id: CommentId) -> Result<
 }
 
 /// An admin hides (`hidden`) or shows comment `id`; anyone else is refused.
-pub async fn set_hidden(db: &dyn Community, admin: &User, id: CommentId, hidden: bool) -> Result<(), CommentError> {
+pub async fn set_hidden(db: &dyn Moderation, admin: &User, id: CommentId, hidden: bool) -> Result<(), CommentError> {
     if !admin.is_admin() {
         return Err(CommentError::NotAdmin);
     }

@@ -25,7 +25,7 @@ use paperboy_arxiv::{ArxivError, ArxivSettings, ListRequest, MetadataFormat, Oai
 use paperboy_core::Paper;
 use paperboy_core::schedule::Schedule;
 use paperboy_store::{
-    Coordination, HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests, PaperBatch, Store, StoreError,
+    Catalog, Coordination, HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests, PaperBatch, StoreError,
     UpsertOutcome,
 };
 use thiserror::Error;
@@ -200,7 +200,7 @@ pub async fn harvest<S>(
     progress: impl FnMut(&HarvestProgress),
 ) -> Result<HarvestRun, HarvestError>
 where
-    S: Store + Harvests + Coordination + ?Sized,
+    S: Catalog + Harvests + Coordination + ?Sized,
 {
     let holder = holder_id();
     with_lease(store, HARVEST_LEASE, &holder, config.lease, harvest_holding_lease(store, config, progress)).await?
@@ -212,7 +212,7 @@ async fn harvest_holding_lease<S>(
     mut progress: impl FnMut(&HarvestProgress),
 ) -> Result<HarvestRun, HarvestError>
 where
-    S: Store + Harvests + ?Sized,
+    S: Catalog + Harvests + ?Sized,
 {
     let client = OaiClient::with_config(config.client.clone()).map_err(HarvestError::Config)?;
     let from = match config.from {
@@ -321,7 +321,7 @@ pub async fn run_on_schedule<S>(
     schedule: Schedule,
     mut stop: watch::Receiver<bool>,
 ) where
-    S: Store + Harvests + Coordination + ?Sized,
+    S: Catalog + Harvests + Coordination + ?Sized,
 {
     let config = HarvestSettings { trigger: HarvestTrigger::Schedule, ..config };
     loop {
@@ -351,7 +351,7 @@ pub async fn run_on_schedule<S>(
 /// harvest, taking over from its checkpoint if its lease runs out first.
 pub async fn harvest_when_fired<S>(store: &S, config: &HarvestSettings, fired: chrono::DateTime<Utc>)
 where
-    S: Store + Harvests + Coordination + ?Sized,
+    S: Catalog + Harvests + Coordination + ?Sized,
 {
     let mut waiting = false;
     loop {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use paperboy_core::{Paper, PaperId};
 use paperboy_search::SearchEngine;
-use paperboy_store::{Store, StoreError};
+use paperboy_store::{Catalog, StoreError};
 use thiserror::Error;
 
 /// Changes read and applied per commit.
@@ -43,7 +43,7 @@ pub struct SyncReport {
 /// committed batch by batch, each with its watermark; vectors for them are
 /// left to [`embed_pending`] (the background job of [`follow`]). `progress(applied, newest)` is called after each batch.
 pub async fn sync_index(
-    store: &dyn Store,
+    store: &dyn Catalog,
     engine: &Arc<SearchEngine>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<SyncReport, IndexError> {
@@ -107,7 +107,7 @@ async fn blocking<T: Send + 'static>(
 /// large catalog is embedded). Logs progress; never stops on an error, it
 /// retries on the next tick. Ends when `stop` resolves.
 pub async fn follow(
-    store: Arc<dyn Store>,
+    store: Arc<dyn Catalog>,
     engine: Arc<SearchEngine>,
     every: std::time::Duration,
     embed_batch: usize,

@@ -6,13 +6,14 @@
 use chrono::Utc;
 use paperboy_core::{Email, Role};
 use paperboy_services::accounts::{self, AccountError, LinkMail, SignUp};
-use paperboy_store::{Community, EmailPurpose, SqliteStore, StoreError, User};
+use paperboy_store::{Accounts, Moderation};
+use paperboy_store::{EmailPurpose, SqlStore, StoreError, User};
 
 const PW: &str = "correct horse battery";
 
-async fn store() -> (tempfile::TempDir, SqliteStore) {
+async fn store() -> (tempfile::TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     (dir, store)
 }
 
@@ -22,7 +23,7 @@ fn form<'a>(name: &'a str, email: &'a str) -> SignUp<'a> {
 
 const NO_MAIL: LinkMail<'static> = LinkMail { base_url: "http://127.0.0.1:8080", postman: None };
 
-async fn alice(db: &SqliteStore) -> User {
+async fn alice(db: &SqlStore) -> User {
     accounts::sign_up(db, &form("alice", "alice@example.org")).await.unwrap()
 }
 

@@ -9,15 +9,15 @@ use paperboy_services::accounts::{self, SignUp};
 use paperboy_services::comments::{self, CommentError};
 use paperboy_services::members;
 use paperboy_services::papers::{self, PaperError, Slice};
-use paperboy_store::{MemberPapers, SqliteStore, Store, User};
+use paperboy_store::{Catalog, MemberPapers, SqlStore, User};
 
-async fn store() -> (tempfile::TempDir, SqliteStore) {
+async fn store() -> (tempfile::TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     (dir, store)
 }
 
-async fn member(db: &SqliteStore, name: &str, role: Role) -> User {
+async fn member(db: &SqlStore, name: &str, role: Role) -> User {
     let email = format!("{name}@example.org");
     let form = SignUp { username: name, email: &email, password: "correct horse battery", role, email_verified: true };
     accounts::sign_up(db, &form).await.unwrap()

@@ -12,7 +12,7 @@ use paperboy_arxiv::{ArxivError, ArxivSettings, MetadataFormat};
 use paperboy_core::PaperId;
 use paperboy_services::harvest::{DEFAULT_CATEGORIES, HarvestError, HarvestSettings, harvest, in_categories};
 use paperboy_services::lease::LeaseError;
-use paperboy_store::{Coordination, FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqliteStore, Store};
+use paperboy_store::{Catalog, Coordination, FeedQuery, HarvestStatus, HarvestTrigger, Harvests, SqlStore};
 use paperboy_test_support::oai::{Replay, Reply, chain, fixture, raw_page, split_pages};
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -42,9 +42,9 @@ fn config(base: &str, format: MetadataFormat) -> HarvestSettings {
     }
 }
 
-async fn open_store() -> (tempfile::TempDir, SqliteStore) {
+async fn open_store() -> (tempfile::TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("harvest.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("harvest.db")).await.unwrap();
     (dir, store)
 }
 
@@ -349,7 +349,7 @@ async fn servers_firing_together_harvest_once_and_take_over_from_a_dead_one() {
     cfg.lease = Duration::from_secs(1);
     cfg.client.timeout = Duration::from_secs(60);
     let fired = chrono::Utc::now();
-    let server = |store: std::sync::Arc<SqliteStore>, cfg: HarvestSettings| {
+    let server = |store: std::sync::Arc<SqlStore>, cfg: HarvestSettings| {
         tokio::spawn(async move { harvest_when_fired(store.as_ref(), &cfg, fired).await })
     };
     let first = server(store.clone(), cfg.clone());

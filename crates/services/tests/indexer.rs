@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use paperboy_core::{Paper, PaperId};
 use paperboy_search::{SearchEngine, SearchMode, SearchOptions};
 use paperboy_services::sync_index;
-use paperboy_store::{SqliteStore, Store};
+use paperboy_store::{Catalog, SqlStore};
 
 fn paper(id: &str, title: &str, abs: &str) -> Paper {
     let pid = if id.is_empty() { PaperId::local_from_title(title) } else { PaperId::parse(id).unwrap() };
@@ -28,7 +28,7 @@ fn keyword_ids(engine: &SearchEngine, q: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_index_follows_inserts_updates_and_merges() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     let engine = Arc::new(SearchEngine::open(&dir.path().join("index"), None).unwrap());
     store
         .upsert_papers(&[
@@ -65,7 +65,7 @@ async fn the_index_follows_inserts_updates_and_merges() {
 #[tokio::test]
 async fn an_index_that_lost_uncommitted_work_catches_up() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     let index_dir = dir.path().join("index");
     let first: Vec<Paper> =
         (1..=20).map(|i| paper(&format!("2606.{i:05}"), &format!("Paper number {i}"), "Transformers.")).collect();

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use paperboy_services::lease::{LeaseError, holder_id, wait_for_lease, with_lease};
-use paperboy_store::{Coordination, SqliteStore};
+use paperboy_store::{Coordination, SqlStore};
 
-async fn open_store() -> (tempfile::TempDir, SqliteStore) {
+async fn open_store() -> (tempfile::TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("lease.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("lease.db")).await.unwrap();
     (dir, store)
 }
 

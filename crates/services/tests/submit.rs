@@ -5,12 +5,12 @@ use chrono::{TimeZone, Utc};
 use paperboy_core::{ArxivId, PaperId, Role};
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_services::submit::{self, Fetcher, SubmitError, Submitted};
-use paperboy_store::{Database, SqliteStore, Store, SubmitOutcome, User};
+use paperboy_store::{Catalog, Database, SqlStore, SubmitOutcome, User};
 use paperboy_test_support::arxiv_api::ArxivApi;
 
-async fn store() -> (tempfile::TempDir, SqliteStore) {
+async fn store() -> (tempfile::TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     (dir, store)
 }
 

@@ -11,11 +11,11 @@ use paperboy_core::{Email, Role};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Postman, Purpose, Security, Signer, Site, SmtpSettings};
 use paperboy_services::accounts::{self, SignUp};
 use paperboy_services::subscriptions::{self, Change, Done, SubscriptionError};
-use paperboy_store::{Database, Frequency, Mailing, SqliteStore};
+use paperboy_store::{Database, Frequency, Mailing, SqlStore};
 
-async fn setup() -> (tempfile::TempDir, SqliteStore, Arc<Postman>) {
+async fn setup() -> (tempfile::TempDir, SqlStore, Arc<Postman>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("paperboy.db")).await.unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await.unwrap();
     let db: Arc<dyn Database> = Arc::new(store.clone());
     let site = Site {
         name: "Paperboy".into(),
@@ -40,7 +40,7 @@ async fn setup() -> (tempfile::TempDir, SqliteStore, Arc<Postman>) {
     (dir, store, postman)
 }
 
-async fn queued(db: &SqliteStore) -> u64 {
+async fn queued(db: &SqlStore) -> u64 {
     let c = db.outbox_counts().await.unwrap();
     c.pending + c.sent + c.failed
 }

@@ -5,10 +5,10 @@
 use paperboy_core::Paper;
 use paperboy_core::text::title_key;
 
-/// Papers to upsert in one transaction ([`crate::Store::upsert_batch`], which
+/// Papers to upsert in one transaction ([`crate::Catalog::upsert_batch`], which
 /// takes the batch and can move the papers' texts into the database instead
 /// of copying them), each with its id as text, its title key and its content
-/// fingerprint. [`crate::Store::upsert_papers`] computes these itself, and
+/// fingerprint. [`crate::Catalog::upsert_papers`] computes these itself, and
 /// when importing they are a fair share of the writer's work: the
 /// fingerprint reads every byte of the paper.
 #[derive(Debug, Clone, Default)]

@@ -20,7 +20,9 @@ use sqlx::{Column, Decode, Row, Sqlite, SqliteConnection, TypeInfo, ValueRef};
 use thiserror::Error;
 
 use crate::postgres::CATALOG_LOCK;
-use crate::{AnyStore, PgStore, SqliteStore, StoreError};
+use crate::sql::exec::Query;
+use crate::sql::rows::Cells;
+use crate::{PgBackend, SqlStore, SqliteBackend, StoreError};
 
 /// Every table of the schema, parents before the tables that refer to them.
 pub const TABLES: &[&str] = &[
@@ -99,24 +101,17 @@ pub struct AppliedMigration {
 }
 
 /// The migrations `store` has applied, oldest first.
-pub async fn applied_migrations(store: &AnyStore) -> Result<Vec<AppliedMigration>, StoreError> {
+pub async fn applied_migrations(store: &SqlStore) -> Result<Vec<AppliedMigration>, StoreError> {
     const SQL: &str = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version";
-    let rows: Vec<(i64, String, String)> = match store {
-        AnyStore::Sqlite(s) => sqlx::query_as(SQL).fetch_all(s.pool()).await?,
-        AnyStore::Postgres(s) => sqlx::query_as(SQL).fetch_all(s.pool()).await?,
-    };
-    Ok(rows.into_iter().map(|(version, name, applied_at)| AppliedMigration { version, name, applied_at }).collect())
+    let rows = Query::new(SQL).fetch_all(store.pool()).await?;
+    Ok(rows.iter().map(|r| AppliedMigration { version: r.int(0), name: r.text(1), applied_at: r.text(2) }).collect())
 }
 
 /// The row count of every table in [`TABLES`] on `store`.
-pub async fn table_counts(store: &AnyStore) -> Result<Vec<(&'static str, u64)>, StoreError> {
+pub async fn table_counts(store: &SqlStore) -> Result<Vec<(&'static str, u64)>, StoreError> {
     let mut counts = Vec::with_capacity(TABLES.len());
     for table in TABLES {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        let n: i64 = match store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(&sql).fetch_one(s.pool()).await?,
-            AnyStore::Postgres(s) => sqlx::query_scalar(&sql).fetch_one(s.pool()).await?,
-        };
+        let n = Query::new(format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await?.int(0);
         counts.push((*table, n as u64));
     }
     Ok(counts)
@@ -170,8 +165,8 @@ struct TablePlan {
 /// papers, no users), in one transaction; returns both sides' row counts.
 /// `progress` is called with the number of rows copied so far and the total.
 pub async fn copy_sqlite_to_postgres(
-    source: &SqliteStore,
-    target: &PgStore,
+    source: &SqliteBackend,
+    target: &PgBackend,
     mut progress: impl FnMut(u64, u64) + Send,
 ) -> Result<Vec<TableCount>, CopyError> {
     let mut src = source.pool().begin().await?;
@@ -373,7 +368,7 @@ mod tests {
 
     /// A fresh PostgreSQL store on the server at `PAPERBOY_TEST_PG_URL`;
     /// `None` (the test passes with a note) without one, except under CI.
-    async fn fresh_postgres() -> Option<(PgStore, PgConnectOptions, String)> {
+    async fn fresh_postgres() -> Option<(PgBackend, PgConnectOptions, String)> {
         let Some(url) = std::env::var("PAPERBOY_TEST_PG_URL").ok().filter(|u| !u.trim().is_empty()) else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("PAPERBOY_TEST_PG_URL is required under CI=true: run scripts/test.sh, which starts PostgreSQL");
@@ -386,12 +381,12 @@ mod tests {
         let mut admin = PgConnection::connect_with(&server).await.unwrap();
         sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
         admin.close().await.unwrap();
-        let store = PgStore::open_with(server.clone().database(&name)).await.unwrap();
+        let store = PgBackend::open_with(server.clone().database(&name)).await.unwrap();
         Some((store, server, name))
     }
 
     /// Drops a database made by [`fresh_postgres`] (left behind when a test fails, for a look).
-    async fn drop_postgres(store: PgStore, server: PgConnectOptions, name: &str) {
+    async fn drop_postgres(store: PgBackend, server: PgConnectOptions, name: &str) {
         store.pool().close().await;
         let mut admin = PgConnection::connect_with(&server).await.unwrap();
         sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
@@ -420,7 +415,7 @@ mod tests {
     #[tokio::test]
     async fn copies_values_keys_and_sequences_and_refuses_a_second_copy() {
         let Some((target, server, name)) = fresh_postgres().await else { return };
-        let source = SqliteStore::open_in_memory().await.unwrap();
+        let source = SqliteBackend::open_in_memory().await.unwrap();
         sqlx::raw_sql(ROWS).execute(source.pool()).await.unwrap();
 
         let mut calls = 0;
@@ -466,7 +461,7 @@ mod tests {
     #[tokio::test]
     async fn a_value_that_does_not_fit_fails_the_whole_copy() {
         let Some((target, server, name)) = fresh_postgres().await else { return };
-        let source = SqliteStore::open_in_memory().await.unwrap();
+        let source = SqliteBackend::open_in_memory().await.unwrap();
         sqlx::raw_sql(ROWS).execute(source.pool()).await.unwrap();
         sqlx::raw_sql("UPDATE users SET is_admin = 2 WHERE id = 9").execute(source.pool()).await.unwrap();
 

@@ -7,7 +7,7 @@ use crate::common;
 use chrono::NaiveDate;
 use common::TestDb;
 use paperboy_core::{FeedSort, Paper, PaperId};
-use paperboy_store::{FeedQuery, PaperBatch, Store, UpsertOutcome};
+use paperboy_store::{Catalog, FeedQuery, PaperBatch, UpsertOutcome};
 
 on_both_backends!(
     upsert_inserts_updates_and_recognises_unchanged,
@@ -124,7 +124,7 @@ async fn reopening_keeps_data_and_skips_applied_migrations(db: TestDb) {
     let store = db.reopen().await;
     assert_eq!(store.count_papers().await.unwrap(), 1);
     let n = db.count("SELECT COUNT(*) FROM schema_migrations").await;
-    assert_eq!(n, db.migrations() as i64, "{}: each migration applied once", store.backend());
+    assert_eq!(n, db.migrations() as i64, "{}: each migration applied once", store.backend_name());
 }
 
 async fn the_change_feed_records_every_change_in_order(db: TestDb) {
@@ -167,7 +167,7 @@ async fn a_paper_batch_upserts_like_a_slice_of_papers(db: TestDb) {
         let expected = by_slice.upsert_papers(&papers).await.unwrap();
         let batch: PaperBatch = papers.iter().cloned().collect();
         assert_eq!(batch.papers(), &papers[..]);
-        let store: &dyn Store = by_batch.database();
+        let store: &dyn Catalog = by_batch.database();
         assert_eq!(store.upsert_batch(batch).await.unwrap(), expected);
     }
     let (x, y) = (by_slice.changes_since(0, 1000).await.unwrap(), by_batch.changes_since(0, 1000).await.unwrap());
@@ -252,18 +252,18 @@ async fn concurrent_writers_insert_each_paper_once_and_keep_the_change_feed_whol
 /// `paperboy_store::open` takes a PostgreSQL URL to PostgreSQL and anything
 /// else to a SQLite file.
 async fn open_picks_the_backend_from_the_location(db: TestDb) {
-    use paperboy_store::{AnyStore, is_postgres_url, open};
+    use paperboy_store::{is_postgres_url, open};
     assert!(is_postgres_url("postgres://u@h/db") && is_postgres_url("PostgreSQL://u@h:5433/db?host=/run"));
     assert!(!is_postgres_url("data/paperboy.db") && !is_postgres_url("/var/lib/postgres/paperboy.db"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("picked.db");
     let sqlite = open(path.to_str().unwrap()).await.unwrap();
-    assert!(matches!(sqlite, AnyStore::Sqlite(_)) && sqlite.backend() == "sqlite");
+    assert!(sqlite.sqlite().is_some() && sqlite.backend_name() == "sqlite");
     assert!(path.exists(), "the SQLite file is created");
     if let Some(url) = db.pg_url() {
         db.store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
         let pg = open(&url).await.unwrap();
-        assert!(matches!(pg, AnyStore::Postgres(_)) && pg.backend() == "postgres");
+        assert!(pg.postgres().is_some() && pg.backend_name() == "postgres");
         assert_eq!(pg.count_papers().await.unwrap(), 1, "the same database as the test's store");
         let e = open("postgres://nobody@localhost:1/none").await.unwrap_err();
         assert!(e.to_string().contains("postgres://nobody@localhost:1/none"), "{e}");
@@ -277,14 +277,14 @@ async fn open_picks_the_backend_from_the_location(db: TestDb) {
 async fn postgres_servers_starting_together_migrate_once() {
     let Some(db) = TestDb::postgres().await else { return };
     let url = db.pg_url().unwrap();
-    if let paperboy_store::AnyStore::Postgres(pg) = &db.store {
+    if let Some(pg) = db.store.postgres() {
         sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public").execute(pg.pool()).await.unwrap();
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'").await, 0, "emptied");
     let open = || paperboy_store::open(&url);
     let (a, b, c, d) = tokio::join!(open(), open(), open(), open());
     for opened in [a, b, c, d] {
-        assert_eq!(opened.unwrap().backend(), "postgres");
+        assert_eq!(opened.unwrap().backend_name(), "postgres");
     }
     let applied = db.count("SELECT COUNT(*) FROM schema_migrations").await;
     assert_eq!(applied, paperboy_store::POSTGRES_MIGRATIONS.len() as i64);

@@ -10,8 +10,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::TestDb;
 use paperboy_core::{CommentId, Email, FeedSort, Paper, PaperId, RankingSettings, Role, UserId, Username};
 use paperboy_store::{
-    AnyStore, Audience, Community, EmailPurpose, FeedQuery, MemberPapers, NewUser, Store, StoreError, SubmitOutcome,
-    User,
+    Accounts, Audience, Catalog, Community, EmailPurpose, FeedQuery, MemberPapers, Moderation, NewUser, SqlStore,
+    StoreError, SubmitOutcome, User,
 };
 
 on_both_backends!(
@@ -58,12 +58,12 @@ fn new_user(name: &str, email: &str) -> NewUser {
     }
 }
 
-async fn member(store: &AnyStore, name: &str) -> User {
+async fn member(store: &SqlStore, name: &str) -> User {
     store.create_user(&new_user(name, &format!("{name}@example.org"))).await.unwrap()
 }
 
 /// A store with three papers and two members.
-async fn seeded(store: &AnyStore) -> (User, User) {
+async fn seeded(store: &SqlStore) -> (User, User) {
     store
         .upsert_papers(&[
             paper("2603.00001", "Alpha", "2026-03-10"),
@@ -528,7 +528,7 @@ async fn hidden_papers_disappear_for_the_public_and_stay_for_admins(db: TestDb) 
 }
 
 /// A catalog where votes and feed days are known, ranked at a fixed `now`.
-async fn ranked_catalog(store: &AnyStore) -> DateTime<Utc> {
+async fn ranked_catalog(store: &SqlStore) -> DateTime<Utc> {
     let mut batch = Vec::new();
     for i in 1..=12 {
         let listed = if i <= 6 { "2026-03-10" } else { "2026-03-11" };
@@ -621,15 +621,15 @@ async fn one_object_serves_both_halves(db: TestDb) {
     use std::sync::Arc;
     let (ada, _bob) = seeded(&db.store).await;
     let both = db.store.clone().into_database();
-    let (catalog, community): (Arc<dyn Store>, Arc<dyn Community>) = (both.clone(), both);
+    let (catalog, community): (Arc<dyn Catalog>, Arc<dyn Community>) = (both.clone(), both);
     assert_eq!(catalog.count_papers().await.unwrap(), 3);
     let v = community.toggle_vote(ada.id, &pid("2603.00002")).await.unwrap();
     assert_eq!(v.upvotes, 1);
     let top = catalog.feed(&FeedQuery { sort: FeedSort::Top, limit: 1, ..Default::default() }).await.unwrap();
     assert_eq!(top.items[0].paper.id, pid("2603.00002"));
     // The SQLite backend is a whole `Database` (with mailing and harvests) for the web layer.
-    if let paperboy_store::AnyStore::Sqlite(sqlite) = &db.store {
-        let whole: Arc<dyn paperboy_store::Database> = Arc::new(sqlite.clone());
+    if db.store.sqlite().is_some() {
+        let whole: Arc<dyn paperboy_store::Database> = Arc::new(db.store.clone());
         assert_eq!(whole.get_paper(&pid("2603.00002")).await.unwrap().unwrap().upvotes, 1);
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
 use common::TestDb;
+use paperboy_store::Coordination;
 
 on_both_backends!(
     a_lease_has_one_holder_until_it_expires,

@@ -8,6 +8,7 @@ use crate::common;
 
 use chrono::NaiveDate;
 use common::TestDb;
+use paperboy_store::Harvests;
 use paperboy_store::{HarvestArgs, HarvestCounts, HarvestStatus, HarvestTrigger};
 
 on_both_backends!(

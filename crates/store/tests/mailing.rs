@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::TestDb;
 use paperboy_core::{Email, Role, Username};
+use paperboy_store::{Accounts, Mailing};
 use paperboy_store::{
     Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, NewMail, NewUser, StoreError, SubscriberId,
 };

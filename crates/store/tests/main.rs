@@ -10,3 +10,4 @@ mod community;
 mod coordination;
 mod harvest;
 mod mailing;
+mod schema;

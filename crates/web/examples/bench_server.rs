@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use paperboy_search::SearchEngine;
-use paperboy_store::{SqliteStore, Store};
+use paperboy_store::{Catalog, SqlStore};
 use paperboy_test_support::synthetic;
 use paperboy_web::{AppState, WebSettings};
 
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: u32 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(4000);
 
     let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("bench.db")).await?;
+    let store = SqlStore::open_sqlite(&dir.path().join("bench.db")).await?;
     let papers = synthetic::papers(count)?;
     for chunk in papers.chunks(500) {
         store.upsert_papers(chunk).await?;

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use paperboy_core::{Email, PaperId, Role, Username};
-use paperboy_store::{Community, NewUser, SqliteStore, Store};
+use paperboy_store::Accounts;
+use paperboy_store::{Catalog, NewUser, SqlStore};
 use paperboy_test_support::synthetic;
 use paperboy_web::{AppState, WebSettings};
 
@@ -45,7 +46,7 @@ fn main() -> Result<(), BoxError> {
 
     // Catalog, members and tokens, straight through the store.
     let (store, tokens) = server_rt.block_on(async {
-        let store = Arc::new(SqliteStore::open(&dir.path().join("votes.db")).await?);
+        let store = Arc::new(SqlStore::open_sqlite(&dir.path().join("votes.db")).await?);
         store.upsert_papers(&synthetic::papers(papers).map_err(|e| e.to_string())?).await?;
         let hash = paperboy_services::accounts::hash_password("benchmark password").await?;
         let mut tokens = Vec::new();

@@ -105,7 +105,7 @@ mod tests {
     async fn limiters_share_their_state_through_the_database_and_keep_scopes_apart() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Database> =
-            Arc::new(paperboy_store::SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+            Arc::new(paperboy_store::SqlStore::open_sqlite(&dir.path().join("p.db")).await.unwrap());
         // Two servers' limiters on one database.
         let one = FailureLimiter::new(store.clone(), "login", 3, Duration::from_secs(900));
         let two = FailureLimiter::new(store.clone(), "login", 3, Duration::from_secs(900));

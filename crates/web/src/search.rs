@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use paperboy_core::PaperId;
 use paperboy_search::query::MAX_QUERY_BYTES;
 use paperboy_search::{Hit, SearchEngine, SearchError, SearchMode, SearchOptions, SearchResults};
-use paperboy_store::{Store, StoredPaper};
+use paperboy_store::{Catalog, StoredPaper};
 use tokio::sync::Semaphore;
 
 use crate::error::WebError;
@@ -207,7 +207,7 @@ pub async fn run(engine: &Arc<SearchEngine>, q: &str, opts: SearchOptions) -> Re
 
 /// The stored papers of `hits`, in order; hits the store no longer has are
 /// left out.
-pub async fn papers_of(store: &dyn Store, hits: Vec<Hit>) -> Result<Vec<(StoredPaper, Hit)>, WebError> {
+pub async fn papers_of(store: &dyn Catalog, hits: Vec<Hit>) -> Result<Vec<(StoredPaper, Hit)>, WebError> {
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
         if let Some(p) = store.get_paper(&hit.id).await? {
@@ -220,7 +220,7 @@ pub async fn papers_of(store: &dyn Store, hits: Vec<Hit>) -> Result<Vec<(StoredP
 /// Up to `limit` papers similar to `id`, most similar first.
 pub async fn similar(
     engine: &Arc<SearchEngine>,
-    store: &dyn Store,
+    store: &dyn Catalog,
     id: &PaperId,
     limit: usize,
 ) -> Result<Vec<StoredPaper>, WebError> {
@@ -238,7 +238,7 @@ pub async fn similar(
 /// that rank low (an engine option to sort matches by day would fix it).
 pub async fn newest_matches(
     engine: &Arc<SearchEngine>,
-    store: &dyn Store,
+    store: &dyn Catalog,
     params: &SearchParams,
     n: usize,
 ) -> Result<Vec<StoredPaper>, WebError> {

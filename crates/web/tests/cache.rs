@@ -5,7 +5,7 @@ use crate::common;
 
 use common::catalog::{paper, start};
 use common::{content_type, header};
-use paperboy_store::Store;
+use paperboy_store::Catalog;
 use reqwest::StatusCode;
 
 #[tokio::test]

@@ -10,9 +10,9 @@ use common::{Launch, content_type, header};
 use paperboy_core::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 use paperboy_core::{Paper, PaperId};
 use paperboy_store::{
-    ApiToken, Audience, Change, Comment, Community, EmailPurpose, FeedPage, FeedQuery, MemberPapers, NewSession,
-    NewUser, Profile, ReadingListEntry, Secret, Session, Store, StoreError, StoredPaper, Submission, UpsertOutcome,
-    User, Vote,
+    Accounts, ApiToken, Audience, Catalog, Change, Comment, Community, EmailPurpose, FeedPage, FeedQuery, MemberPapers,
+    Moderation, NewSession, NewUser, Profile, ReadingListEntry, Secret, Session, StoreError, StoredPaper, Submission,
+    UpsertOutcome, User, Vote,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -43,7 +43,7 @@ fn broken() -> StoreError {
 }
 
 #[async_trait::async_trait]
-impl Store for BrokenStore {
+impl Catalog for BrokenStore {
     async fn upsert_papers(&self, _: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError> {
         Err(broken())
     }
@@ -71,7 +71,7 @@ impl Store for BrokenStore {
 }
 
 #[async_trait::async_trait]
-impl Community for BrokenStore {
+impl Accounts for BrokenStore {
     async fn create_user(&self, _: &NewUser) -> Result<User, StoreError> {
         Err(broken())
     }
@@ -94,12 +94,6 @@ impl Community for BrokenStore {
         Err(broken())
     }
     async fn mark_email_verified(&self, _: UserId) -> Result<(), StoreError> {
-        Err(broken())
-    }
-    async fn set_role(&self, _: UserId, _: Role) -> Result<(), StoreError> {
-        Err(broken())
-    }
-    async fn set_suspended(&self, _: UserId, _: bool) -> Result<(), StoreError> {
         Err(broken())
     }
     async fn create_session(&self, _: UserId, _: DateTime<Utc>) -> Result<NewSession, StoreError> {
@@ -135,6 +129,10 @@ impl Community for BrokenStore {
     async fn consume_email_token(&self, _: &str, _: EmailPurpose) -> Result<User, StoreError> {
         Err(broken())
     }
+}
+
+#[async_trait::async_trait]
+impl Community for BrokenStore {
     async fn toggle_vote(&self, _: UserId, _: &PaperId) -> Result<Vote, StoreError> {
         Err(broken())
     }
@@ -156,9 +154,6 @@ impl Community for BrokenStore {
     async fn delete_comment(&self, _: UserId, _: CommentId) -> Result<(), StoreError> {
         Err(broken())
     }
-    async fn set_comment_hidden(&self, _: CommentId, _: bool) -> Result<(), StoreError> {
-        Err(broken())
-    }
     async fn comments(&self, _: &PaperId, _: Audience) -> Result<Vec<Comment>, StoreError> {
         Err(broken())
     }
@@ -178,6 +173,19 @@ impl Community for BrokenStore {
         Err(broken())
     }
     async fn member_papers(&self, _: UserId, _: MemberPapers, _: u32, _: u32) -> Result<FeedPage, StoreError> {
+        Err(broken())
+    }
+}
+
+#[async_trait::async_trait]
+impl Moderation for BrokenStore {
+    async fn set_role(&self, _: UserId, _: Role) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn set_suspended(&self, _: UserId, _: bool) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn set_comment_hidden(&self, _: CommentId, _: bool) -> Result<(), StoreError> {
         Err(broken())
     }
     async fn paper_for(&self, _: &PaperId, _: Audience) -> Result<Option<StoredPaper>, StoreError> {

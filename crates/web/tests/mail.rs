@@ -17,7 +17,7 @@ use chrono::Utc;
 use common::{Browser, Launch, Page, Server};
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Purpose, Security, Signer, Site};
-use paperboy_store::{Frequency, Mailing, Store};
+use paperboy_store::{Catalog, Frequency, Mailing};
 use paperboy_test_support::smtp::{Sink, smtp_settings};
 use reqwest::StatusCode;
 

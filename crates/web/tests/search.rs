@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use common::{Launch, Server, header};
 use paperboy_core::{Paper, PaperId};
 use paperboy_search::SearchEngine;
-use paperboy_store::Store;
+use paperboy_store::Catalog;
 use reqwest::StatusCode;
 use serde_json::Value;
 

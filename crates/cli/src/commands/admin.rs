@@ -12,9 +12,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use paperboy_core::{CommentId, PaperId, Role, Username};
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_store::AnyStore;
+use paperboy_store::SqlStore;
 
 use crate::config::Settings;
+use paperboy_store::{Accounts, Moderation};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -107,7 +108,7 @@ pub async fn run(cmd: AdminCommand, settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn find_user(store: &AnyStore, username: &str) -> Result<paperboy_store::User> {
+async fn find_user(store: &SqlStore, username: &str) -> Result<paperboy_store::User> {
     let name = Username::parse(username)?;
     store.user_by_username(&name).await?.ok_or_else(|| anyhow!("there is no member named {name}"))
 }

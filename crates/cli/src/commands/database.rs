@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use paperboy_store::{AnyStore, PgStore, SqliteStore, applied_migrations, copy_sqlite_to_postgres, is_postgres_url};
+use paperboy_store::{
+    PgBackend, SqlStore, SqliteBackend, applied_migrations, copy_sqlite_to_postgres, is_postgres_url,
+};
 
 use crate::commands::open_store;
 use crate::config::Settings;
@@ -39,10 +41,7 @@ pub async fn migrate(_args: MigrateArgs, settings: &Settings) -> Result<ExitCode
         }
     }
     let version = applied.last().map_or(0, |m| m.version);
-    let backend = match &store {
-        AnyStore::Sqlite(_) => "SQLite",
-        AnyStore::Postgres(_) => "PostgreSQL",
-    };
+    let backend = if store.sqlite().is_some() { "SQLite" } else { "PostgreSQL" };
     if fresh == 0 {
         println!("{backend} database is up to date at schema version {version}");
     } else {
@@ -67,8 +66,8 @@ pub async fn copy_to_postgres(args: CopyArgs, settings: &Settings) -> Result<Exi
         bail!("there is no catalog at {}: pass the --data-dir of the installation to copy", path.display());
     }
     let source =
-        SqliteStore::open(&path).await.with_context(|| format!("cannot open the catalog at {}", path.display()))?;
-    let target = PgStore::open(args.to.trim()).await.context("cannot open the target PostgreSQL database")?;
+        SqliteBackend::open(&path).await.with_context(|| format!("cannot open the catalog at {}", path.display()))?;
+    let target = PgBackend::open(args.to.trim()).await.context("cannot open the target PostgreSQL database")?;
 
     let bar = count_bar(0, "copying");
     let counts = copy_sqlite_to_postgres(&source, &target, |done, total| {
@@ -85,7 +84,7 @@ pub async fn copy_to_postgres(args: CopyArgs, settings: &Settings) -> Result<Exi
     }
     // Counted again after the commit, through the ordinary store, so that a
     // difference here is not the copy checking its own work.
-    let after = paperboy_store::table_counts(&AnyStore::from(target)).await?;
+    let after = paperboy_store::table_counts(&SqlStore::from(target)).await?;
     for (c, (table, n)) in counts.iter().zip(&after) {
         if c.source != *n {
             bail!("table {table}: {} rows in SQLite but {n} in PostgreSQL after the copy", c.source);

@@ -11,6 +11,7 @@ use crate::commands::import::{Summary, import_records, options};
 use crate::commands::serve::{self, ServeArgs};
 use crate::config::Settings;
 use crate::demo_data;
+use paperboy_store::Catalog;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

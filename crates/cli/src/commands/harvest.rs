@@ -17,6 +17,7 @@ use crate::commands::import::parse_date;
 use crate::config::Settings;
 use crate::config::harvest::{BASE_URL, CATEGORIES, ENABLED, FORMAT, PACING_SECONDS, SET};
 use crate::progress::count_bar;
+use paperboy_store::{Coordination, Harvests};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]

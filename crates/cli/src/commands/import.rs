@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
 use paperboy_ingest::{ImportOptions, Item, Records};
-use paperboy_store::{PaperBatch, Store, UpsertOutcome};
+use paperboy_store::{Catalog, PaperBatch, UpsertOutcome};
 use tokio::sync::mpsc;
 
 use crate::config::Settings;
@@ -109,7 +109,7 @@ enum Msg {
 ///
 /// The parser thread also computes what the store derives from each paper
 /// ([`PaperBatch`]), so that the writer's side spends its time writing.
-pub async fn import_records(store: &dyn Store, records: Records, label: &str, len: u64) -> Result<Summary> {
+pub async fn import_records(store: &dyn Catalog, records: Records, label: &str, len: u64) -> Result<Summary> {
     let bar = bytes_bar(len, label);
     bar.set_message(records.format().to_string());
     let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
@@ -166,7 +166,7 @@ pub async fn import_records(store: &dyn Store, records: Records, label: &str, le
 }
 
 /// Imports one file.
-pub async fn import_file(store: &dyn Store, path: &Path, opts: &ImportOptions) -> Result<Summary> {
+pub async fn import_file(store: &dyn Catalog, path: &Path, opts: &ImportOptions) -> Result<Summary> {
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let records = paperboy_ingest::open(path, opts)?;
     tracing::info!(file = %path.display(), format = %records.format(), "importing");

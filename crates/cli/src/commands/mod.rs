@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use paperboy_search::{Embedder, SearchEngine};
-use paperboy_store::{AnyStore, SqliteStore, Store};
+use paperboy_store::{Catalog, SqlStore};
 
 use crate::config::Settings;
 use crate::progress::count_bar;
@@ -24,16 +24,15 @@ use crate::progress::count_bar;
 /// Opens the catalog: the PostgreSQL database when one is configured,
 /// otherwise the SQLite file in the data directory (both created if
 /// needed). The data directory is made either way: it holds the search index.
-pub async fn open_store(settings: &Settings) -> Result<AnyStore> {
+pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
     settings.ensure_data_dir()?;
     let store = match &settings.database_url {
         Some(url) => paperboy_store::open(url).await.context("cannot open the catalog in PostgreSQL")?,
         None => {
             let path = settings.database_path();
-            let store = SqliteStore::open(&path)
+            SqlStore::open_sqlite(&path)
                 .await
-                .with_context(|| format!("cannot open the catalog at {}", path.display()))?;
-            AnyStore::from(store)
+                .with_context(|| format!("cannot open the catalog at {}", path.display()))?
         }
     };
     Ok(store.with_ranking(settings.ranking))
@@ -70,7 +69,7 @@ pub fn open_engine(settings: &Settings, embedder: Option<Arc<Embedder>>) -> Resu
 /// Brings the index up to date with the catalog, with a progress bar. A
 /// read-only index (another process, normally the running server, writes
 /// it) is left to its writer, which follows the catalog within seconds.
-pub async fn sync_with_progress(store: &dyn Store, engine: &Arc<SearchEngine>) -> Result<()> {
+pub async fn sync_with_progress(store: &dyn Catalog, engine: &Arc<SearchEngine>) -> Result<()> {
     if engine.is_read_only() {
         tracing::info!(
             dir = %engine.dir().display(),
@@ -95,7 +94,7 @@ pub async fn sync_with_progress(store: &dyn Store, engine: &Arc<SearchEngine>) -
 /// After an import: make the new papers searchable by keyword now. When the
 /// index is busy (a running `paperboy serve` owns it) that server's follower
 /// picks the papers up within seconds instead.
-pub async fn index_after_import(settings: &Settings, store: &dyn Store) {
+pub async fn index_after_import(settings: &Settings, store: &dyn Catalog) {
     let result = async {
         let engine = open_engine(settings, None)?;
         sync_with_progress(store, &engine).await

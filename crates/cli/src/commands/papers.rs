@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use paperboy_core::{FeedPeriod, PaperId};
-use paperboy_store::{FeedQuery, Store, StoredPaper};
+use paperboy_store::{Catalog, FeedQuery, StoredPaper};
 
 use crate::config::Settings;
 
@@ -59,7 +59,7 @@ pub async fn run(cmd: PapersCommand, settings: &Settings) -> Result<ExitCode> {
     }
 }
 
-async fn list(store: &dyn Store, args: ListArgs) -> Result<ExitCode> {
+async fn list(store: &dyn Catalog, args: ListArgs) -> Result<ExitCode> {
     let period = if let Some(d) = &args.date {
         Some(FeedPeriod::parse_day(d)?)
     } else if let Some(w) = &args.week {
@@ -117,7 +117,7 @@ fn table_row(item: &StoredPaper) -> String {
     )
 }
 
-async fn show(store: &dyn Store, id: &str, json: bool) -> Result<ExitCode> {
+async fn show(store: &dyn Catalog, id: &str, json: bool) -> Result<ExitCode> {
     let id = PaperId::parse(id)?;
     let Some(item) = store.get_paper(&id).await? else {
         return Err(anyhow!("{id} is not in the catalog; import it first (paperboy import FILE)"));

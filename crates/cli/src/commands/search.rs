@@ -11,6 +11,7 @@ use paperboy_search::{SearchMode, SearchOptions};
 use crate::commands::import::parse_date;
 use crate::config::Settings;
 use crate::progress::count_bar;
+use paperboy_store::Catalog;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use paperboy_store::Store;
+use paperboy_store::Catalog;
 use paperboy_web::{AppState, WebSettings};
 
 use crate::config::{self, Settings};
@@ -35,7 +35,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         settings.server.base_url.clone().unwrap_or_else(|| format!("http://{local}")).trim_end_matches('/').to_string();
     let papers = store.count_papers().await?;
     let db = store.into_database();
-    let store: Arc<dyn Store> = db.clone();
+    let store: Arc<dyn Catalog> = db.clone();
     // Search: the index catches up with the catalog before we answer, then a
     // background task follows the change feed and embeds new papers.
     let embedder = super::load_embedder(settings)?;

@@ -12,12 +12,12 @@
 
 #![allow(dead_code)]
 
-use paperboy_store::{AnyStore, PgStore, SqliteStore};
+use paperboy_store::{PgBackend, SqlStore, SqliteBackend};
 use paperboy_test_support::db::{PgDatabase, SqliteFile};
 
 /// A fresh, empty store on one backend, and what it takes to open it again.
 pub struct TestDb {
-    pub store: AnyStore,
+    pub store: SqlStore,
     place: Place,
 }
 
@@ -29,14 +29,14 @@ enum Place {
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let file = SqliteFile::new();
-        let store = SqliteStore::open(file.path()).await.unwrap().into();
+        let store = SqliteBackend::open(file.path()).await.unwrap().into();
         TestDb { store, place: Place::Sqlite(file) }
     }
 
     /// A new database on the test server; `None` when there is no server.
     pub async fn postgres() -> Option<TestDb> {
         let db = PgDatabase::create("t")?;
-        let store = PgStore::open_with(db.options()).await.unwrap().into();
+        let store = PgBackend::open_with(db.options()).await.unwrap().into();
         Some(TestDb { store, place: Place::Postgres(db) })
     }
 
@@ -49,17 +49,17 @@ impl TestDb {
     }
 
     /// Another store (its own connection pool) on the same database.
-    pub async fn reopen(&self) -> AnyStore {
+    pub async fn reopen(&self) -> SqlStore {
         match &self.place {
-            Place::Sqlite(file) => SqliteStore::open(file.path()).await.unwrap().into(),
-            Place::Postgres(db) => PgStore::open_with(db.options()).await.unwrap().into(),
+            Place::Sqlite(file) => SqliteBackend::open(file.path()).await.unwrap().into(),
+            Place::Postgres(db) => PgBackend::open_with(db.options()).await.unwrap().into(),
         }
     }
 
     /// `n` handles for concurrent writers, as a deployment has them: on
     /// PostgreSQL each its own pool (as several servers would), on SQLite
-    /// clones of one store (one process per file; see `SqliteStore::begin_write`).
-    pub async fn handles(&self, n: usize) -> Vec<AnyStore> {
+    /// clones of one store (one process per file; see `SqlStore::begin_write`).
+    pub async fn handles(&self, n: usize) -> Vec<SqlStore> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             out.push(match self.place {
@@ -79,25 +79,27 @@ impl TestDb {
 
     /// How many migrations this backend has.
     pub fn migrations(&self) -> usize {
-        match self.store {
-            AnyStore::Sqlite(_) => paperboy_store::migrate::SQLITE.len(),
-            AnyStore::Postgres(_) => paperboy_store::POSTGRES_MIGRATIONS.len(),
+        match self.store.sqlite() {
+            Some(_) => paperboy_store::SQLITE_MIGRATIONS.len(),
+            None => paperboy_store::POSTGRES_MIGRATIONS.len(),
         }
     }
 
     /// The one integer a query without parameters returns.
     pub async fn count(&self, sql: &str) -> i64 {
-        match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
-            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+        match (self.store.sqlite(), self.store.postgres()) {
+            (Some(s), _) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+            (_, Some(p)) => sqlx::query_scalar(sql).fetch_one(p.pool()).await.unwrap(),
+            (None, None) => unreachable!("a store is on one of the two backends"),
         }
     }
 
     /// The one text a query without parameters returns.
     pub async fn text(&self, sql: &str) -> String {
-        match &self.store {
-            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
-            AnyStore::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+        match (self.store.sqlite(), self.store.postgres()) {
+            (Some(s), _) => sqlx::query_scalar(sql).fetch_one(s.pool()).await.unwrap(),
+            (_, Some(p)) => sqlx::query_scalar(sql).fetch_one(p.pool()).await.unwrap(),
+            (None, None) => unreachable!("a store is on one of the two backends"),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{Paper, PaperId};
-use paperboy_store::Store;
+use paperboy_store::Catalog;
 use paperboy_web::WebSettings;
 
 use super::{Launch, Server};

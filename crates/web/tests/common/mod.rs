@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use paperboy_mail::Postman;
 use paperboy_search::SearchEngine;
-use paperboy_store::{Database, SqliteStore};
+use paperboy_store::{Database, SqlStore};
 use paperboy_test_support::db::SqliteFile;
 use paperboy_web::{AppState, WebSettings};
 use reqwest::StatusCode;
@@ -32,9 +32,9 @@ use tokio::task::JoinHandle;
 
 /// An empty SQLite store in a new temporary directory; keep the directory
 /// as long as the store.
-pub async fn sqlite() -> (TempDir, SqliteStore) {
+pub async fn sqlite() -> (TempDir, SqlStore) {
     let file = SqliteFile::new();
-    let store = SqliteStore::open(file.path()).await.unwrap();
+    let store = SqlStore::open_sqlite(file.path()).await.unwrap();
     (file.into_dir(), store)
 }
 
@@ -106,7 +106,7 @@ impl Launch {
 
 /// A running server, a redirect-less client for it, and handles on what
 /// it serves.
-pub struct Server<S = SqliteStore> {
+pub struct Server<S = SqlStore> {
     pub base: String,
     pub client: reqwest::Client,
     pub store: S,

@@ -9,12 +9,13 @@ use chrono::{Duration, Utc};
 use common::Launch;
 use paperboy_core::Role;
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_store::{Community, Coordination, HarvestArgs, HarvestCounts, HarvestTrigger, Harvests, SqliteStore};
+use paperboy_store::Accounts;
+use paperboy_store::{Coordination, HarvestArgs, HarvestCounts, HarvestTrigger, Harvests, SqlStore};
 use reqwest::StatusCode;
 
 const PW: &str = "correct horse battery";
 
-async fn session_cookie(store: &SqliteStore, name: &str, role: Role) -> String {
+async fn session_cookie(store: &SqlStore, name: &str, role: Role) -> String {
     let form =
         SignUp { username: name, email: &format!("{name}@example.org"), password: PW, role, email_verified: true };
     let user = accounts::sign_up(store, &form).await.unwrap();

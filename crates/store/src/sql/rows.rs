@@ -1,18 +1,19 @@
-//! What the SQLite and PostgreSQL backends share besides their SQL text:
-//! reading rows back into domain values (through [`Cells`], which both
-//! drivers' rows implement, so one decoder serves both), and turning the
-//! portable `?`/`?N` placeholders of that SQL into PostgreSQL's `$N`
-//! ([`numbered`]).
+//! Reading result rows back into domain values: typed cells by column index
+//! ([`Cells`], the same on both backends) and the decoders of the rows the
+//! catalog and the community share (papers, members, comments), with the
+//! column lists they read.
 
 use paperboy_core::{CommentId, Email, Paper, PaperId, PaperLinks, Role, UserId, Username};
-use sqlx::Row;
+use sqlx::Row as _;
 
-use crate::community::{Audience, Comment, User};
-use crate::sqlite::{parse_date, parse_ts};
-use crate::{StoreError, StoredPaper};
+use super::exec::Row;
+use super::{parse_date, parse_ts};
+use crate::{Audience, Comment, StoreError, StoredPaper, User};
 
 /// Typed cells of a result row, by column index: the few column types the
 /// schema uses (TEXT, BIGINT/INTEGER, BOOLEAN), the same on both backends.
+/// A cell of another type, or a NULL where a value is expected, is a bug in
+/// the statement and panics, as sqlx's `Row::get` does.
 pub(crate) trait Cells {
     fn text(&self, i: usize) -> String;
     fn opt_text(&self, i: usize) -> Option<String>;
@@ -21,78 +22,59 @@ pub(crate) trait Cells {
     fn flag(&self, i: usize) -> bool;
 }
 
-macro_rules! cells_for {
-    ($row:ty) => {
-        impl Cells for $row {
-            fn text(&self, i: usize) -> String {
-                self.get(i)
-            }
-            fn opt_text(&self, i: usize) -> Option<String> {
-                self.get(i)
-            }
-            fn int(&self, i: usize) -> i64 {
-                self.get(i)
-            }
-            fn opt_int(&self, i: usize) -> Option<i64> {
-                self.get(i)
-            }
-            fn flag(&self, i: usize) -> bool {
-                self.get(i)
-            }
-        }
-    };
-}
-
-cells_for!(sqlx::sqlite::SqliteRow);
-cells_for!(sqlx::postgres::PgRow);
-
-/// SQL as written, for SQLite: the placeholder function the backends'
-/// shared implementations are expanded with, next to [`renumbered`].
-pub(crate) fn as_written(sql: &str) -> std::borrow::Cow<'_, str> {
-    std::borrow::Cow::Borrowed(sql)
-}
-
-/// SQL with `$N` placeholders ([`numbered`]), for PostgreSQL.
-pub(crate) fn renumbered(sql: &str) -> std::borrow::Cow<'_, str> {
-    std::borrow::Cow::Owned(numbered(sql))
-}
-
-/// Rewrites the placeholders of portable SQL for PostgreSQL: `?N` becomes
-/// `$N`, and the plain `?`s of a statement are numbered from 1 in order. A
-/// statement uses one kind or the other; text inside single quotes is left
-/// alone.
-pub(crate) fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.chars().peekable();
-    let (mut quoted, mut next) = (false, 0usize);
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '?' if !quoted => {
-                out.push('$');
-                if chars.peek().is_some_and(char::is_ascii_digit) {
-                    while let Some(d) = chars.next_if(char::is_ascii_digit) {
-                        out.push(d);
-                    }
-                } else {
-                    next += 1;
-                    out.push_str(&next.to_string());
-                }
-            }
-            _ => out.push(c),
+impl Cells for Row {
+    fn text(&self, i: usize) -> String {
+        match self {
+            Row::Sqlite(r) => r.get(i),
+            Row::Postgres(r) => r.get(i),
         }
     }
-    out
+    fn opt_text(&self, i: usize) -> Option<String> {
+        match self {
+            Row::Sqlite(r) => r.get(i),
+            Row::Postgres(r) => r.get(i),
+        }
+    }
+    fn int(&self, i: usize) -> i64 {
+        match self {
+            Row::Sqlite(r) => r.get(i),
+            Row::Postgres(r) => r.get(i),
+        }
+    }
+    fn opt_int(&self, i: usize) -> Option<i64> {
+        match self {
+            Row::Sqlite(r) => r.get(i),
+            Row::Postgres(r) => r.get(i),
+        }
+    }
+    fn flag(&self, i: usize) -> bool {
+        match self {
+            Row::Sqlite(r) => r.get(i),
+            Row::Postgres(r) => r.get(i),
+        }
+    }
 }
+
+/// Columns read back into a [`StoredPaper`], in the order [`row_to_paper`]
+/// expects, from [`PAPER_FROM`].
+pub(crate) const PAPER_COLUMNS: &str = "p.paper_id, p.version, p.title, p.authors, p.abstract, p.primary_category, \
+     p.categories, p.submitted_at, p.updated_at, p.listed_on, p.comment, p.journal_ref, p.doi, p.code_url, \
+     p.project_url, p.withdrawn, p.upvotes, u.username, p.hidden_at";
+/// How many columns [`PAPER_COLUMNS`] has.
+pub(crate) const PAPER_COLUMN_COUNT: usize = 19;
+
+/// Papers with their submitter (`s`, `u`), for [`PAPER_COLUMNS`].
+pub(crate) const PAPER_FROM: &str =
+    "papers p LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id";
+/// The submitter joins of [`PAPER_FROM`], after another join to `papers p`.
+pub(crate) const SUBMITTER_JOIN: &str =
+    "LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id";
 
 pub(crate) fn corrupt(what: &str, why: String) -> StoreError {
     StoreError::Corrupt { paper_id: what.to_string(), why }
 }
 
-/// Reads the [`crate::sqlite::PAPER_COLUMNS`] that start at column `o`.
+/// Reads the [`PAPER_COLUMNS`] that start at column `o`.
 pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, StoreError> {
     let paper_id = r.text(o);
     let corrupt = |why: String| StoreError::Corrupt { paper_id: paper_id.clone(), why };
@@ -179,16 +161,4 @@ pub(crate) fn row_to_comment<R: Cells>(r: &R, audience: Audience) -> Result<Comm
         deleted_at: parse_ts(r.opt_text(8)),
         hidden_at,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::numbered;
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(numbered("SELECT ? , ?, ?"), "SELECT $1 , $2, $3");
-        assert_eq!(numbered("WHERE a = ?2 AND b = ?1 LIMIT ?12"), "WHERE a = $2 AND b = $1 LIMIT $12");
-        assert_eq!(numbered("x LIKE ? ESCAPE '\\' AND y = '?'"), "x LIKE $1 ESCAPE '\\' AND y = '?'");
-    }
 }

@@ -1,0 +1,126 @@
+//! [`Catalog`]: the papers, as imported, harvested and submitted: upserts
+//! (one by one and in bulk, [`PaperBatch`]), lookups, feeds and the change
+//! feed that search indexes follow; and the values that cross it.
+//!
+//! The upsert rules (every backend keeps them): an upsert never regresses (an
+//! older version or identical content is `Unchanged`); an update keeps the
+//! paper's row, its feed day and all that is attached to it; an arXiv paper
+//! with the title of a local paper takes that row over (`Merged`). Every
+//! change is appended to the change feed in the same transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::{FeedSort, Paper, PaperId, Username};
+use serde::Serialize;
+
+use crate::{PaperBatch, StoreError};
+
+/// What an upsert did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpsertOutcome {
+    Inserted,
+    Updated,
+    /// An arXiv record took over a local paper with the same title.
+    Merged,
+    Unchanged,
+}
+
+/// A paper as stored, with what the community added to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredPaper {
+    #[serde(flatten)]
+    pub paper: Paper,
+    pub upvotes: i64,
+    /// The member who submitted the paper; `None` for imported papers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<Username>,
+    /// When an admin hid the paper; only ever set in what admins are shown
+    /// (see [`crate::Audience`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_at: Option<DateTime<Utc>>,
+}
+
+/// Which papers a feed page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedQuery {
+    /// First day (inclusive); `None` for no lower bound.
+    pub from: Option<NaiveDate>,
+    /// Day after the last (exclusive); `None` for no upper bound.
+    pub until: Option<NaiveDate>,
+    /// A category such as `cs.CV` (primary or cross-list), or an archive such as `cs`.
+    pub category: Option<String>,
+    /// `New`, `Top` (most upvotes), or `Trending` (see `paperboy_core::ranking`).
+    pub sort: FeedSort,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+impl Default for FeedQuery {
+    fn default() -> Self {
+        FeedQuery { from: None, until: None, category: None, sort: FeedSort::New, offset: 0, limit: 30 }
+    }
+}
+
+/// One page of a feed and the size of the whole feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedPage {
+    pub items: Vec<StoredPaper>,
+    pub total: u64,
+}
+
+/// One entry of the change feed: paper `paper_id` changed at `seq`. `paper` is
+/// its current state, or `None` when it no longer exists under that id (a
+/// local paper merged into an arXiv one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub seq: u64,
+    pub paper_id: paperboy_core::PaperId,
+    pub paper: Option<Paper>,
+}
+
+/// The catalog: papers, their feeds and the change feed that search indexes follow.
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    /// Inserts or updates papers in one transaction, keyed by arXiv id.
+    ///
+    /// Rules: a record whose content equals what we have is `Unchanged`; an
+    /// older version than the stored one is `Unchanged` (never a regression);
+    /// an update keeps the paper's row, feed date, votes and everything else
+    /// attached to it. An arXiv paper whose normalised title matches a local
+    /// (`pb-…`) paper takes that paper over (`Merged`); a local paper whose
+    /// title is already in the catalog is `Unchanged`.
+    async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError>;
+
+    /// [`Catalog::upsert_papers`] for papers whose ids, title keys and content
+    /// fingerprints the caller already computed: the same rules, the same
+    /// one transaction, less work for the writer.
+    async fn upsert_batch(&self, batch: PaperBatch) -> Result<Vec<UpsertOutcome>, StoreError> {
+        self.upsert_papers(batch.papers()).await
+    }
+
+    /// One paper by id, as the public sees it (`None` for a hidden paper).
+    async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError>;
+
+    /// A page of a feed, as the public sees it (hidden papers left out),
+    /// ordered by `query.sort`; `trending` is ranked at the current time.
+    async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
+
+    /// The most recent day that has papers.
+    async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError>;
+
+    /// The nearest days before and after `day` that have papers.
+    async fn neighbour_dates(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
+
+    /// How many papers the catalog holds.
+    async fn count_papers(&self) -> Result<u64, StoreError>;
+
+    /// Changes after sequence number `after`, oldest first, at most `limit`.
+    /// Followers (search indexes) apply them in order and remember the last `seq`.
+    /// A paper that is hidden now comes back as `paper: None`, like one that
+    /// no longer exists; hiding and showing a paper are changes.
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError>;
+
+    /// The newest sequence number in the change feed (0 when empty).
+    async fn last_change_seq(&self) -> Result<u64, StoreError>;
+}

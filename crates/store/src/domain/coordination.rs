@@ -1,0 +1,73 @@
+//! [`Coordination`]: what Paperboy processes sharing one database agree on
+//! through it — leases (one harvester, one digest builder at a time),
+//! rate-limit failures (a limit holds whichever server a request hits) and
+//! shared secrets (a mail link signed by one server verifies on all).
+//!
+//! Lease times are the holders' clocks (UTC): servers are expected to keep
+//! them within a few seconds of each other (NTP), which is small against
+//! lease lengths of a minute.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::StoreError;
+
+/// A lease as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub name: String,
+    pub holder: String,
+    pub acquired_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Lease {
+    /// Whether `holder` holds it (at the time it was read).
+    pub fn is_held_by(&self, holder: &str) -> bool {
+        self.holder == holder
+    }
+}
+
+/// Coordination between processes through the database.
+#[async_trait]
+pub trait Coordination: Send + Sync + 'static {
+    /// Takes lease `name` for `holder` until `now + ttl` when it is free,
+    /// expired, or already `holder`'s (then it is extended). Returns the
+    /// lease as it stands afterwards: [`Lease::is_held_by`] `holder` if
+    /// taken, otherwise the other holder's lease and its expiry.
+    async fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<Lease, StoreError>;
+
+    /// Extends `holder`'s lease `name` to `now + ttl`; `false` when `holder`
+    /// no longer holds it (released, or taken over after it expired).
+    async fn renew_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Gives lease `name` up if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Lease `name` as stored (possibly expired), if anyone took it.
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+
+    /// Records one failed attempt under rate-limit `key` at `at`.
+    async fn record_failure(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The times of `key`'s failures at or after `since`, newest first, at
+    /// most `limit` of them.
+    async fn recent_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+
+    /// Forgets `key`'s failures (after a successful login).
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Deletes every failure older than `before`; returns how many.
+    async fn sweep_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The shared secret `name`. The first caller's `candidate` becomes it;
+    /// every later call, from any process, returns that same value.
+    async fn shared_secret(&self, name: &str, candidate: &str) -> Result<String, StoreError>;
+}

@@ -1,0 +1,33 @@
+//! The store's public traits, one per part of the domain, with the values
+//! that cross them: [`Catalog`] (papers and the change feed),
+//! [`Accounts`] (members, sessions, tokens, email links), [`Community`]
+//! (votes, submissions, comments, reading lists, profiles), [`Moderation`]
+//! (roles, suspensions, hiding, the admin's view), [`Mailing`]
+//! (subscriptions and the outbox), [`Harvests`] (the harvest log) and
+//! [`Coordination`] (leases, shared rate limits and secrets between
+//! processes). [`Database`] is all of them, which is what the web layer
+//! holds. They are object-safe async traits that speak in domain types; no
+//! SQL here (that is `sql/`).
+
+pub(crate) mod accounts;
+pub(crate) mod catalog;
+pub(crate) mod community;
+pub(crate) mod coordination;
+pub(crate) mod harvests;
+pub(crate) mod mailing;
+pub(crate) mod moderation;
+
+use accounts::Accounts;
+use catalog::Catalog;
+use community::Community;
+use coordination::Coordination;
+use harvests::Harvests;
+use mailing::Mailing;
+use moderation::Moderation;
+
+/// A backend that keeps everything: the catalog, the members and what they
+/// do, moderation, the mail, the harvest log and the coordination between
+/// processes.
+pub trait Database: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination {}
+
+impl<T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination> Database for T {}

@@ -1,0 +1,556 @@
+//! [`Catalog`] in portable SQL: upserts (one by one and in bulk), lookups,
+//! feeds and the change feed. Also the helpers the community and moderation
+//! halves change the catalog with ([`SqlStore::upsert_one`],
+//! [`SqlStore::record_change`]) and `paper_as` / `feed_as` (a paper or a feed
+//! page as an audience sees it).
+//!
+//! What the backends supply (see [`Backend`](super::backend::Backend)):
+//! `begin_catalog_write` (the transaction of an upsert, which appends to the
+//! change feed), `bulk_insert` (the verb of the multi-row inserts of
+//! `flush_inserts`) and `case_insensitive_like` (the feed's category
+//! filter). Everything else is the same on both: the statements, the upsert
+//! rules ([`upsert_outcome`]), the bulk plan ([`plan_batch`]) with its chunk
+//! sizes ([`INSERT_ROWS`], [`LOOKUP_CHUNK`]), and the trending order, ranked
+//! in Rust over the papers with votes.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::ranking::{Candidate, listed_at, rank_trending};
+use paperboy_core::text::title_key;
+use paperboy_core::{FeedSort, Paper, PaperId};
+
+use super::exec::{Query, Tx};
+use super::rows::{Cells, PAPER_COLUMNS, PAPER_FROM, row_to_paper, row_to_paper_at};
+use super::{LOOKUP_CHUNK, SqlStore, parse_date, parse_ts, placeholders};
+use crate::{Audience, Catalog, Change, FeedPage, FeedQuery, PaperBatch, StoreError, StoredPaper, UpsertOutcome};
+
+pub(crate) struct Existing {
+    pub(crate) pk: i64,
+    pub(crate) paper_id: String,
+    pub(crate) version: Option<i64>,
+    pub(crate) content_hash: i64,
+}
+
+/// The row a local paper (?1: id, ?2: title key) is: anything with its id or title.
+pub(crate) const FIND_LOCAL_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+     WHERE paper_id = ?1 OR title_key = ?2 ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
+/// The row an arXiv paper is: found by id, or a local paper of the same title it takes over.
+pub(crate) const FIND_ARXIV_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+     WHERE paper_id = ?1 OR (title_key = ?2 AND paper_id LIKE 'pb-%') \
+     ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
+
+pub(crate) fn categories_column(p: &Paper) -> String {
+    if p.categories.is_empty() { " ".to_string() } else { format!(" {} ", p.categories.join(" ")) }
+}
+
+pub(crate) fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
+    d.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+pub(crate) const INSERT_SQL: &str = "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, \
+     primary_category, categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, \
+     withdrawn, content_hash, listed_on, created_at, modified_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)";
+
+/// Updates keep `listed_on` (?18 is bound but unused), `created_at`, votes and
+/// every row that refers to `pk`: the paper keeps its day and its history.
+pub(crate) const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title = ?3, title_key = ?4, \
+     authors = ?5, abstract = ?6, primary_category = ?7, categories = ?8, submitted_at = ?9, updated_at = ?10, \
+     comment = ?11, journal_ref = ?12, doi = ?13, code_url = ?14, project_url = ?15, withdrawn = ?16, \
+     content_hash = ?17, modified_at = ?19 WHERE pk = ?20 AND ?18 IS NOT NULL";
+
+/// Appends one paper (?1) to the change feed, at ?2.
+const RECORD_CHANGE_SQL: &str = "INSERT INTO paper_changes (paper_id, changed_at) VALUES (?1, ?2)";
+
+/// What upserting `paper` (its id as text, its content fingerprint) does,
+/// given the row `find_existing` matched: the upsert rules of [`Catalog`].
+pub(crate) fn upsert_outcome(existing: Option<&Existing>, paper: &Paper, id: &str, hash: i64) -> UpsertOutcome {
+    match existing {
+        None => UpsertOutcome::Inserted,
+        Some(e) if paper.id.is_local() && e.paper_id != id => UpsertOutcome::Unchanged,
+        Some(e) if e.paper_id != id => UpsertOutcome::Merged,
+        Some(e) if e.content_hash == hash => UpsertOutcome::Unchanged,
+        Some(e) if matches!((e.version, paper.version), (Some(old), Some(new)) if i64::from(new) < old) => {
+            UpsertOutcome::Unchanged
+        }
+        Some(_) => UpsertOutcome::Updated,
+    }
+}
+
+/// Rows per multi-row INSERT (20 columns each, well under SQLite's and
+/// PostgreSQL's bind-parameter limits).
+pub(crate) const INSERT_ROWS: usize = 100;
+
+/// What the bulk lookups of `upsert_many` decide for each paper of a batch
+/// (ids, title keys, fingerprints), given the fingerprints of the ids already
+/// stored and the title keys already taken: `Some(Inserted)` for a new paper,
+/// `Some(Unchanged)` for an identical one, `None` for the one-by-one path.
+pub(crate) fn plan_batch(
+    ids: &[String],
+    keys: &[String],
+    hashes: &[i64],
+    known_hash: &HashMap<String, i64>,
+    known_keys: &HashSet<String>,
+) -> Vec<Option<UpsertOutcome>> {
+    // What the bulk lookups decide (`None`: the one-by-one path). Writes within
+    // the batch cannot change these: they only touch rows with the ids and
+    // title keys of papers on the one-by-one path, and every later paper with
+    // one of those is on that path too.
+    let mut seen_ids: HashSet<&str> = HashSet::new();
+    let mut seen_keys: HashSet<&str> = HashSet::new();
+    (0..ids.len())
+        .map(|i| {
+            let (id, key) = (ids[i].as_str(), keys[i].as_str());
+            let repeated = !seen_ids.insert(id) | !seen_keys.insert(key);
+            if repeated {
+                None
+            } else if let Some(&h) = known_hash.get(id) {
+                (h == hashes[i]).then_some(UpsertOutcome::Unchanged)
+            } else if known_keys.contains(key) {
+                None
+            } else {
+                Some(UpsertOutcome::Inserted)
+            }
+        })
+        .collect()
+}
+
+/// Escapes LIKE wildcards typed by a user inside a `% ... %` pattern.
+fn like_escape_pattern(pattern: &str) -> String {
+    let inner = &pattern[1..pattern.len() - 1];
+    let escaped = inner.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Appends the WHERE clause of a feed query over papers `p` (portable SQL,
+/// `?N` placeholders; `like` is the backend's ASCII-case-insensitive `LIKE`);
+/// returns the values to bind, in order.
+pub(crate) fn feed_filter(q: &FeedQuery, audience: Audience, like: &str, sql: &mut String) -> Vec<String> {
+    let mut binds = Vec::new();
+    sql.push_str(" WHERE 1 = 1");
+    if audience == Audience::Public {
+        sql.push_str(" AND p.hidden_at IS NULL");
+    }
+    if let Some(from) = q.from {
+        binds.push(from.format("%Y-%m-%d").to_string());
+        sql.push_str(&format!(" AND p.listed_on >= ?{}", binds.len()));
+    }
+    if let Some(until) = q.until {
+        binds.push(until.format("%Y-%m-%d").to_string());
+        sql.push_str(&format!(" AND p.listed_on < ?{}", binds.len()));
+    }
+    if let Some(cat) = q.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        let pattern = if cat.contains('.') { format!("% {cat} %") } else { format!("% {cat}.%") };
+        binds.push(like_escape_pattern(&pattern));
+        sql.push_str(&format!(" AND p.categories {like} ?{} ESCAPE '\\'", binds.len()));
+    }
+    binds
+}
+
+/// The `new` order, which also breaks every other order's ties.
+pub(crate) const NEW_ORDER: &str = "p.listed_on DESC, p.paper_id DESC";
+
+pub(crate) fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl SqlStore {
+    /// The row `paper` (title key `key`) is, if any: by id, or by title
+    /// (see [`FIND_LOCAL_SQL`] and [`FIND_ARXIV_SQL`]).
+    pub(crate) async fn find_existing(
+        tx: &mut Tx<'_>,
+        paper: &Paper,
+        key: &str,
+    ) -> Result<Option<Existing>, sqlx::Error> {
+        let id = paper.id.to_string();
+        let sql = if paper.id.is_local() { FIND_LOCAL_SQL } else { FIND_ARXIV_SQL };
+        let row = Query::new(sql).bind(&id).bind(key).fetch_optional(&mut *tx).await?;
+        Ok(row.map(|r| Existing { pk: r.int(0), paper_id: r.text(1), version: r.opt_int(2), content_hash: r.int(3) }))
+    }
+
+    /// One paper by the upsert rules, inside the caller's catalog
+    /// transaction (from `begin_catalog_write`).
+    pub(crate) async fn upsert_one(tx: &mut Tx<'_>, paper: &Paper, now: &str) -> Result<UpsertOutcome, sqlx::Error> {
+        let key = title_key(&paper.title);
+        let hash = paper.content_hash() as i64;
+        let existing = Self::find_existing(tx, paper, &key).await?;
+        let id = paper.id.to_string();
+        let outcome = upsert_outcome(existing.as_ref(), paper, &id, hash);
+        if outcome == UpsertOutcome::Unchanged {
+            return Ok(outcome);
+        }
+        let authors = serde_json::to_string(&paper.authors).unwrap_or_else(|_| "[]".into());
+        let sql = if existing.is_some() { UPDATE_SQL } else { INSERT_SQL };
+        let mut q = Query::new(sql)
+            .bind(&id)
+            .bind(paper.version.map(i64::from))
+            .bind(&paper.title)
+            .bind(&key)
+            .bind(authors)
+            .bind(&paper.abstract_text)
+            .bind(&paper.primary_category)
+            .bind(categories_column(paper))
+            .bind(ts(paper.submitted_at))
+            .bind(ts(paper.updated_at))
+            .bind(&paper.comment)
+            .bind(&paper.journal_ref)
+            .bind(&paper.doi)
+            .bind(&paper.links.code)
+            .bind(&paper.links.project)
+            .bind(paper.withdrawn)
+            .bind(hash)
+            .bind(paper.listed_on.format("%Y-%m-%d").to_string())
+            .bind(now);
+        let renamed_from = existing.as_ref().filter(|e| e.paper_id != id).map(|e| e.paper_id.clone());
+        if let Some(e) = existing {
+            q = q.bind(e.pk);
+        }
+        q.execute(&mut *tx).await?;
+        if let Some(old) = renamed_from {
+            Self::record_change(tx, &old, now).await?;
+        }
+        Self::record_change(tx, &id, now).await?;
+        Ok(outcome)
+    }
+
+    /// Appends to the change feed, inside a transaction from
+    /// `begin_catalog_write` (on PostgreSQL: holding the catalog lock).
+    pub(crate) async fn record_change(tx: &mut Tx<'_>, paper_id: &str, now: &str) -> Result<(), sqlx::Error> {
+        Query::new(RECORD_CHANGE_SQL).bind(paper_id).bind(now).execute(&mut *tx).await?;
+        Ok(())
+    }
+
+    /// Upserts a batch with few round trips: what already exists is looked up in
+    /// bulk, identical records are recognised from the bulk lookup, brand-new
+    /// papers go in with multi-row INSERTs, and only the rest (updates, title
+    /// matches, repeats within the batch) take the one-by-one path of
+    /// `upsert_one`. Outcomes are the same as one-by-one upserts in order.
+    /// The inserted papers' texts are moved out of `batch` (see `flush_inserts`).
+    async fn upsert_many(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &mut PaperBatch,
+        now: &str,
+    ) -> Result<Vec<UpsertOutcome>, sqlx::Error> {
+        let (ids, keys, hashes) = (&batch.ids, &batch.keys, &batch.hashes);
+
+        let mut known_hash: HashMap<String, i64> = HashMap::new();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let sql =
+                format!("SELECT paper_id, content_hash FROM papers WHERE paper_id IN ({})", placeholders(chunk.len()));
+            let mut q = Query::new(sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                known_hash.insert(row.text(0), row.int(1));
+            }
+        }
+        let mut known_keys: HashSet<String> = HashSet::new();
+        let unknown_keys: Vec<&String> =
+            keys.iter().zip(ids).filter(|(_, id)| !known_hash.contains_key(*id)).map(|(k, _)| k).collect();
+        for chunk in unknown_keys.chunks(LOOKUP_CHUNK) {
+            let sql = format!("SELECT title_key FROM papers WHERE title_key IN ({})", placeholders(chunk.len()));
+            let mut q = Query::new(sql);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                known_keys.insert(row.text(0));
+            }
+        }
+
+        let plan = plan_batch(ids, keys, hashes, &known_hash, &known_keys);
+
+        let mut outcomes = Vec::with_capacity(plan.len());
+        let mut pending: Vec<usize> = Vec::new();
+        for (i, fast) in plan.into_iter().enumerate() {
+            match fast {
+                Some(UpsertOutcome::Inserted) => {
+                    pending.push(i);
+                    outcomes.push(UpsertOutcome::Inserted);
+                }
+                Some(o) => outcomes.push(o),
+                None => {
+                    self.flush_inserts(tx, batch, &mut pending, now).await?;
+                    outcomes.push(Self::upsert_one(tx, &batch.papers[i], now).await?);
+                }
+            }
+        }
+        self.flush_inserts(tx, batch, &mut pending, now).await?;
+        Ok(outcomes)
+    }
+
+    /// Inserts the papers of `batch` at `pending` with multi-row INSERTs
+    /// (`self.backend().bulk_insert()`, the columns of [`INSERT_SQL`]) and records
+    /// their changes.
+    ///
+    /// Their texts are moved into the statements, which leaves those papers
+    /// hollow: sqlx copies every borrowed value before it hands a statement to
+    /// SQLite, and for an import that is every title and abstract once more.
+    async fn flush_inserts(
+        &self,
+        tx: &mut Tx<'_>,
+        batch: &mut PaperBatch,
+        pending: &mut Vec<usize>,
+        now: &str,
+    ) -> Result<(), sqlx::Error> {
+        use std::mem::take;
+        for chunk in pending.chunks(INSERT_ROWS) {
+            // Plain `?` placeholders: sqlx resolves numbered ones much more slowly
+            // in long statements on SQLite (measured: 40 rows of ?NNN ran at half
+            // the speed). PostgreSQL's executor numbers them, once per statement.
+            let row = format!("({})", ["?"; 20].join(", "));
+            let rows = vec![row; chunk.len()];
+            let sql = format!(
+                "{} INTO papers (paper_id, version, title, title_key, authors, abstract, primary_category, \
+                 categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, \
+                 withdrawn, content_hash, listed_on, created_at, modified_at) VALUES {}",
+                self.backend().bulk_insert(),
+                rows.join(", ")
+            );
+            let mut q = Query::with_capacity(sql, chunk.len() * 20);
+            let mut changed = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let p = &mut batch.papers[i];
+                let id = take(&mut batch.ids[i]);
+                q = q
+                    .bind(id.clone())
+                    .bind(p.version.map(i64::from))
+                    .bind(take(&mut p.title))
+                    .bind(take(&mut batch.keys[i]))
+                    .bind(serde_json::to_string(&p.authors).unwrap_or_else(|_| "[]".into()))
+                    .bind(take(&mut p.abstract_text))
+                    .bind(p.primary_category.take())
+                    .bind(categories_column(p))
+                    .bind(ts(p.submitted_at))
+                    .bind(ts(p.updated_at))
+                    .bind(p.comment.take())
+                    .bind(p.journal_ref.take())
+                    .bind(p.doi.take())
+                    .bind(p.links.code.take())
+                    .bind(p.links.project.take())
+                    .bind(p.withdrawn)
+                    .bind(batch.hashes[i])
+                    .bind(p.listed_on.to_string())
+                    .bind(now)
+                    .bind(now);
+                changed.push(id);
+            }
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "{} INTO paper_changes (paper_id, changed_at) VALUES {}",
+                self.backend().bulk_insert(),
+                vec!["(?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = Query::new(sql);
+            for id in changed {
+                q = q.bind(id).bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        pending.clear();
+        Ok(())
+    }
+
+    /// One paper as `audience` sees it.
+    pub(crate) async fn paper_as(&self, id: &PaperId, audience: Audience) -> Result<Option<StoredPaper>, StoreError> {
+        let hidden = if audience == Audience::Public { " AND p.hidden_at IS NULL" } else { "" };
+        let sql = format!("SELECT {PAPER_COLUMNS} FROM {PAPER_FROM} WHERE p.paper_id = ?1{hidden}");
+        let row = Query::new(sql).bind(id.to_string()).fetch_optional(self.pool()).await?;
+        row.as_ref().map(row_to_paper).transpose()
+    }
+
+    /// A feed page as `audience` sees it, `trending` ranked at `now`.
+    ///
+    /// `new` and `top` are ordered and paged by SQL. `trending` needs a power
+    /// function that not every SQLite build has, so it is ranked in Rust with
+    /// `paperboy_core::ranking`, but only over the papers that have votes:
+    /// every paper without votes scores 0 and ties in the `new` order, so
+    /// those follow the ranked ones straight from SQL. `total` counts both.
+    pub(crate) async fn feed_as(
+        &self,
+        query: &FeedQuery,
+        audience: Audience,
+        now: DateTime<Utc>,
+    ) -> Result<FeedPage, StoreError> {
+        let mut filter = String::new();
+        let binds = feed_filter(query, audience, self.backend().case_insensitive_like(), &mut filter);
+        let count_sql = format!("SELECT COUNT(*) FROM papers p{filter}");
+        let mut count = Query::new(count_sql);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(self.pool()).await?.int(0) as u64;
+        let items = match query.sort {
+            FeedSort::New => self.feed_page(&filter, &binds, NEW_ORDER, query.offset, query.limit).await?,
+            FeedSort::Top => {
+                let order = format!("p.upvotes DESC, {NEW_ORDER}");
+                self.feed_page(&filter, &binds, &order, query.offset, query.limit).await?
+            }
+            FeedSort::Trending => self.trending_page(query, &filter, &binds, now).await?,
+        };
+        Ok(FeedPage { items, total })
+    }
+
+    /// One page of papers matching `filter` (from [`feed_filter`]), in SQL `order`.
+    async fn feed_page(
+        &self,
+        filter: &str,
+        binds: &[String],
+        order: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<StoredPaper>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {PAPER_COLUMNS} FROM {PAPER_FROM}{filter} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        );
+        let mut page = Query::new(sql);
+        for b in binds {
+            page = page.bind(b);
+        }
+        let rows = page.bind(i64::from(limit)).bind(i64::from(offset)).fetch_all(self.pool()).await?;
+        rows.iter().map(row_to_paper).collect()
+    }
+
+    /// One page of the trending order (see `feed_as`).
+    async fn trending_page(
+        &self,
+        query: &FeedQuery,
+        filter: &str,
+        binds: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StoredPaper>, StoreError> {
+        let sql = format!(
+            "SELECT p.paper_id, p.upvotes, p.listed_on, s.submitted_at FROM papers p \
+             LEFT JOIN submissions s ON s.paper_pk = p.pk{filter} AND p.upvotes > 0"
+        );
+        let mut q = Query::new(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let mut candidates = Vec::new();
+        for r in q.fetch_all(self.pool()).await? {
+            let id = r.text(0);
+            let day = r.text(2);
+            let listed_on = parse_date(&day)
+                .ok_or_else(|| StoreError::Corrupt { paper_id: id.clone(), why: format!("listed_on {day:?}") })?;
+            let at = listed_at(listed_on, parse_ts(r.opt_text(3)));
+            candidates.push(Candidate { id, votes: r.int(1), listed_on, listed_at: at });
+        }
+        let voted = candidates.len();
+        let (offset, limit) = (query.offset as usize, query.limit as usize);
+        let ranking = self.ranking();
+        let ranked: Vec<String> =
+            rank_trending(candidates, now, &ranking).into_iter().skip(offset).take(limit).map(|c| c.0.id).collect();
+        let mut items = Vec::with_capacity(limit.min(1_000));
+        for chunk in ranked.chunks(LOOKUP_CHUNK) {
+            let sql =
+                format!("SELECT {PAPER_COLUMNS} FROM {PAPER_FROM} WHERE p.paper_id IN ({})", placeholders(chunk.len()));
+            let mut q = Query::new(sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            let mut by_id = HashMap::new();
+            for r in q.fetch_all(self.pool()).await? {
+                let p = row_to_paper(&r)?;
+                by_id.insert(p.paper.id.to_string(), p);
+            }
+            items.extend(chunk.iter().filter_map(|id| by_id.remove(id)));
+        }
+        // The rest of the page: papers without votes, in the `new` order.
+        let rest = limit - ranked.len();
+        if rest > 0 {
+            let skip = offset.saturating_sub(voted);
+            let unvoted = format!("{filter} AND p.upvotes <= 0");
+            let more = self.feed_page(&unvoted, binds, NEW_ORDER, clamp_u32(skip), clamp_u32(rest)).await?;
+            items.extend(more);
+        }
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl Catalog for SqlStore {
+    async fn upsert_papers(&self, papers: &[Paper]) -> Result<Vec<UpsertOutcome>, StoreError> {
+        self.upsert_batch(papers.iter().cloned().collect()).await
+    }
+
+    async fn upsert_batch(&self, mut batch: PaperBatch) -> Result<Vec<UpsertOutcome>, StoreError> {
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut tx = self.backend().begin_catalog_write().await?;
+        let outcomes = self.upsert_many(&mut tx, &mut batch, &now).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn get_paper(&self, id: &PaperId) -> Result<Option<StoredPaper>, StoreError> {
+        self.paper_as(id, Audience::Public).await
+    }
+
+    async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+        self.feed_as(query, Audience::Public, Utc::now()).await
+    }
+
+    async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let row = Query::new("SELECT MAX(listed_on) FROM papers").fetch_one(self.pool()).await?;
+        Ok(row.opt_text(0).as_deref().and_then(parse_date))
+    }
+
+    async fn neighbour_dates(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+        let d = day.format("%Y-%m-%d").to_string();
+        let prev = Query::new("SELECT MAX(listed_on) FROM papers WHERE listed_on < ?1")
+            .bind(&d)
+            .fetch_one(self.pool())
+            .await?
+            .opt_text(0);
+        let next = Query::new("SELECT MIN(listed_on) FROM papers WHERE listed_on > ?1")
+            .bind(&d)
+            .fetch_one(self.pool())
+            .await?
+            .opt_text(0);
+        Ok((prev.as_deref().and_then(parse_date), next.as_deref().and_then(parse_date)))
+    }
+
+    async fn count_papers(&self) -> Result<u64, StoreError> {
+        let n = Query::new("SELECT COUNT(*) FROM papers").fetch_one(self.pool()).await?.int(0);
+        Ok(n as u64)
+    }
+
+    async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        let sql = format!(
+            "SELECT c.seq, c.paper_id, p.pk IS NOT NULL AND p.hidden_at IS NULL, {PAPER_COLUMNS} \
+             FROM paper_changes c LEFT JOIN papers p ON p.paper_id = c.paper_id \
+             LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id \
+             WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2"
+        );
+        let rows = Query::new(sql)
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq = r.int(0);
+            let raw_id = r.text(1);
+            let paper_id = PaperId::parse(&raw_id)
+                .map_err(|e| StoreError::Corrupt { paper_id: raw_id.clone(), why: e.to_string() })?;
+            let paper = if r.flag(2) { Some(row_to_paper_at(r, 3)?.paper) } else { None };
+            out.push(Change { seq: seq as u64, paper_id, paper });
+        }
+        Ok(out)
+    }
+
+    async fn last_change_seq(&self) -> Result<u64, StoreError> {
+        let n = Query::new("SELECT MAX(seq) FROM paper_changes").fetch_one(self.pool()).await?.opt_int(0);
+        Ok(n.unwrap_or(0) as u64)
+    }
+}
