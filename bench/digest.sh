@@ -20,7 +20,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 sink=$!
 trap 'kill $sink 2>/dev/null || true; wait $sink 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q listening "$sinkdir/log" && break; sleep 0.1; done
-cargo run --quiet -p paperboy-mail --example bench_digest -- --port "$port" --subscribers "$subscribers" --papers "$papers"
+cargo run --quiet -p paperboy-services --example bench_digest -- --port "$port" --subscribers "$subscribers" --papers "$papers"
 kill "$sink"; wait "$sink" 2>/dev/null || true
 trap - EXIT
 echo "sink received: $(cat "$sinkdir/count")"

@@ -5,15 +5,19 @@
 //! * [`message`]: RFC 5322 messages with one-click unsubscribe headers.
 //! * [`token`]: HMAC-signed, expiring confirm / unsubscribe / manage links.
 //! * [`smtp`]: delivery through lettre (plain, STARTTLS or TLS over rustls).
-//! * [`job`]: building a period's digests into the store's outbox.
+//! * [`compose`]: a period's digests and the other mails, composed into the
+//!   store's outbox (saved searches matched through [`SavedSearchMatcher`]).
 //! * [`deliver`]: the outbox sender (leases, rate limit, retries, bounces).
 //!
-//! [`Postman`] bundles what the web layer and the scheduler need.
+//! [`Postman`] bundles what the web layer and the digest job need. When
+//! digests are built and the outbox is sent is decided in
+//! `paperboy-services` (its `jobs` module); this crate is transport,
+//! templates and tokens, and knows nothing of search.
 
+pub mod compose;
 pub mod deliver;
 pub mod digest;
 mod error;
-pub mod job;
 pub mod message;
 pub mod smtp;
 pub mod token;
@@ -24,9 +28,9 @@ use paperboy_core::Email;
 use paperboy_store::Subscriber;
 use tokio::sync::Mutex;
 
+pub use compose::{BuildReport, DigestBuilder, Period, SavedSearchMatcher, Site};
 pub use deliver::{DeliveryReport, DeliverySettings, deliver_due};
 pub use error::MailError;
-pub use job::{BuildReport, DigestBuilder, Period, Site};
 pub use smtp::{Mailer, Security, SendError, SmtpSettings};
 pub use token::{Purpose, Signer, TokenError};
 

@@ -17,20 +17,17 @@
 //! waits and takes over if the holder dies (its lease runs out), resuming
 //! from the checkpoint.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate, Utc};
 use paperboy_arxiv::{ArxivError, ArxivSettings, ListRequest, MetadataFormat, OaiClient, OaiPage};
 use paperboy_core::Paper;
-use paperboy_core::schedule::Schedule;
 use paperboy_store::{
     Catalog, Coordination, HarvestArgs, HarvestCounts, HarvestRun, HarvestTrigger, Harvests, PaperBatch, StoreError,
     UpsertOutcome,
 };
 use thiserror::Error;
-use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::lease::{DEFAULT_LEASE, HARVEST_LEASE, LeaseError, holder_id, with_lease};
 
@@ -308,51 +305,21 @@ where
     Ok(done)
 }
 
-/// Runs [`harvest`] at every firing of `schedule` (as [`HarvestTrigger::Schedule`])
-/// until `stop` turns true; a harvest still running then is dropped, and the
-/// next one resumes it from its checkpoint. Failures are logged (and recorded
-/// in the run); the schedule goes on. When another process holds the lease
-/// (another server fired too), this one waits: it is done once a scheduled
-/// harvest has completed since the firing, and takes over if the holder's
-/// lease runs out first.
-pub async fn run_on_schedule<S>(
-    store: Arc<S>,
-    config: HarvestSettings,
-    schedule: Schedule,
-    mut stop: watch::Receiver<bool>,
-) where
-    S: Catalog + Harvests + Coordination + ?Sized,
-{
-    let config = HarvestSettings { trigger: HarvestTrigger::Schedule, ..config };
-    loop {
-        let next = schedule.next_after(Utc::now());
-        info!(next = %next, "next scheduled harvest");
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
-        }
-        if *stop.borrow() {
-            return;
-        }
-        let fired = Utc::now();
-        tokio::select! {
-            () = harvest_when_fired(store.as_ref(), &config, fired) => {}
-            _ = stop.changed() => {
-                info!("stopping: the unfinished harvest resumes from its checkpoint next time");
-                return;
-            }
-        }
-    }
-}
-
-/// One firing (at `fired`) of the schedule of [`run_on_schedule`]:
+/// One firing (at `fired`) of the daily schedule (the `harvest` job):
 /// harvests, or waits for whoever holds the lease to complete a scheduled
 /// harvest, taking over from its checkpoint if its lease runs out first.
-pub async fn harvest_when_fired<S>(store: &S, config: &HarvestSettings, fired: chrono::DateTime<Utc>)
+/// Returns the run this process completed, or `None` when another process
+/// did the firing's harvest. A failure is recorded in its run and returned
+/// (the job retries it).
+pub async fn harvest_when_fired<S>(
+    store: &S,
+    config: &HarvestSettings,
+    fired: chrono::DateTime<Utc>,
+) -> Result<Option<HarvestRun>, HarvestError>
 where
     S: Catalog + Harvests + Coordination + ?Sized,
 {
+    let config = &HarvestSettings { trigger: HarvestTrigger::Schedule, ..config.clone() };
     let mut waiting = false;
     loop {
         match harvest(store, config, |_| {}).await {
@@ -363,7 +330,7 @@ where
                     updated = run.counts.updated,
                     "scheduled harvest done"
                 );
-                return;
+                return Ok(Some(run));
             }
             Err(HarvestError::Lease(LeaseError::Busy { holder, until, .. })) => {
                 // Said once per firing; the holder renews every third of a lease.
@@ -381,16 +348,13 @@ where
                         if run.trigger == HarvestTrigger::Schedule && run.finished_at.is_some_and(|t| t >= fired) =>
                     {
                         info!(run = run.id, "the scheduled harvest was done by another process");
-                        return;
+                        return Ok(None);
                     }
                     Ok(_) => {}
                     Err(e) => warn!(error = %e, "cannot read the harvest log; trying to harvest"),
                 }
             }
-            Err(e) => {
-                error!("scheduled harvest failed: {e}");
-                return;
-            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -41,7 +41,7 @@ pub struct SyncReport {
 
 /// Brings `engine` up to the store's newest change. Keyword documents are
 /// committed batch by batch, each with its watermark; vectors for them are
-/// left to [`embed_pending`] (the background job of [`follow`]). `progress(applied, newest)` is called after each batch.
+/// left to [`embed_pending`] and the background embedder (`jobs::embed`). `progress(applied, newest)` is called after each batch.
 pub async fn sync_index(
     store: &dyn Catalog,
     engine: &Arc<SearchEngine>,
@@ -101,58 +101,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(Into::into)
 }
 
-/// Runs in the background of `paperboy serve`: every `every`, brings the
-/// index up to the store's newest change, then embeds up to `embed_batch`
-/// papers that have no vector yet (so the follower stays responsive while a
-/// large catalog is embedded). Logs progress; never stops on an error, it
-/// retries on the next tick. Ends when `stop` resolves.
-pub async fn follow(
-    store: Arc<dyn Catalog>,
-    engine: Arc<SearchEngine>,
-    every: std::time::Duration,
-    embed_batch: usize,
-    stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut stop = stop;
-    let mut last_report = std::time::Instant::now();
-    let mut embedded_since_report = 0usize;
-    loop {
-        match sync_index(store.as_ref(), &engine, |_, _| {}).await {
-            Ok(r) if r.indexed + r.removed > 0 => {
-                tracing::info!(indexed = r.indexed, removed = r.removed, seq = r.applied_seq, "search index updated")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "search index update failed; retrying"),
-        }
-        let mut more_to_embed = false;
-        if engine.embedder().is_some() {
-            match blocking(&engine, move |e| e.embed_pending_up_to(embed_batch, embed_batch)).await {
-                Ok((done, left)) => {
-                    embedded_since_report += done;
-                    more_to_embed = left > 0;
-                    if embedded_since_report > 0 && (left == 0 || last_report.elapsed().as_secs() >= 10) {
-                        tracing::info!(
-                            embedded = embedded_since_report,
-                            waiting = left,
-                            "embedding papers for semantic search"
-                        );
-                        embedded_since_report = 0;
-                        last_report = std::time::Instant::now();
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "embedding failed; retrying"),
-            }
-        }
-        let pause = if more_to_embed { std::time::Duration::ZERO } else { every };
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
-            break;
-        }
-    }
-    if let Err(e) = blocking(&engine, |e| e.checkpoint()).await {
-        tracing::warn!(error = %e, "could not write the vector snapshot at shutdown");
-    }
+/// One turn of background embedding: embeds at most `max` pending papers,
+/// `batch` at a time, holding the engine's writer turn only that long (so
+/// keyword updates take turns with it). Returns (embedded, still waiting).
+pub async fn embed_turn(engine: &Arc<SearchEngine>, batch: usize, max: usize) -> Result<(usize, usize), IndexError> {
+    blocking(engine, move |e| e.embed_pending_up_to(batch, max)).await
+}
+
+/// Writes the vector snapshot (so the next start replays no log).
+pub async fn checkpoint(engine: &Arc<SearchEngine>) -> Result<(), IndexError> {
+    blocking(engine, |e| e.checkpoint()).await
 }

@@ -1,8 +1,11 @@
-//! Services that combine Paperboy's engines: the index follower that keeps
-//! the search index in step with the store's change feed, the background
-//! embedding job, finding (or fetching) the embedding model, the arXiv
-//! OAI-PMH harvester (`harvest.rs`), and work under database leases
-//! (`lease.rs`: one harvester, one digest builder across servers).
+//! Services that combine Paperboy's engines: the site's workflows (one
+//! module per area: `accounts.rs`, `submit.rs`, `subscriptions.rs`,
+//! `comments.rs`, `papers.rs`, `members.rs`; web handlers call one function
+//! each), keeping the search index in step with the store's change feed
+//! (`indexer.rs`), finding (or fetching) the embedding model, the arXiv
+//! OAI-PMH harvester (`harvest.rs`), work under database leases (`lease.rs`),
+//! and the one home of background work (`jobs/`: the job trait, the
+//! supervisor `serve` runs, and one file per job).
 //!
 //! And the site's workflows, one module per area, so that a web handler
 //! parses its input, calls one function here and renders the result:
@@ -21,6 +24,7 @@ pub mod accounts;
 pub mod comments;
 pub mod harvest;
 pub mod indexer;
+pub mod jobs;
 pub mod lease;
 pub mod members;
 pub mod model;
@@ -28,5 +32,5 @@ pub mod papers;
 pub mod submit;
 pub mod subscriptions;
 
-pub use indexer::{IndexError, SyncReport, embed_pending, follow, sync_index};
+pub use indexer::{IndexError, SyncReport, embed_pending, sync_index};
 pub use model::{ModelError, fetch_model, find_model_dir};

@@ -276,24 +276,62 @@ async fn new_versions_update_keep_the_listing_day_and_withdrawals_are_marked() {
 #[tokio::test]
 async fn the_schedule_waits_for_its_time_and_stops_when_told() {
     use paperboy_core::schedule::{Days, Schedule};
+    use paperboy_services::jobs::Supervisor;
+    use paperboy_services::jobs::harvest::Harvest;
     let replay = Replay::start(Vec::new());
     let (_dir, store) = open_store().await;
     let store = std::sync::Arc::new(store);
     // Due in about a day: nothing may be requested before the stop.
     let at = (chrono::Utc::now() - chrono::Duration::minutes(5)).format("%H:%M").to_string();
     let schedule = Schedule::parse(&at, "UTC", Days::Every).unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(paperboy_services::harvest::run_on_schedule(
-        std::sync::Arc::clone(&store),
-        config(&replay.base, MetadataFormat::Arxiv),
-        schedule,
-        stop_rx,
-    ));
+    let mut jobs = Supervisor::new(store.clone());
+    jobs.register(Harvest::new(config(&replay.base, MetadataFormat::Arxiv), schedule));
+    let running = jobs.start();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    stop_tx.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task).await.expect("the schedule stops promptly").unwrap();
+    let forced = tokio::time::timeout(Duration::from_secs(5), running.shutdown(Duration::from_secs(5)))
+        .await
+        .expect("the schedule stops promptly");
+    assert!(forced.is_empty(), "the harvest job stopped when told");
     assert!(replay.requests().is_empty());
     assert!(store.recent_harvests(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harvest_job_harvests_when_a_manual_clock_reaches_its_time() {
+    use paperboy_core::schedule::{Days, Schedule};
+    use paperboy_services::jobs::harvest::Harvest;
+    use paperboy_services::jobs::{ManualClock, Outcome, Supervisor};
+    let pages = split_pages(&raw_page(), 2, "m");
+    let replay = Replay::start(chain(&pages, "m"));
+    let (_dir, store) = open_store().await;
+    let store = std::sync::Arc::new(store);
+    let start = chrono::Utc::now();
+    let clock = std::sync::Arc::new(ManualClock::new(start));
+    let at = (start + chrono::Duration::hours(3)).format("%H:%M").to_string();
+    let mut jobs = Supervisor::new(store.clone()).with_clock(clock.clone());
+    jobs.register(Harvest::new(
+        config(&replay.base, MetadataFormat::ArxivRaw),
+        Schedule::parse(&at, "UTC", Days::Every).unwrap(),
+    ));
+    let running = jobs.start();
+    let board = running.status();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(replay.requests().is_empty(), "not before its time");
+    clock.advance(chrono::Duration::hours(3));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while board.get("harvest").unwrap().runs == 0 {
+        assert!(Instant::now() < deadline, "the harvest never ran: {:?}", board.snapshot());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = board.get("harvest").unwrap();
+    assert!(matches!(&status.last_outcome, Some(Outcome::Done(note)) if note.contains("2 pages")), "{status:?}");
+    let runs = store.recent_harvests(10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].status, runs[0].trigger, runs[0].pages),
+        (HarvestStatus::Completed, HarvestTrigger::Schedule, 2)
+    );
+    assert!(running.shutdown(Duration::from_secs(5)).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -372,7 +410,11 @@ async fn servers_firing_together_harvest_once_and_take_over_from_a_dead_one() {
     assert_eq!(store.recent_harvests(10).await.unwrap().len(), 1, "the others wait");
     first.abort();
     for waiter in [second, third] {
-        tokio::time::timeout(Duration::from_secs(30), waiter).await.expect("the waiters finish").unwrap();
+        tokio::time::timeout(Duration::from_secs(30), waiter)
+            .await
+            .expect("the waiters finish")
+            .unwrap()
+            .expect("the waiters' firing ends without an error");
     }
     let runs = store.recent_harvests(10).await.unwrap();
     assert_eq!(runs.len(), 2, "one server took over, the other saw it done: {runs:?}");

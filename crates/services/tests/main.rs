@@ -1,12 +1,13 @@
 //! Integration tests of `paperboy-services`
-//! (the harvester, indexer and leases, and the site's workflows: accounts,
-//! submissions, subscriptions, papers and comments), linked into one test binary:
+//! (the harvester, indexer, leases, the job supervisor, and the site's
+//! workflows: accounts, submissions, subscriptions, papers and comments), linked into one test binary:
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
 mod accounts;
 mod community;
 mod harvest;
 mod indexer;
+mod jobs;
 mod lease;
 mod submit;
 mod subscriptions;

@@ -8,7 +8,7 @@
 //! spreads its attempts over several servers behind a load balancer meets
 //! the same limit as on one; each limiter stores its keys under its own
 //! scope (`login:ip:…`). Rows older than [`SWEEP_AFTER`] are deleted by
-//! `paperboy serve`'s hourly sweep ([`paperboy_store::Coordination::sweep_failures`]).
+//! `paperboy serve`'s hourly sweep job (`paperboy_services::jobs::sweep`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +18,7 @@ use paperboy_store::Database;
 
 use crate::error::WebError;
 
-/// Failures older than this are swept; longer than any limiter's window.
-pub const SWEEP_AFTER: Duration = Duration::from_secs(3600);
+pub use paperboy_services::jobs::sweep::SWEEP_AFTER;
 
 /// Counts failures per key in a sliding window, in the database.
 #[derive(Clone)]

@@ -1,6 +1,8 @@
 //! `paperboy digest run`: builds a period's email digests into the outbox
-//! and delivers them; and the serve-side scheduler and outbox sender. The
-//! `[mail]` settings they share are in `config::mail`.
+//! and delivers them; and the digest builder and postman that `serve`
+//! hands to its digest and outbox jobs (`paperboy_services::jobs`), which
+//! build the same digests at the configured time. The `[mail]` settings
+//! they share are in `config::mail`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,13 +12,14 @@ use std::time::Duration;
 use crate::config::mail::MailSettings;
 use crate::config::{self, Settings};
 use anyhow::{Context, Result, bail};
-use chrono::{Utc, Weekday};
+use chrono::Utc;
 use clap::{Args, Subcommand};
 use paperboy_core::Email;
 use paperboy_core::schedule::Days;
-use paperboy_mail::{DigestBuilder, Mailer, Period, Postman, Signer, Site};
+use paperboy_mail::{DigestBuilder, Mailer, Period, Postman, SavedSearchMatcher, Signer, Site};
 use paperboy_search::SearchEngine;
-use paperboy_services::lease::{DIGEST_LEASE, LeaseError, holder_id, wait_for_lease, with_lease};
+use paperboy_services::jobs::digest::HybridMatcher;
+use paperboy_services::lease::{DIGEST_LEASE, holder_id, wait_for_lease};
 use paperboy_store::{Database, Frequency};
 
 /// Everything mail needs, for `serve` and `digest run`. `smtp` may be
@@ -33,7 +36,7 @@ pub async fn builder(
     let tz = mail.time_zone.trim().parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", mail.time_zone))?;
     Ok(DigestBuilder {
         db,
-        search,
+        search: search.map(|engine| Arc::new(HybridMatcher(engine)) as Arc<dyn SavedSearchMatcher>),
         signer,
         site: Site {
             name: settings.server.site_name.clone(),
@@ -146,95 +149,4 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         "digest run timings"
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// `serve`'s mail tasks: the digest scheduler (weekday dailies and Monday
-/// weeklies at the configured time, catching up at start on a period whose
-/// time has passed: building is idempotent) and the outbox sender (every
-/// few seconds, so retries and confirmation mails go out). Ends when
-/// `stop` turns true.
-///
-/// Building a period holds the digest lease, so that of several servers
-/// one builds; the others keep the period pending and try again on each
-/// pass, finding it built once the holder is done, or building the rest
-/// when the holder died and its lease ran out. Sending needs no lease: the
-/// outbox hands each mail to one sender.
-pub async fn run_in_server(
-    postman: Arc<Postman>,
-    settings: MailSettings,
-    lease: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let (daily, weekly) = match (settings.schedule(Days::Weekdays), settings.schedule(Days::Weekly(Weekday::Mon))) {
-        (Ok(d), Ok(w)) => (d, w),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "digest schedule is invalid; digests are off");
-            return;
-        }
-    };
-    tracing::info!(at = %settings.digest_time, tz = %settings.time_zone, "email digests are on");
-    let tz = postman.builder.site.tz;
-    let holder = holder_id();
-    let mut pending: Vec<Period> = Vec::new();
-    let now = Utc::now();
-    for (schedule, freq) in [(daily, Frequency::Daily), (weekly, Frequency::Weekly)] {
-        // Fired within the last day (daily) or week (weekly) but maybe not built: catch up.
-        let window = if freq == Frequency::Daily { chrono::Duration::hours(20) } else { chrono::Duration::days(6) };
-        if schedule.next_after(now - window) <= now {
-            pending.push(Period::at(freq, now, tz));
-        }
-    }
-    let mut next_daily = daily.next_after(Utc::now());
-    let mut next_weekly = weekly.next_after(Utc::now());
-    loop {
-        let now = Utc::now();
-        if now >= next_daily {
-            pending.push(Period::at(Frequency::Daily, now, tz));
-            next_daily = daily.next_after(now);
-        }
-        if now >= next_weekly {
-            pending.push(Period::at(Frequency::Weekly, now, tz));
-            next_weekly = weekly.next_after(now);
-        }
-        let mut still = Vec::new();
-        for period in pending.drain(..) {
-            if !build_and_log(&postman, &holder, lease, &period).await {
-                still.push(period);
-            }
-        }
-        pending = still;
-        if let Err(e) = postman.deliver_now().await {
-            tracing::warn!(error = %e, "mail delivery pass failed; retrying soon");
-        }
-        let until_next = (next_daily.min(next_weekly) - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-        tokio::select! {
-            _ = tokio::time::sleep(until_next.min(Duration::from_secs(5))) => {}
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-/// Builds `period` under the digest lease; `false` when another process
-/// holds the lease (try again later).
-async fn build_and_log(postman: &Arc<Postman>, holder: &str, lease: Duration, period: &Period) -> bool {
-    let builder = &postman.builder;
-    let build = builder.build_period(period, None, false);
-    match with_lease(builder.db.as_ref(), DIGEST_LEASE, holder, lease, build).await {
-        Ok(Ok(r)) => {
-            tracing::info!(period = %period.key, built = r.built, empty = r.empty, "digests queued");
-            true
-        }
-        Ok(Err(e)) => {
-            tracing::error!(period = %period.key, error = %e, "building digests failed; the next run retries");
-            true
-        }
-        Err(LeaseError::Busy { holder, .. }) => {
-            tracing::debug!(period = %period.key, %holder, "another process is building digests");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(period = %period.key, error = %e, "building digests stopped; trying again");
-            false
-        }
-    }
 }

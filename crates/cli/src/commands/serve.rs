@@ -2,10 +2,22 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use chrono::Weekday;
 use clap::Args;
-use paperboy_store::Catalog;
+use paperboy_core::schedule::Days;
+use paperboy_mail::Postman;
+use paperboy_search::SearchEngine;
+use paperboy_services::jobs::Supervisor;
+use paperboy_services::jobs::digest::Digest;
+use paperboy_services::jobs::embed::Embed;
+use paperboy_services::jobs::harvest::Harvest;
+use paperboy_services::jobs::index_follow::IndexFollow;
+use paperboy_services::jobs::outbox::Outbox;
+use paperboy_services::jobs::sweep::Sweep;
+use paperboy_store::{Catalog, Database, HarvestTrigger};
 use paperboy_web::{AppState, WebSettings};
 
 use crate::config::{self, Settings};
@@ -36,8 +48,8 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     let papers = store.count_papers().await?;
     let db = store.into_database();
     let store: Arc<dyn Catalog> = db.clone();
-    // Search: the index catches up with the catalog before we answer, then a
-    // background task follows the change feed and embeds new papers.
+    // Search: the index catches up with the catalog before we answer, then
+    // background jobs follow the change feed and embed new papers.
     let embedder = super::load_embedder(settings)?;
     let engine = super::open_engine(settings, embedder)?;
     if engine.is_read_only() {
@@ -48,58 +60,13 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         );
     }
     super::sync_with_progress(store.as_ref(), &engine).await?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(paperboy_services::indexer::follow(
-        Arc::clone(&store),
-        Arc::clone(&engine),
-        std::time::Duration::from_secs(2),
-        settings.search.embed_batch,
-        stop_rx.clone(),
-    ));
-    // The daily arXiv harvest, only when enabled ([harvest] enabled = true).
-    let harvester = settings.harvest.enabled.then(|| {
-        let h = &settings.harvest;
-        tracing::info!(at = %h.schedule.at, tz = %h.schedule.tz, base_url = %h.base_url, "daily harvest is on");
-        tokio::spawn(paperboy_services::harvest::run_on_schedule(
-            Arc::clone(&db),
-            h.config(paperboy_store::HarvestTrigger::Schedule, settings.lease),
-            h.schedule,
-            stop_rx.clone(),
-        ))
-    });
-    // Expired sessions, email links and rate-limit records are swept now and then.
-    let sweeper = {
-        let db = Arc::clone(&db);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-            loop {
-                every.tick().await;
-                match db.purge_expired().await {
-                    Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and links removed"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-                }
-                let old = chrono::Utc::now() - paperboy_web::ratelimit::SWEEP_AFTER;
-                if let Err(e) = db.sweep_failures(old).await {
-                    tracing::warn!(error = %e, "could not remove old rate-limit records");
-                }
-            }
-        })
-    };
     // Email digests and account mail, only when an SMTP server is configured.
     let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url).await?;
     let postman = super::digest::postman(builder, settings)?;
-    let mailman = postman.as_ref().map(|p| {
-        tokio::spawn(super::digest::run_in_server(
-            Arc::clone(p),
-            settings.mail.clone(),
-            settings.lease,
-            stop_rx.clone(),
-        ))
-    });
     if postman.is_none() {
         tracing::info!("email is off: no SMTP server configured (set PAPERBOY_SMTP_HOST to turn digests on)");
     }
+    let jobs = background_jobs(settings, &db, &engine, postman.as_ref())?.start();
     let state = AppState {
         mail: postman,
         search: Some(Arc::clone(&engine)),
@@ -116,18 +83,45 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
     tracing::info!(%local, %base_url, papers, "listening");
-    paperboy_web::serve(listener, state, shutdown_signal()).await.context("the server failed")?;
-    sweeper.abort();
-    let _ = stop_tx.send(true);
-    let _ = follower.await;
-    if let Some(mailman) = mailman {
-        let _ = mailman.await;
-    }
-    if let Some(harvester) = harvester {
-        let _ = harvester.await;
-    }
+    let served = paperboy_web::serve(listener, state, shutdown_signal()).await.context("the server failed");
+    jobs.shutdown(JOBS_STOP_BOUND).await;
+    served?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long the background jobs get to finish their runs at shutdown.
+const JOBS_STOP_BOUND: Duration = Duration::from_secs(30);
+
+/// The background work of a server, one supervisor for all of it: the
+/// index follower and embedder, the daily harvest (when enabled), the
+/// sweeper, and, with mail on, the digests and the outbox sender. A new job
+/// is one file in `paperboy_services::jobs` and one `register` line here.
+fn background_jobs(
+    settings: &Settings,
+    db: &Arc<dyn Database>,
+    engine: &Arc<SearchEngine>,
+    postman: Option<&Arc<Postman>>,
+) -> Result<Supervisor> {
+    let mut jobs = Supervisor::new(Arc::clone(db)).with_lease_ttl(settings.lease);
+    jobs.register(IndexFollow::new(Arc::clone(engine), Duration::from_secs(2)));
+    if engine.embedder().is_some() {
+        jobs.register(Embed::new(Arc::clone(engine), settings.search.embed_batch, Duration::from_secs(2)));
+    }
+    if settings.harvest.enabled {
+        let h = &settings.harvest;
+        tracing::info!(at = %h.schedule.at, tz = %h.schedule.tz, base_url = %h.base_url, "daily harvest is on");
+        jobs.register(Harvest::new(h.config(HarvestTrigger::Schedule, settings.lease), h.schedule));
+    }
+    jobs.register(Sweep::default());
+    if let Some(postman) = postman {
+        let mail = &settings.mail;
+        tracing::info!(at = %mail.digest_time, tz = %mail.time_zone, "email digests are on");
+        jobs.register(Digest::daily(Arc::clone(postman), mail.schedule(Days::Weekdays)?));
+        jobs.register(Digest::weekly(Arc::clone(postman), mail.schedule(Days::Weekly(Weekday::Mon))?));
+        jobs.register(Outbox::new(Arc::clone(postman), Duration::from_secs(5)));
+    }
+    Ok(jobs)
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so that systemd and terminals stop us cleanly.

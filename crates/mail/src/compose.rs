@@ -1,24 +1,28 @@
-//! Building digests into the outbox.
+//! Composing mails into the outbox: a period's digests, confirmation and
+//! account mails, and the signed links in them.
 //!
-//! A run is for one period (`daily` on a date, `weekly` in an ISO week, in
-//! the configured time zone). It asks the store for active subscribers of
-//! that frequency who have no outbox row for the period yet, builds each
-//! one's digest (trending papers of the period, then one section per saved
-//! search, matched with hybrid search over papers listed in the period, and
-//! one per followed category), renders it, and inserts it into the outbox.
-//! The unique key makes a second run, or a run racing this one, skip what
-//! is already there; empty digests are not inserted. Sending is
-//! [`crate::deliver`]'s job.
+//! A digest build is for one period (`daily` on a date, `weekly` in an ISO
+//! week, in the configured time zone). It asks the store for active
+//! subscribers of that frequency who have no outbox row for the period yet,
+//! composes each one's digest (trending papers of the period, then one
+//! section per saved search, matched by a [`SavedSearchMatcher`] over papers
+//! listed in the period, and one per followed category), renders it, and
+//! inserts it into the outbox. The unique key makes a second build, or one
+//! racing this one, skip what is already there; empty digests are not
+//! inserted. Sending is [`crate::deliver`]'s job; when a build runs (at the
+//! configured time, under a database lease) is the digest job's, in
+//! `paperboy-services`, which also brings the search engine as the matcher:
+//! this crate knows nothing of search.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
 use paperboy_core::text::percent_encode;
-use paperboy_core::{Email, FeedSort};
-use paperboy_search::{SearchEngine, SearchMode, SearchOptions};
+use paperboy_core::{Email, FeedSort, PaperId};
 use paperboy_store::{Database, FeedQuery, Frequency, MailKind, NewMail, SavedSearch, Subscriber, SubscriberId};
 
 use crate::MailError;
@@ -34,6 +38,21 @@ pub const SECTION_PAPERS: usize = 5;
 pub const LINK_DAYS: i64 = 90;
 /// How long a confirmation link works.
 pub const CONFIRM_HOURS: i64 = 48;
+
+/// Finds the papers that match a saved search among those listed from
+/// `since` to `until` (inclusive), best first, at most `limit`. The services
+/// layer implements it with hybrid search; without one, digests have no
+/// saved-search sections.
+#[async_trait]
+pub trait SavedSearchMatcher: Send + Sync {
+    async fn matching(
+        &self,
+        query: &str,
+        since: NaiveDate,
+        until: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<PaperId>, MailError>;
+}
 
 /// Who sends, from where, in which time zone.
 #[derive(Debug, Clone)]
@@ -115,7 +134,8 @@ pub struct BuildReport {
 #[derive(Clone)]
 pub struct DigestBuilder {
     pub db: Arc<dyn Database>,
-    pub search: Option<Arc<SearchEngine>>,
+    /// Matches saved searches; `None` leaves their sections out.
+    pub search: Option<Arc<dyn SavedSearchMatcher>>,
     pub signer: Signer,
     pub site: Site,
 }
@@ -153,26 +173,14 @@ impl DigestBuilder {
 
     async fn search_section(
         &self,
-        engine: &Arc<SearchEngine>,
+        matcher: &dyn SavedSearchMatcher,
         saved: &SavedSearch,
         period: &Period,
     ) -> Result<Section, MailError> {
-        let opts = SearchOptions {
-            mode: SearchMode::Hybrid,
-            limit: SECTION_PAPERS,
-            since: Some(period.since),
-            until: Some(period.until),
-            highlights: false,
-            ..SearchOptions::default()
-        };
-        let (engine, q) = (Arc::clone(engine), saved.query.clone());
-        let hits = tokio::task::spawn_blocking(move || engine.search(&q, &opts))
-            .await
-            .map_err(|e| MailError::Search(e.to_string()))?
-            .map_err(|e| MailError::Search(e.to_string()))?;
+        let ids = matcher.matching(&saved.query, period.since, period.until, SECTION_PAPERS).await?;
         let mut papers = Vec::new();
-        for hit in hits.hits {
-            if let Some(p) = self.db.get_paper(&hit.id).await? {
+        for id in ids {
+            if let Some(p) = self.db.get_paper(&id).await? {
                 papers.push(DigestPaper::from_stored(&p, &self.site.base_url));
             }
         }
@@ -212,9 +220,9 @@ impl DigestBuilder {
     ) -> Result<Digest, MailError> {
         let started = Instant::now();
         let mut sections = Vec::new();
-        if let Some(engine) = &self.search {
+        if let Some(matcher) = &self.search {
             for saved in self.db.saved_searches(sub.id).await? {
-                sections.push(self.search_section(engine, &saved, period).await?);
+                sections.push(self.search_section(matcher.as_ref(), &saved, period).await?);
             }
         }
         for c in &sub.categories {

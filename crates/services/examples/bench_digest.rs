@@ -12,6 +12,7 @@ use chrono::Utc;
 use paperboy_core::{Email, Paper, PaperId};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
 use paperboy_search::SearchEngine;
+use paperboy_services::jobs::digest::HybridMatcher;
 use paperboy_store::{Catalog, Frequency, Mailing, SqlStore};
 
 const TOPICS: &[&str] = &[
@@ -86,7 +87,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         from: paperboy_mail::message::sender("Paperboy", "digest@papers.example.org")?,
         tz: chrono_tz::UTC,
     };
-    let builder = DigestBuilder { db, search: Some(engine), signer: Signer::random()?, site };
+    let search: Arc<dyn paperboy_mail::SavedSearchMatcher> = Arc::new(HybridMatcher(engine));
+    let builder = DigestBuilder { db, search: Some(search), signer: Signer::random()?, site };
     let smtp = SmtpSettings {
         host: "127.0.0.1".into(),
         port: u16::try_from(port)?,
