@@ -112,8 +112,9 @@ impl GenPaper {
 }
 
 fn new_style_id() -> impl Strategy<Value = String> {
-    (8u32..=40, 1u32..=12, 0u32..100_000)
-        .prop_map(|(yy, mm, n)| if yy < 15 { format!("{yy:02}{mm:02}.{:04}", n % 10_000) } else { format!("{yy:02}{mm:02}.{n:05}") })
+    (8u32..=40, 1u32..=12, 0u32..100_000).prop_map(|(yy, mm, n)| {
+        if yy < 15 { format!("{yy:02}{mm:02}.{:04}", n % 10_000) } else { format!("{yy:02}{mm:02}.{n:05}") }
+    })
 }
 
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
@@ -364,8 +365,7 @@ fn oai_raw_expected(p: &GenPaper) -> Paper {
 /// A listing entry: title paragraph, abstract paragraph (over 200
 /// characters, wrapped over lines).
 fn listing_entry(title: &str, abstract_text: &str) -> String {
-    let wrapped: Vec<String> =
-        abstract_text.split(' ').collect::<Vec<_>>().chunks(8).map(|c| c.join(" ")).collect();
+    let wrapped: Vec<String> = abstract_text.split(' ').collect::<Vec<_>>().chunks(8).map(|c| c.join(" ")).collect();
     format!("{title}\n\n{}\n\n", wrapped.join("\n"))
 }
 

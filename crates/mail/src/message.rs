@@ -134,6 +134,9 @@ impl Header for AutoSubmitted {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -28,8 +28,8 @@ fn new_style() -> impl Strategy<Value = String> {
 /// form, and how it may be written (upper case, with a subject class).
 fn old_style() -> impl Strategy<Value = (String, String)> {
     let year = prop_oneof![91u32..=99, 0u32..=7];
-    (proptest::sample::select(OLD_ARCHIVES), year, 1u32..=12, 0u32..1000, any::<bool>(), "[A-Z]{2}")
-        .prop_map(|(archive, yy, mm, n, upper, class)| {
+    (proptest::sample::select(OLD_ARCHIVES), year, 1u32..=12, 0u32..1000, any::<bool>(), "[A-Z]{2}").prop_map(
+        |(archive, yy, mm, n, upper, class)| {
             let canonical = format!("{archive}/{yy:02}{mm:02}{n:03}");
             let archive_typed = if upper { archive.to_ascii_uppercase() } else { archive.to_string() };
             let typed = if class.starts_with('A') {
@@ -38,7 +38,8 @@ fn old_style() -> impl Strategy<Value = (String, String)> {
                 format!("{archive_typed}/{yy:02}{mm:02}{n:03}")
             };
             (canonical, typed)
-        })
+        },
+    )
 }
 
 /// A valid id: (canonical base, as typed).

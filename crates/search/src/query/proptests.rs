@@ -27,7 +27,10 @@ fn check_bounds(q: &ParsedQuery) -> Result<(), TestCaseError> {
     }
     for f in filters {
         prop_assert!(!f.is_empty() && f.len() <= 32, "{f:?}");
-        prop_assert!(f.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'), "{f:?}");
+        prop_assert!(
+            f.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'),
+            "{f:?}"
+        );
     }
     if q.direct_id.is_some() {
         prop_assert!(q.clauses.is_empty() && q.excluded.is_empty() && q.categories.is_empty());
