@@ -121,6 +121,7 @@ proptest! {
         for input in [s, t] {
             let out = header_text(&input);
             prop_assert!(!out.chars().any(char::is_control), "{out:?}");
+            prop_assert!(out.chars().count() <= super::MAX_HEADER_TEXT_CHARS);
             prop_assert_eq!(&out, &out.split_whitespace().collect::<Vec<_>>().join(" "));
         }
     }
