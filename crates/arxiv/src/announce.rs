@@ -58,10 +58,11 @@ fn next_weekday_after(d: NaiveDate) -> NaiveDate {
     }
 }
 
-/// US/Eastern wall-clock time of an instant.
+/// US/Eastern wall-clock time of an instant (the instant itself in the
+/// first hours chrono can represent, which have no earlier wall clock).
 fn to_eastern(t: DateTime<Utc>) -> NaiveDateTime {
     let hours = if in_us_dst(t) { 4 } else { 5 };
-    t.naive_utc() - Duration::hours(hours)
+    t.naive_utc().checked_sub_signed(Duration::hours(hours)).unwrap_or(t.naive_utc())
 }
 
 /// Whether US daylight-saving time is in force at `t` (changes at 02:00 local).
@@ -86,6 +87,9 @@ fn nth_sunday(year: i32, month: u32, n: u32) -> Option<NaiveDate> {
 fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
     (1..=5).rev().find_map(|n| NaiveDate::from_weekday_of_month_opt(year, month, Weekday::Sun, n))
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -277,6 +277,9 @@ fn check_complete(body: &[u8]) -> Result<(), String> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -107,7 +107,9 @@ fn strip_decorations(s: &str) -> Option<&str> {
     if let Some(i) = s.find(['?', '#']) {
         s = &s[..i];
     }
-    if s.len() >= 6 && s[..6].eq_ignore_ascii_case("arxiv:") {
+    // Compared as bytes: slicing the text at a fixed offset could split a
+    // multi-byte character. A match is ASCII, so `6` is then a boundary.
+    if s.as_bytes().get(..6).is_some_and(|p| p.eq_ignore_ascii_case(b"arxiv:")) {
         s = s[6..].trim_start();
     }
     let first = s.split('/').next().unwrap_or("");
@@ -128,7 +130,7 @@ fn strip_decorations(s: &str) -> Option<&str> {
         }
     }
     s = s.trim_end_matches('/');
-    if s.len() > 4 && s[s.len() - 4..].eq_ignore_ascii_case(".pdf") {
+    if s.len() > 4 && s.as_bytes()[s.len() - 4..].eq_ignore_ascii_case(b".pdf") {
         s = &s[..s.len() - 4];
     }
     (!s.is_empty()).then_some(s)
@@ -294,6 +296,9 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -343,6 +348,16 @@ mod tests {
         ] {
             let err = ArxivId::parse(bad).expect_err(bad);
             assert!(err.to_string().contains("not an arXiv identifier"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_text_is_refused_not_a_panic() {
+        // Found by the property tests: byte offsets 6 (after `arXiv:`) and
+        // len - 4 (before `.pdf`) fell inside a multi-byte character.
+        for s in ["ࡰׯ\u{f99}", "ab€€", "arXiv€", "2312.00752€pdf", "é.pdf"] {
+            assert!(ArxivId::parse(s).is_err(), "{s}");
+            assert!(PaperId::parse(s).is_err(), "{s}");
         }
     }
 

@@ -23,6 +23,8 @@ mod kaggle;
 mod lines;
 mod listing;
 mod oai;
+#[cfg(test)]
+mod proptests;
 mod source;
 mod xml_util;
 

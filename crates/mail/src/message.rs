@@ -13,11 +13,21 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 
 use crate::MailError;
 
-/// Replaces control characters (CR, LF, tabs, …) with spaces and trims:
-/// what is left cannot start a new header line.
+/// Longest free text put in a header, in characters. lettre folds long
+/// headers only at spaces, so a longer word would make a line over RFC
+/// 5322's 998 characters (found by the property tests).
+pub const MAX_HEADER_TEXT_CHARS: usize = 200;
+
+/// Replaces control characters (CR, LF, tabs, …) with spaces, trims, and
+/// cuts at [`MAX_HEADER_TEXT_CHARS`]: what is left cannot start a new header
+/// line nor make one too long.
 pub fn header_text(s: &str) -> String {
     let cleaned: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+    let joined = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(MAX_HEADER_TEXT_CHARS) {
+        Some((cut, _)) => joined[..cut].trim_end().to_string(),
+        None => joined,
+    }
 }
 
 /// The sender: `"Site name" <address>`.
@@ -132,6 +142,9 @@ impl Header for AutoSubmitted {
         HeaderValue::new(Self::name(), "auto-generated".to_string())
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

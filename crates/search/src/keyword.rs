@@ -624,9 +624,14 @@ pub fn is_required(c: &Clause) -> bool {
     matches!(c.text, Text::Phrase(_)) || c.field != Field::Any
 }
 
+/// Midnight UTC of `d` as tantivy's date, which counts nanoseconds in an
+/// `i64`: days outside 1677-09-22 to 2262-04-11 are clamped to that range.
+/// (They used to overflow: `since:9999-01-01` panicked in a debug build and
+/// filtered on a wrapped-around date in a release build.)
 fn date_of(d: NaiveDate) -> DateTime {
+    const MAX_SECS: i64 = i64::MAX / 1_000_000_000;
     let secs = d.and_hms_opt(0, 0, 0).map_or(0, |dt| dt.and_utc().timestamp());
-    DateTime::from_timestamp_secs(secs)
+    DateTime::from_timestamp_secs(secs.clamp(-MAX_SECS, MAX_SECS))
 }
 
 /// Reads document keys and text hashes from the fast fields, per segment.
@@ -656,5 +661,24 @@ impl KeyReader {
 
     pub fn hash(&self, addr: DocAddress) -> Option<u64> {
         self.hashes.get(addr.segment_ord as usize)?.as_ref()?.first(addr.doc_id)
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_beyond_tantivys_range_are_clamped_in_order() {
+        let days = [
+            NaiveDate::MIN,
+            NaiveDate::from_ymd_opt(1000, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 3, 11).unwrap(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+            NaiveDate::MAX,
+        ];
+        let stamps: Vec<i64> = days.iter().map(|d| date_of(*d).into_timestamp_nanos()).collect();
+        assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "{stamps:?}");
+        assert_eq!(date_of(days[2]).into_timestamp_secs(), 1_710_115_200);
     }
 }

@@ -418,6 +418,9 @@ fn apply_year(q: &mut ParsedQuery, value: &str) -> bool {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
