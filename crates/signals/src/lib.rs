@@ -42,5 +42,5 @@ pub use error::FetchError;
 pub use github::{GithubClient, GithubConfig, RepoFetch, RepoSnapshot, StargazerFetch, Stargazers};
 pub use huggingface::{HfClient, HfConfig, HfPaper};
 pub use links::RepoRef;
-pub use score::{Score, SignalInputs, SignalWeights};
+pub use score::{CodeCandidate, Score, SignalInputs, SignalWeights};
 pub use velocity::{Gain, Observation, RefreshPolicy};

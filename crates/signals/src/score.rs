@@ -131,6 +131,37 @@ pub fn reason(inputs: &SignalInputs) -> String {
     if parts.is_empty() { "no votes yet".to_string() } else { parts.join(" · ") }
 }
 
+/// The default age limit of the code-trending view, in days.
+pub const DEFAULT_MAX_AGE_DAYS: u32 = 180;
+
+/// A paper competing for the code-trending view (`/trending`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeCandidate {
+    /// The canonical paper id (the last tie-break).
+    pub id: String,
+    /// Stars its repository gained this week, if known (unknown ranks as 0).
+    pub weekly_stars: Option<i64>,
+    pub total_stars: u64,
+    /// Days since the paper was listed here.
+    pub age_days: f64,
+}
+
+/// The code-trending view: papers listed at most `max_age_days` ago, most
+/// stars gained this week first, then most stars, then the younger paper,
+/// then the greater id. Hugging Face's Trending Papers order.
+pub fn rank_code_trending(mut candidates: Vec<CodeCandidate>, max_age_days: u32) -> Vec<CodeCandidate> {
+    candidates.retain(|c| c.age_days <= f64::from(max_age_days));
+    candidates.sort_by(|a, b| {
+        b.weekly_stars
+            .unwrap_or(0)
+            .cmp(&a.weekly_stars.unwrap_or(0))
+            .then_with(|| b.total_stars.cmp(&a.total_stars))
+            .then_with(|| a.age_days.total_cmp(&b.age_days))
+            .then_with(|| b.id.cmp(&a.id))
+    });
+    candidates
+}
+
 fn plural(n: u64, word: &str) -> String {
     if n == 1 { word.to_string() } else { format!("{word}s") }
 }
@@ -140,7 +171,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -235,5 +266,28 @@ mod tests {
         assert_eq!(reason(&inputs(0, None, None, 1.0)), "no votes yet");
         assert_eq!(grouped(1_234_567), "1,234,567");
         assert_eq!(grouped(999), "999");
+    }
+
+    #[test]
+    fn code_trending_is_by_weekly_stars_within_the_age_limit() {
+        let c = |id: &str, weekly: Option<i64>, total: u64, age: f64| CodeCandidate {
+            id: id.into(),
+            weekly_stars: weekly,
+            total_stars: total,
+            age_days: age,
+        };
+        let ranked = rank_code_trending(
+            vec![
+                c("old-hot", Some(900), 20_000, 170.0),
+                c("too-old", Some(5_000), 90_000, 181.0),
+                c("new-warm", Some(300), 400, 2.0),
+                c("unknown", None, 50_000, 10.0),
+                c("quiet-big", Some(0), 40_000, 30.0),
+                c("tie-young", Some(300), 400, 1.0),
+            ],
+            DEFAULT_MAX_AGE_DAYS,
+        );
+        let ids: Vec<&str> = ranked.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["old-hot", "tie-young", "new-warm", "unknown", "quiet-big"]);
     }
 }

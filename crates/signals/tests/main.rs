@@ -7,3 +7,4 @@ mod replay;
 
 mod github;
 mod huggingface;
+mod links;
