@@ -164,8 +164,10 @@ impl Transport {
             return Some(wait);
         }
         if header_u64(&reply.headers, "x-ratelimit-remaining") == Some(0) {
-            let reset = reset_time(&reply.headers)?;
-            return Some(reset.duration_since(SystemTime::now()).unwrap_or(Duration::from_secs(1)));
+            return Some(match reset_time(&reply.headers) {
+                Some(reset) => reset.duration_since(SystemTime::now()).unwrap_or(Duration::from_secs(1)),
+                None => self.config.secondary_wait,
+            });
         }
         let says_so = String::from_utf8_lossy(&reply.body).to_ascii_lowercase().contains("rate limit");
         (reply.status.as_u16() == 429 || says_so).then_some(self.config.secondary_wait)

@@ -149,6 +149,13 @@ async fn a_secondary_limit_with_retry_after_is_waited_out() {
         gap(&seen[0], &seen[1])
     );
 
+    // A secondary limit that only says so in its message: wait `secondary_wait` (1 s here).
+    let fetched = github.repo(&repo("limits/quiet"), None).await.unwrap();
+    assert!(matches!(fetched, RepoFetch::Fresh(_)), "{fetched:?}");
+    let seen = server.requests("/repos/limits/quiet");
+    assert_eq!(seen.len(), 2);
+    assert!(gap(&seen[0], &seen[1]) >= Duration::from_millis(950), "{:?}", gap(&seen[0], &seen[1]));
+
     // A primary limit in a 403 (zero remaining): wait for the reset, then go on.
     let fetched = github.repo(&repo("limits/primary"), None).await.unwrap();
     assert!(matches!(fetched, RepoFetch::Fresh(_)), "{fetched:?}");
