@@ -199,6 +199,9 @@ mod tests {
             ("Code: github.com/NJUVISION/RENO.", "NJUVISION/RENO"),
             ("Code at https://www.github.com/state-spaces/mamba.", "state-spaces/mamba"),
             ("see https://github.com/alxndrTL/mamba.py.", "alxndrTL/mamba.py"),
+            // From the seed page (Hugging Face's Trending Papers).
+            ("energy-based training. Code is at https://github.com/PrincetonLIPS/MaM.", "PrincetonLIPS/MaM"),
+            ("The code is available at: https://github.com/Andron00e/SparseCBM.", "Andron00e/SparseCBM"),
         ];
         for (text, want) in cases {
             assert_eq!(names(&[text]), [want], "{text:?}");
