@@ -15,7 +15,7 @@
 //! `local_vote` of 1 the score is exactly today's
 //! [`paperboy_core::ranking::trending_score`].
 
-use paperboy_core::RankingParams;
+use paperboy_core::RankingSettings;
 use paperboy_core::ranking::trending_score;
 use thiserror::Error;
 
@@ -98,7 +98,7 @@ pub struct Score {
 }
 
 /// The combined score of one paper (see the module documentation).
-pub fn score(inputs: &SignalInputs, weights: &SignalWeights, params: &RankingParams) -> Score {
+pub fn score(inputs: &SignalInputs, weights: &SignalWeights, params: &RankingSettings) -> Score {
     let local = weights.local_vote * trending_score(inputs.local_votes, inputs.age_hours, params);
     let upvotes = inputs.hf_upvotes.unwrap_or(0).min(i64::MAX as u64) as i64;
     let huggingface = weights.hf_upvote * trending_score(upvotes, inputs.age_hours, params);
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn without_external_signals_it_is_todays_score() {
-        let p = RankingParams::default();
+        let p = RankingSettings::default();
         let w = SignalWeights::default();
         for (votes, age) in [(10, 0.0), (10, 6.0), (50, 46.0), (3, 4.0), (0, 1.0)] {
             let s = score(&inputs(votes, None, None, age), &w, &p);
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn the_documented_numbers() {
         // docs/RANKING.md, "Trending signals", worked numbers.
-        let p = RankingParams::default();
+        let p = RankingSettings::default();
         let w = SignalWeights::default();
         let s = score(&inputs(0, None, Some(312), 24.0 * 30.0), &w, &p);
         assert!((s.total - 0.0514).abs() < 1e-4, "{}", s.total);
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_fresh_installation_ranks_by_external_signals() {
-        let p = RankingParams::default();
+        let p = RankingSettings::default();
         let w = SignalWeights::default();
         let hot_repo = score(&inputs(0, Some(5), Some(800), 48.0), &w, &p).total;
         let upvoted = score(&inputs(0, Some(60), None, 48.0), &w, &p).total;
@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn weights_scale_and_switch_off_their_terms() {
-        let p = RankingParams::default();
+        let p = RankingSettings::default();
         let i = inputs(3, Some(45), Some(312), 24.0);
         let base = score(&i, &SignalWeights::default(), &p);
         let double = score(&i, &SignalWeights::new(1.0, 1.0, 1.0).unwrap(), &p);

@@ -14,7 +14,7 @@ use proptest::test_runner::Config;
 use super::{ListRequest, MetadataFormat, OaiClient, check_complete, parse_page};
 use crate::ArxivError;
 use crate::announce::{announcement_day, announcement_day_of_date};
-use crate::client::ArxivConfig;
+use crate::client::ArxivSettings;
 
 fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
@@ -108,7 +108,7 @@ fn format() -> impl Strategy<Value = MetadataFormat> {
 fn client() -> &'static OaiClient {
     static CLIENT: OnceLock<OaiClient> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        OaiClient::with_config(ArxivConfig { base_url: "http://127.0.0.1:9/oai".into(), ..Default::default() })
+        OaiClient::with_config(ArxivSettings { base_url: "http://127.0.0.1:9/oai".into(), ..Default::default() })
             .expect("a client for a fixed loopback URL")
     })
 }

@@ -7,15 +7,12 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::config::mail::MailSettings;
 use crate::config::{self, Settings};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use paperboy_core::Email;
-use paperboy_core::schedule::Days;
 use paperboy_mail::{DigestBuilder, Mailer, Period, Postman, SavedSearchMatcher, Signer, Site};
 use paperboy_search::SearchEngine;
 use paperboy_services::jobs::digest::HybridMatcher;
