@@ -18,6 +18,12 @@
 //! Weights are read once from `model.safetensors` through candle's loader
 //! (which also widens f16/bf16 checkpoints to f32).
 
+// The one place the workspace allows unsafe code: calling the AVX-512/AVX2
+// versions of the kernels after the run-time CPU check, mapping the weights
+// file, and the packed attention writing from several threads into disjoint
+// parts of one output buffer.
+#![allow(unsafe_code)]
+
 use std::path::Path;
 
 use rayon::prelude::*;

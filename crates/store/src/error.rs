@@ -40,6 +40,8 @@ pub enum StoreError {
     CommentNotFound(CommentId),
     #[error("comment {0} was written by another member: only its author can edit or delete it")]
     NotCommentAuthor(CommentId),
+    #[error("comment {0} was hidden by a moderator: it can no longer be edited or deleted")]
+    CommentHidden(CommentId),
     #[error("cannot reply to comment {parent}: {why}")]
     BadReply { parent: CommentId, why: &'static str },
     #[error("this link or token is not valid: ask for a new one")]

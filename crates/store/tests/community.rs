@@ -24,6 +24,7 @@ on_both_backends!(
     concurrent_toggles_never_lose_or_double_count,
     submitting_lists_a_new_paper_or_upvotes_a_listed_one,
     comments_with_one_level_of_replies_and_author_only_changes,
+    a_hidden_comment_cannot_be_edited_or_deleted_by_its_author,
     reading_lists_are_per_member,
     hidden_papers_disappear_for_the_public_and_stay_for_admins,
     trending_and_top_order_and_page_correctly,
@@ -417,6 +418,24 @@ async fn submitting_lists_a_new_paper_or_upvotes_a_listed_one(db: TestDb) {
     assert_eq!((profile.submissions, profile.upvotes, profile.comments), (0, 2, 0));
     assert_eq!(profile.username.as_str(), "bob");
     assert!(store.profile(&Username::parse("nobody").unwrap()).await.unwrap().is_none());
+}
+
+async fn a_hidden_comment_cannot_be_edited_or_deleted_by_its_author(db: TestDb) {
+    let store = &db.store;
+    let (ada, _) = seeded(store).await;
+    let a = pid("2603.00001");
+    let c = store.add_comment(ada.id, &a, None, "Something a moderator hides").await.unwrap();
+    store.set_comment_hidden(c.id, true).await.unwrap();
+    let e = store.edit_comment(ada.id, c.id, "Something harmless").await.unwrap_err();
+    assert!(matches!(e, StoreError::CommentHidden(id) if id == c.id), "{e}");
+    let e = store.delete_comment(ada.id, c.id).await.unwrap_err();
+    assert!(matches!(e, StoreError::CommentHidden(_)), "{e}");
+    let kept = store.comments(&a, Audience::Admin).await.unwrap();
+    assert_eq!(kept[0].body, "Something a moderator hides", "the moderated text stays for admins");
+    assert!(kept[0].deleted_at.is_none() && kept[0].edited_at.is_none());
+    // Shown again, it is the author's to change once more.
+    store.set_comment_hidden(c.id, false).await.unwrap();
+    assert_eq!(store.edit_comment(ada.id, c.id, "Edited").await.unwrap().body, "Edited");
 }
 
 async fn comments_with_one_level_of_replies_and_author_only_changes(db: TestDb) {

@@ -97,7 +97,7 @@ impl From<StoreError> for WebError {
             StoreError::PaperNotFound { .. } | StoreError::CommentNotFound(_) | StoreError::UserNotFound(_) => {
                 WebError::NotFound(msg)
             }
-            StoreError::NotCommentAuthor(_) => WebError::Forbidden(msg),
+            StoreError::NotCommentAuthor(_) | StoreError::CommentHidden(_) => WebError::Forbidden(msg),
             other => WebError::Store(other),
         }
     }

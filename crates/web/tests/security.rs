@@ -4,10 +4,9 @@
 
 use crate::common;
 
-use common::catalog::{HOSTILE, HOSTILE_ABSTRACT, HOSTILE_HTML, RAW_SCRIPT, start, start_with};
+use common::catalog::{HOSTILE, HOSTILE_ABSTRACT, HOSTILE_HTML, RAW_SCRIPT, start, start_at};
 use common::header;
 use common::xml::parse_xml;
-use paperboy_web::WebSettings;
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -69,7 +68,7 @@ async fn security_headers_on_pages_and_errors() {
 
 #[tokio::test]
 async fn an_https_site_sends_hsts() {
-    let s = start_with(WebSettings { base_url: "https://papers.example.org".into(), ..WebSettings::default() }).await;
+    let s = start_at("https://papers.example.org").await;
     for path in ["/", "/papers/nope", "/api/daily_papers"] {
         let r = s.get(path).await;
         assert_eq!(header(&r, "strict-transport-security"), "max-age=31536000", "{path}");

@@ -97,7 +97,7 @@ impl SqlStore {
 
     /// Why an author-only change to comment `id` by `author` matched no row.
     async fn comment_refusal(&self, author: UserId, id: CommentId) -> StoreError {
-        let row = Query::new("SELECT user_id, deleted_at FROM comments WHERE id = ?")
+        let row = Query::new("SELECT user_id, deleted_at, hidden_at FROM comments WHERE id = ?")
             .bind(id.0)
             .fetch_optional(self.pool())
             .await;
@@ -105,6 +105,9 @@ impl SqlStore {
             Err(e) => e.into(),
             Ok(None) => StoreError::CommentNotFound(id),
             Ok(Some(r)) if r.int(0) != author.0 => StoreError::NotCommentAuthor(id),
+            // A moderator hid it: its author may no longer change or remove
+            // it (deleting would erase what the moderator acted on).
+            Ok(Some(r)) if r.opt_text(1).is_none() && r.opt_text(2).is_some() => StoreError::CommentHidden(id),
             Ok(Some(_)) => StoreError::CommentNotFound(id),
         }
     }
@@ -241,7 +244,8 @@ impl Community for SqlStore {
     async fn edit_comment(&self, author: UserId, comment: CommentId, body: &str) -> Result<Comment, StoreError> {
         let body = comment_body(body)?;
         let n = Query::new(
-            "UPDATE comments SET body = ?, edited_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
+            "UPDATE comments SET body = ?, edited_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL \
+             AND hidden_at IS NULL",
         )
         .bind(body)
         .bind(now_ts())
@@ -257,7 +261,8 @@ impl Community for SqlStore {
 
     async fn delete_comment(&self, author: UserId, comment: CommentId) -> Result<(), StoreError> {
         let n = Query::new(
-            "UPDATE comments SET body = '', deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
+            "UPDATE comments SET body = '', deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL \
+             AND hidden_at IS NULL",
         )
         .bind(now_ts())
         .bind(comment.0)

@@ -85,14 +85,17 @@ pub fn catalog() -> Vec<Paper> {
 
 /// The real server over a SQLite store holding [`catalog`], with `page_size`.
 pub async fn start(page_size: u32) -> Server {
-    start_with(WebSettings { page_size, ..WebSettings::default() }).await
-}
-
-/// The real server over the test catalog, with these settings.
-pub async fn start_with(settings: WebSettings) -> Server {
     let (dir, store) = super::sqlite().await;
     store.upsert_papers(&catalog()).await.unwrap();
-    Launch::bind().await.config(settings).keep(dir).serve(store)
+    Launch::bind().await.config(WebSettings { page_size, ..WebSettings::default() }).keep(dir).serve(store)
+}
+
+/// The real server over the test catalog, believing it is reached at
+/// `public_url`.
+pub async fn start_at(public_url: &str) -> Server {
+    let (dir, store) = super::sqlite().await;
+    store.upsert_papers(&catalog()).await.unwrap();
+    Launch::bind().await.public_url(public_url).keep(dir).serve(store)
 }
 
 /// The real server over an empty SQLite store.

@@ -60,18 +60,27 @@ pub struct Launch {
     search: Option<Arc<SearchEngine>>,
     mail: Option<Arc<Postman>>,
     dir: Option<TempDir>,
+    /// The base URL the site believes it has (`None`: the listener's).
+    public: Option<String>,
 }
 
 impl Launch {
     pub async fn bind() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        Launch { listener, base, config: WebSettings::default(), search: None, mail: None, dir: None }
+        Launch { listener, base, config: WebSettings::default(), search: None, mail: None, dir: None, public: None }
     }
 
-    /// Serve with `config`; its `base_url` is replaced by the listener's.
+    /// Serve with `config`; its `base_url` is replaced by the listener's
+    /// (see [`Launch::public_url`]).
     pub fn config(self, config: WebSettings) -> Self {
         Launch { config, ..self }
+    }
+
+    /// The site believes it is reached at `url` (say, https behind a proxy),
+    /// while the tests still talk to the listener.
+    pub fn public_url(self, url: &str) -> Self {
+        Launch { public: Some(url.to_string()), ..self }
     }
 
     pub fn search(self, search: Option<Arc<SearchEngine>>) -> Self {
@@ -89,10 +98,10 @@ impl Launch {
 
     /// Starts serving `store`; the server stops when the [`Server`] is dropped.
     pub fn serve<S: Database + Clone + 'static>(self, store: S) -> Server<S> {
-        let Launch { listener, base, config, search, mail, dir } = self;
+        let Launch { listener, base, config, search, mail, dir, public } = self;
         let state = AppState {
             store: Arc::new(store.clone()),
-            config: Arc::new(WebSettings { base_url: base.clone(), ..config }),
+            config: Arc::new(WebSettings { base_url: public.unwrap_or_else(|| base.clone()), ..config }),
             search: search.clone(),
             mail,
         };
