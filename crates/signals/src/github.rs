@@ -6,11 +6,11 @@
 //! (`Accept: application/vnd.github.star+json`), read from the `Link`
 //! header's `last` page backwards within a page budget.
 //!
-//! All clones share one governor: requests are paced ([`GithubConfig::interval`]:
+//! All clones share one governor: requests are paced ([`GithubSettings::interval`]:
 //! 0.72 s with a token, 5,000 an hour; 60 s without, 60 an hour), nothing is
 //! sent while `X-RateLimit-Remaining` says 0 until `X-RateLimit-Reset`, and
 //! a 403/429 with `Retry-After` (or a secondary limit's message) holds
-//! everyone for that long. A wait longer than [`GithubConfig::max_wait`] is
+//! everyone for that long. A wait longer than [`GithubSettings::max_wait`] is
 //! not waited: the call answers `RateLimited { until }` without sending.
 
 use std::sync::Arc;
@@ -46,9 +46,9 @@ const STAR_JSON: &str = "application/vnd.github.star+json";
 const SERVICE: &str = "GitHub API";
 
 /// Settings of a [`GithubClient`]. [`Default`] is without a token;
-/// [`GithubConfig::with_token`] sets the token and its faster pacing.
+/// [`GithubSettings::with_token`] sets the token and its faster pacing.
 #[derive(Clone, PartialEq, Eq)]
-pub struct GithubConfig {
+pub struct GithubSettings {
     /// Default [`DEFAULT_GITHUB_URL`].
     pub base_url: String,
     /// Sent as `Authorization: Bearer`. `PAPERBOY_GITHUB_TOKEN` at the binary's edge.
@@ -73,9 +73,9 @@ pub struct GithubConfig {
     pub stargazer_pages: u32,
 }
 
-impl std::fmt::Debug for GithubConfig {
+impl std::fmt::Debug for GithubSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubConfig")
+        f.debug_struct("GithubSettings")
             .field("base_url", &self.base_url)
             .field("token", &self.token.as_ref().map(|_| "(set)"))
             .field("interval", &self.interval)
@@ -85,9 +85,9 @@ impl std::fmt::Debug for GithubConfig {
     }
 }
 
-impl Default for GithubConfig {
+impl Default for GithubSettings {
     fn default() -> Self {
-        GithubConfig {
+        GithubSettings {
             base_url: DEFAULT_GITHUB_URL.to_string(),
             token: None,
             user_agent: DEFAULT_USER_AGENT.to_string(),
@@ -103,12 +103,12 @@ impl Default for GithubConfig {
     }
 }
 
-impl GithubConfig {
+impl GithubSettings {
     /// The defaults with a token (an empty one counts as none) and the pacing it allows.
     pub fn with_token(token: Option<String>) -> Self {
         let token = token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         let interval = if token.is_some() { TOKEN_INTERVAL } else { ANONYMOUS_INTERVAL };
-        GithubConfig { token, interval, ..GithubConfig::default() }
+        GithubSettings { token, interval, ..GithubSettings::default() }
     }
 }
 
@@ -188,7 +188,7 @@ pub struct GithubClient {
 struct Inner {
     transport: Transport,
     base_url: Url,
-    config: GithubConfig,
+    config: GithubSettings,
 }
 
 #[derive(Deserialize)]
@@ -214,7 +214,7 @@ struct MessageBody {
 }
 
 impl GithubClient {
-    pub fn new(config: GithubConfig) -> Result<Self, FetchError> {
+    pub fn new(config: GithubSettings) -> Result<Self, FetchError> {
         let base_url = Url::parse(config.base_url.trim_end_matches('/'))
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -245,7 +245,7 @@ impl GithubClient {
         Ok(GithubClient { inner: Arc::new(Inner { transport, base_url, config }) })
     }
 
-    pub fn config(&self) -> &GithubConfig {
+    pub fn config(&self) -> &GithubSettings {
         &self.inner.config
     }
 
@@ -298,7 +298,7 @@ impl GithubClient {
     /// The newest stargazers with their `starred_at` times: the first page
     /// (which says, in its `Link` header, which page is last), then from the
     /// last page backwards, until a page reaches back to `since`, the first
-    /// page, or [`GithubConfig::stargazer_pages`] requests.
+    /// page, or [`GithubSettings::stargazer_pages`] requests.
     pub async fn stargazers(&self, repo: &RepoRef, since: DateTime<Utc>) -> Result<StargazerFetch, FetchError> {
         let budget = self.inner.config.stargazer_pages.max(1);
         let mut times = Vec::new();
@@ -441,14 +441,15 @@ mod tests {
 
     #[test]
     fn tokens_set_the_pacing_and_stay_out_of_debug_output() {
-        let c = GithubConfig::with_token(Some("ghp_secret".into()));
+        let c = GithubSettings::with_token(Some("ghp_secret".into()));
         assert_eq!(c.interval, TOKEN_INTERVAL);
         assert!(!format!("{c:?}").contains("ghp_secret"));
-        assert_eq!(GithubConfig::with_token(Some("  ".into())).interval, ANONYMOUS_INTERVAL);
-        let bad = GithubConfig { base_url: "api.github.com".into(), ..GithubConfig::default() };
+        assert_eq!(GithubSettings::with_token(Some("  ".into())).interval, ANONYMOUS_INTERVAL);
+        let bad = GithubSettings { base_url: "api.github.com".into(), ..GithubSettings::default() };
         assert!(matches!(GithubClient::new(bad), Err(FetchError::Config(_))));
-        let c = GithubClient::new(GithubConfig { base_url: "http://127.0.0.1:9/api/v3/".into(), ..Default::default() })
-            .unwrap();
+        let c =
+            GithubClient::new(GithubSettings { base_url: "http://127.0.0.1:9/api/v3/".into(), ..Default::default() })
+                .unwrap();
         let url = c.url(&["repos", "a", "b"], &[("page", "2")]);
         assert_eq!(url.as_str(), "http://127.0.0.1:9/api/v3/repos/a/b?page=2");
     }

@@ -28,7 +28,7 @@ const SERVICE: &str = "Hugging Face API";
 
 /// Settings of an [`HfClient`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HfConfig {
+pub struct HfSettings {
     /// Default [`DEFAULT_HF_URL`].
     pub base_url: String,
     pub user_agent: String,
@@ -45,9 +45,9 @@ pub struct HfConfig {
     pub max_backoff: Duration,
 }
 
-impl Default for HfConfig {
+impl Default for HfSettings {
     fn default() -> Self {
-        HfConfig {
+        HfSettings {
             base_url: DEFAULT_HF_URL.to_string(),
             user_agent: DEFAULT_USER_AGENT.to_string(),
             timeout: Duration::from_secs(20),
@@ -95,7 +95,7 @@ pub struct HfClient {
 struct Inner {
     transport: Transport,
     base_url: Url,
-    config: HfConfig,
+    config: HfSettings,
 }
 
 #[derive(Deserialize)]
@@ -143,7 +143,7 @@ impl PaperBody {
 }
 
 impl HfClient {
-    pub fn new(config: HfConfig) -> Result<Self, FetchError> {
+    pub fn new(config: HfSettings) -> Result<Self, FetchError> {
         let base_url = Url::parse(config.base_url.trim_end_matches('/'))
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -167,7 +167,7 @@ impl HfClient {
         Ok(HfClient { inner: Arc::new(Inner { transport, base_url, config }) })
     }
 
-    pub fn config(&self) -> &HfConfig {
+    pub fn config(&self) -> &HfSettings {
         &self.inner.config
     }
 

@@ -17,9 +17,9 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), paperboy_signals::FetchError> {
-//! use paperboy_signals::{GithubClient, GithubConfig, RepoFetch, links};
+//! use paperboy_signals::{GithubClient, GithubSettings, RepoFetch, links};
 //!
-//! let github = GithubClient::new(GithubConfig::with_token(std::env::var("PAPERBOY_GITHUB_TOKEN").ok()))?;
+//! let github = GithubClient::new(GithubSettings::with_token(std::env::var("PAPERBOY_GITHUB_TOKEN").ok()))?;
 //! for repo in links::paper_repos(None, None, "Code: https://github.com/state-spaces/mamba.") {
 //!     match github.repo(&repo, None).await? {
 //!         RepoFetch::Fresh(s) => println!("{} has {} stars (ETag {:?})", s.full_name, s.stars, s.etag),
@@ -39,8 +39,8 @@ pub mod score;
 pub mod velocity;
 
 pub use error::FetchError;
-pub use github::{GithubClient, GithubConfig, RepoFetch, RepoSnapshot, StargazerFetch, Stargazers};
-pub use huggingface::{HfClient, HfConfig, HfPaper};
+pub use github::{GithubClient, GithubSettings, RepoFetch, RepoSnapshot, StargazerFetch, Stargazers};
+pub use huggingface::{HfClient, HfPaper, HfSettings};
 pub use links::RepoRef;
 pub use score::{CodeCandidate, Score, SignalInputs, SignalWeights};
 pub use velocity::{Gain, Observation, RefreshPolicy};

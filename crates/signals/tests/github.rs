@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{TimeDelta, Utc};
-use paperboy_signals::github::{GithubConfig, StargazerFetch};
+use paperboy_signals::github::{GithubSettings, StargazerFetch};
 use paperboy_signals::velocity::WEEK;
 use paperboy_signals::{FetchError, GithubClient, RepoFetch, RepoRef};
 
@@ -18,8 +18,8 @@ fn repo(s: &str) -> RepoRef {
 }
 
 /// No pacing, short waits: the tests set what they test.
-fn config(base: &str) -> GithubConfig {
-    GithubConfig {
+fn config(base: &str) -> GithubSettings {
+    GithubSettings {
         base_url: base.to_string(),
         token: Some("test-token".into()),
         timeout: Duration::from_secs(5),
@@ -29,7 +29,7 @@ fn config(base: &str) -> GithubConfig {
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),
         secondary_wait: Duration::from_secs(1),
-        ..GithubConfig::default()
+        ..GithubSettings::default()
     }
 }
 
@@ -199,7 +199,7 @@ async fn stargazer_pages_give_the_weekly_velocity() {
     assert!(server.log().iter().all(|l| l.accept.as_deref() == Some("application/vnd.github.star+json")));
 
     // A budget of two requests reads the newest page only: a lower bound.
-    let tight = GithubClient::new(GithubConfig { stargazer_pages: 2, ..config(&server.url()) }).unwrap();
+    let tight = GithubClient::new(GithubSettings { stargazer_pages: 2, ..config(&server.url()) }).unwrap();
     let StargazerFetch::Sample(cut) = tight.stargazers(&mamba, now - WEEK).await.unwrap() else { panic!() };
     let gain = cut.gain(now, WEEK).unwrap();
     assert_eq!((cut.pages_read, gain.stars, gain.exact, cut.complete), (2, 5, false, false));
@@ -220,7 +220,7 @@ async fn stargazer_pages_give_the_weekly_velocity() {
 async fn requests_are_paced_across_clones() {
     let server = Replay::start("github").await;
     let interval = Duration::from_millis(150);
-    let github = GithubClient::new(GithubConfig { interval, ..config(&server.url()) }).unwrap();
+    let github = GithubClient::new(GithubSettings { interval, ..config(&server.url()) }).unwrap();
     let mamba = repo("state-spaces/mamba");
     let tasks: Vec<_> = (0..4)
         .map(|_| {
@@ -250,7 +250,7 @@ async fn bench_refresh_10k() {
     let (repos, interval_us) = (env("PAPERBOY_BENCH_REPOS", 10_000), env("PAPERBOY_BENCH_INTERVAL_US", 720));
     let server = Replay::synthetic(1_000_000).await;
     let github =
-        GithubClient::new(GithubConfig { interval: Duration::from_micros(interval_us), ..config(&server.url()) })
+        GithubClient::new(GithubSettings { interval: Duration::from_micros(interval_us), ..config(&server.url()) })
             .unwrap();
     let names: Vec<RepoRef> = (0..repos).map(|n| repo(&format!("bench/repo-{n}"))).collect();
     let mut etags: Vec<Option<String>> = vec![None; names.len()];

@@ -3,18 +3,18 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use paperboy_signals::{FetchError, HfClient, HfConfig};
+use paperboy_signals::{FetchError, HfClient, HfSettings};
 
 use crate::replay::{Replay, gap};
 
 fn client(base: &str) -> HfClient {
-    HfClient::new(HfConfig {
+    HfClient::new(HfSettings {
         base_url: base.to_string(),
         timeout: Duration::from_secs(5),
         interval: Duration::ZERO,
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),
-        ..HfConfig::default()
+        ..HfSettings::default()
     })
     .expect("client")
 }
