@@ -7,7 +7,7 @@ use crate::common;
 use chrono::NaiveDate;
 use common::TestDb;
 use paperboy_core::{FeedSort, Paper, PaperId};
-use paperboy_store::{Catalog, FeedQuery, PaperBatch, UpsertOutcome};
+use paperboy_store::{Catalog, FeedQuery, Moderation, PaperBatch, UpsertOutcome};
 
 on_both_backends!(
     upsert_inserts_updates_and_recognises_unchanged,
@@ -19,6 +19,7 @@ on_both_backends!(
     a_batch_behaves_like_one_upsert_at_a_time,
     concurrent_writers_insert_each_paper_once_and_keep_the_change_feed_whole,
     open_picks_the_backend_from_the_location,
+    papers_by_ids_keeps_the_order_asked_and_leaves_out_unknown_and_hidden,
 );
 
 fn day(s: &str) -> NaiveDate {
@@ -290,4 +291,24 @@ async fn postgres_servers_starting_together_migrate_once() {
     assert_eq!(applied, paperboy_store::POSTGRES_MIGRATIONS.len() as i64);
     db.store.upsert_papers(&[paper("2503.00001", "Alpha", "2025-03-03", &["cs.CL"])]).await.unwrap();
     assert_eq!(db.store.count_papers().await.unwrap(), 1, "the schema works");
+}
+
+async fn papers_by_ids_keeps_the_order_asked_and_leaves_out_unknown_and_hidden(db: TestDb) {
+    let store = &db.store;
+    // More papers than one `IN (...)` chunk holds, so the lookup is chunked.
+    let papers: Vec<Paper> =
+        (0..1_203).map(|i| paper(&format!("2603.{i:05}"), &format!("Paper {i}"), "2026-03-11", &["cs.LG"])).collect();
+    store.upsert_papers(&papers).await.unwrap();
+    store.set_paper_hidden(&PaperId::parse("2603.00007").unwrap(), true).await.unwrap();
+    let ask: Vec<PaperId> = ["2603.01200", "2604.99999", "2603.00007", "2603.00003", "2603.01200", "2603.00600"]
+        .iter()
+        .map(|s| PaperId::parse(s).unwrap())
+        .chain((0..1_100).map(|i| PaperId::parse(&format!("2603.{i:05}")).unwrap()))
+        .collect();
+    let got = store.papers_by_ids(&ask).await.unwrap();
+    let ids: Vec<String> = got.iter().take(3).map(|p| p.paper.id.to_string()).collect();
+    assert_eq!(ids, ["2603.01200", "2603.00003", "2603.00600"], "order asked; unknown, hidden and repeated left out");
+    assert_eq!(got.len(), 3 + 1_100 - 3, "each visible paper once");
+    assert!(got.iter().all(|p| p.paper.id.to_string() != "2603.00007"));
+    assert!(store.papers_by_ids(&[]).await.unwrap().is_empty());
 }

@@ -348,10 +348,9 @@ async fn similar(st: &AppState, raw_id: &str, raw_query: Option<&str>) -> Result
     let id = PaperId::parse(raw_id)?;
     let limit = QueryString::parse(raw_query)?.limit(DEFAULT_SIMILAR_LIMIT, MAX_LIMIT)?;
     let engine = st.search.as_ref().ok_or(WebError::SearchOff)?;
-    if st.store.get_paper(&id).await?.is_none() {
+    let Some(papers) = find::similar(engine, st.store.as_ref(), &id, limit as usize).await? else {
         return Err(WebError::UnknownPaper(id));
-    }
-    let papers = find::similar(engine, st.store.as_ref(), &id, limit as usize).await?;
+    };
     let items: Vec<ApiPaper<'_>> = papers.iter().map(ApiPaper::new).collect();
     Ok(json_response(StatusCode::OK, to_json(&items)?))
 }

@@ -205,30 +205,43 @@ pub async fn run(engine: &Arc<SearchEngine>, q: &str, opts: SearchOptions) -> Re
     .await
 }
 
-/// The stored papers of `hits`, in order; hits the store no longer has are
-/// left out.
+/// The stored papers of `hits`, in order, in one store call; hits the store
+/// no longer has (or hides) are left out.
 pub async fn papers_of(store: &dyn Catalog, hits: Vec<Hit>) -> Result<Vec<(StoredPaper, Hit)>, WebError> {
+    let ids: Vec<PaperId> = hits.iter().map(|h| h.id.clone()).collect();
+    let mut papers = store.papers_by_ids(&ids).await?.into_iter().peekable();
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
-        if let Some(p) = store.get_paper(&hit.id).await? {
-            out.push((p, hit));
+        // `papers_by_ids` keeps the order of `ids` and leaves out the missing.
+        if papers.peek().is_some_and(|p| p.paper.id == hit.id) {
+            out.push((papers.next().expect("peeked"), hit));
         }
     }
     Ok(out)
 }
 
-/// Up to `limit` papers similar to `id`, most similar first.
+/// Up to `limit` papers similar to `id`, most similar first, with one store
+/// call (the paper itself is looked up with its neighbours); `None` when the
+/// catalog has no (visible) paper `id`.
 pub async fn similar(
     engine: &Arc<SearchEngine>,
     store: &dyn Catalog,
     id: &PaperId,
     limit: usize,
-) -> Result<Vec<StoredPaper>, WebError> {
+) -> Result<Option<Vec<StoredPaper>>, WebError> {
     let engine = Arc::clone(engine);
     let target = id.clone();
     let hits = blocking(move || engine.similar(&target, limit)).await?;
-    let papers = papers_of(store, hits).await?;
-    Ok(papers.into_iter().map(|(p, _)| p).filter(|p| p.paper.id != *id).take(limit).collect())
+    let mut ids = Vec::with_capacity(hits.len() + 1);
+    ids.push(id.clone());
+    ids.extend(hits.into_iter().map(|h| h.id).filter(|h| h != id));
+    let mut papers = store.papers_by_ids(&ids).await?;
+    if papers.first().is_none_or(|p| p.paper.id != *id) {
+        return Ok(None);
+    }
+    papers.remove(0);
+    papers.truncate(limit);
+    Ok(Some(papers))
 }
 
 /// The newest `n` matches of a search, newest listing day first (papers of

@@ -53,6 +53,9 @@ impl Catalog for BrokenStore {
     async fn feed(&self, _: &FeedQuery) -> Result<FeedPage, StoreError> {
         Err(broken())
     }
+    async fn papers_by_ids(&self, _: &[PaperId]) -> Result<Vec<StoredPaper>, StoreError> {
+        Err(broken())
+    }
     async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError> {
         Err(broken())
     }

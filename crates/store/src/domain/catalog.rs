@@ -106,6 +106,11 @@ pub trait Catalog: Send + Sync + 'static {
     /// ordered by `query.sort`; `trending` is ranked at the current time.
     async fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
 
+    /// The papers with these ids, as the public sees them, in the order of
+    /// `ids`; ids the catalog does not have (or hides) are left out. One
+    /// call for a page of search hits or similar papers, however long.
+    async fn papers_by_ids(&self, ids: &[PaperId]) -> Result<Vec<StoredPaper>, StoreError>;
+
     /// The most recent day that has papers.
     async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError>;
 

@@ -500,6 +500,27 @@ impl Catalog for SqlStore {
         self.feed_as(query, Audience::Public, Utc::now()).await
     }
 
+    async fn papers_by_ids(&self, ids: &[PaperId]) -> Result<Vec<StoredPaper>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(PaperId::to_string).collect();
+        let mut by_id = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT {PAPER_COLUMNS} FROM {PAPER_FROM} WHERE p.paper_id IN ({}) AND p.hidden_at IS NULL",
+                placeholders(chunk.len())
+            );
+            let mut q = Query::new(sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let p = row_to_paper(&r)?;
+                by_id.insert(p.paper.id.to_string(), p);
+            }
+        }
+        // In the order asked for; an id asked for twice comes back once.
+        Ok(keys.iter().filter_map(|k| by_id.remove(k)).collect())
+    }
+
     async fn latest_listing_date(&self) -> Result<Option<NaiveDate>, StoreError> {
         let row = Query::new("SELECT MAX(listed_on) FROM papers").fetch_one(self.pool()).await?;
         Ok(row.opt_text(0).as_deref().and_then(parse_date))

@@ -120,7 +120,7 @@ async fn similar_papers(st: &AppState, id: &PaperId) -> Vec<StoredPaper> {
         return Vec::new();
     };
     match crate::search::similar(engine, st.store.as_ref(), id, crate::search::SIMILAR_ON_PAGE).await {
-        Ok(papers) => papers,
+        Ok(papers) => papers.unwrap_or_default(),
         Err(e) => {
             tracing::warn!(error = %e, paper = %id, "similar papers left out");
             Vec::new()
