@@ -14,6 +14,7 @@ pub mod period;
 pub mod ranking;
 pub mod schedule;
 pub mod text;
+pub mod trending;
 
 pub use error::CoreError;
 pub use id::{ArxivId, PaperId};

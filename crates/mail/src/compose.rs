@@ -164,6 +164,7 @@ impl DigestBuilder {
                 from: Some(period.since),
                 until: period.until.succ_opt(),
                 sort: FeedSort::Trending,
+                has_code: false,
                 limit: TRENDING_PAPERS,
                 ..FeedQuery::default()
             })
@@ -199,6 +200,7 @@ impl DigestBuilder {
                 until: period.until.succ_opt(),
                 category: Some(category.to_string()),
                 sort: FeedSort::Top,
+                has_code: false,
                 limit: SECTION_PAPERS as u32,
                 ..FeedQuery::default()
             })

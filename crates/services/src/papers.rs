@@ -70,6 +70,7 @@ pub async fn listing(
         until: Some(period.end()),
         category: slice.category.clone(),
         sort: slice.sort,
+        has_code: false,
         offset: slice.offset,
         limit: slice.limit,
     };

@@ -12,8 +12,9 @@
 //!   papers: upvotes, comments, repository and stars, project page, keywords).
 //! - [`velocity`]: stars gained this week from observations or stargazer
 //!   times, and when to look at a repository again.
-//! - [`score`]: the combined trending score, its parts and a one-line reason
-//!   (docs/RANKING.md, "Trending signals").
+//!
+//! The combined score these signals feed is pure domain logic and lives in
+//! `paperboy_core::trending`, so that the store can rank with it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), paperboy_signals::FetchError> {
@@ -35,12 +36,10 @@ mod governor;
 mod http;
 pub mod huggingface;
 pub mod links;
-pub mod score;
 pub mod velocity;
 
 pub use error::FetchError;
 pub use github::{GithubClient, GithubSettings, RepoFetch, RepoSnapshot, StargazerFetch, Stargazers};
 pub use huggingface::{HfClient, HfPaper, HfSettings};
 pub use links::RepoRef;
-pub use score::{CodeCandidate, Score, SignalInputs, SignalWeights};
 pub use velocity::{Gain, Observation, RefreshPolicy};

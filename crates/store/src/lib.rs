@@ -30,7 +30,7 @@ pub use batch::PaperBatch;
 pub use copy::{AppliedMigration, CopyError, TableCount, applied_migrations, copy_sqlite_to_postgres, table_counts};
 pub use domain::Database;
 pub use domain::accounts::{Accounts, ApiToken, EmailPurpose, NewSession, NewUser, Secret, Session, User};
-pub use domain::catalog::{Catalog, Change, FeedPage, FeedQuery, StoredPaper, UpsertOutcome};
+pub use domain::catalog::{Catalog, Change, FeedPage, FeedQuery, PaperSignals, SourceRank, StoredPaper, UpsertOutcome};
 pub use domain::community::{
     Comment, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
 };

@@ -39,6 +39,56 @@ pub struct StoredPaper {
     /// (see [`crate::Audience`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden_at: Option<DateTime<Utc>>,
+    /// What the outside world says of the paper (GitHub, Hugging Face, a
+    /// recorded source page); all `None` until a signal job has seen it.
+    #[serde(skip_serializing_if = "PaperSignals::is_empty")]
+    pub signals: PaperSignals,
+}
+
+/// A paper's external trending signals as last recorded (issue 15,
+/// docs/RANKING.md "Trending signals"). Every field is `None` when its source
+/// has not reported on the paper.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaperSignals {
+    /// The paper's GitHub repository, `owner/name` as GitHub spells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github_repo: Option<String>,
+    /// The repository's stars at the last observation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github_stars: Option<u64>,
+    /// Stars the repository gained in the 7 days before `observed_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stars_this_week: Option<i64>,
+    /// Upvotes on Hugging Face Papers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hf_upvotes: Option<u64>,
+    /// Comments on Hugging Face Papers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hf_comments: Option<u64>,
+    /// The paper's rank on a recorded source page (the seed trending page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_rank: Option<SourceRank>,
+    /// When any of the above was last recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+impl PaperSignals {
+    /// No source has reported on the paper.
+    pub fn is_empty(&self) -> bool {
+        *self == PaperSignals::default()
+    }
+}
+
+/// A paper's place on a recorded page, shown as such ("#3 on Trending
+/// Papers, 2026-03-11").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRank {
+    /// The page's name, e.g. `Trending Papers`.
+    pub page: String,
+    /// 1 for the first paper.
+    pub rank: u32,
 }
 
 /// Which papers a feed page shows.
@@ -52,13 +102,23 @@ pub struct FeedQuery {
     pub category: Option<String>,
     /// `New`, `Top` (most upvotes), or `Trending` (see `paperboy_core::ranking`).
     pub sort: FeedSort,
+    /// Only papers with a known code repository (`?has_code=1`).
+    pub has_code: bool,
     pub offset: u32,
     pub limit: u32,
 }
 
 impl Default for FeedQuery {
     fn default() -> Self {
-        FeedQuery { from: None, until: None, category: None, sort: FeedSort::New, offset: 0, limit: 30 }
+        FeedQuery {
+            from: None,
+            until: None,
+            category: None,
+            sort: FeedSort::New,
+            has_code: false,
+            offset: 0,
+            limit: 30,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::Row as _;
 
 use super::exec::Row;
 use super::{parse_date, parse_ts};
-use crate::{Audience, Comment, StoreError, StoredPaper, User};
+use crate::{Audience, Comment, PaperSignals, StoreError, StoredPaper, User};
 
 /// Typed cells of a result row, by column index: the few column types the
 /// schema uses (TEXT, BIGINT/INTEGER, BOOLEAN), the same on both backends.
@@ -103,7 +103,13 @@ pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, 
         Some(name) => Some(Username::parse(&name).map_err(|e| corrupt(format!("submitter: {e}")))?),
         None => None,
     };
-    Ok(StoredPaper { paper, upvotes: r.int(o + 16), submitted_by, hidden_at: parse_ts(r.opt_text(o + 18)) })
+    Ok(StoredPaper {
+        paper,
+        upvotes: r.int(o + 16),
+        submitted_by,
+        hidden_at: parse_ts(r.opt_text(o + 18)),
+        signals: PaperSignals::default(),
+    })
 }
 
 /// [`row_to_paper_at`] column 0.

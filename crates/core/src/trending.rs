@@ -15,8 +15,8 @@
 //! `local_vote` of 1 the score is exactly today's
 //! [`paperboy_core::ranking::trending_score`].
 
-use paperboy_core::RankingSettings;
-use paperboy_core::ranking::trending_score;
+use crate::RankingSettings;
+use crate::ranking::trending_score;
 use thiserror::Error;
 
 /// The age (hours) at which a week's stars count as votes: half the week,
