@@ -5,6 +5,16 @@
 //! Handlers take the raw query (`RawQuery`, which cannot fail) and read it
 //! through [`QueryString`]. Unknown parameters are ignored; a parameter
 //! given twice is an error, because we could not know which one was meant.
+//! Forms (`crate::auth::Form`) are read the same way.
+//!
+//! Parsing is linear in the input: `form_urlencoded` splits and decodes, a
+//! hash map finds repeated names, and parsing stops at the
+//! [`MAX_PARAMS`]th parameter (no page of ours takes more than a handful),
+//! so a query string or form with tens of thousands of parameters is a
+//! quick 400, not seconds of work.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use paperboy_core::FeedSort;
 pub use paperboy_core::text::percent_encode;
@@ -14,39 +24,48 @@ use crate::error::WebError;
 /// Longest parameter value quoted back in an error message.
 const QUOTE_CHARS: usize = 40;
 
+/// Most parameters one query string or form may carry.
+pub const MAX_PARAMS: usize = 100;
+
 /// A decoded query string.
 #[derive(Debug, Default, Clone)]
 pub struct QueryString {
-    pairs: Vec<(String, String)>,
+    pairs: HashMap<String, String>,
 }
 
 impl QueryString {
-    /// Decodes `a=1&b=x%20y` (`+` is a space). Empty values count as absent.
+    /// Decodes `a=1&b=x%20y` (`+` is a space; an invalid `%` escape is kept
+    /// as typed, invalid UTF-8 becomes U+FFFD and the validators then reject
+    /// the value). Empty values count as absent. A name given twice, or more
+    /// than [`MAX_PARAMS`] parameters, is a 400.
     pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for part in raw.unwrap_or("").split('&') {
-            if part.is_empty() {
-                continue;
+        let mut pairs = HashMap::new();
+        for (n, (key, value)) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()).enumerate() {
+            if n == MAX_PARAMS {
+                return Err(WebError::bad(format!(
+                    "too many parameters: this site reads at most {MAX_PARAMS} in one request"
+                )));
             }
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let key = percent_decode(k);
-            let value = percent_decode(v);
-            if pairs.iter().any(|(existing, _)| *existing == key) {
-                return Err(WebError::bad(format!("the parameter {:?} is given more than once", quote(&key))));
+            match pairs.entry(key.into_owned()) {
+                Entry::Occupied(e) => {
+                    return Err(WebError::bad(format!("the parameter {:?} is given more than once", quote(e.key()))));
+                }
+                Entry::Vacant(e) => {
+                    e.insert(value.into_owned());
+                }
             }
-            pairs.push((key, value));
         }
         Ok(QueryString { pairs })
     }
 
     /// The trimmed value of `key`, `None` when absent or empty.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+        self.pairs.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     /// The value of `key` exactly as sent (not trimmed), `None` when absent.
     pub fn raw(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs.get(key).map(String::as_str)
     }
 
     /// `cat`: an arXiv category (`cs.CV`) or archive (`cs`), or nothing.
@@ -111,45 +130,6 @@ pub(crate) fn quote(s: &str) -> String {
     s.chars().take(QUOTE_CHARS).collect()
 }
 
-/// Decodes `%XX` escapes and `+`; invalid escapes are kept as typed and
-/// invalid UTF-8 becomes U+FFFD (the validators then reject the value).
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'+' {
-            out.push(b' ');
-        } else if b == b'%' {
-            let high = bytes.get(i + 1).copied().and_then(hex);
-            let low = bytes.get(i + 2).copied().and_then(hex);
-            if let (Some(h), Some(l)) = (high, low) {
-                out.push((h << 4) | l);
-                i += 3;
-                continue;
-            }
-            out.push(b'%');
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,8 +142,9 @@ mod tests {
         assert_eq!(q.get("empty"), None);
         assert_eq!(q.page().unwrap(), 2);
         assert!(QueryString::parse(Some("p=1&p=2")).is_err());
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%FF"), "\u{fffd}");
+        let odd = QueryString::parse(Some("a=%zz%4&b=%FF")).unwrap();
+        assert_eq!(odd.raw("a"), Some("%zz%4"));
+        assert_eq!(odd.raw("b"), Some("\u{fffd}"));
     }
 
     #[test]
@@ -180,7 +161,22 @@ mod tests {
     #[test]
     fn encodes_round_trip() {
         let s = "a b&c=d/é";
-        assert_eq!(percent_decode(&percent_encode(s)), s);
+        let q = QueryString::parse(Some(&format!("x={}", percent_encode(s)))).unwrap();
+        assert_eq!(q.raw("x"), Some(s));
         assert_eq!(percent_encode("cs.CV"), "cs.CV");
+    }
+
+    #[test]
+    fn many_parameters_are_refused_at_the_limit() {
+        let distinct: String = (0..50_000).map(|i| format!("k{i}=v&")).collect();
+        let err = QueryString::parse(Some(&distinct)).unwrap_err();
+        assert!(err.to_string().contains("too many parameters"), "{err}");
+        let repeated = "k=v&".repeat(50_000);
+        let err = QueryString::parse(Some(&repeated)).unwrap_err();
+        assert!(err.to_string().contains("more than once"), "{err}");
+        let at_limit: String = (0..MAX_PARAMS).map(|i| format!("k{i}={i}&&")).collect();
+        let q = QueryString::parse(Some(&at_limit)).unwrap();
+        assert_eq!(q.get("k99"), Some("99"));
+        assert_eq!(QueryString::parse(Some("flag&x=1")).unwrap().raw("flag"), Some(""));
     }
 }
