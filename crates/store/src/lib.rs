@@ -32,7 +32,7 @@ pub use domain::Database;
 pub use domain::accounts::{Accounts, ApiToken, EmailPurpose, NewSession, NewUser, Secret, Session, User};
 pub use domain::catalog::{Catalog, Change, FeedPage, FeedQuery, PaperSignals, SourceRank, StoredPaper, UpsertOutcome};
 pub use domain::community::{
-    Comment, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
+    Comment, CommentPage, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
 };
 pub use domain::coordination::{Coordination, Lease};
 pub use domain::harvests::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};

@@ -25,6 +25,8 @@ on_both_backends!(
     submitting_lists_a_new_paper_or_upvotes_a_listed_one,
     comments_with_one_level_of_replies_and_author_only_changes,
     a_hidden_comment_cannot_be_edited_or_deleted_by_its_author,
+    a_discussion_is_paged_in_thread_order_with_positions,
+    a_members_recent_comments_are_counted,
     reading_lists_are_per_member,
     hidden_papers_disappear_for_the_public_and_stay_for_admins,
     trending_and_top_order_and_page_correctly,
@@ -436,6 +438,72 @@ async fn a_hidden_comment_cannot_be_edited_or_deleted_by_its_author(db: TestDb) 
     // Shown again, it is the author's to change once more.
     store.set_comment_hidden(c.id, false).await.unwrap();
     assert_eq!(store.edit_comment(ada.id, c.id, "Edited").await.unwrap().body, "Edited");
+}
+
+async fn a_discussion_is_paged_in_thread_order_with_positions(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
+    let (a, b) = (pid("2603.00001"), pid("2603.00002"));
+    let empty = store.comment_page(&a, Audience::Public, 0, 10).await.unwrap();
+    assert_eq!((empty.comments.len(), empty.total, empty.live), (0, 0, 0));
+    // Replies arrive after later threads started: the page still keeps each
+    // thread together, in the order the threads began.
+    let t1 = store.add_comment(ada.id, &a, None, "one").await.unwrap();
+    let t2 = store.add_comment(bob.id, &a, None, "two").await.unwrap();
+    let r1a = store.add_comment(bob.id, &a, Some(t1.id), "one, a").await.unwrap();
+    let t3 = store.add_comment(ada.id, &a, None, "three").await.unwrap();
+    let r2 = store.add_comment(ada.id, &a, Some(t2.id), "two, a").await.unwrap();
+    let r1b = store.add_comment(ada.id, &a, Some(t1.id), "one, b").await.unwrap();
+    store.add_comment(ada.id, &b, None, "elsewhere").await.unwrap();
+    let order = [t1.id, r1a.id, r1b.id, t2.id, r2.id, t3.id];
+    let mut seen = Vec::new();
+    for offset in [0, 4] {
+        let page = store.comment_page(&a, Audience::Public, offset, 4).await.unwrap();
+        assert_eq!((page.total, page.live), (6, 6));
+        seen.extend(page.comments.iter().map(|c| c.id));
+    }
+    assert_eq!(seen, order);
+    let past = store.comment_page(&a, Audience::Public, 6, 4).await.unwrap();
+    assert!(past.comments.is_empty() && past.total == 6);
+    for (row, id) in order.iter().enumerate() {
+        assert_eq!(store.comment_position(*id, Audience::Public).await.unwrap(), Some((a.clone(), row as u64)));
+    }
+    assert_eq!(store.comment_position(CommentId(999_999), Audience::Admin).await.unwrap(), None);
+
+    // Deleted and hidden comments keep their place; the live count drops
+    // them (hidden ones only for the public).
+    store.delete_comment(bob.id, r1a.id).await.unwrap();
+    store.set_comment_hidden(t2.id, true).await.unwrap();
+    let public = store.comment_page(&a, Audience::Public, 0, 10).await.unwrap();
+    assert_eq!((public.comments.len(), public.total, public.live), (6, 6, 4));
+    assert!(public.comments[3].body.is_empty(), "hidden text stays hidden on a page");
+    let admin = store.comment_page(&a, Audience::Admin, 0, 10).await.unwrap();
+    assert_eq!((admin.total, admin.live), (6, 5));
+    assert_eq!(admin.comments[3].body, "two");
+
+    // A hidden paper's discussion is nobody's but the admins'.
+    store.set_paper_hidden(&a, true).await.unwrap();
+    let public = store.comment_page(&a, Audience::Public, 0, 10).await.unwrap();
+    assert_eq!((public.comments.len(), public.total), (0, 0));
+    assert_eq!(store.comment_position(t3.id, Audience::Public).await.unwrap(), None);
+    assert_eq!(store.comment_position(t3.id, Audience::Admin).await.unwrap(), Some((a.clone(), 5)));
+}
+
+async fn a_members_recent_comments_are_counted(db: TestDb) {
+    let store = &db.store;
+    let (ada, bob) = seeded(store).await;
+    let a = pid("2603.00001");
+    let before = Utc::now() - Duration::seconds(1);
+    assert_eq!(store.comments_since(ada.id, before).await.unwrap(), (0, None));
+    let first = store.add_comment(ada.id, &a, None, "one").await.unwrap();
+    let second = store.add_comment(ada.id, &a, Some(first.id), "two").await.unwrap();
+    store.add_comment(bob.id, &a, None, "bob's").await.unwrap();
+    store.delete_comment(ada.id, second.id).await.unwrap();
+    let (n, earliest) = store.comments_since(ada.id, before).await.unwrap();
+    assert_eq!(n, 2, "replies and deleted comments count too");
+    assert_eq!(earliest, Some(first.created_at));
+    let later = Utc::now() + Duration::seconds(1);
+    assert_eq!(store.comments_since(ada.id, later).await.unwrap(), (0, None));
 }
 
 async fn comments_with_one_level_of_replies_and_author_only_changes(db: TestDb) {

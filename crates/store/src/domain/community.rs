@@ -63,6 +63,21 @@ pub struct Comment {
     pub hidden_at: Option<DateTime<Utc>>,
 }
 
+/// One page of a paper's discussion ([`Community::comment_page`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CommentPage {
+    /// In thread order: each top-level comment followed by its replies,
+    /// oldest first. The first may be a reply whose parent ends the page
+    /// before (a long thread spans pages).
+    pub comments: Vec<Comment>,
+    /// All the comments of the discussion in this order (deleted and hidden
+    /// ones keep their place): what the pages count.
+    pub total: u64,
+    /// The ones with text for this audience (not deleted; not hidden, unless
+    /// the audience is admins): the count a reader is told.
+    pub live: u64,
+}
+
 /// A paper on a member's reading list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReadingListEntry {
@@ -136,6 +151,33 @@ pub trait Community: Send + Sync + 'static {
     /// A paper's discussion, oldest first (replies after their parent's
     /// earlier siblings; group them by `parent`).
     async fn comments(&self, paper: &PaperId, audience: Audience) -> Result<Vec<Comment>, StoreError>;
+
+    /// Rows `offset..offset + limit` of a paper's discussion in thread order
+    /// (each top-level comment, then its replies; oldest first), paged in
+    /// SQL, with the counts of the whole discussion. Empty for a paper the
+    /// audience may not see.
+    async fn comment_page(
+        &self,
+        paper: &PaperId,
+        audience: Audience,
+        offset: u32,
+        limit: u32,
+    ) -> Result<CommentPage, StoreError>;
+
+    /// The paper of comment `id` and the comment's row in its discussion's
+    /// thread order (what [`Community::comment_page`] pages), for links
+    /// that land on the page holding it; `None` for an unknown comment or
+    /// one on a paper the audience may not see.
+    async fn comment_position(&self, id: CommentId, audience: Audience) -> Result<Option<(PaperId, u64)>, StoreError>;
+
+    /// How many comments and replies `author` wrote at or after `since`
+    /// (deleted ones included), and when the earliest of them was written:
+    /// what a per-member comment limit counts.
+    async fn comments_since(
+        &self,
+        author: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError>;
 
     /// How many live, visible comments each paper has (for lists).
     async fn comment_counts(&self, papers: &[PaperId]) -> Result<Vec<(PaperId, u64)>, StoreError>;

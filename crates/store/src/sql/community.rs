@@ -21,8 +21,8 @@ use super::rows::{
 };
 use super::{LOOKUP_CHUNK, SqlStore, fmt_ts, now_ts, paper_now, parse_ts, placeholders};
 use crate::{
-    Audience, Comment, Community, FeedPage, MemberPapers, Profile, ReadingListEntry, StoreError, Submission,
-    SubmitOutcome, Vote,
+    Audience, Comment, CommentPage, Community, FeedPage, MemberPapers, Profile, ReadingListEntry, StoreError,
+    Submission, SubmitOutcome, Vote,
 };
 
 impl SqlStore {
@@ -280,6 +280,71 @@ impl Community for SqlStore {
         let sql = format!("{COMMENT_SELECT} WHERE p.paper_id = ?{hidden} ORDER BY c.id");
         let rows = Query::new(sql).bind(paper.to_string()).fetch_all(self.pool()).await?;
         rows.iter().map(|r| row_to_comment(r, audience)).collect()
+    }
+
+    async fn comment_page(
+        &self,
+        paper: &PaperId,
+        audience: Audience,
+        offset: u32,
+        limit: u32,
+    ) -> Result<CommentPage, StoreError> {
+        let hidden = if audience == Audience::Public { " AND p.hidden_at IS NULL" } else { "" };
+        // Hidden comments have text only for admins.
+        let live = if audience == Audience::Public { " AND c.hidden_at IS NULL" } else { "" };
+        let paper_id = paper.to_string();
+        let counts = Query::new(format!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.deleted_at IS NULL{live} THEN 1 ELSE 0 END), 0) \
+             FROM comments c JOIN papers p ON p.pk = c.paper_pk WHERE p.paper_id = ?{hidden}"
+        ))
+        .bind(&paper_id)
+        .fetch_one(self.pool())
+        .await?;
+        let (total, live) = (counts.int(0) as u64, counts.int(1) as u64);
+        if u64::from(offset) >= total || limit == 0 {
+            return Ok(CommentPage { comments: Vec::new(), total, live });
+        }
+        // A reply's id is always above its parent's, so ordering by the
+        // thread's root and then by id puts each thread together, oldest first.
+        let sql = format!(
+            "{COMMENT_SELECT} WHERE p.paper_id = ?{hidden} ORDER BY COALESCE(c.parent_id, c.id), c.id LIMIT ? OFFSET ?"
+        );
+        let rows = Query::new(sql)
+            .bind(&paper_id)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(self.pool())
+            .await?;
+        let comments = rows.iter().map(|r| row_to_comment(r, audience)).collect::<Result<Vec<_>, _>>()?;
+        Ok(CommentPage { comments, total, live })
+    }
+
+    async fn comment_position(&self, id: CommentId, audience: Audience) -> Result<Option<(PaperId, u64)>, StoreError> {
+        let hidden = if audience == Audience::Public { " AND p.hidden_at IS NULL" } else { "" };
+        let sql = format!(
+            "SELECT p.paper_id, (SELECT COUNT(*) FROM comments o WHERE o.paper_pk = c.paper_pk \
+             AND (COALESCE(o.parent_id, o.id) < COALESCE(c.parent_id, c.id) \
+             OR (COALESCE(o.parent_id, o.id) = COALESCE(c.parent_id, c.id) AND o.id < c.id))) \
+             FROM comments c JOIN papers p ON p.pk = c.paper_pk WHERE c.id = ?{hidden}"
+        );
+        let Some(row) = Query::new(sql).bind(id.0).fetch_optional(self.pool()).await? else {
+            return Ok(None);
+        };
+        let paper = PaperId::parse(&row.text(0)).map_err(|e| corrupt(&format!("comment {id}"), e.to_string()))?;
+        Ok(Some((paper, row.int(1) as u64)))
+    }
+
+    async fn comments_since(
+        &self,
+        author: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let row = Query::new("SELECT COUNT(*), MIN(created_at) FROM comments WHERE user_id = ? AND created_at >= ?")
+            .bind(author.0)
+            .bind(fmt_ts(since))
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row.int(0) as u64, parse_ts(row.opt_text(1))))
     }
 
     async fn comment_counts(&self, papers: &[PaperId]) -> Result<Vec<(PaperId, u64)>, StoreError> {
