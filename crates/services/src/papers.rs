@@ -8,7 +8,7 @@
 
 use chrono::NaiveDate;
 use paperboy_core::{FeedPeriod, FeedSort, PaperId, UserId};
-use paperboy_store::{Audience, Comment, Database, FeedPage, FeedQuery, StoreError, StoredPaper, User, Vote};
+use paperboy_store::{Audience, Database, FeedPage, FeedQuery, StoreError, StoredPaper, User, Vote};
 use thiserror::Error;
 
 /// Why a paper action was refused or failed.
@@ -111,12 +111,18 @@ pub struct PaperPage {
     pub voted: bool,
     /// It is on the viewer's reading list.
     pub saved: bool,
-    /// The discussion, as the viewer may see it.
-    pub comments: Vec<Comment>,
+    /// Page `comment_page` of the discussion, as the viewer may see it.
+    pub discussion: crate::comments::Discussion,
 }
 
-/// Paper `id` as `viewer` (`None`: a visitor) may see it.
-pub async fn page(db: &dyn Database, id: &PaperId, viewer: Option<&User>) -> Result<PaperPage, PaperError> {
+/// Paper `id` as `viewer` (`None`: a visitor) may see it, with page
+/// `comment_page` (from 0) of its discussion.
+pub async fn page(
+    db: &dyn Database,
+    id: &PaperId,
+    viewer: Option<&User>,
+    comment_page: u32,
+) -> Result<PaperPage, PaperError> {
     let audience = viewer.map(|u| Audience::of(u.role)).unwrap_or_default();
     let paper = db.paper_for(id, audience).await?.ok_or_else(|| PaperError::Unknown(id.clone()))?;
     let voted = !voted_among(db, viewer.map(|u| u.id), std::slice::from_ref(&paper)).await?.is_empty();
@@ -124,8 +130,8 @@ pub async fn page(db: &dyn Database, id: &PaperId, viewer: Option<&User>) -> Res
         Some(u) => db.reading_list(u.id).await?.iter().any(|e| e.paper.paper.id == paper.paper.id),
         None => false,
     };
-    let comments = crate::comments::visible(db, &paper.paper.id, viewer).await?;
-    Ok(PaperPage { paper, voted, saved, comments })
+    let discussion = crate::comments::discussion(db, &paper.paper.id, viewer, comment_page).await?;
+    Ok(PaperPage { paper, voted, saved, discussion })
 }
 
 /// `user` toggles their upvote of `id`.

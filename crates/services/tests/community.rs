@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, Utc};
 use paperboy_core::{FeedPeriod, Paper, PaperId, Role};
 use paperboy_services::accounts::{self, SignUp};
-use paperboy_services::comments::{self, CommentError};
+use paperboy_services::comments::{self, CommentError, CommentLimit};
 use paperboy_services::members;
 use paperboy_services::papers::{self, PaperError, Slice};
 use paperboy_store::{Catalog, MemberPapers, SqlStore, User};
@@ -43,12 +43,12 @@ async fn a_paper_page_has_the_viewers_vote_reading_list_and_discussion() {
     let admin = member(&db, "carol", Role::Admin).await;
     papers::toggle_vote(&db, &alice, &id).await.unwrap();
     members::save(&db, &alice, &id).await.unwrap();
-    let c = comments::add(&db, &alice, &id, None, "First!").await.unwrap();
-    let page = papers::page(&db, &id, Some(&alice)).await.unwrap();
+    let c = comments::add(&db, &alice, &id, None, "First!", CommentLimit::DEFAULT).await.unwrap();
+    let page = papers::page(&db, &id, Some(&alice), 0).await.unwrap();
     assert!(page.voted && page.saved);
     assert_eq!(page.paper.upvotes, 1);
-    assert_eq!(page.comments.len(), 1);
-    let visitor = papers::page(&db, &id, None).await.unwrap();
+    assert_eq!(page.discussion.comments.len(), 1);
+    let visitor = papers::page(&db, &id, None, 0).await.unwrap();
     assert!(!visitor.voted && !visitor.saved);
     // Only the author edits; only admins hide.
     assert!(comments::edit(&db, &bob, c.id, "pwned").await.is_err());
@@ -61,8 +61,8 @@ async fn a_paper_page_has_the_viewers_vote_reading_list_and_discussion() {
     // Hidden papers: only admins see them, and nobody else can save them.
     assert!(matches!(papers::set_hidden(&db, &bob, &id, true).await, Err(PaperError::NotAdmin)));
     papers::set_hidden(&db, &admin, &id, true).await.unwrap();
-    assert!(matches!(papers::page(&db, &id, Some(&bob)).await, Err(PaperError::Unknown(_))));
-    assert!(papers::page(&db, &id, Some(&admin)).await.is_ok());
+    assert!(matches!(papers::page(&db, &id, Some(&bob), 0).await, Err(PaperError::Unknown(_))));
+    assert!(papers::page(&db, &id, Some(&admin), 0).await.is_ok());
     assert!(matches!(members::save(&db, &bob, &id).await, Err(PaperError::Unknown(_))));
     members::unsave(&db, &alice, &id).await.unwrap();
     assert!(members::reading_list(&db, &alice).await.unwrap().is_empty());

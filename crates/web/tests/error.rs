@@ -10,9 +10,9 @@ use common::{Launch, content_type, header};
 use paperboy_core::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 use paperboy_core::{Paper, PaperId};
 use paperboy_store::{
-    Accounts, ApiToken, Audience, Catalog, Change, Comment, Community, EmailPurpose, FeedPage, FeedQuery, MemberPapers,
-    Moderation, NewSession, NewUser, Profile, ReadingListEntry, Secret, Session, StoreError, StoredPaper, Submission,
-    UpsertOutcome, User, Vote,
+    Accounts, ApiToken, Audience, Catalog, Change, Comment, CommentPage, Community, EmailPurpose, FeedPage, FeedQuery,
+    MemberPapers, Moderation, NewSession, NewUser, Profile, ReadingListEntry, Secret, Session, StoreError, StoredPaper,
+    Submission, UpsertOutcome, User, Vote,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -158,6 +158,15 @@ impl Community for BrokenStore {
         Err(broken())
     }
     async fn comments(&self, _: &PaperId, _: Audience) -> Result<Vec<Comment>, StoreError> {
+        Err(broken())
+    }
+    async fn comment_page(&self, _: &PaperId, _: Audience, _: u32, _: u32) -> Result<CommentPage, StoreError> {
+        Err(broken())
+    }
+    async fn comment_position(&self, _: CommentId, _: Audience) -> Result<Option<(PaperId, u64)>, StoreError> {
+        Err(broken())
+    }
+    async fn comments_since(&self, _: UserId, _: DateTime<Utc>) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
         Err(broken())
     }
     async fn comment_counts(&self, _: &[PaperId]) -> Result<Vec<(PaperId, u64)>, StoreError> {
