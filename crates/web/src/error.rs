@@ -57,6 +57,10 @@ pub enum WebError {
     /// Too many failed attempts; try again after `retry_after` seconds (429).
     #[error("Too many failed attempts: wait {} and try again", wait_text(*retry_after))]
     TooManyAttempts { retry_after: u64 },
+    /// Too many of something allowed only so often (comments a minute);
+    /// the message says what and how long to wait (429 with `Retry-After`).
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     /// The server runs without a search engine.
     #[error("{}", SEARCH_OFF)]
     SearchOff,
@@ -121,6 +125,9 @@ impl From<paperboy_services::comments::CommentError> for WebError {
         use paperboy_services::comments::CommentError as C;
         match e {
             C::NotAdmin => WebError::Forbidden("Only admins can hide comments.".to_string()),
+            C::TooMany { retry_after, .. } => {
+                WebError::RateLimited { message: capitalize(&e.to_string()), retry_after }
+            }
             C::Store(e) => e.into(),
         }
     }
@@ -213,7 +220,7 @@ impl WebError {
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Gone(_) => StatusCode::GONE,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::TooManyAttempts { .. } | WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::SearchOff => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -247,7 +254,7 @@ impl WebError {
 
     /// `Retry-After` on 429s.
     fn add_headers(&self, r: &mut Response) {
-        if let WebError::TooManyAttempts { retry_after } = self {
+        if let WebError::TooManyAttempts { retry_after } | WebError::RateLimited { retry_after, .. } = self {
             r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
         }
     }

@@ -67,6 +67,8 @@ pub struct WebSettings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (for rate
     /// limits); empty: the TCP peer is the client. See [`proxy`].
     pub trusted_proxies: Vec<IpBlock>,
+    /// Comments and replies one member may post per minute (5; 0: no limit).
+    pub comments_per_minute: u32,
 }
 
 impl Default for WebSettings {
@@ -79,6 +81,7 @@ impl Default for WebSettings {
             submit_window_days: 14,
             mail_enabled: false,
             trusted_proxies: Vec::new(),
+            comments_per_minute: paperboy_services::comments::CommentLimit::DEFAULT.per_minute,
         }
     }
 }
@@ -131,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/u/{username}", get(pages::members::profile))
         .route("/reading-list", get(pages::members::reading_list))
         .route("/reading-list.bib", get(pages::members::reading_list_bib))
+        .route("/comments/{cid}", get(pages::comments::permalink))
         .route("/comments/{cid}/edit", post(pages::comments::edit))
         .route("/comments/{cid}/delete", post(pages::comments::delete))
         .route("/comments/{cid}/hide", post(pages::comments::hide))

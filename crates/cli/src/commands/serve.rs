@@ -77,6 +77,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             page_size: settings.server.page_size,
             arxiv_base_url: settings.arxiv.base_url.clone(),
             submit_window_days: settings.community.submit_window_days,
+            comments_per_minute: settings.community.comments_per_minute,
             mail_enabled: false,
             trusted_proxies: settings.server.trusted_proxies.clone(),
         }),

@@ -18,25 +18,42 @@ pub const SUBMIT_WINDOW_DAYS: Key = Key::new(
     "papers whose first version is older than this many days cannot be submitted, 1 to 3650",
 );
 
-pub const KEYS: &[Key] = &[SUBMIT_WINDOW_DAYS];
+pub const DEFAULT_COMMENTS_PER_MINUTE: u32 = 5;
+
+pub const COMMENTS_PER_MINUTE: Key = Key::new(
+    "community",
+    "comments_per_minute",
+    "PAPERBOY_COMMENTS_PER_MINUTE",
+    DefaultValue::Whole(DEFAULT_COMMENTS_PER_MINUTE as u64),
+    "comments and replies one member may post per minute, counted across servers; 0 turns the limit off",
+);
+
+pub const KEYS: &[Key] = &[SUBMIT_WINDOW_DAYS, COMMENTS_PER_MINUTE];
 
 /// `[community]` in `paperboy.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommunitySection {
     pub submit_window_days: Option<u32>,
+    pub comments_per_minute: Option<u32>,
 }
 
 /// `[community]` after the merge.
 #[derive(Debug, Clone)]
 pub struct CommunitySettings {
     pub submit_window_days: u32,
+    pub comments_per_minute: u32,
 }
 
 impl CommunitySettings {
     /// The environment over the file over the default.
     pub fn resolve(env: &Env, file: CommunitySection) -> Result<CommunitySettings> {
         let days = pick(&SUBMIT_WINDOW_DAYS, None, env, file.submit_window_days, DEFAULT_SUBMIT_WINDOW_DAYS)?.value;
-        Ok(CommunitySettings { submit_window_days: days.clamp(*SUBMIT_WINDOWS.start(), *SUBMIT_WINDOWS.end()) })
+        let comments =
+            pick(&COMMENTS_PER_MINUTE, None, env, file.comments_per_minute, DEFAULT_COMMENTS_PER_MINUTE)?.value;
+        Ok(CommunitySettings {
+            submit_window_days: days.clamp(*SUBMIT_WINDOWS.start(), *SUBMIT_WINDOWS.end()),
+            comments_per_minute: comments,
+        })
     }
 }

@@ -1,6 +1,13 @@
 //! The discussion under a paper: comments with one level of replies,
 //! written in the Markdown subset of [`crate::markdown`].
 //!
+//! A paper page shows one page of it (`?cpage=N`, from 0; at most
+//! [`comments::PAGE_SIZE`] comments in thread order, with links to the pages
+//! before and after); `GET /comments/{cid}` is a comment's permalink and
+//! sends the browser to the page that holds it. Members may post
+//! `comments_per_minute` comments a minute; one more is a 429 with
+//! `Retry-After`.
+//!
 //! Members add a comment or a reply (`POST /papers/{id}/comments`, with
 //! `body` and, for a reply, `parent`), and edit or delete their own
 //! (`POST /comments/{cid}/edit`, `/comments/{cid}/delete`); admins hide or
@@ -18,7 +25,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, PreEscaped, html};
 use paperboy_core::{CommentId, PaperId};
-use paperboy_services::comments;
+use paperboy_services::comments::{self, CommentLimit, Discussion};
 use paperboy_store::Comment;
 
 use crate::AppState;
@@ -26,33 +33,107 @@ use crate::auth::{CurrentUser, Form, Viewer, current_viewer, safe_next, see_othe
 use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::links::paper_path;
-use crate::params::percent_encode;
+use crate::params::{QueryString, percent_encode, quote};
 
-/// The discussion section of a paper page.
-pub fn section(paper: &PaperId, comments: &[Comment]) -> Markup {
+/// The query parameter that picks a page of the discussion.
+pub const PAGE_PARAM: &str = "cpage";
+
+/// Which page of the discussion a paper page shows: `cpage`, counted from 0.
+pub fn requested_page(q: &QueryString) -> Result<u32, WebError> {
+    match q.get(PAGE_PARAM) {
+        None => Ok(0),
+        Some(p) => p.parse::<u32>().map_err(|_| {
+            WebError::bad(format!("{PAGE_PARAM}={:?} is not a comment page number: use 0, 1, 2, …", quote(p)))
+        }),
+    }
+}
+
+/// The 404 for a comment page past the last one.
+pub fn no_such_page(d: &Discussion) -> WebError {
+    WebError::NotFound(format!(
+        "This discussion has {} page{} of comments (numbered from 0); there is no page {}.",
+        d.pages,
+        if d.pages == 1 { "" } else { "s" },
+        d.page
+    ))
+}
+
+/// The link to page `page` of the discussion of the paper at `here`.
+fn page_url(here: &str, page: u32) -> String {
+    match page {
+        0 => here.to_string(),
+        n => format!("{here}?{PAGE_PARAM}={n}"),
+    }
+}
+
+/// Where comment `id` is shown: its page of the paper's discussion.
+pub fn comment_url(paper: &PaperId, page: u32, id: CommentId) -> String {
+    format!("{}#c{id}", page_url(&paper_path(paper), page))
+}
+
+/// A top-level comment with its replies on this page, or (`head` is
+/// `None`) the replies that open a page whose parent is on the page before.
+struct Thread<'a> {
+    head: Option<&'a Comment>,
+    replies: Vec<&'a Comment>,
+}
+
+impl Thread<'_> {
+    /// The comment the replies answer.
+    fn parent(&self) -> Option<CommentId> {
+        self.head.map(|h| h.id).or_else(|| self.replies.first().and_then(|r| r.parent))
+    }
+}
+
+/// Groups a page of comments in thread order (each top-level comment, then
+/// its replies) into threads, in one pass: a reply belongs to the thread
+/// just before it. A reply that does not (it can only open a page) starts
+/// a thread of its own, so no comment is ever dropped.
+fn threads(comments: &[Comment]) -> Vec<Thread<'_>> {
+    let mut out: Vec<Thread<'_>> = Vec::new();
+    for c in comments {
+        match (c.parent, out.last_mut()) {
+            (Some(parent), Some(t)) if t.parent() == Some(parent) => t.replies.push(c),
+            (Some(_), _) => out.push(Thread { head: None, replies: vec![c] }),
+            (None, _) => out.push(Thread { head: Some(c), replies: Vec::new() }),
+        }
+    }
+    out
+}
+
+/// The discussion section of a paper page: one page of it.
+pub fn section(paper: &PaperId, discussion: &Discussion) -> Markup {
     let viewer = current_viewer();
     let here = paper_path(paper);
-    let top: Vec<&Comment> = comments.iter().filter(|c| c.parent.is_none()).collect();
-    let live = comments.iter().filter(|c| c.deleted_at.is_none() && !c.body.is_empty()).count();
+    let live = discussion.live;
+    let threads = threads(&discussion.comments);
     html! {
         section.comments #comments aria-labelledby="comments-heading" {
             h2 #comments-heading { "Discussion" @if live > 0 { " (" (live) ")" } }
-            @if top.is_empty() {
+            @if threads.is_empty() {
                 p.muted { "No comments yet." }
             }
+            (pager(&here, discussion))
             ol.comment-list {
-                @for c in &top {
+                @for t in &threads {
                     li.thread {
-                        (comment(c, viewer.as_ref(), &here, true))
-                        @let replies: Vec<&Comment> = comments.iter().filter(|r| r.parent == Some(c.id)).collect();
-                        @if !replies.is_empty() {
+                        @if let Some(head) = t.head {
+                            (comment(head, viewer.as_ref(), &here, true))
+                        } @else if let Some(parent) = t.parent() {
+                            p.muted.continued {
+                                "Replies to "
+                                a href=(format!("/comments/{parent}")) { "a comment on the page before" }
+                            }
+                        }
+                        @if !t.replies.is_empty() {
                             ol.replies {
-                                @for r in replies { li { (comment(r, viewer.as_ref(), &here, false)) } }
+                                @for r in &t.replies { li { (comment(r, viewer.as_ref(), &here, false)) } }
                             }
                         }
                     }
                 }
             }
+            (pager(&here, discussion))
             @if let Some(v) = &viewer {
                 form.comment-form method="post" action=(format!("{here}/comments")) {
                     input type="hidden" name="csrf" value=(v.csrf());
@@ -68,17 +149,38 @@ pub fn section(paper: &PaperId, comments: &[Comment]) -> Markup {
     }
 }
 
+/// Links to the previous and next pages of comments, when there are several.
+fn pager(here: &str, d: &Discussion) -> Markup {
+    html! {
+        @if d.pages > 1 {
+            nav.pager.comment-pager aria-label="Comment pages" {
+                @if d.page > 0 {
+                    a rel="prev" href=(format!("{}#comments", page_url(here, d.page - 1))) { "← Earlier comments" }
+                    " "
+                }
+                span.muted { "Comments page " (d.page.saturating_add(1)) " of " (d.pages) }
+                @if d.page.saturating_add(1) < d.pages {
+                    " "
+                    a rel="next" href=(format!("{}#comments", page_url(here, d.page + 1))) { "Later comments →" }
+                }
+            }
+        }
+    }
+}
+
 fn comment(c: &Comment, viewer: Option<&Viewer>, here: &str, top_level: bool) -> Markup {
     let mine = viewer.is_some_and(|v| v.user().id == c.author_id);
     let admin = viewer.is_some_and(|v| v.user().is_admin());
     let deleted = c.deleted_at.is_some();
-    let back = format!("{here}#c{}", c.id);
+    let back = format!("/comments/{}", c.id);
     html! {
         article.comment #(format!("c{}", c.id)) {
             p.comment-meta {
                 a.author href=(format!("/u/{}", c.author)) { strong { (c.author) } }
                 " · "
-                time datetime=(c.created_at.to_rfc3339()) { (human_day(c.created_at.date_naive())) }
+                a.permalink href=(format!("/comments/{}", c.id)) title="Link to this comment" {
+                    time datetime=(c.created_at.to_rfc3339()) { (human_day(c.created_at.date_naive())) }
+                }
                 @if c.edited_at.is_some() && !deleted { " · edited" }
                 @if c.hidden_at.is_some() { " · " span.badge { "hidden" } }
             }
@@ -143,8 +245,24 @@ pub async fn add(st: &AppState, viewer: &Viewer, paper: &PaperId, body: &[u8]) -
         None => None,
         Some(p) => Some(CommentId(p.parse().map_err(|_| WebError::bad("parent must be a comment number"))?)),
     };
-    let c = comments::add(st.store.as_ref(), viewer.user(), paper, parent, form.raw("body")).await?;
-    Ok(see_other(&format!("{}#c{}", paper_path(paper), c.id)))
+    let limit = CommentLimit { per_minute: st.config.comments_per_minute };
+    let posted = comments::post(st.store.as_ref(), viewer.user(), paper, parent, form.raw("body"), limit).await?;
+    Ok(see_other(&comment_url(paper, posted.page, posted.comment.id)))
+}
+
+/// `GET /comments/{cid}`: a comment's permalink, which sends the browser to
+/// the page of its paper's discussion that holds it (pages move as replies
+/// arrive, this link does not).
+pub async fn permalink(State(st): State<AppState>, path: Result<Path<i64>, PathRejection>) -> Response {
+    let result = async {
+        let id = comment_id(path)?;
+        let viewer = current_viewer();
+        match comments::locate(st.store.as_ref(), id, viewer.as_ref().map(|v| v.user())).await? {
+            Some((paper, page)) => Ok(see_other(&comment_url(&paper, page, id))),
+            None => Err(WebError::NotFound(format!("There is no comment {id}."))),
+        }
+    };
+    html_result(&st.config, result.await)
 }
 
 fn comment_id(path: Result<Path<i64>, PathRejection>) -> Result<CommentId, WebError> {
@@ -179,7 +297,7 @@ pub async fn edit(
 ) -> Response {
     comment_action(&st, path, &body, async |id, form| {
         let c = comments::edit(st.store.as_ref(), v.user(), id, form.raw("body")).await?;
-        Ok(format!("{}#c{}", paper_path(&c.paper_id), c.id))
+        Ok(format!("/comments/{}", c.id))
     })
     .await
 }

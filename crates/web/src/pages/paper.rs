@@ -3,7 +3,8 @@
 //! upper-case, an `arXiv:` prefix) redirect to the canonical URL. With a
 //! search engine, the page ends with similar papers.
 //!
-//! The page ends with the discussion (`comments.rs`).
+//! The page ends with the discussion (`comments.rs`), a page of it at a
+//! time (`?cpage=N`).
 //!
 //! `POST /papers/{id}/upvote` (a member's form, with its CSRF token) toggles
 //! the member's upvote and sends them back (303) to the page they came from;
@@ -13,7 +14,7 @@
 //! a hidden paper's page, marked as hidden.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -29,6 +30,7 @@ use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
 use crate::pages::feed::{short_authors, vote_widget};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
+use crate::params::QueryString;
 use crate::{AppState, WebSettings};
 
 /// Length of the meta description.
@@ -43,8 +45,12 @@ pub fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<(PaperId, b
     Ok((id, canonical))
 }
 
-/// `GET /papers/{*id}`.
-pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRejection>) -> Response {
+/// `GET /papers/{*id}`, `?cpage=N` for a later page of its discussion.
+pub async fn show(
+    State(st): State<AppState>,
+    RawQuery(query): RawQuery,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
     // `/papers/date/2026-03-11/` and `/papers/2312.00752/` mean the page without the slash.
     if let Ok(Path(raw)) = path.as_ref() {
         let trimmed = raw.trim_end_matches('/');
@@ -60,10 +66,14 @@ pub async fn show(State(st): State<AppState>, path: Result<Path<String>, PathRej
         if !canonical {
             return Ok(Redirect::permanent(&paper_path(&id)).into_response());
         }
+        let comment_page = crate::pages::comments::requested_page(&QueryString::parse(query.as_deref())?)?;
         let viewer = crate::auth::current_viewer();
-        let data = papers::page(st.store.as_ref(), &id, viewer.as_ref().map(|v| v.user())).await?;
+        let data = papers::page(st.store.as_ref(), &id, viewer.as_ref().map(|v| v.user()), comment_page).await?;
+        if data.discussion.page >= data.discussion.pages {
+            return Err(crate::pages::comments::no_such_page(&data.discussion));
+        }
         let similar = similar_papers(&st, &data.paper.paper.id).await;
-        let discussion = crate::pages::comments::section(&data.paper.paper.id, &data.comments);
+        let discussion = crate::pages::comments::section(&data.paper.paper.id, &data.discussion);
         let view = PaperView { voted: data.voted, saved: data.saved, similar: &similar, discussion };
         Ok(html_response(StatusCode::OK, render(&st.config, &data.paper, view)))
     };
