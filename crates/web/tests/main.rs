@@ -22,12 +22,14 @@ mod error;
 mod feeds;
 mod mail;
 mod openapi;
+mod params;
 mod router;
 mod search;
 mod security;
 
 mod pages {
     mod admin_harvest;
+    mod comments;
     mod feed;
     mod paper;
 }
