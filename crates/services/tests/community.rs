@@ -69,6 +69,35 @@ async fn a_paper_page_has_the_viewers_vote_reading_list_and_discussion() {
 }
 
 #[tokio::test]
+async fn comments_are_limited_per_minute_and_read_a_page_at_a_time() {
+    let (_dir, db) = store().await;
+    db.upsert_papers(&[paper("2603.00001", day(2))]).await.unwrap();
+    let id = PaperId::parse("2603.00001").unwrap();
+    let (alice, bob) = (member(&db, "alice", Role::Member).await, member(&db, "bob", Role::Member).await);
+    let two = CommentLimit { per_minute: 2 };
+    let first = comments::post(&db, &alice, &id, None, "one", two).await.unwrap();
+    assert_eq!(first.page, 0);
+    comments::add(&db, &alice, &id, Some(first.comment.id), "two", two).await.unwrap();
+    match comments::add(&db, &alice, &id, None, "three", two).await {
+        Err(CommentError::TooMany { limit: 2, retry_after }) => assert!((1..=60).contains(&retry_after)),
+        other => panic!("expected TooMany, got {other:?}"),
+    }
+    comments::add(&db, &bob, &id, None, "bob's", two).await.unwrap();
+    // 0 turns the limit off: enough for a second page.
+    let off = CommentLimit { per_minute: 0 };
+    let mut last = None;
+    for i in 0..comments::PAGE_SIZE {
+        last = Some(comments::post(&db, &alice, &id, None, &format!("more {i}"), off).await.unwrap());
+    }
+    assert_eq!(last.unwrap().page, 1, "the 104th comment is on the second page");
+    let page0 = comments::discussion(&db, &id, None, 0).await.unwrap();
+    assert_eq!((page0.comments.len(), page0.pages, page0.live), (comments::PAGE_SIZE as usize, 2, 103));
+    assert_eq!(comments::discussion(&db, &id, None, 1).await.unwrap().comments.len(), 3);
+    assert!(comments::discussion(&db, &id, None, 2).await.unwrap().comments.is_empty());
+    assert_eq!(comments::locate(&db, first.comment.id, None).await.unwrap(), Some((id.clone(), 0)));
+}
+
+#[tokio::test]
 async fn listings_know_the_latest_day_the_neighbours_and_the_viewers_votes() {
     let (_dir, db) = store().await;
     let slice = Slice { limit: 10, ..Slice::default() };
