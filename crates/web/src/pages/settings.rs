@@ -3,7 +3,6 @@
 //! personal API tokens (create, shown once; revoke), and the email digest
 //! (the same form as the manage page of `pages/subscribe.rs`).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -112,9 +111,8 @@ pub async fn show(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Re
 
 /// `POST /settings/password`: checks the current password, sets the new
 /// one, and ends every other session of the member.
-pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let (current, new) = (form.raw("current"), form.raw("password"));
         match accounts::change_password_everywhere(st.store.as_ref(), v.user(), current, new).await {
             Ok(session) => {
@@ -136,9 +134,8 @@ pub async fn change_password(State(st): State<AppState>, CurrentUser(v): Current
 }
 
 /// `POST /settings/tokens`: creates a token and shows its secret once.
-pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let secret = match accounts::create_api_token(st.store.as_ref(), v.user(), form.raw("name")).await {
             Ok(secret) => secret,
             Err(e) if e.is_client_error() => {
@@ -155,9 +152,8 @@ pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
 }
 
 /// `POST /settings/tokens/revoke` with `id`: revokes one of the member's own tokens.
-pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let id = form
             .get("id")
             .and_then(|s| s.parse::<i64>().ok())
