@@ -79,6 +79,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             submit_window_days: settings.community.submit_window_days,
             mail_enabled: false,
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            connections: settings.server.connections,
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
