@@ -163,6 +163,7 @@ impl From<paperboy_services::subscriptions::SubscriptionError> for WebError {
                 }
             }
             e @ (S::Gone | S::NoDigest) => WebError::NotFound(format!("{}.", capitalize(&e.to_string()))),
+            e @ S::Unverified(_) => WebError::Forbidden(format!("{}.", capitalize(&e.to_string()))),
             S::Mail(e) => WebError::Internal(e.to_string()),
             S::Store(
                 e @ (StoreError::TooManySavedSearches { .. }

@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/verify/{token}", get(pages::account::verify))
         .route("/settings", get(pages::settings::show))
         .route("/settings/password", post(pages::settings::change_password))
+        .route("/settings/verify", post(pages::settings::send_verification))
         .route("/settings/tokens", post(pages::settings::create_token))
         .route("/settings/tokens/revoke", post(pages::settings::revoke_token))
         .route("/settings/digest", post(pages::subscribe::settings_digest))

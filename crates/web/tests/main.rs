@@ -31,4 +31,5 @@ mod pages {
     mod admin_harvest;
     mod feed;
     mod paper;
+    mod settings;
 }

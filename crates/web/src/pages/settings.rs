@@ -1,7 +1,12 @@
 //! `/settings`: a member's own account page: the address and whether it is
 //! confirmed, changing the password (which logs out every other session),
 //! personal API tokens (create, shown once; revoke), and the email digest
-//! (the same form as the manage page of `pages/subscribe.rs`).
+//! (the same form as the manage page of `pages/subscribe.rs`). A member
+//! whose address is not confirmed can have a new confirmation link sent
+//! (`/settings/verify`, at most [`VERIFY_MAILS`] an hour): subscribing
+//! from here needs a confirmed address.
+
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,6 +21,7 @@ use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
+use crate::ratelimit::FailureLimiter;
 
 /// What the page says above the forms after an action.
 #[derive(Default)]
@@ -49,7 +55,13 @@ async fn render(st: &AppState, v: &Viewer, notice: Notice<'_>) -> Result<String,
                 dt { "Username" } dd { a href=(format!("/u/{}", user.username)) { (user.username) } }
                 dt { "Email" } dd {
                     (user.email)
-                    @if user.is_verified() { " (confirmed)" } @else { " (not confirmed yet)" }
+                    @if user.is_verified() { " (confirmed)" } @else {
+                        " (not confirmed yet) "
+                        form.inline method="post" action="/settings/verify" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button.link type="submit" { "Send a new confirmation link" }
+                        }
+                    }
                 }
                 dt { "Role" } dd { (user.role.as_str()) }
                 dt { "Member since" } dd { (human_day(user.created_at.date_naive())) }
@@ -162,6 +174,32 @@ pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
             return Err(WebError::NotFound("You have no live token with that number".to_string()));
         }
         Ok(see_other("/settings"))
+    };
+    html_result(&st.config, result.await)
+}
+
+/// Confirmation links a member may ask for per hour.
+pub const VERIFY_MAILS: u32 = 3;
+
+/// `POST /settings/verify`: mails (or, without mail, logs) a new link that
+/// confirms the member's address; at most [`VERIFY_MAILS`] an hour.
+pub async fn send_verification(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Response {
+    let result = async {
+        let user = v.user();
+        if user.is_verified() {
+            return Ok(see_other("/settings"));
+        }
+        let limit = FailureLimiter::new(st.store.clone(), "verify-mail", VERIFY_MAILS, Duration::from_secs(3600));
+        limit.attempt(&format!("user:{}", user.id)).await?;
+        let mail = accounts::LinkMail { base_url: &st.config.base_url, postman: st.mail.as_ref() };
+        accounts::send_verification(st.store.as_ref(), user, mail).await?;
+        let info = format!(
+            "We sent a new confirmation link to {}. It works for {} hours.",
+            user.email,
+            accounts::VERIFY_HOURS
+        );
+        let page = render(&st, &v, Notice { info: Some(&info), ..Notice::default() }).await?;
+        Ok(html_response(StatusCode::OK, page))
     };
     html_result(&st.config, result.await)
 }
