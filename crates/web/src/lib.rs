@@ -5,7 +5,9 @@
 //! tokens in `auth.rs`, the account pages in `pages/account.rs`).
 //!
 //! [`router`] builds the whole site over an [`AppState`]; [`serve`] runs it
-//! on a listener until a shutdown signal, letting open requests finish.
+//! on a listener until a shutdown signal, letting open requests finish,
+//! within the timeouts and connection cap of [`server`]; a handler's panic
+//! is a 500 with a request id ([`panic`]).
 //! Successful GET responses to visitors without a session are cached
 //! in-process until the catalog changes (see `cache.rs`). Every response carries the security headers
 //! of [`security_headers`];

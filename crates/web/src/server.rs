@@ -361,9 +361,11 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let busy = self.clock.begin();
-        let deadline = tokio::time::Instant::now() + self.body_timeout;
+        let body_timeout = self.body_timeout;
         let mut req = req.map(|body| {
-            Body::new(DeadlineBody { inner: body, deadline: Box::pin(tokio::time::sleep_until(deadline)) })
+            // No timer for a request without a body (most are GETs).
+            let deadline = (!http_body::Body::is_end_stream(&body)).then(|| Box::pin(tokio::time::sleep(body_timeout)));
+            Body::new(DeadlineBody { inner: body, deadline })
         });
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let mut app = self.app.clone();
@@ -377,10 +379,11 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     }
 }
 
-/// A request body that fails with [`BodyTimeout`] once its deadline passes.
+/// A request body that fails with [`BodyTimeout`] once its deadline passes
+/// (`None`: the body is empty).
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl http_body::Body for DeadlineBody {
@@ -391,9 +394,9 @@ impl http_body::Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        match self.deadline.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimeout)))),
-            Poll::Pending => Poll::Pending,
+        match self.deadline.as_mut().map(|d| d.as_mut().poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Some(Err(Box::new(BodyTimeout)))),
+            _ => Poll::Pending,
         }
     }
 
