@@ -285,14 +285,21 @@ pub async fn register(
     mail: LinkMail<'_>,
 ) -> Result<(User, NewSession), AccountError> {
     let user = sign_up(db, form).await?;
+    send_verification(db, &user, mail).await?;
+    let session = start_session(db, user.id, old).await?;
+    Ok((user, session))
+}
+
+/// Mails (or logs) `user` a link that confirms their address, valid for
+/// [`VERIFY_HOURS`]: at sign-up, and again when they ask from their settings.
+pub async fn send_verification(db: &dyn Accounts, user: &User, mail: LinkMail<'_>) -> Result<(), AccountError> {
     let expires = Utc::now() + chrono::Duration::hours(VERIFY_HOURS);
     let secret = db.create_email_token(user.id, EmailPurpose::Verify, expires).await?;
     let link = format!("{}/verify/{}", mail.base_url, secret.as_str());
     let intro = format!("Welcome, {}! Confirm that this address is yours.", user.username);
     let words = AccountMail { subject: "Confirm your email address", intro: &intro, button: "Confirm my address" };
-    mail.send(&user, "email verification", words, &link);
-    let session = start_session(db, user.id, old).await?;
-    Ok((user, session))
+    mail.send(user, "email verification", words, &link);
+    Ok(())
 }
 
 /// Log-in on the site: checks the credentials (see [`log_in`]) and starts

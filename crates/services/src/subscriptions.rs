@@ -32,6 +32,15 @@ pub enum SubscriptionError {
     /// A member without a subscription asked to change it.
     #[error("you have no email digest yet: subscribe first (in your settings)")]
     NoDigest,
+    /// A member whose address is not verified asked to subscribe from their
+    /// settings: linking a subscription to an account needs proof that the
+    /// address is the member's, or anyone could sign up with someone
+    /// else's address and take over that address's digest.
+    #[error(
+        "confirm your email address first: follow the link we mailed to {0} when you signed up, or send a new \
+         one from your settings (Send a new confirmation link), then subscribe again"
+    )]
+    Unverified(Email),
     /// The confirmation mail could not be queued.
     #[error(transparent)]
     Mail(MailError),
@@ -89,10 +98,16 @@ pub async fn subscribe_address(
     Ok(own.is_some())
 }
 
-/// Subscribes a member with their account's address (from their settings):
-/// confirmed at once when the address is verified, else by the mailed link.
+/// Subscribes a member with their account's address (from their settings),
+/// linking the address's subscription (an existing one too) to the account
+/// and confirming it at once. Only for a verified address
+/// ([`SubscriptionError::Unverified`] otherwise): the link is what lets the
+/// member read and change the subscription from their settings.
 pub async fn subscribe_member(db: &dyn Database, postman: &Arc<Postman>, user: &User) -> Result<(), SubscriptionError> {
-    subscribe(db, postman, &user.email, Some(user.id), user.email_verified_at.is_some()).await
+    if user.email_verified_at.is_none() {
+        return Err(SubscriptionError::Unverified(user.email.clone()));
+    }
+    subscribe(db, postman, &user.email, Some(user.id), true).await
 }
 
 async fn subscribe(

@@ -124,3 +124,42 @@ async fn a_member_with_a_verified_address_needs_no_confirmation_mail() {
     let s = accounts::settings(&db, &ada, true).await.unwrap();
     assert_eq!(s.digest.unwrap().searches.len(), 1);
 }
+
+/// Issue 14, item 4: an account whose address is not verified cannot take
+/// over the digest someone already has at that address (it would then read
+/// and change their saved searches from its settings).
+#[tokio::test]
+async fn an_unverified_member_cannot_link_an_existing_subscription() {
+    let (_dir, db, postman) = setup().await;
+    // The owner of the address subscribes as a visitor and saves a search.
+    let email = Email::parse("owner@example.org").unwrap();
+    subscriptions::subscribe_address(&db, &postman, &email, None).await.unwrap();
+    let sub = db.subscriber_by_email(&email).await.unwrap().unwrap();
+    subscriptions::confirm(&db, &postman, &link(&postman, Purpose::Confirm, sub.id)).await.unwrap();
+    let manage = link(&postman, Purpose::Manage, sub.id);
+    let (_, added) = subscriptions::manage(&db, &postman, &manage, Change::AddSearch("private topic")).await.unwrap();
+    assert!(added.is_ok());
+    // Someone signs up with that address, unverified, and asks to subscribe.
+    let form = SignUp {
+        username: "mallory",
+        email: "owner@example.org",
+        password: "correct horse battery",
+        role: Role::Member,
+        email_verified: false,
+    };
+    let mallory = accounts::sign_up(&db, &form).await.unwrap();
+    let e = subscriptions::subscribe_member(&db, &postman, &mallory).await.unwrap_err();
+    assert!(matches!(e, SubscriptionError::Unverified(_)), "{e:?}");
+    assert!(e.to_string().contains("confirm your email address first"), "{e}");
+    // Nothing was linked: the settings show no digest and cannot change it.
+    assert!(subscriptions::member_digest(&db, &mallory).await.unwrap().is_none());
+    assert!(db.subscriber_for_user(mallory.id).await.unwrap().is_none());
+    let e = subscriptions::member_manage(&db, &mallory, Change::RemoveSearch(Some(1))).await.unwrap_err();
+    assert!(matches!(e, SubscriptionError::NoDigest), "{e:?}");
+    assert_eq!(db.saved_searches(sub.id).await.unwrap().len(), 1, "the owner's search is still there");
+    // Once the address is verified, the member may link it.
+    let verified = SignUp { username: "owner", email: "owner2@example.org", email_verified: true, ..form };
+    let owner = accounts::sign_up(&db, &verified).await.unwrap();
+    subscriptions::subscribe_member(&db, &postman, &owner).await.unwrap();
+    assert!(subscriptions::member_digest(&db, &owner).await.unwrap().is_some());
+}

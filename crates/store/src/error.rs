@@ -8,7 +8,11 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// A text (a comment, a name, a search) contains a NUL character, which
+    /// the database cannot store; the caller's input, not a failure.
+    #[error("the text contains a NUL character (\\0), which cannot be stored: remove it and try again")]
+    NulInText,
     #[error("could not open the database at {path}: {source} (check that the data directory exists and is writable)")]
     Open { path: String, source: sqlx::Error },
     #[error(
@@ -58,4 +62,15 @@ pub enum StoreError {
     TooManyCategories { max: usize },
     #[error("the operating system's random number generator failed: {0} (check that /dev/urandom is readable)")]
     Random(String),
+}
+
+/// A database error, except the executor's refusal of a NUL in a text,
+/// which is the caller's input and becomes [`StoreError::NulInText`].
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Encode(inner) if inner.is::<crate::sql::exec::NulInText>() => StoreError::NulInText,
+            other => StoreError::Database(other),
+        }
+    }
 }

@@ -23,9 +23,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -167,7 +168,10 @@ fn is_api(path: &str) -> bool {
 pub const ANONYMOUS_FORMS: &[&str] = &["/subscribe"];
 
 /// Refuses state-changing requests without a valid CSRF token (see the
-/// module documentation).
+/// module documentation). The body is read once, at most
+/// [`MAX_FORM_BYTES`] (else 413) within the body timeout (else 408, see
+/// [`read_form_body`]); the parsed [`Form`] goes on in the request's
+/// extensions, where the [`Form`] extractor takes it without parsing again.
 pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || is_api(req.uri().path()) {
         return next.run(req).await;
@@ -176,19 +180,15 @@ pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Nex
         Some(v) => Some(v.csrf().to_string()),
         None => cookie(req.headers(), CSRF_COOKIE),
     };
-    let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+    let (mut parts, body) = req.into_parts();
+    let bytes = match read_form_body(body, st.config.connections.body_timeout).await {
         Ok(b) => b,
-        Err(_) => return WebError::TooLarge.into_html_response(&st.config),
+        Err(e) => return e.into_html_response(&st.config),
     };
-    let given = Form::parse(&bytes).ok().and_then(|f| f.get("csrf").map(str::to_string));
-    let valid = matches!((&expected, &given), (Some(e), Some(g)) if same_secret(e, g));
-    let mut parts = parts;
-    if !valid && ANONYMOUS_FORMS.contains(&parts.uri.path()) {
-        parts.extensions.insert(MaybeUser(None));
-        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    }
-    if !valid {
+    let form = Form::parse(&bytes).ok();
+    let given = form.as_ref().and_then(|f| f.get("csrf"));
+    let valid = matches!((&expected, given), (Some(e), Some(g)) if same_secret(e, g));
+    if !valid && !ANONYMOUS_FORMS.contains(&parts.uri.path()) {
         return WebError::Forbidden(
             "This form has expired or did not come from this site, so nothing was changed. \
              Go back, reload the page and try again (cookies must be enabled)."
@@ -196,12 +196,48 @@ pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Nex
         )
         .into_html_response(&st.config);
     }
+    if !valid {
+        parts.extensions.insert(MaybeUser(None));
+    }
+    if let Some(form) = form {
+        parts.extensions.insert(form);
+    }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
-/// A decoded `application/x-www-form-urlencoded` body.
-#[derive(Debug, Default)]
+/// Reads a form body: at most [`MAX_FORM_BYTES`] ([`WebError::TooLarge`]
+/// beyond), and whole within `timeout` ([`WebError::SlowBody`] otherwise,
+/// also when the server's own body deadline passes first).
+pub async fn read_form_body(body: Body, timeout: Duration) -> Result<Bytes, WebError> {
+    match tokio::time::timeout(timeout, to_bytes(body, MAX_FORM_BYTES)).await {
+        Err(_) => Err(WebError::SlowBody),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if crate::server::is_body_timeout(&e) => Err(WebError::SlowBody),
+        Ok(Err(_)) => Err(WebError::TooLarge),
+    }
+}
+
+/// A decoded `application/x-www-form-urlencoded` body. As an extractor it
+/// is the form the CSRF check already parsed (or, on a route without that
+/// check, the body read as [`read_form_body`] does and parsed); a bad body
+/// is answered with an HTML error page.
+#[derive(Debug, Default, Clone)]
 pub struct Form(QueryString);
+
+impl FromRequest<AppState> for Form {
+    type Rejection = Response;
+
+    async fn from_request(mut req: Request, st: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(form) = req.extensions_mut().remove::<Form>() {
+            return Ok(form);
+        }
+        let parsed = match read_form_body(req.into_body(), st.config.connections.body_timeout).await {
+            Ok(bytes) => Form::parse(&bytes),
+            Err(e) => Err(e),
+        };
+        parsed.map_err(|e| e.into_html_response(&st.config))
+    }
+}
 
 impl Form {
     pub fn parse(body: &[u8]) -> Result<Self, WebError> {

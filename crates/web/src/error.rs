@@ -70,6 +70,16 @@ pub enum WebError {
     /// The search index failed; details go to the log, not to the client.
     #[error("search failure: {0}")]
     Search(#[from] SearchError),
+    /// The request's body did not arrive within the server's body timeout (408).
+    #[error(
+        "The request body arrived too slowly, so the server stopped waiting for it. Check your connection and send the form again."
+    )]
+    SlowBody,
+    /// A handler panicked; the panic is logged with this id (500).
+    #[error(
+        "Something went wrong on our side (request id {request_id}). The error has been logged; please try again later, and quote the request id if you report it."
+    )]
+    Panicked { request_id: String },
     /// Anything else that is our fault; logged, shown as a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -96,7 +106,8 @@ impl From<StoreError> for WebError {
             | StoreError::EmailTaken
             | StoreError::BadReply { .. }
             | StoreError::TokenUnknown
-            | StoreError::TokenUsed => WebError::BadRequest(msg),
+            | StoreError::TokenUsed
+            | StoreError::NulInText => WebError::BadRequest(msg),
             StoreError::TokenExpired => WebError::Gone(msg),
             StoreError::PaperNotFound { .. } | StoreError::CommentNotFound(_) | StoreError::UserNotFound(_) => {
                 WebError::NotFound(msg)
@@ -159,6 +170,7 @@ impl From<paperboy_services::subscriptions::SubscriptionError> for WebError {
                 }
             }
             e @ (S::Gone | S::NoDigest) => WebError::NotFound(format!("{}.", capitalize(&e.to_string()))),
+            e @ S::Unverified(_) => WebError::Forbidden(format!("{}.", capitalize(&e.to_string()))),
             S::Mail(e) => WebError::Internal(e.to_string()),
             S::Store(
                 e @ (StoreError::TooManySavedSearches { .. }
@@ -221,6 +233,8 @@ impl WebError {
             WebError::Gone(_) => StatusCode::GONE,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::TooManyAttempts { .. } | WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::SlowBody => StatusCode::REQUEST_TIMEOUT,
+            WebError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::SearchOff => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -5,7 +5,9 @@
 //! tokens in `auth.rs`, the account pages in `pages/account.rs`).
 //!
 //! [`router`] builds the whole site over an [`AppState`]; [`serve`] runs it
-//! on a listener until a shutdown signal, letting open requests finish.
+//! on a listener until a shutdown signal, letting open requests finish,
+//! within the timeouts and connection cap of [`server`]; a handler's panic
+//! is a 500 with a request id ([`panic`]).
 //! Successful GET responses to visitors without a session are cached
 //! in-process until the catalog changes (see `cache.rs`). Every response carries the security headers
 //! of [`security_headers`];
@@ -24,13 +26,14 @@ pub mod links;
 pub mod markdown;
 pub mod openapi;
 pub mod pages;
+pub mod panic;
 pub mod params;
 pub mod proxy;
 pub mod ratelimit;
 pub mod search;
+pub mod server;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -38,11 +41,11 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{from_fn_with_state, map_response_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Extension, Router};
 
 pub use error::WebError;
 pub use proxy::IpBlock;
+pub use server::ConnectionLimits;
 
 /// Settings of the web layer.
 #[derive(Debug, Clone)]
@@ -69,6 +72,8 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<IpBlock>,
     /// Comments and replies one member may post per minute (5; 0: no limit).
     pub comments_per_minute: u32,
+    /// Timeouts and the connection cap of [`serve`] (see [`server`]).
+    pub connections: ConnectionLimits,
 }
 
 impl Default for WebSettings {
@@ -82,6 +87,7 @@ impl Default for WebSettings {
             mail_enabled: false,
             trusted_proxies: Vec::new(),
             comments_per_minute: paperboy_services::comments::CommentLimit::DEFAULT.per_minute,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -156,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .route("/verify/{token}", get(pages::account::verify))
         .route("/settings", get(pages::settings::show))
         .route("/settings/password", post(pages::settings::change_password))
+        .route("/settings/verify", post(pages::settings::send_verification))
         .route("/settings/tokens", post(pages::settings::create_token))
         .route("/settings/tokens/revoke", post(pages::settings::revoke_token))
         .route("/settings/digest", post(pages::subscribe::settings_digest))
@@ -175,33 +182,29 @@ pub fn router(state: AppState) -> Router {
         .route("/unsubscribe/{token}", get(pages::subscribe::unsubscribe_page).post(pages::subscribe::unsubscribe))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Outermost last: headers, session, cache, then CSRF (above), then the handler.
+        // Outermost last: proxy, headers, panic guard, session, cache, then
+        // CSRF (above), then the handler.
         .layer(from_fn_with_state((state.clone(), Arc::new(cache::ResponseCache::default())), cache::middleware))
         .layer(from_fn_with_state(state.clone(), auth::session_middleware))
         .layer(Extension(Arc::new(pages::account::Limits::new(state.store.clone()))))
         .layer(Extension(Arc::new(pages::subscribe::SubscribeLimit::new(state.store.clone()))))
         .layer(Extension(pages::submit::Fetcher::new(&state.config.arxiv_base_url)))
+        .layer(from_fn_with_state(state.clone(), panic::panic_guard))
         .layer(map_response_with_state(state.config.base_url.starts_with("https://"), security_headers))
         .layer(from_fn_with_state(state.clone(), proxy::middleware))
         .with_state(state)
 }
 
 /// Runs the site on `listener` until `shutdown` completes, then waits for
-/// open requests to finish.
+/// open requests to finish; slow and idle clients and the number of
+/// connections are limited by `state.config.connections` (see [`server`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // The peer address is the client's for rate limiting.
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config.connections;
+    server::serve_router(listener, router(state), limits, shutdown).await
 }
 
 /// `GET /healthz`: 200 `ok` when the store answers, 503 otherwise.
@@ -216,7 +219,12 @@ async fn healthz(State(st): State<AppState>) -> Response {
 }
 
 fn is_api(uri: &Uri) -> bool {
-    uri.path() == "/api" || uri.path().starts_with("/api/")
+    is_api_path(uri.path())
+}
+
+/// Whether `path` is under the JSON API (errors there are JSON).
+pub(crate) fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }
 
 /// Unknown paths: JSON under `/api/`, the HTML 404 page elsewhere.

@@ -20,6 +20,7 @@ mod cache;
 mod community;
 mod error;
 mod feeds;
+mod hardening;
 mod mail;
 mod openapi;
 mod params;
@@ -32,4 +33,5 @@ mod pages {
     mod comments;
     mod feed;
     mod paper;
+    mod settings;
 }

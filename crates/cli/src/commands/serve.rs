@@ -80,6 +80,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             comments_per_minute: settings.community.comments_per_minute,
             mail_enabled: false,
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            connections: settings.server.connections,
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");

@@ -1,8 +1,12 @@
 //! `[server]`: where `paperboy serve` listens, how the site names and links
-//! itself, and which reverse proxies it trusts.
+//! itself, which reverse proxies it trusts, and how long it waits for slow
+//! or idle clients and how many it serves at once.
+
+use std::time::Duration;
 
 use anyhow::Result;
 use paperboy_core::net::IpBlock;
+use paperboy_web::ConnectionLimits;
 use serde::Deserialize;
 
 use super::env::Env;
@@ -52,7 +56,46 @@ pub const TRUSTED_PROXIES: Key = Key::new(
     "reverse proxies (addresses or blocks) whose X-Forwarded-For names the client",
 );
 
-pub const KEYS: &[Key] = &[ADDR, BASE_URL, PAGE_SIZE, SITE_NAME, TRUSTED_PROXIES];
+pub const HEADER_TIMEOUT: Key = Key::new(
+    "server",
+    "header_timeout_seconds",
+    "PAPERBOY_HEADER_TIMEOUT_SECONDS",
+    DefaultValue::Whole(10),
+    "a request's headers must arrive within this many seconds of its first byte, else the connection is closed",
+);
+pub const BODY_TIMEOUT: Key = Key::new(
+    "server",
+    "body_timeout_seconds",
+    "PAPERBOY_BODY_TIMEOUT_SECONDS",
+    DefaultValue::Whole(30),
+    "a request's body must arrive within this many seconds of its headers, else 408",
+);
+pub const IDLE_TIMEOUT: Key = Key::new(
+    "server",
+    "idle_timeout_seconds",
+    "PAPERBOY_IDLE_TIMEOUT_SECONDS",
+    DefaultValue::Whole(60),
+    "a connection that sends no request for this many seconds is closed",
+);
+pub const MAX_CONNECTIONS: Key = Key::new(
+    "server",
+    "max_connections",
+    "PAPERBOY_MAX_CONNECTIONS",
+    DefaultValue::Whole(512),
+    "connections served at once; more are answered 503 with Retry-After at once",
+);
+
+pub const KEYS: &[Key] = &[
+    ADDR,
+    BASE_URL,
+    PAGE_SIZE,
+    SITE_NAME,
+    TRUSTED_PROXIES,
+    HEADER_TIMEOUT,
+    BODY_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+];
 
 /// `[server]` in `paperboy.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +106,10 @@ pub struct ServerSection {
     pub page_size: Option<u32>,
     pub site_name: Option<String>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub header_timeout_seconds: Option<u64>,
+    pub body_timeout_seconds: Option<u64>,
+    pub idle_timeout_seconds: Option<u64>,
+    pub max_connections: Option<u64>,
 }
 
 /// `[server]` after the merge.
@@ -74,6 +121,8 @@ pub struct ServerSettings {
     pub page_size: u32,
     pub site_name: String,
     pub trusted_proxies: Vec<IpBlock>,
+    /// Timeouts and the connection cap of `serve`.
+    pub connections: ConnectionLimits,
 }
 
 impl ServerSettings {
@@ -85,6 +134,19 @@ impl ServerSettings {
         file: ServerSection,
     ) -> Result<ServerSettings> {
         let proxies = pick(&TRUSTED_PROXIES, None, env, file.trusted_proxies, Vec::new())?;
+        let defaults = ConnectionLimits::default();
+        let seconds = |key: &'static Key, file: Option<u64>, default: Duration| -> Result<Duration> {
+            Ok(Duration::from_secs(pick(key, None, env, file, default.as_secs())?.value.max(1)))
+        };
+        let connections = ConnectionLimits {
+            header_timeout: seconds(&HEADER_TIMEOUT, file.header_timeout_seconds, defaults.header_timeout)?,
+            body_timeout: seconds(&BODY_TIMEOUT, file.body_timeout_seconds, defaults.body_timeout)?,
+            idle_timeout: seconds(&IDLE_TIMEOUT, file.idle_timeout_seconds, defaults.idle_timeout)?,
+            max_connections: usize::try_from(
+                pick(&MAX_CONNECTIONS, None, env, file.max_connections, defaults.max_connections as u64)?.value.max(1),
+            )
+            .unwrap_or(usize::MAX),
+        };
         Ok(ServerSettings {
             addr: pick(&ADDR, addr_flag, env, file.addr, DEFAULT_ADDR.to_string())?.value,
             base_url: pick_opt(&BASE_URL, base_url_flag, env, file.base_url)?.map(|p| p.value),
@@ -93,6 +155,7 @@ impl ServerSettings {
                 .clamp(*PAGE_SIZES.start(), *PAGE_SIZES.end()),
             site_name: pick(&SITE_NAME, None, env, file.site_name, DEFAULT_SITE_NAME.to_string())?.value,
             trusted_proxies: proxies.convert(|list| list.iter().map(|p| p.parse::<IpBlock>()).collect())?,
+            connections,
         })
     }
 }

@@ -10,6 +10,11 @@
 //! would have been. Texts are bound as `Cow`s: a borrowed text stays borrowed
 //! until the driver needs its own copy, an owned one is moved, as with sqlx's
 //! own `bind`.
+//!
+//! A text with a NUL character (`\0`) is refused before it reaches either
+//! backend ([`NulInText`], a `StoreError::NulInText` to callers): PostgreSQL
+//! cannot store one in a text column, and SQLite refuses it too so that both
+//! backends answer the same.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -82,6 +87,26 @@ impl From<bool> for Value<'_> {
     fn from(v: bool) -> Self {
         Value::Bool(Some(v))
     }
+}
+
+/// Why a statement was not run: one of its texts contains a NUL character
+/// (`\0`), which PostgreSQL cannot store in text. Travels as
+/// `sqlx::Error::Encode` and becomes `StoreError::NulInText`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NulInText;
+
+impl std::fmt::Display for NulInText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a text contains a NUL character")
+    }
+}
+
+impl std::error::Error for NulInText {}
+
+/// `Err` when a bound text contains `\0` (see [`NulInText`]).
+fn check_texts(values: &[Value<'_>]) -> Result<(), sqlx::Error> {
+    let nul = values.iter().any(|v| matches!(v, Value::Text(Some(t)) if t.as_bytes().contains(&0)));
+    if nul { Err(sqlx::Error::Encode(Box::new(NulInText))) } else { Ok(()) }
 }
 
 /// Where a statement runs: a pool (each statement on whichever connection
@@ -284,6 +309,7 @@ impl<'q> Query<'q> {
     /// Runs the statement; returns how many rows it changed.
     pub(crate) async fn execute<'e>(self, on: impl Into<Exec<'e>>) -> Result<u64, sqlx::Error> {
         let Query { sql, values } = self;
+        check_texts(&values)?;
         let done = match on.into() {
             Exec::SqlitePool(p) => bound!(sql.for_sqlite(), values).execute(p).await?.rows_affected(),
             Exec::Sqlite(c) => bound!(sql.for_sqlite(), values).execute(c).await?.rows_affected(),
@@ -302,6 +328,7 @@ impl<'q> Query<'q> {
     /// Every row the statement returns.
     pub(crate) async fn fetch_all<'e>(self, on: impl Into<Exec<'e>>) -> Result<Vec<Row>, sqlx::Error> {
         let Query { sql, values } = self;
+        check_texts(&values)?;
         let rows = match on.into() {
             Exec::SqlitePool(p) => sqlite_rows(bound!(sql.for_sqlite(), values).fetch_all(p).await?),
             Exec::Sqlite(c) => sqlite_rows(bound!(sql.for_sqlite(), values).fetch_all(c).await?),
@@ -320,6 +347,7 @@ impl<'q> Query<'q> {
     /// The first row, if any.
     pub(crate) async fn fetch_optional<'e>(self, on: impl Into<Exec<'e>>) -> Result<Option<Row>, sqlx::Error> {
         let Query { sql, values } = self;
+        check_texts(&values)?;
         let row = match on.into() {
             Exec::SqlitePool(p) => bound!(sql.for_sqlite(), values).fetch_optional(p).await?.map(Row::Sqlite),
             Exec::Sqlite(c) => bound!(sql.for_sqlite(), values).fetch_optional(c).await?.map(Row::Sqlite),

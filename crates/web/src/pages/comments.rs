@@ -19,7 +19,6 @@
 //! comment on the paper page. No JavaScript: reply and edit forms open in
 //! `<details>`.
 
-use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -239,8 +238,7 @@ fn comment(c: &Comment, viewer: Option<&Viewer>, here: &str, top_level: bool) ->
 }
 
 /// `POST /papers/{id}/comments` (dispatched from the paper routes).
-pub async fn add(st: &AppState, viewer: &Viewer, paper: &PaperId, body: &[u8]) -> Result<Response, WebError> {
-    let form = Form::parse(body)?;
+pub async fn add(st: &AppState, viewer: &Viewer, paper: &PaperId, form: Form) -> Result<Response, WebError> {
     let parent = match form.get("parent") {
         None => None,
         Some(p) => Some(CommentId(p.parse().map_err(|_| WebError::bad("parent must be a comment number"))?)),
@@ -271,18 +269,17 @@ fn comment_id(path: Result<Path<i64>, PathRejection>) -> Result<CommentId, WebEr
 }
 
 /// The steps the comment actions share: the comment's number from the path
-/// and the form (whose CSRF token [`crate::auth::csrf_middleware`] has
+/// and the form (parsed once, and its CSRF token [`crate::auth::csrf_middleware`] has
 /// checked) go to `act`, which makes the change and says where to go back
 /// to. The answer is a 303 there, or the error as a page.
 async fn comment_action(
     st: &AppState,
     path: Result<Path<i64>, PathRejection>,
-    body: &[u8],
+    form: Form,
     act: impl AsyncFnOnce(CommentId, Form) -> Result<String, WebError>,
 ) -> Response {
     let result = async {
         let id = comment_id(path)?;
-        let form = Form::parse(body)?;
         Ok(see_other(&act(id, form).await?))
     };
     html_result(&st.config, result.await)
@@ -293,9 +290,9 @@ pub async fn edit(
     State(st): State<AppState>,
     CurrentUser(v): CurrentUser,
     path: Result<Path<i64>, PathRejection>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    comment_action(&st, path, &body, async |id, form| {
+    comment_action(&st, path, form, async |id, form| {
         let c = comments::edit(st.store.as_ref(), v.user(), id, form.raw("body")).await?;
         Ok(format!("/comments/{}", c.id))
     })
@@ -307,9 +304,9 @@ pub async fn delete(
     State(st): State<AppState>,
     CurrentUser(v): CurrentUser,
     path: Result<Path<i64>, PathRejection>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    comment_action(&st, path, &body, async |id, form| {
+    comment_action(&st, path, form, async |id, form| {
         comments::delete(st.store.as_ref(), v.user(), id).await?;
         Ok(safe_next(form.get("back")))
     })
@@ -321,9 +318,9 @@ pub async fn hide(
     State(st): State<AppState>,
     CurrentUser(v): CurrentUser,
     path: Result<Path<i64>, PathRejection>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
-    comment_action(&st, path, &body, async |id, form| {
+    comment_action(&st, path, form, async |id, form| {
         comments::set_hidden(st.store.as_ref(), v.user(), id, form.get("hidden") != Some("0")).await?;
         Ok(safe_next(form.get("back")))
     })

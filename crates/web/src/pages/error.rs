@@ -1,4 +1,4 @@
-//! Error pages: 400, 401, 403, 404, 405, 413, 429, 500 and 503 in the site's layout.
+//! Error pages: 400, 401, 403, 404, 405, 408, 413, 429, 500 and 503 in the site's layout.
 
 use maud::html;
 use paperboy_core::PaperId;
@@ -20,10 +20,13 @@ pub fn render(config: &WebSettings, err: &WebError) -> String {
         WebError::NotFound(_) => "Not found",
         WebError::Gone(_) => "This link has expired",
         WebError::TooLarge => "Too large",
+        WebError::SlowBody => "Too slow",
         WebError::TooManyAttempts { .. } => "Too many attempts",
         WebError::RateLimited { .. } => "Slow down",
         WebError::SearchOff => "Search is not set up",
-        WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => "Something went wrong",
+        WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) | WebError::Panicked { .. } => {
+            "Something went wrong"
+        }
     };
     let title = format!("{} {heading}", status.as_u16());
     let message = err.public_message();

@@ -87,17 +87,16 @@ pub async fn post(
     State(st): State<AppState>,
     CurrentUser(viewer): CurrentUser,
     path: Result<Path<String>, PathRejection>,
-    body: axum::body::Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
         let Path(raw) = path.map_err(|e| WebError::bad(e.body_text()))?;
         if let Some(id) = raw.strip_suffix("/comments") {
-            return crate::pages::comments::add(&st, &viewer, &PaperId::parse(id)?, &body).await;
+            return crate::pages::comments::add(&st, &viewer, &PaperId::parse(id)?, form).await;
         }
         for action in ["save", "unsave", "hide"] {
             if let Some(id) = raw.strip_suffix(&format!("/{action}")) {
                 let id = PaperId::parse(id)?;
-                let form = Form::parse(&body)?;
                 let (db, user) = (st.store.as_ref(), viewer.user());
                 match action {
                     "save" => members::save(db, user, &id).await?,
@@ -111,7 +110,6 @@ pub async fn post(
             return Err(WebError::no_route(&format!("/papers/{raw}")));
         };
         let id = PaperId::parse(id)?;
-        let form = Form::parse(&body)?;
         papers::toggle_vote(st.store.as_ref(), viewer.user(), &id).await?;
         let back = match form.get("back") {
             Some(b) => safe_next(Some(b)),

@@ -1,9 +1,13 @@
 //! `/settings`: a member's own account page: the address and whether it is
 //! confirmed, changing the password (which logs out every other session),
 //! personal API tokens (create, shown once; revoke), and the email digest
-//! (the same form as the manage page of `pages/subscribe.rs`).
+//! (the same form as the manage page of `pages/subscribe.rs`). A member
+//! whose address is not confirmed can have a new confirmation link sent
+//! (`/settings/verify`, at most [`VERIFY_MAILS`] an hour): subscribing
+//! from here needs a confirmed address.
 
-use axum::body::Bytes;
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -17,6 +21,7 @@ use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
+use crate::ratelimit::FailureLimiter;
 
 /// What the page says above the forms after an action.
 #[derive(Default)]
@@ -50,7 +55,13 @@ async fn render(st: &AppState, v: &Viewer, notice: Notice<'_>) -> Result<String,
                 dt { "Username" } dd { a href=(format!("/u/{}", user.username)) { (user.username) } }
                 dt { "Email" } dd {
                     (user.email)
-                    @if user.is_verified() { " (confirmed)" } @else { " (not confirmed yet)" }
+                    @if user.is_verified() { " (confirmed)" } @else {
+                        " (not confirmed yet) "
+                        form.inline method="post" action="/settings/verify" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button.link type="submit" { "Send a new confirmation link" }
+                        }
+                    }
                 }
                 dt { "Role" } dd { (user.role.as_str()) }
                 dt { "Member since" } dd { (human_day(user.created_at.date_naive())) }
@@ -112,9 +123,8 @@ pub async fn show(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Re
 
 /// `POST /settings/password`: checks the current password, sets the new
 /// one, and ends every other session of the member.
-pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let (current, new) = (form.raw("current"), form.raw("password"));
         match accounts::change_password_everywhere(st.store.as_ref(), v.user(), current, new).await {
             Ok(session) => {
@@ -136,9 +146,8 @@ pub async fn change_password(State(st): State<AppState>, CurrentUser(v): Current
 }
 
 /// `POST /settings/tokens`: creates a token and shows its secret once.
-pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let secret = match accounts::create_api_token(st.store.as_ref(), v.user(), form.raw("name")).await {
             Ok(secret) => secret,
             Err(e) if e.is_client_error() => {
@@ -155,9 +164,8 @@ pub async fn create_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
 }
 
 /// `POST /settings/tokens/revoke` with `id`: revokes one of the member's own tokens.
-pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let id = form
             .get("id")
             .and_then(|s| s.parse::<i64>().ok())
@@ -166,6 +174,32 @@ pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
             return Err(WebError::NotFound("You have no live token with that number".to_string()));
         }
         Ok(see_other("/settings"))
+    };
+    html_result(&st.config, result.await)
+}
+
+/// Confirmation links a member may ask for per hour.
+pub const VERIFY_MAILS: u32 = 3;
+
+/// `POST /settings/verify`: mails (or, without mail, logs) a new link that
+/// confirms the member's address; at most [`VERIFY_MAILS`] an hour.
+pub async fn send_verification(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Response {
+    let result = async {
+        let user = v.user();
+        if user.is_verified() {
+            return Ok(see_other("/settings"));
+        }
+        let limit = FailureLimiter::new(st.store.clone(), "verify-mail", VERIFY_MAILS, Duration::from_secs(3600));
+        limit.attempt(&format!("user:{}", user.id)).await?;
+        let mail = accounts::LinkMail { base_url: &st.config.base_url, postman: st.mail.as_ref() };
+        accounts::send_verification(st.store.as_ref(), user, mail).await?;
+        let info = format!(
+            "We sent a new confirmation link to {}. It works for {} hours.",
+            user.email,
+            accounts::VERIFY_HOURS
+        );
+        let page = render(&st, &v, Notice { info: Some(&info), ..Notice::default() }).await?;
+        Ok(html_response(StatusCode::OK, page))
     };
     html_result(&st.config, result.await)
 }

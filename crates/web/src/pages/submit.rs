@@ -9,7 +9,6 @@
 //! reason.
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -58,10 +57,9 @@ pub async fn submit(
     State(st): State<AppState>,
     Extension(fetcher): Extension<Fetcher>,
     CurrentUser(v): CurrentUser,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let typed = form.get("id").unwrap_or("");
         let refuse =
             |status: StatusCode, msg: String| Ok(html_response(status, form_page(&st, v.csrf(), typed, Some(&msg))));

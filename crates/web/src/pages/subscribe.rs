@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -95,13 +94,12 @@ pub async fn subscribe(
     MaybeUser(viewer): MaybeUser,
     headers: HeaderMap,
     request_ext: axum::http::Extensions,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
         let mail = postman(&st)?;
         let ip_key = auth::client_key("ip", &request_ext);
         limit.0.attempt(&ip_key).await?;
-        let form = Form::parse(&body)?;
         let typed = form.raw("email");
         let email = match Email::parse(typed) {
             Ok(e) => e,
@@ -299,15 +297,9 @@ fn notice(done: &Done) -> String {
 }
 
 /// `POST /subscription/{token}`.
-pub async fn manage(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(token): Path<String>,
-    body: Bytes,
-) -> Response {
+pub async fn manage(State(st): State<AppState>, headers: HeaderMap, Path(token): Path<String>, form: Form) -> Response {
     let result = async {
         let mail = postman(&st)?;
-        let form = Form::parse(&body)?;
         let (digest, outcome) = subscriptions::manage(st.store.as_ref(), mail, &token, change(&form)).await?;
         let (csrf, cookie) = auth::form_token(&st, &headers)?;
         let action = format!("/subscription/{token}");
@@ -358,11 +350,10 @@ pub fn settings_section(st: &AppState, v: &crate::auth::Viewer, digest: Option<&
 pub async fn settings_digest(
     State(st): State<AppState>,
     crate::auth::CurrentUser(v): crate::auth::CurrentUser,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
         let mail = postman(&st)?;
-        let form = Form::parse(&body)?;
         let user = v.user();
         if form.get("do") == Some("subscribe") {
             subscriptions::subscribe_member(st.store.as_ref(), mail, user).await?;
