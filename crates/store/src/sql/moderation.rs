@@ -11,7 +11,7 @@ use paperboy_core::{CommentId, PaperId, Role, UserId};
 use super::exec::Query;
 use super::rows::Cells;
 use super::{SqlStore, now_ts, paper_now};
-use crate::{Audience, FeedPage, FeedQuery, Moderation, StoreError, StoredPaper};
+use crate::{Audience, CommunityKind, FeedPage, FeedQuery, Moderation, StoreError, StoredPaper};
 
 #[async_trait]
 impl Moderation for SqlStore {
@@ -40,21 +40,30 @@ impl Moderation for SqlStore {
         if n == 0 {
             return Err(StoreError::UserNotFound(id));
         }
+        // Their profile says so on every server.
+        Self::record_community(&mut tx, CommunityKind::Member, None, Some(id)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn set_comment_hidden(&self, comment: CommentId, hidden: bool) -> Result<(), StoreError> {
+        let mut tx = self.backend().begin_write().await?;
         let n = if hidden {
             Query::new("UPDATE comments SET hidden_at = COALESCE(hidden_at, ?) WHERE id = ?")
                 .bind(now_ts())
                 .bind(comment.0)
-                .execute(self.pool())
+                .execute(&mut tx)
                 .await?
         } else {
-            Query::new("UPDATE comments SET hidden_at = NULL WHERE id = ?").bind(comment.0).execute(self.pool()).await?
+            Query::new("UPDATE comments SET hidden_at = NULL WHERE id = ?").bind(comment.0).execute(&mut tx).await?
         };
-        if n == 0 { Err(StoreError::CommentNotFound(comment)) } else { Ok(()) }
+        if n == 0 {
+            return Err(StoreError::CommentNotFound(comment));
+        }
+        // Every server's cached copies of the discussion are dropped.
+        Self::record_comment_change(&mut tx, comment).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn paper_for(&self, id: &PaperId, audience: Audience) -> Result<Option<StoredPaper>, StoreError> {
