@@ -20,6 +20,7 @@ mod cache;
 mod community;
 mod error;
 mod feeds;
+mod fresh;
 mod mail;
 mod openapi;
 mod router;

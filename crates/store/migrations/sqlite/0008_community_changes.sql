@@ -1,5 +1,5 @@
 -- A second change feed, for what the catalog's paper_changes does not carry:
--- votes, comments (added, edited, deleted, hidden, shown) and suspensions.
+-- votes, comments (added, edited, deleted, hidden, shown), suspensions and roles.
 -- Every server's response cache follows it and drops exactly the pages these
 -- changes make stale: those showing the paper (`paper_id`), the feeds that
 -- rank by votes around its day (`kind` 'vote'), and the member's profile
@@ -8,7 +8,7 @@
 -- times a second, and old rows are swept.
 CREATE TABLE community_changes (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind       TEXT NOT NULL,      -- 'vote', 'comment' or 'member'
+    kind       TEXT NOT NULL,      -- 'vote', 'comment' or 'member' (suspension, role)
     paper_id   TEXT,               -- the paper whose pages changed, if any
     user_id    INTEGER,            -- the member whose profile changed, if any
     changed_at TEXT NOT NULL

@@ -2,7 +2,9 @@
 //! papers, and the admin's view of papers and feeds (`paper_as` / `feed_as`
 //! of `catalog.rs`). Hiding a paper appends to the change feed, so it runs
 //! in the backend's `begin_catalog_write`; suspending deletes the member's
-//! sessions in the same `begin_write` transaction.
+//! sessions in the same `begin_write` transaction. Role changes,
+//! suspensions and hidden or shown comments append to the community change
+//! feed in their transaction.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,12 +18,19 @@ use crate::{Audience, CommunityKind, FeedPage, FeedQuery, Moderation, StoreError
 #[async_trait]
 impl Moderation for SqlStore {
     async fn set_role(&self, id: UserId, role: Role) -> Result<(), StoreError> {
+        let mut tx = self.backend().begin_write().await?;
         let n = Query::new("UPDATE users SET is_admin = ? WHERE id = ?")
             .bind(role.is_admin())
             .bind(id.0)
-            .execute(self.pool())
+            .execute(&mut tx)
             .await?;
-        if n == 0 { Err(StoreError::UserNotFound(id)) } else { Ok(()) }
+        if n == 0 {
+            return Err(StoreError::UserNotFound(id));
+        }
+        // Their profile shows the role.
+        Self::record_community(&mut tx, CommunityKind::Member, None, Some(id)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn set_suspended(&self, id: UserId, suspended: bool) -> Result<(), StoreError> {
