@@ -10,7 +10,8 @@ use common::TestDb;
 use paperboy_core::{Email, FeedSort, Paper, PaperId, Role, UserId, Username};
 use paperboy_store::reads::tracking;
 use paperboy_store::{
-    Catalog, Community, CommunityChange, CommunityKind, FeedQuery, MemberPapers, Moderation, NewUser, SqlStore,
+    Accounts, Catalog, Community, CommunityChange, CommunityKind, FeedQuery, MemberPapers, Moderation, NewUser,
+    SqlStore,
 };
 
 on_both_backends!(votes_comments_and_moderation_are_recorded, reads_note_papers_feeds_and_members,);

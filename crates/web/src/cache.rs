@@ -185,8 +185,6 @@ impl FollowChanges for ResponseCache {
         if !cursor.started() {
             let last = db.last_community_seq().await?;
             cursor.start(last.saturating_sub(START_BACK));
-            // Whatever is held was rendered before anyone followed.
-            self.clear();
         }
         let mut applied = 0;
         loop {
@@ -200,9 +198,13 @@ impl FollowChanges for ResponseCache {
             }
         }
         if from_job {
-            let late = self.lock().followed_at.is_some_and(|t| t.elapsed() > STALE_AFTER);
-            if late {
-                // Changes may have been swept before this follower saw them.
+            let (first, late) = {
+                let inner = self.lock();
+                (inner.followed_at.is_none(), inner.followed_at.is_some_and(|t| t.elapsed() > STALE_AFTER))
+            };
+            if first || late {
+                // What is held was rendered before the follower started, or
+                // changes may have been swept before it saw them.
                 self.clear();
             }
             self.lock().followed_at = Some(Instant::now());

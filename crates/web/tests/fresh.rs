@@ -130,7 +130,25 @@ async fn until_all(nodes: &[Node], since: Instant, what: &str, done: impl AsyncF
 
 /// Three servers on `location`: a vote through the first reaches the
 /// others' cached pages; so does a comment hidden through the first.
-async fn propagation(location: &str, backend: &str) {
+/// The database behind the servers, written to behind the store's back to
+/// check that the servers really serve from their caches.
+enum Behind<'a> {
+    Sqlite(&'a std::path::Path),
+    Postgres(&'a PgDatabase),
+}
+
+impl Behind<'_> {
+    async fn poke_upvotes(&self, paper: &str, upvotes: i64) {
+        match self {
+            Behind::Sqlite(path) => poke_upvotes(path, paper, upvotes).await,
+            Behind::Postgres(db) => {
+                db.query(&format!("UPDATE papers SET upvotes = {upvotes} WHERE paper_id = '{paper}'"));
+            }
+        }
+    }
+}
+
+async fn propagation(location: &str, backend: &str, behind: Behind<'_>) {
     let mut nodes = Vec::new();
     for _ in 0..3 {
         nodes.push(Node::start(location, ResponseCache::default(), true).await);
@@ -151,6 +169,14 @@ async fn propagation(location: &str, backend: &str) {
         }
     }
     tokio::time::sleep(FOLLOW_EVERY * 2).await;
+    for node in &nodes {
+        assert_eq!(node.upvotes(OTHER).await, 0);
+    }
+    behind.poke_upvotes(OTHER, 42).await;
+    for node in &nodes {
+        assert_eq!(node.upvotes(OTHER).await, 0, "{} serves from its cache", node.base);
+        assert_eq!(node.upvotes(VOTED).await, 0);
+    }
 
     // A vote through the first server's API.
     let at = Instant::now();
@@ -160,6 +186,13 @@ async fn propagation(location: &str, backend: &str) {
     assert_eq!(nodes[0].upvotes(VOTED).await, 1, "the server that took the vote shows it at once");
     let vote = until_all(&nodes, at, "the vote", async |n: &Node| n.upvotes(VOTED).await == 1).await;
 
+    // The vote dropped the paper's page everywhere: cache it again.
+    for node in &nodes {
+        for _ in 0..2 {
+            assert!(node.text(&page).await.contains(remark));
+        }
+    }
+    tokio::time::sleep(FOLLOW_EVERY * 2).await;
     // A moderator hides the comment through the first server.
     let at = Instant::now();
     nodes[0].store.set_comment_hidden(comment.id, true).await.unwrap();
@@ -177,13 +210,13 @@ async fn propagation(location: &str, backend: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_and_hidden_comments_reach_every_server_on_postgres() {
     let Some(db) = PgDatabase::create("pb_fresh") else { return };
-    propagation(&db.url, "PostgreSQL").await;
+    propagation(&db.url, "PostgreSQL", Behind::Postgres(&db)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_and_hidden_comments_reach_every_server_on_one_sqlite_file() {
     let file = SqliteFile::new();
-    propagation(&file.path().display().to_string(), "SQLite").await;
+    propagation(&file.path().display().to_string(), "SQLite", Behind::Sqlite(file.path())).await;
 }
 
 /// Sets `paper`'s vote count behind the store's back (no change recorded),
