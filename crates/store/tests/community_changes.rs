@@ -47,7 +47,10 @@ async fn seeded(store: &SqlStore) -> UserId {
     user.id
 }
 
-fn summary(changes: &[CommunityChange]) -> Vec<(CommunityKind, Option<String>, Option<String>, Option<i64>)> {
+/// A change as (kind, paper, its day, member).
+type Summary = (CommunityKind, Option<String>, Option<String>, Option<i64>);
+
+fn summary(changes: &[CommunityChange]) -> Vec<Summary> {
     changes
         .iter()
         .map(|c| {
