@@ -43,6 +43,7 @@ pub const TABLES: &[&str] = &[
     "leases",
     "rate_limit_failures",
     "shared_secrets",
+    "community_changes",
 ];
 
 /// Rows read from SQLite at a time.

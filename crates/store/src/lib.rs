@@ -22,6 +22,7 @@ pub mod copy;
 mod domain;
 mod error;
 mod postgres;
+pub mod reads;
 pub mod secret;
 mod sql;
 mod sqlite;
@@ -30,7 +31,10 @@ pub use batch::PaperBatch;
 pub use copy::{AppliedMigration, CopyError, TableCount, applied_migrations, copy_sqlite_to_postgres, table_counts};
 pub use domain::Database;
 pub use domain::accounts::{Accounts, ApiToken, EmailPurpose, NewSession, NewUser, Secret, Session, User};
-pub use domain::catalog::{Catalog, Change, FeedPage, FeedQuery, PaperSignals, SourceRank, StoredPaper, UpsertOutcome};
+pub use domain::catalog::{
+    Catalog, Change, CommunityChange, CommunityKind, FeedPage, FeedQuery, PaperSignals, SourceRank, StoredPaper,
+    UpsertOutcome,
+};
 pub use domain::community::{
     Comment, CommentPage, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
 };

@@ -7,6 +7,7 @@ mod common;
 
 mod catalog;
 mod community;
+mod community_changes;
 mod coordination;
 mod harvest;
 mod mailing;

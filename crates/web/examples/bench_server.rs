@@ -34,6 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("serving {count} papers (latest day {latest:?}) on http://{addr}");
     let state = AppState {
+        cache: Arc::default(),
         store: Arc::new(store),
         config: Arc::new(WebSettings { base_url: format!("http://{addr}"), ..WebSettings::default() }),
         search: Some(Arc::new(engine)),

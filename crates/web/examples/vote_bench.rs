@@ -69,6 +69,7 @@ fn main() -> Result<(), BoxError> {
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let base = format!("http://{}", listener.local_addr()?);
     let state = AppState {
+        cache: Arc::default(),
         store: store.clone(),
         config: Arc::new(WebSettings { base_url: base.clone(), ..WebSettings::default() }),
         search: None,

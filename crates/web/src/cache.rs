@@ -1,15 +1,36 @@
 //! A small in-process cache of successful GET responses.
 //!
 //! Decoding a feed page's rows costs far more than rendering it, so the
-//! rendered responses are kept and served again until the catalog changes.
-//! Each request asks the store for its change-feed position
-//! (`last_change_seq`, one indexed lookup); when it moved, the cache is
-//! emptied. Entries also expire after [`TTL`], for changes that the change
-//! feed does not record (such as votes); and every successful write through
-//! this server (a POST, PUT or DELETE: a vote, a comment, a moderation)
-//! empties the cache at once. The cache holds at most
-//! [`MAX_ENTRIES`] responses and starts over when full, so junk query
-//! strings cannot make it grow without bound.
+//! rendered responses are kept and served again until what they show
+//! changes. What they show is known precisely: each response is rendered
+//! under [`paperboy_store::reads::tracking`], which records the papers,
+//! feeds (days, and whether ranked by votes) and members it read, and the
+//! entry keeps that record.
+//!
+//! - **Catalog changes** (imports, harvests, submissions, hidden or shown
+//!   papers): each request asks the store for its change-feed position
+//!   (`last_change_seq`, one indexed lookup); when it moved, the cache is
+//!   emptied. This holds across servers at once.
+//! - **Community changes** (votes, comments added, edited, deleted, hidden
+//!   or shown, suspensions): every server's `cache-follow` job
+//!   (`paperboy_services::jobs::cache_follow`) reads the store's community
+//!   change feed a few times a second and calls [`ResponseCache`]'s
+//!   `follow`, which drops only the entries whose record a change touches
+//!   ([`paperboy_store::reads::Reads::stale_after`]): the paper's page and
+//!   API answers, feeds and searches that list it, feeds ranked by votes
+//!   around its day (for a vote), the member's profile. A write through
+//!   this server (a POST, PUT or DELETE that succeeded) follows the feed at
+//!   once, so its own pages are fresh on the next request. Once a follower
+//!   has run, the cache serves nothing while the follower is more than
+//!   [`STALE_AFTER`] late (say, the database is unreachable), and starts
+//!   over when it catches up.
+//! - Entries also expire after [`TTL`], for what no feed records (the
+//!   trending order decays with time).
+//!
+//! The cache holds at most [`MAX_ENTRIES`] responses and starts over when
+//! full, so junk query strings cannot make it grow without bound. A body
+//! larger than its size limit ([`MAX_BODY`] by default), or of unknown
+//! size, is served as it is and not kept.
 //!
 //! Only visitors without a session are served from (and fill) the cache:
 //! a request with a session cookie always runs the handler, because its
@@ -29,11 +50,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use async_trait::async_trait;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use paperboy_services::jobs::cache_follow::{Cursor, FollowChanges, READ_LIMIT, START_BACK};
+use paperboy_store::reads::{Reads, tracking};
+use paperboy_store::{CommunityChange, Database, StoreError};
 
 use crate::AppState;
 use crate::error::WebError;
@@ -42,8 +67,11 @@ use crate::error::WebError;
 pub const TTL: Duration = Duration::from_secs(30);
 /// Responses kept at most.
 pub const MAX_ENTRIES: usize = 512;
-/// Larger bodies are not cached.
-const MAX_BODY: usize = 4 << 20;
+/// Larger bodies are not cached (the default size limit).
+pub const MAX_BODY: usize = 4 << 20;
+/// Once a follower runs, how late it may be before the cache stops
+/// serving what it holds.
+pub const STALE_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 struct Entry {
@@ -51,6 +79,8 @@ struct Entry {
     headers: HeaderMap,
     body: Bytes,
     stored: Instant,
+    /// What the response was rendered from.
+    reads: Reads,
 }
 
 impl Entry {
@@ -70,40 +100,73 @@ struct Inner {
     /// before a write is not stored after it.
     generation: u64,
     entries: HashMap<String, Entry>,
+    /// When the follower job last caught up (`None`: no follower runs).
+    followed_at: Option<Instant>,
 }
 
-/// The cache shared by the router's handlers.
-#[derive(Default)]
+/// The cache shared by the router's handlers (see the module documentation).
 pub struct ResponseCache {
     inner: Mutex<Inner>,
+    /// The position in the community change feed; locked while following.
+    cursor: tokio::sync::Mutex<Cursor>,
+    max_body: usize,
+}
+
+impl Default for ResponseCache {
+    fn default() -> Self {
+        ResponseCache::new(MAX_BODY)
+    }
 }
 
 impl ResponseCache {
-    /// The entry for `key`, if rendered at `seq` and not expired; entries
-    /// of an older `seq` are dropped.
+    /// An empty cache that keeps bodies of at most `max_body` bytes.
+    pub fn new(max_body: usize) -> ResponseCache {
+        ResponseCache { inner: Mutex::default(), cursor: tokio::sync::Mutex::default(), max_body }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entry for `key`, if rendered at `seq` and not expired, and the
+    /// follower (if any) is not late; entries of an older `seq` are dropped.
     fn get(&self, key: &str, seq: u64) -> Option<Entry> {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
         if inner.seq != seq {
             inner.entries.clear();
             inner.seq = seq;
             return None;
         }
+        if inner.followed_at.is_some_and(|t| t.elapsed() > STALE_AFTER) {
+            return None;
+        }
         inner.entries.get(key).filter(|e| e.stored.elapsed() < TTL).cloned()
     }
 
-    /// Forgets every entry (after a write through this server).
+    /// Forgets every entry.
     fn clear(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
         inner.entries.clear();
         inner.generation += 1;
     }
 
+    /// Forgets the entries that `changes` made stale.
+    fn invalidate(&self, changes: &[CommunityChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut inner = self.lock();
+        inner.entries.retain(|_, e| !changes.iter().any(|c| e.reads.stale_after(c)));
+        // A response being rendered now may have read the old state.
+        inner.generation += 1;
+    }
+
     fn generation(&self) -> u64 {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).generation
+        self.lock().generation
     }
 
     fn put(&self, key: String, seq: u64, generation: u64, entry: Entry) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
         if inner.seq != seq || inner.generation != generation {
             // The catalog changed while this response was rendered.
             return;
@@ -112,6 +175,41 @@ impl ResponseCache {
             inner.entries.clear();
         }
         inner.entries.insert(key, entry);
+    }
+}
+
+#[async_trait]
+impl FollowChanges for ResponseCache {
+    async fn follow(&self, db: &dyn Database, from_job: bool) -> Result<usize, StoreError> {
+        let mut cursor = self.cursor.lock().await;
+        if !cursor.started() {
+            let last = db.last_community_seq().await?;
+            cursor.start(last.saturating_sub(START_BACK));
+        }
+        let mut applied = 0;
+        loop {
+            let changes = db.community_changes_since(cursor.after(), READ_LIMIT).await?;
+            let read = changes.len();
+            let fresh = cursor.take(changes, Instant::now());
+            self.invalidate(&fresh);
+            applied += fresh.len();
+            if read < READ_LIMIT as usize || fresh.is_empty() {
+                break;
+            }
+        }
+        if from_job {
+            let (first, late) = {
+                let inner = self.lock();
+                (inner.followed_at.is_none(), inner.followed_at.is_some_and(|t| t.elapsed() > STALE_AFTER))
+            };
+            if first || late {
+                // What is held was rendered before the follower started, or
+                // changes may have been swept before it saw them.
+                self.clear();
+            }
+            self.lock().followed_at = Some(Instant::now());
+        }
+        Ok(applied)
     }
 }
 
@@ -156,6 +254,12 @@ async fn index_caught_up(st: &AppState, seq: u64) -> bool {
     matches!(tokio::task::spawn_blocking(move || engine.applied_seq()).await, Ok(Ok(applied)) if applied >= seq)
 }
 
+/// Whether a body of this size may be kept: its size is known exactly and
+/// at most `max`.
+fn fits(exact: Option<u64>, max: usize) -> bool {
+    exact.is_some_and(|n| n <= max as u64)
+}
+
 /// The middleware: serves from the cache, or runs the handler and keeps a
 /// successful response.
 pub async fn middleware(
@@ -165,10 +269,13 @@ pub async fn middleware(
 ) -> Response {
     let method = request.method().clone();
     if method != Method::GET && method != Method::HEAD {
-        // A write (a vote, a comment, a moderation) may change any page:
-        // start over once it succeeded.
+        // A write (a vote, a comment, a moderation) changes some pages:
+        // drop them at once rather than at the follower's next turn.
         let response = next.run(request).await;
-        if response.status().is_success() || response.status().is_redirection() {
+        if (response.status().is_success() || response.status().is_redirection())
+            && let Err(e) = cache.follow(st.store.as_ref(), false).await
+        {
+            tracing::warn!(error = %e, "could not read the community changes after a write; cache emptied");
             cache.clear();
         }
         return response;
@@ -193,12 +300,15 @@ pub async fn middleware(
         return hit.response();
     }
     let generation = cache.generation();
-    let response = next.run(request).await;
-    if response.status() != StatusCode::OK || !storable(response.headers()) {
+    let (response, reads) = tracking(next.run(request)).await;
+    if response.status() != StatusCode::OK
+        || !storable(response.headers())
+        || !fits(response.body().size_hint().exact(), cache.max_body)
+    {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+    let body = match axum::body::to_bytes(body, cache.max_body).await {
         Ok(b) => b,
         Err(e) => {
             return WebError::Internal(format!("buffering a response: {e}")).into_json_response();
@@ -208,7 +318,13 @@ pub async fn middleware(
         key,
         seq,
         generation,
-        Entry { status: parts.status, headers: parts.headers.clone(), body: body.clone(), stored: Instant::now() },
+        Entry {
+            status: parts.status,
+            headers: parts.headers.clone(),
+            body: body.clone(),
+            stored: Instant::now(),
+            reads,
+        },
     );
     Response::from_parts(parts, Body::from(body)).into_response()
 }
@@ -223,6 +339,7 @@ mod tests {
             headers: HeaderMap::new(),
             body: Bytes::from_static(body.as_bytes()),
             stored: Instant::now(),
+            reads: Reads::default(),
         }
     }
 
@@ -300,5 +417,54 @@ mod tests {
         assert!(!cacheable(&Method::GET, "/healthz"));
         assert!(!cacheable(&Method::GET, "/static/style.css"));
         assert!(!cacheable(&Method::POST, "/"));
+    }
+
+    fn change_of(paper: &str) -> CommunityChange {
+        CommunityChange {
+            seq: 1,
+            kind: paperboy_store::CommunityKind::Comment,
+            paper_id: Some(paperboy_core::PaperId::parse(paper).unwrap()),
+            listed_on: None,
+            user: None,
+        }
+    }
+
+    fn entry_showing(paper: &str) -> Entry {
+        let mut e = entry("x");
+        e.reads.papers.insert(paper.to_string());
+        e
+    }
+
+    #[test]
+    fn a_change_drops_only_the_entries_that_show_it() {
+        let c = ResponseCache::default();
+        c.put("/papers/2603.00101".into(), 0, 0, entry_showing("2603.00101"));
+        c.put("/papers/2603.00102".into(), 0, 0, entry_showing("2603.00102"));
+        c.put("/api/openapi.json".into(), 0, 0, entry("spec"));
+        let before = c.generation();
+        c.invalidate(&[change_of("2603.00101")]);
+        assert!(c.get("/papers/2603.00101", 0).is_none());
+        assert!(c.get("/papers/2603.00102", 0).is_some(), "another paper stays");
+        assert!(c.get("/api/openapi.json", 0).is_some(), "a page that read nothing stays");
+        assert_ne!(c.generation(), before, "a render that started before is not kept");
+        c.invalidate(&[]);
+        assert!(c.get("/papers/2603.00102", 0).is_some());
+    }
+
+    #[test]
+    fn a_late_follower_stops_hits() {
+        let c = ResponseCache::default();
+        c.put("/".into(), 0, 0, entry("a"));
+        c.lock().followed_at = Some(Instant::now());
+        assert!(c.get("/", 0).is_some());
+        c.lock().followed_at = Instant::now().checked_sub(STALE_AFTER * 2);
+        assert!(c.get("/", 0).is_none(), "the follower is late");
+    }
+
+    #[test]
+    fn only_bodies_of_known_size_within_the_limit_are_kept() {
+        assert!(fits(Some(10), 10));
+        assert!(!fits(Some(11), 10), "over the limit: served, not kept");
+        assert!(!fits(None, 10), "a stream of unknown length is not buffered");
     }
 }

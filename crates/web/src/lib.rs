@@ -43,6 +43,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
+pub use cache::ResponseCache;
 pub use error::WebError;
 pub use proxy::IpBlock;
 pub use server::ConnectionLimits;
@@ -106,6 +107,10 @@ pub struct AppState {
     /// configured: subscribing is then unavailable and account links are
     /// only written to the log.
     pub mail: Option<Arc<paperboy_mail::Postman>>,
+    /// The response cache (`Arc::default()` for a new one); `serve` hands
+    /// the same one to the `cache-follow` job, which keeps it fresh when
+    /// other servers take votes and comments (see `cache.rs`).
+    pub cache: Arc<ResponseCache>,
 }
 
 /// The whole site.
@@ -184,7 +189,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Outermost last: proxy, headers, panic guard, session, cache, then
         // CSRF (above), then the handler.
-        .layer(from_fn_with_state((state.clone(), Arc::new(cache::ResponseCache::default())), cache::middleware))
+        .layer(from_fn_with_state((state.clone(), Arc::clone(&state.cache)), cache::middleware))
         .layer(from_fn_with_state(state.clone(), auth::session_middleware))
         .layer(Extension(Arc::new(pages::account::Limits::new(state.store.clone()))))
         .layer(Extension(Arc::new(pages::subscribe::SubscribeLimit::new(state.store.clone()))))

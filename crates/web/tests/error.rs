@@ -10,9 +10,9 @@ use common::{Launch, content_type, header};
 use paperboy_core::{ApiTokenId, CommentId, Email, Role, UserId, Username};
 use paperboy_core::{Paper, PaperId};
 use paperboy_store::{
-    Accounts, ApiToken, Audience, Catalog, Change, Comment, CommentPage, Community, EmailPurpose, FeedPage, FeedQuery,
-    MemberPapers, Moderation, NewSession, NewUser, Profile, ReadingListEntry, Secret, Session, StoreError, StoredPaper,
-    Submission, UpsertOutcome, User, Vote,
+    Accounts, ApiToken, Audience, Catalog, Change, Comment, CommentPage, Community, CommunityChange, EmailPurpose,
+    FeedPage, FeedQuery, MemberPapers, Moderation, NewSession, NewUser, Profile, ReadingListEntry, Secret, Session,
+    StoreError, StoredPaper, Submission, UpsertOutcome, User, Vote,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -66,6 +66,15 @@ impl Catalog for BrokenStore {
         Err(broken())
     }
     async fn changes_since(&self, _: u64, _: u32) -> Result<Vec<Change>, StoreError> {
+        Err(broken())
+    }
+    async fn community_changes_since(&self, _: u64, _: u32) -> Result<Vec<CommunityChange>, StoreError> {
+        Err(broken())
+    }
+    async fn last_community_seq(&self) -> Result<u64, StoreError> {
+        Err(broken())
+    }
+    async fn sweep_community_changes(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
         Err(broken())
     }
     async fn last_change_seq(&self) -> Result<u64, StoreError> {

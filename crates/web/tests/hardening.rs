@@ -249,7 +249,13 @@ async fn boom() -> &'static str {
 #[tokio::test]
 async fn a_panicking_handler_answers_500_with_a_request_id() {
     let (_dir, store) = common::sqlite().await;
-    let state = AppState { store: Arc::new(store), config: Arc::new(WebSettings::default()), search: None, mail: None };
+    let state = AppState {
+        store: Arc::new(store),
+        config: Arc::new(WebSettings::default()),
+        search: None,
+        mail: None,
+        cache: Arc::default(),
+    };
     // A route made to panic, under the router's own guard.
     let app: Router = Router::new()
         .route("/boom", get(boom))

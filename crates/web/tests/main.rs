@@ -20,6 +20,7 @@ mod cache;
 mod community;
 mod error;
 mod feeds;
+mod fresh;
 mod hardening;
 mod mail;
 mod openapi;

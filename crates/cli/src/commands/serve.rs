@@ -11,6 +11,7 @@ use paperboy_core::schedule::Days;
 use paperboy_mail::Postman;
 use paperboy_search::SearchEngine;
 use paperboy_services::jobs::Supervisor;
+use paperboy_services::jobs::cache_follow::CacheFollow;
 use paperboy_services::jobs::digest::Digest;
 use paperboy_services::jobs::embed::Embed;
 use paperboy_services::jobs::harvest::Harvest;
@@ -18,7 +19,7 @@ use paperboy_services::jobs::index_follow::IndexFollow;
 use paperboy_services::jobs::outbox::Outbox;
 use paperboy_services::jobs::sweep::Sweep;
 use paperboy_store::{Catalog, Database, HarvestTrigger};
-use paperboy_web::{AppState, WebSettings};
+use paperboy_web::{AppState, ResponseCache, WebSettings};
 
 use crate::config::{self, Settings};
 
@@ -66,8 +67,10 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     if postman.is_none() {
         tracing::info!("email is off: no SMTP server configured (set PAPERBOY_SMTP_HOST to turn digests on)");
     }
-    let jobs = background_jobs(settings, &db, &engine, postman.as_ref())?.start();
+    let cache = Arc::new(ResponseCache::default());
+    let jobs = background_jobs(settings, &db, &engine, postman.as_ref(), &cache)?.start();
     let state = AppState {
+        cache,
         mail: postman,
         search: Some(Arc::clone(&engine)),
         store: Arc::clone(&db),
@@ -92,6 +95,10 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How often the response cache reads the community change feed: what
+/// another server changes shows here at most this late (plus a query).
+const CACHE_FOLLOW_EVERY: Duration = Duration::from_millis(300);
+
 /// How long the background jobs get to finish their runs at shutdown.
 const JOBS_STOP_BOUND: Duration = Duration::from_secs(30);
 
@@ -104,8 +111,11 @@ fn background_jobs(
     db: &Arc<dyn Database>,
     engine: &Arc<SearchEngine>,
     postman: Option<&Arc<Postman>>,
+    cache: &Arc<ResponseCache>,
 ) -> Result<Supervisor> {
     let mut jobs = Supervisor::new(Arc::clone(db)).with_lease_ttl(settings.lease);
+    // Votes and comments taken by other servers reach this one's cached pages.
+    jobs.register(CacheFollow::new(Arc::clone(cache) as _, CACHE_FOLLOW_EVERY));
     jobs.register(IndexFollow::new(Arc::clone(engine), Duration::from_secs(2)));
     if engine.embedder().is_some() {
         jobs.register(Embed::new(Arc::clone(engine), settings.search.embed_batch, Duration::from_secs(2)));

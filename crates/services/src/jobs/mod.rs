@@ -21,6 +21,7 @@
 //! `pub mod` line below, and one `supervisor.register(...)` line where
 //! `serve` builds its job list.
 
+pub mod cache_follow;
 pub mod clock;
 mod supervisor;
 

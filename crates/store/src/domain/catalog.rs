@@ -139,6 +139,57 @@ pub struct Change {
     pub paper: Option<Paper>,
 }
 
+/// What a [`CommunityChange`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommunityKind {
+    /// A vote was added or taken back: the paper's count, the order of the
+    /// feeds ranked by votes around its day, the voter's profile.
+    Vote,
+    /// A comment was added, edited, deleted, hidden or shown: the paper's
+    /// discussion and comment count, the author's profile.
+    Comment,
+    /// A member was suspended or reinstated: their profile.
+    Member,
+}
+
+impl CommunityKind {
+    /// The word stored in `community_changes.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommunityKind::Vote => "vote",
+            CommunityKind::Comment => "comment",
+            CommunityKind::Member => "member",
+        }
+    }
+
+    /// The kind stored as `word`.
+    pub fn parse(word: &str) -> Option<CommunityKind> {
+        match word {
+            "vote" => Some(CommunityKind::Vote),
+            "comment" => Some(CommunityKind::Comment),
+            "member" => Some(CommunityKind::Member),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the community change feed (votes, comments, suspensions:
+/// what `paper_changes` does not carry), for the response caches of every
+/// server. Numbers come from a sequence but, on PostgreSQL, may become
+/// visible out of order: a follower must not assume that everything up to
+/// the highest number it saw is complete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommunityChange {
+    pub seq: u64,
+    pub kind: CommunityKind,
+    /// The paper whose pages changed, if any.
+    pub paper_id: Option<PaperId>,
+    /// That paper's listing day, when it still exists.
+    pub listed_on: Option<NaiveDate>,
+    /// The member whose profile changed, if any.
+    pub user: Option<paperboy_core::UserId>,
+}
+
 /// The catalog: papers, their feeds and the change feed that search indexes follow.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
@@ -188,4 +239,14 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// The newest sequence number in the change feed (0 when empty).
     async fn last_change_seq(&self) -> Result<u64, StoreError>;
+
+    /// Up to `limit` entries of the community change feed numbered above
+    /// `after`, in number order (see [`CommunityChange`] on gaps).
+    async fn community_changes_since(&self, after: u64, limit: u32) -> Result<Vec<CommunityChange>, StoreError>;
+
+    /// The highest number in the community change feed (0 when empty).
+    async fn last_community_seq(&self) -> Result<u64, StoreError>;
+
+    /// Deletes community changes recorded before `before`; returns how many.
+    async fn sweep_community_changes(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

@@ -24,7 +24,11 @@ use paperboy_core::{FeedSort, Paper, PaperId};
 use super::exec::{Query, Tx};
 use super::rows::{Cells, PAPER_COLUMNS, PAPER_FROM, row_to_paper, row_to_paper_at};
 use super::{LOOKUP_CHUNK, SqlStore, parse_date, parse_ts, placeholders};
-use crate::{Audience, Catalog, Change, FeedPage, FeedQuery, PaperBatch, StoreError, StoredPaper, UpsertOutcome};
+use crate::reads::DayRange;
+use crate::{
+    Audience, Catalog, Change, CommunityChange, CommunityKind, FeedPage, FeedQuery, PaperBatch, StoreError,
+    StoredPaper, UpsertOutcome,
+};
 
 pub(crate) struct Existing {
     pub(crate) pk: i64,
@@ -222,6 +226,24 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Appends to the community change feed, inside the transaction of the
+    /// change it describes (any write transaction: no catalog lock).
+    pub(crate) async fn record_community(
+        tx: &mut Tx<'_>,
+        kind: CommunityKind,
+        paper_id: Option<&str>,
+        user: Option<paperboy_core::UserId>,
+    ) -> Result<(), sqlx::Error> {
+        Query::new("INSERT INTO community_changes (kind, paper_id, user_id, changed_at) VALUES (?, ?, ?, ?)")
+            .bind(kind.as_str())
+            .bind(paper_id)
+            .bind(user.map(|u| u.0))
+            .bind(super::now_ts())
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
     /// Upserts a batch with few round trips: what already exists is looked up in
     /// bulk, identical records are recognised from the bulk lookup, brand-new
     /// papers go in with multi-row INSERTs, and only the rest (updates, title
@@ -357,6 +379,7 @@ impl SqlStore {
 
     /// One paper as `audience` sees it.
     pub(crate) async fn paper_as(&self, id: &PaperId, audience: Audience) -> Result<Option<StoredPaper>, StoreError> {
+        crate::reads::paper(&id.to_string());
         let hidden = if audience == Audience::Public { " AND p.hidden_at IS NULL" } else { "" };
         let sql = format!("SELECT {PAPER_COLUMNS} FROM {PAPER_FROM} WHERE p.paper_id = ?1{hidden}");
         let row = Query::new(sql).bind(id.to_string()).fetch_optional(self.pool()).await?;
@@ -383,6 +406,7 @@ impl SqlStore {
         for b in &binds {
             count = count.bind(b);
         }
+        crate::reads::range(DayRange { from: query.from, until: query.until, by_votes: query.sort != FeedSort::New });
         let total = count.fetch_one(self.pool()).await?.int(0) as u64;
         let items = match query.sort {
             FeedSort::New => self.feed_page(&filter, &binds, NEW_ORDER, query.offset, query.limit).await?,
@@ -392,6 +416,7 @@ impl SqlStore {
             }
             FeedSort::Trending => self.trending_page(query, &filter, &binds, now).await?,
         };
+        crate::reads::papers(items.iter().map(|i| &i.paper.id));
         Ok(FeedPage { items, total })
     }
 
@@ -501,6 +526,7 @@ impl Catalog for SqlStore {
     }
 
     async fn papers_by_ids(&self, ids: &[PaperId]) -> Result<Vec<StoredPaper>, StoreError> {
+        crate::reads::papers(ids);
         let keys: Vec<String> = ids.iter().map(PaperId::to_string).collect();
         let mut by_id = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(LOOKUP_CHUNK) {
@@ -573,5 +599,47 @@ impl Catalog for SqlStore {
     async fn last_change_seq(&self) -> Result<u64, StoreError> {
         let n = Query::new("SELECT MAX(seq) FROM paper_changes").fetch_one(self.pool()).await?.opt_int(0);
         Ok(n.unwrap_or(0) as u64)
+    }
+
+    async fn community_changes_since(&self, after: u64, limit: u32) -> Result<Vec<CommunityChange>, StoreError> {
+        let rows = Query::new(
+            "SELECT c.seq, c.kind, c.paper_id, p.listed_on, c.user_id FROM community_changes c \
+             LEFT JOIN papers p ON p.paper_id = c.paper_id WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+        )
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let seq = r.int(0);
+            let label = format!("community change {seq}");
+            let word = r.text(1);
+            let kind = CommunityKind::parse(&word)
+                .ok_or_else(|| StoreError::Corrupt { paper_id: label.clone(), why: format!("kind {word:?}") })?;
+            let paper_id = match r.opt_text(2) {
+                Some(raw) => {
+                    Some(PaperId::parse(&raw).map_err(|e| StoreError::Corrupt { paper_id: raw, why: e.to_string() })?)
+                }
+                None => None,
+            };
+            let listed_on = r.opt_text(3).as_deref().and_then(parse_date);
+            let user = r.opt_int(4).map(paperboy_core::UserId);
+            out.push(CommunityChange { seq: seq as u64, kind, paper_id, listed_on, user });
+        }
+        Ok(out)
+    }
+
+    async fn last_community_seq(&self) -> Result<u64, StoreError> {
+        let n = Query::new("SELECT MAX(seq) FROM community_changes").fetch_one(self.pool()).await?.opt_int(0);
+        Ok(n.unwrap_or(0) as u64)
+    }
+
+    async fn sweep_community_changes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n = Query::new("DELETE FROM community_changes WHERE changed_at < ?")
+            .bind(super::fmt_ts(before))
+            .execute(self.pool())
+            .await?;
+        Ok(n)
     }
 }

@@ -21,8 +21,8 @@ use super::rows::{
 };
 use super::{LOOKUP_CHUNK, SqlStore, fmt_ts, now_ts, paper_now, parse_ts, placeholders};
 use crate::{
-    Audience, Comment, CommentPage, Community, FeedPage, MemberPapers, Profile, ReadingListEntry, StoreError,
-    Submission, SubmitOutcome, Vote,
+    Audience, Comment, CommentPage, Community, CommunityKind, FeedPage, MemberPapers, Profile, ReadingListEntry,
+    StoreError, Submission, SubmitOutcome, Vote,
 };
 
 impl SqlStore {
@@ -74,6 +74,7 @@ impl SqlStore {
             .await?
             .map(|r| r.int(0));
             let upvotes = upvotes.ok_or_else(|| StoreError::PaperNotFound { paper_id: paper.to_string() })?;
+            Self::record_community(tx, CommunityKind::Vote, Some(paper), Some(user)).await?;
             return Ok(Vote { upvotes, voted: delta > 0 });
         }
         // Nothing changed (a repeated vote, or a take-back of none): read the state.
@@ -110,6 +111,46 @@ impl SqlStore {
             Ok(Some(r)) if r.opt_text(1).is_none() && r.opt_text(2).is_some() => StoreError::CommentHidden(id),
             Ok(Some(_)) => StoreError::CommentNotFound(id),
         }
+    }
+
+    /// Appends a comment change for comment `id` (its paper and author) to
+    /// the community change feed, inside the caller's transaction.
+    pub(crate) async fn record_comment_change(tx: &mut Tx<'_>, id: CommentId) -> Result<(), sqlx::Error> {
+        Query::new(
+            "INSERT INTO community_changes (kind, paper_id, user_id, changed_at) \
+             SELECT ?, p.paper_id, c.user_id, ? FROM comments c JOIN papers p ON p.pk = c.paper_pk WHERE c.id = ?",
+        )
+        .bind(CommunityKind::Comment.as_str())
+        .bind(now_ts())
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs `update` (binds: body or deletion time, comment id, author) on
+    /// comment `id` with its change record, in one transaction; `false`
+    /// when no row matched (nothing written).
+    async fn change_own_comment(
+        &self,
+        update: &'static str,
+        first: String,
+        id: CommentId,
+        author: UserId,
+        also: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.backend().begin_write().await?;
+        let mut q = Query::new(update).bind(first);
+        if let Some(also) = also {
+            q = q.bind(also);
+        }
+        let n = q.bind(id.0).bind(author.0).execute(&mut tx).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        Self::record_comment_change(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Whether a paper exists and `audience` may see it.
@@ -219,6 +260,7 @@ impl Community for SqlStore {
                 return Err(StoreError::BadReply { parent, why });
             }
         }
+        let mut tx = self.backend().begin_write().await?;
         let row = Query::new(
             "INSERT INTO comments (paper_pk, user_id, parent_id, body, created_at) \
              SELECT pk, ?, ?, ?, ? FROM papers WHERE paper_id = ? AND hidden_at IS NULL RETURNING id",
@@ -228,7 +270,7 @@ impl Community for SqlStore {
         .bind(body)
         .bind(now_ts())
         .bind(&paper_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut tx)
         .await;
         let row = match row {
             Ok(r) => r,
@@ -238,44 +280,48 @@ impl Community for SqlStore {
             Err(e) => return Err(e.into()),
         };
         let id = CommentId(row.ok_or(StoreError::PaperNotFound { paper_id })?.int(0));
+        Self::record_comment_change(&mut tx, id).await?;
+        tx.commit().await?;
         self.comment_by_id(id, Audience::Admin).await
     }
 
     async fn edit_comment(&self, author: UserId, comment: CommentId, body: &str) -> Result<Comment, StoreError> {
         let body = comment_body(body)?;
-        let n = Query::new(
-            "UPDATE comments SET body = ?, edited_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL \
-             AND hidden_at IS NULL",
-        )
-        .bind(body)
-        .bind(now_ts())
-        .bind(comment.0)
-        .bind(author.0)
-        .execute(self.pool())
-        .await?;
-        if n == 0 {
+        let changed = self
+            .change_own_comment(
+                "UPDATE comments SET body = ?, edited_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL \
+                 AND hidden_at IS NULL",
+                body.to_string(),
+                comment,
+                author,
+                Some(now_ts()),
+            )
+            .await?;
+        if !changed {
             return Err(self.comment_refusal(author, comment).await);
         }
         self.comment_by_id(comment, Audience::Admin).await
     }
 
     async fn delete_comment(&self, author: UserId, comment: CommentId) -> Result<(), StoreError> {
-        let n = Query::new(
-            "UPDATE comments SET body = '', deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL \
-             AND hidden_at IS NULL",
-        )
-        .bind(now_ts())
-        .bind(comment.0)
-        .bind(author.0)
-        .execute(self.pool())
-        .await?;
-        if n == 0 {
+        let changed = self
+            .change_own_comment(
+                "UPDATE comments SET body = '', deleted_at = ? WHERE id = ? AND user_id = ? AND deleted_at IS NULL \
+                 AND hidden_at IS NULL",
+                now_ts(),
+                comment,
+                author,
+                None,
+            )
+            .await?;
+        if !changed {
             return Err(self.comment_refusal(author, comment).await);
         }
         Ok(())
     }
 
     async fn comments(&self, paper: &PaperId, audience: Audience) -> Result<Vec<Comment>, StoreError> {
+        crate::reads::paper(&paper.to_string());
         let hidden = if audience == Audience::Public { " AND p.hidden_at IS NULL" } else { "" };
         let sql = format!("{COMMENT_SELECT} WHERE p.paper_id = ?{hidden} ORDER BY c.id");
         let rows = Query::new(sql).bind(paper.to_string()).fetch_all(self.pool()).await?;
@@ -348,6 +394,7 @@ impl Community for SqlStore {
     }
 
     async fn comment_counts(&self, papers: &[PaperId]) -> Result<Vec<(PaperId, u64)>, StoreError> {
+        crate::reads::papers(papers);
         let ids: Vec<String> = papers.iter().map(PaperId::to_string).collect();
         let mut counts = std::collections::HashMap::new();
         for chunk in ids.chunks(LOOKUP_CHUNK) {
@@ -421,13 +468,14 @@ impl Community for SqlStore {
              (SELECT COUNT(*) FROM votes v JOIN papers p ON p.pk = v.paper_pk \
              WHERE v.user_id = u.id AND p.hidden_at IS NULL), \
              (SELECT COUNT(*) FROM comments c WHERE c.user_id = u.id AND c.deleted_at IS NULL \
-             AND c.hidden_at IS NULL) \
+             AND c.hidden_at IS NULL), u.id \
              FROM users u WHERE u.username_key = ?",
         )
         .bind(username.key())
         .fetch_optional(self.pool())
         .await?;
         let Some(r) = row else { return Ok(None) };
+        crate::reads::member(UserId(r.int(7)));
         let label = format!("member {username}");
         Ok(Some(Profile {
             username: Username::parse(&r.text(0)).map_err(|e| corrupt(&label, e.to_string()))?,
@@ -466,6 +514,8 @@ impl Community for SqlStore {
         let rows =
             Query::new(sql).bind(user.0).bind(i64::from(limit)).bind(i64::from(offset)).fetch_all(self.pool()).await?;
         let items = rows.iter().map(row_to_paper).collect::<Result<Vec<_>, _>>()?;
+        crate::reads::member(user);
+        crate::reads::papers(items.iter().map(|i| &i.paper.id));
         Ok(FeedPage { items, total: total as u64 })
     }
 }

@@ -2,7 +2,9 @@
 //! papers, and the admin's view of papers and feeds (`paper_as` / `feed_as`
 //! of `catalog.rs`). Hiding a paper appends to the change feed, so it runs
 //! in the backend's `begin_catalog_write`; suspending deletes the member's
-//! sessions in the same `begin_write` transaction.
+//! sessions in the same `begin_write` transaction. Role changes,
+//! suspensions and hidden or shown comments append to the community change
+//! feed in their transaction.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,17 +13,24 @@ use paperboy_core::{CommentId, PaperId, Role, UserId};
 use super::exec::Query;
 use super::rows::Cells;
 use super::{SqlStore, now_ts, paper_now};
-use crate::{Audience, FeedPage, FeedQuery, Moderation, StoreError, StoredPaper};
+use crate::{Audience, CommunityKind, FeedPage, FeedQuery, Moderation, StoreError, StoredPaper};
 
 #[async_trait]
 impl Moderation for SqlStore {
     async fn set_role(&self, id: UserId, role: Role) -> Result<(), StoreError> {
+        let mut tx = self.backend().begin_write().await?;
         let n = Query::new("UPDATE users SET is_admin = ? WHERE id = ?")
             .bind(role.is_admin())
             .bind(id.0)
-            .execute(self.pool())
+            .execute(&mut tx)
             .await?;
-        if n == 0 { Err(StoreError::UserNotFound(id)) } else { Ok(()) }
+        if n == 0 {
+            return Err(StoreError::UserNotFound(id));
+        }
+        // Their profile shows the role.
+        Self::record_community(&mut tx, CommunityKind::Member, None, Some(id)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn set_suspended(&self, id: UserId, suspended: bool) -> Result<(), StoreError> {
@@ -40,21 +49,30 @@ impl Moderation for SqlStore {
         if n == 0 {
             return Err(StoreError::UserNotFound(id));
         }
+        // Their profile says so on every server.
+        Self::record_community(&mut tx, CommunityKind::Member, None, Some(id)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn set_comment_hidden(&self, comment: CommentId, hidden: bool) -> Result<(), StoreError> {
+        let mut tx = self.backend().begin_write().await?;
         let n = if hidden {
             Query::new("UPDATE comments SET hidden_at = COALESCE(hidden_at, ?) WHERE id = ?")
                 .bind(now_ts())
                 .bind(comment.0)
-                .execute(self.pool())
+                .execute(&mut tx)
                 .await?
         } else {
-            Query::new("UPDATE comments SET hidden_at = NULL WHERE id = ?").bind(comment.0).execute(self.pool()).await?
+            Query::new("UPDATE comments SET hidden_at = NULL WHERE id = ?").bind(comment.0).execute(&mut tx).await?
         };
-        if n == 0 { Err(StoreError::CommentNotFound(comment)) } else { Ok(()) }
+        if n == 0 {
+            return Err(StoreError::CommentNotFound(comment));
+        }
+        // Every server's cached copies of the discussion are dropped.
+        Self::record_comment_change(&mut tx, comment).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn paper_for(&self, id: &PaperId, audience: Audience) -> Result<Option<StoredPaper>, StoreError> {

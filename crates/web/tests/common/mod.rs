@@ -100,6 +100,7 @@ impl Launch {
     pub fn serve<S: Database + Clone + 'static>(self, store: S) -> Server<S> {
         let Launch { listener, base, config, search, mail, dir, public } = self;
         let state = AppState {
+            cache: Arc::default(),
             store: Arc::new(store.clone()),
             config: Arc::new(WebSettings { base_url: public.unwrap_or_else(|| base.clone()), ..config }),
             search: search.clone(),
