@@ -34,7 +34,7 @@ pub use domain::catalog::{Catalog, Change, FeedPage, FeedQuery, PaperSignals, So
 pub use domain::community::{
     Comment, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
 };
-pub use domain::coordination::{Coordination, Lease};
+pub use domain::coordination::{AttemptId, Coordination, Lease, Reservation};
 pub use domain::harvests::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
 pub use domain::mailing::{
     Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,

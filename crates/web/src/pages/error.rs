@@ -21,6 +21,7 @@ pub fn render(config: &WebSettings, err: &WebError) -> String {
         WebError::Gone(_) => "This link has expired",
         WebError::TooLarge => "Too large",
         WebError::TooManyAttempts { .. } => "Too many attempts",
+        WebError::Busy { .. } => "Busy",
         WebError::SearchOff => "Search is not set up",
         WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => "Something went wrong",
     };

@@ -112,11 +112,20 @@ pub async fn show(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Re
 
 /// `POST /settings/password`: checks the current password, sets the new
 /// one, and ends every other session of the member.
-pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, body: Bytes) -> Response {
+pub async fn change_password(
+    State(st): State<AppState>,
+    axum::Extension(limits): axum::Extension<std::sync::Arc<crate::ratelimit::Limits>>,
+    CurrentUser(v): CurrentUser,
+    request_ext: axum::http::Extensions,
+    body: Bytes,
+) -> Response {
     let result = async {
         let form = Form::parse(&body)?;
         let (current, new) = (form.raw("current"), form.raw("password"));
-        match accounts::change_password_everywhere(st.store.as_ref(), v.user(), current, new).await {
+        let client = crate::ratelimit::client_block(&request_ext);
+        let changed =
+            accounts::change_password_everywhere(st.store.as_ref(), &limits, &client, v.user(), current, new).await;
+        match changed {
             Ok(session) => {
                 // This browser stays logged in, with a fresh session.
                 let mut r = see_other("/settings");
