@@ -104,7 +104,12 @@ fn burst(server: &Server) -> (usize, usize) {
                     let r = client
                         .post(server.url("/login"))
                         .header("cookie", format!("pb_csrf={cookie}"))
-                        .form(&[("csrf", csrf.as_str()), ("next", "/"), ("username", "victim"), ("password", "a wrong guess!")])
+                        .form(&[
+                            ("csrf", csrf.as_str()),
+                            ("next", "/"),
+                            ("username", "victim"),
+                            ("password", "a wrong guess!"),
+                        ])
                         .send()
                         .unwrap();
                     (r.status().as_u16(), r.headers().contains_key("retry-after"))
@@ -161,7 +166,9 @@ fn a_burst_of_wrong_passwords_meets_the_limit_on_sqlite() {
 }
 
 /// The attempts the store keeps for the account, in the last hour.
-fn counted(open: impl std::future::Future<Output = Result<paperboy_store::SqlStore, paperboy_store::StoreError>>) -> usize {
+fn counted(
+    open: impl std::future::Future<Output = Result<paperboy_store::SqlStore, paperboy_store::StoreError>>,
+) -> usize {
     use paperboy_store::Coordination;
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -176,7 +183,8 @@ fn a_burst_of_wrong_passwords_meets_the_limit_on_postgresql() {
     let Some(db) = PgDatabase::create("burst") else { return };
     let dir = tempfile::tempdir().unwrap();
     create_victim(dir.path(), Some(&db.url));
-    let server = Server::start_with("serve", dir, &[("PAPERBOY_DATABASE_URL", db.url.as_str()), ("PAPERBOY_LOG", "warn")]);
+    let server =
+        Server::start_with("serve", dir, &[("PAPERBOY_DATABASE_URL", db.url.as_str()), ("PAPERBOY_LOG", "warn")]);
     let (verified, _) = burst(&server);
     let rows = counted(paperboy_store::SqlStore::open_postgres(&db.url));
     assert_eq!(rows, verified, "one counted attempt per verified guess");

@@ -181,6 +181,11 @@ impl HashGate {
     /// A permit, waiting at most the gate's wait for one;
     /// [`LimitError::Busy`] when none came free.
     pub async fn permit(&self) -> Result<HashPermit, LimitError> {
+        // A free permit is taken at once, with no timer (so this works on a
+        // runtime without one as long as nobody waits).
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(HashPermit { _permit: permit });
+        }
         match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(HashPermit { _permit: permit }),
             // Timed out (or, never, the semaphore closed).

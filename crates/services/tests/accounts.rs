@@ -6,7 +6,7 @@
 use chrono::Utc;
 use paperboy_core::Role;
 use paperboy_services::accounts::{self, AccountError, LinkMail, SignUp};
-use paperboy_services::limits::{LIMIT_WINDOW, Limiter, Limits, MAX_FAILURES, SUBSCRIBE_MAX};
+use paperboy_services::limits::{LIMIT_WINDOW, LimitError, Limiter, Limits, MAX_FAILURES, SUBSCRIBE_MAX};
 use paperboy_store::{Accounts, Moderation};
 use paperboy_store::{EmailPurpose, SqlStore, StoreError, User};
 
@@ -143,4 +143,53 @@ async fn api_tokens_are_named_listed_and_revoked() {
     assert!(accounts::revoke_api_token(&db, &a, s.tokens[0].id).await.unwrap());
     assert!(!accounts::revoke_api_token(&db, &a, s.tokens[0].id).await.unwrap(), "revoked already");
     assert!(db.api_token_user(secret.as_str()).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_passwords_are_checked_at_most_the_limit_times() {
+    let (_dir, db) = store().await;
+    alice(&db).await;
+    let db = std::sync::Arc::new(db);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let db = db.clone();
+        // From many addresses, so that only the account's limit holds them back.
+        let client = format!("192.0.2.{i}");
+        tasks.push(tokio::spawn(async move {
+            accounts::log_in_session(db.as_ref(), &LIMITS, &client, "alice", "wrong password!", None).await
+        }));
+    }
+    let (mut checked, mut limited) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(AccountError::WrongCredentials) => checked += 1,
+            Err(AccountError::Limited(LimitError::TooMany { retry_after })) => {
+                assert!((1..=900).contains(&retry_after));
+                limited += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(checked, MAX_FAILURES as usize, "exactly the limit was checked");
+    assert_eq!(limited, 40 - checked);
+    // The right password waits too, by email address as by name.
+    let e = accounts::log_in_session(db.as_ref(), &LIMITS, "198.51.100.1", "alice@example.org", PW, None).await;
+    assert!(matches!(e, Err(AccountError::Limited(LimitError::TooMany { .. }))), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_right_password_gives_its_attempt_back() {
+    let (_dir, db) = store().await;
+    alice(&db).await;
+    // Many good logins from one address never reach the limit...
+    for _ in 0..(MAX_FAILURES + 2) {
+        accounts::log_in_session(&db, &LIMITS, CLIENT, "alice", PW, None).await.unwrap();
+    }
+    // ...and wrong ones count.
+    for _ in 0..MAX_FAILURES {
+        let e = accounts::log_in_session(&db, &LIMITS, CLIENT, "nobody_at_all", PW, None).await.unwrap_err();
+        assert!(matches!(e, AccountError::WrongCredentials));
+    }
+    let e = accounts::log_in_session(&db, &LIMITS, CLIENT, "alice", PW, None).await.unwrap_err();
+    assert!(matches!(e, AccountError::Limited(LimitError::TooMany { .. })), "the address is at its limit: {e:?}");
 }

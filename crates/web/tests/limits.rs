@@ -21,17 +21,26 @@ async fn site() -> (Site, UserId) {
         "Sparse Mixture of Experts",
         chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
     );
+    p.authors = vec!["Ada Lovelace".into()];
+    p.abstract_text = "We study sparse mixtures of experts.".into();
+    p.categories = vec!["cs.LG".into()];
+    p.version = Some(1);
     p.normalize();
     store.upsert_papers(&[p]).await.unwrap();
-    let form =
-        SignUp { username: "alice", email: "alice@example.org", password: PW, role: Role::Member, email_verified: true };
+    let form = SignUp {
+        username: "alice",
+        email: "alice@example.org",
+        password: PW,
+        role: Role::Member,
+        email_verified: true,
+    };
     let alice = accounts::sign_up(&store, &form).await.unwrap();
     (Launch::bind().await.keep(dir).serve(store), alice.id)
 }
 
 /// The status of an upvote through the API with `token`.
 async fn api_vote(site: &Site, token: &str) -> StatusCode {
-    let url = site.url(&format!("/api/papers/{PAPER}"));
+    let url = site.url(&format!("/api/papers/{PAPER}/upvote"));
     let r = common::client().post(url).header("authorization", format!("Bearer {token}")).send().await.unwrap();
     r.status()
 }
@@ -50,18 +59,25 @@ async fn the_password_change_form_is_limited_like_login() {
     let (mut b, csrf) = logged_in(&site).await;
     for i in 0..5 {
         let r = b
-            .post("/settings/password", &[("csrf", &csrf), ("current", "not my password"), ("password", "x".repeat(12).as_str())])
+            .post(
+                "/settings/password",
+                &[("csrf", &csrf), ("current", "not my password"), ("password", "x".repeat(12).as_str())],
+            )
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "attempt {i}");
         assert!(r.body.contains("current password is wrong"), "{}", r.body);
     }
     // Now even the right password waits, and login from this address too.
-    let r = b.post("/settings/password", &[("csrf", &csrf), ("current", PW), ("password", "a brand new passphrase")]).await;
+    let r =
+        b.post("/settings/password", &[("csrf", &csrf), ("current", PW), ("password", "a brand new passphrase")]).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     let retry: u64 = r.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
     assert_eq!(Browser::new(&site).log_in("alice", PW).await.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(Browser::new(&site).log_in("alice", "a brand new passphrase").await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        Browser::new(&site).log_in("alice", "a brand new passphrase").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
@@ -74,7 +90,8 @@ async fn a_password_change_revokes_api_tokens_and_reset_links() {
     let link = site.store.create_email_token(alice, EmailPurpose::Reset, soon).await.unwrap();
     let (mut other_browser, _) = logged_in(&site).await;
 
-    let r = b.post("/settings/password", &[("csrf", &csrf), ("current", PW), ("password", "a brand new passphrase")]).await;
+    let r =
+        b.post("/settings/password", &[("csrf", &csrf), ("current", PW), ("password", "a brand new passphrase")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(b.get("/settings").await.status, StatusCode::OK, "this browser stays logged in");
     assert_eq!(other_browser.get("/settings").await.status, StatusCode::SEE_OTHER, "the other session is over");
