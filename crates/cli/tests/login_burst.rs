@@ -157,11 +157,10 @@ fn burst(server: &Server) -> (usize, usize) {
 fn a_burst_of_wrong_passwords_meets_the_limit_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     create_victim(dir.path(), None);
-    let db_file = dir.path().to_path_buf();
     let server = Server::start_with("serve", dir, &[("PAPERBOY_LOG", "warn")]);
     let (verified, _) = burst(&server);
-    drop(server);
-    let rows = counted(paperboy_store::SqlStore::open_sqlite(&db_file.join("paperboy.db")));
+    // Read while the server runs (the file goes with its data directory).
+    let rows = counted(paperboy_store::SqlStore::open_sqlite(&server.data_dir.path().join("paperboy.db")));
     assert_eq!(rows, verified, "one counted attempt per verified guess");
 }
 
