@@ -9,6 +9,7 @@ mod cli;
 mod digest;
 mod digest_serve;
 mod harvest;
+mod login_burst;
 mod move_to_postgres;
 mod multi_server;
 mod postgres;

@@ -6,7 +6,10 @@
 //!
 //! * Passwords are hashed with argon2id (the `argon2` crate's defaults:
 //!   19 MiB, 2 passes, 1 lane, a 16-byte random salt) in PHC string form;
-//!   the store only ever sees the hash. Hashing runs on a blocking thread.
+//!   the store only ever sees the hash. Hashing runs on a blocking thread,
+//!   with a permit from [`HashGate::global`] (at most about 256 MiB of
+//!   hashing at once; no permit within two seconds is
+//!   [`LimitError::Busy`]).
 //! * A password has at least [`MIN_PASSWORD_CHARS`] characters, at most
 //!   [`MAX_PASSWORD_CHARS`], and is not the username.
 //! * Login checks the password with argon2's constant-time verification;
@@ -19,7 +22,15 @@
 //! * Verification and reset links are mailed when a [`Postman`] is given;
 //!   otherwise they are written to the server log (see [`LinkMail`]).
 //!
-//! Rate limiting and cookies are the web layer's job.
+//! * The site's workflows apply the rate limits ([`Limits`], see
+//!   `limits.rs`) themselves, counting an attempt before the password is
+//!   checked: log-in and password change per client address and per
+//!   account, sign-up and reset requests per client address. `client` is
+//!   the client's address block (an IPv4 address, or an IPv6 /64).
+//! * A password reset or change ends every session of the member, revokes
+//!   their API tokens and spends their other reset links.
+//!
+//! Cookies are the web layer's job.
 
 use std::sync::{Arc, OnceLock};
 
@@ -28,8 +39,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 use paperboy_core::{ApiTokenId, CoreError, Email, Role, UserId, Username};
 use paperboy_mail::Postman;
-use paperboy_store::{Accounts, ApiToken, Database, EmailPurpose, NewSession, NewUser, Secret, StoreError, User};
+use paperboy_store::{
+    Accounts, ApiToken, Coordination, Database, EmailPurpose, NewSession, NewUser, Secret, StoreError, User,
+};
 
+use crate::limits::{Attempt, HashGate, LimitError, Limiter, Limits};
 use crate::subscriptions::{self, Digest};
 use thiserror::Error;
 
@@ -70,6 +84,18 @@ pub enum AccountError {
     Store(StoreError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Over a rate limit, or the server is busy hashing (see `limits.rs`).
+    #[error(transparent)]
+    Limited(LimitError),
+}
+
+impl From<LimitError> for AccountError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Store(s) => AccountError::Store(s),
+            other => AccountError::Limited(other),
+        }
+    }
 }
 
 impl From<StoreError> for AccountError {
@@ -90,9 +116,11 @@ impl From<CoreError> for AccountError {
 }
 
 impl AccountError {
-    /// Whether the person who sent the values is at fault (a 4xx), rather than us.
+    /// Whether the person who sent the values is at fault, so that the form
+    /// is shown again with the message (a 400 or 401), rather than us or a
+    /// limit (which have their own answers).
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, AccountError::Store(_) | AccountError::Hash(_))
+        !matches!(self, AccountError::Store(_) | AccountError::Hash(_) | AccountError::Limited(_))
     }
 }
 
@@ -126,10 +154,18 @@ pub fn check_password(username: &Username, password: &str) -> Result<(), Account
     Ok(())
 }
 
-/// Hashes a password with argon2id and a fresh random salt (PHC string).
+/// Hashes a password with argon2id and a fresh random salt (PHC string),
+/// with a permit of [`HashGate::global`].
 pub async fn hash_password(password: &str) -> Result<String, AccountError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || hash_now(&password)).await.map_err(|e| AccountError::Hash(e.to_string()))?
+    let permit = HashGate::global().permit().await?;
+    tokio::task::spawn_blocking(move || {
+        // Held until the hash is done, even if the request went away.
+        let _permit = permit;
+        hash_now(&password)
+    })
+    .await
+    .map_err(|e| AccountError::Hash(e.to_string()))?
 }
 
 fn hash_now(password: &str) -> Result<String, AccountError> {
@@ -143,14 +179,19 @@ fn hash_now(password: &str) -> Result<String, AccountError> {
 }
 
 /// Whether `password` matches the PHC `hash` (constant-time comparison
-/// inside argon2). An unreadable hash never matches.
+/// inside argon2), with a permit of [`HashGate::global`]. An unreadable
+/// hash never matches.
 async fn verify(password: &str, hash: String) -> Result<bool, AccountError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(e) => {
-            tracing::error!(error = %e, "a stored password hash is unreadable");
-            false
+    let permit = HashGate::global().permit().await?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match PasswordHash::new(&hash) {
+            Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+            Err(e) => {
+                tracing::error!(error = %e, "a stored password hash is unreadable");
+                false
+            }
         }
     })
     .await
@@ -186,7 +227,13 @@ pub async fn sign_up(db: &dyn Accounts, form: &SignUp<'_>) -> Result<User, Accou
 /// in about the same time; a suspended member with the right password is
 /// [`AccountError::Suspended`].
 pub async fn log_in(db: &dyn Accounts, login: &str, password: &str) -> Result<User, AccountError> {
-    let user = if login.contains('@') {
+    let user = find_member(db, login).await?;
+    check_login(db, user, password).await
+}
+
+/// The member `login` (a username or an email address) names, if any.
+async fn find_member(db: &dyn Accounts, login: &str) -> Result<Option<User>, AccountError> {
+    Ok(if login.contains('@') {
         match Email::parse(login) {
             Ok(e) => db.user_by_email(&e).await?,
             Err(_) => None,
@@ -196,7 +243,11 @@ pub async fn log_in(db: &dyn Accounts, login: &str, password: &str) -> Result<Us
             Ok(u) => db.user_by_username(&u).await?,
             Err(_) => None,
         }
-    };
+    })
+}
+
+/// Checks `password` against `user`'s (a dummy hash when unknown); see [`log_in`].
+async fn check_login(db: &dyn Accounts, user: Option<User>, password: &str) -> Result<User, AccountError> {
     let hash = match &user {
         Some(u) => db.password_hash(u.id).await?,
         None => None,
@@ -218,12 +269,94 @@ pub async fn log_in(db: &dyn Accounts, login: &str, password: &str) -> Result<Us
 /// Changes a member's password after checking the current one. Sessions
 /// are left to the caller (log out elsewhere with `delete_user_sessions`).
 pub async fn change_password(db: &dyn Accounts, user: &User, current: &str, new: &str) -> Result<(), AccountError> {
+    check_current(db, user, current).await?;
+    set_password(db, user, new).await
+}
+
+/// Whether `current` is `user`'s password (else `Invalid`, for the form).
+async fn check_current(db: &dyn Accounts, user: &User, current: &str) -> Result<(), AccountError> {
     let hash = db.password_hash(user.id).await?;
     let known = hash.is_some();
     if !(verify(current, hash.unwrap_or_else(dummy_hash)).await? && known) {
         return Err(AccountError::Invalid("the current password is wrong".to_string()));
     }
-    set_password(db, user, new).await
+    Ok(())
+}
+
+/// After a password reset or change: ends every session of `user`, revokes
+/// their API tokens and spends their unused reset links, so whoever knew
+/// the old password (or held a link or token made with it) is out.
+async fn revoke_everything(db: &dyn Accounts, user: &User) -> Result<(), AccountError> {
+    db.delete_user_sessions(user.id).await?;
+    let tokens = db.revoke_user_api_tokens(user.id).await?;
+    let links = db.spend_email_tokens(user.id, EmailPurpose::Reset).await?;
+    tracing::info!(user = %user.username, tokens, links, "sessions ended, API tokens revoked, reset links spent");
+    Ok(())
+}
+
+/// The attempts one password check counts: one per client address, one
+/// per account, both under `limiter`.
+struct Tries<'l> {
+    limiter: &'l Limiter,
+    user_key: String,
+    ip: Attempt,
+    user: Attempt,
+}
+
+impl<'l> Tries<'l> {
+    /// Counts the attempt under `ip:{client}` and `user_key`, or refuses it
+    /// (counting nothing) when either is over its limit.
+    async fn reserve(
+        db: &dyn Coordination,
+        limiter: &'l Limiter,
+        client: &str,
+        user_key: String,
+    ) -> Result<Tries<'l>, AccountError> {
+        let ip = limiter.reserve(db, &format!("ip:{client}")).await?;
+        match limiter.reserve(db, &user_key).await {
+            Ok(user) => Ok(Tries { limiter, user_key, ip, user }),
+            Err(e) => {
+                limiter.release(db, ip).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The password was right: the address's attempt is given back and the
+    /// account's failures are forgotten.
+    async fn succeeded(self, db: &dyn Coordination) -> Result<(), AccountError> {
+        self.limiter.release(db, self.ip).await?;
+        self.limiter.clear(db, &self.user_key).await?;
+        Ok(())
+    }
+
+    /// The password was never checked (no hashing permit): both attempts
+    /// are given back.
+    async fn not_made(self, db: &dyn Coordination) -> Result<(), AccountError> {
+        self.limiter.release(db, self.ip).await?;
+        self.limiter.release(db, self.user).await?;
+        Ok(())
+    }
+
+    /// Settles the attempts after a password check that ended with
+    /// `outcome`: a failure (wrong password, suspended) stays counted.
+    async fn settle<T>(self, db: &dyn Coordination, outcome: &Result<T, AccountError>) -> Result<(), AccountError> {
+        match outcome {
+            Ok(_) => self.succeeded(db).await,
+            Err(AccountError::Limited(_)) => self.not_made(db).await,
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// The per-account rate-limit key: the member's name when `login` names
+/// one (so a username and an email address share a limit), else what was
+/// typed.
+fn user_key(user: Option<&User>, login: &str) -> String {
+    match user {
+        Some(u) => format!("user:{}", u.username.as_str().to_lowercase()),
+        None => format!("user:{}", login.trim().to_lowercase()),
+    }
 }
 
 /// Sets a new password without asking for the old one (after a reset link).
@@ -275,19 +408,50 @@ pub async fn start_session(db: &dyn Accounts, user: UserId, old: Option<&str>) -
     Ok(db.create_session(user, expires).await?)
 }
 
-/// Sign-up on the site: creates the account (see [`sign_up`]), sends the
+/// Sign-up on the site: counts the attempt against the sign-up limit of
+/// `client` (every attempt counts, so this limits account creation, not
+/// just mistakes), creates the account (see [`sign_up`]), sends the
 /// verification link, and logs the new member in (ending the browser's
 /// `old` session).
 pub async fn register(
-    db: &dyn Accounts,
+    db: &dyn Database,
+    limits: &Limits,
+    client: &str,
     form: &SignUp<'_>,
     old: Option<&str>,
     mail: LinkMail<'_>,
 ) -> Result<(User, NewSession), AccountError> {
-    let user = sign_up(db, form).await?;
+    let attempt = limits.signup.reserve(db, &format!("ip:{client}")).await?;
+    let user = match sign_up(db, form).await {
+        Ok(user) => user,
+        Err(e @ AccountError::Limited(_)) => {
+            // Never tried (no hashing permit): it does not count.
+            limits.signup.release(db, attempt).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     send_verification(db, &user, mail).await?;
     let session = start_session(db, user.id, old).await?;
     Ok((user, session))
+}
+
+/// A member's request for a new confirmation link (from their settings):
+/// nothing to do when the address is already confirmed (`false`), else
+/// counted against [`Limits::verify_mail`] and sent (`true`).
+pub async fn resend_verification(
+    db: &dyn Database,
+    limits: &Limits,
+    user: &User,
+    mail: LinkMail<'_>,
+) -> Result<bool, AccountError> {
+    if user.is_verified() {
+        return Ok(false);
+    }
+    // Every request counts: the attempt is kept.
+    let _counted = limits.verify_mail.reserve(db, &format!("user:{}", user.id)).await?;
+    send_verification(db, user, mail).await?;
+    Ok(true)
 }
 
 /// Mails (or logs) `user` a link that confirms their address, valid for
@@ -302,15 +466,25 @@ pub async fn send_verification(db: &dyn Accounts, user: &User, mail: LinkMail<'_
     Ok(())
 }
 
-/// Log-in on the site: checks the credentials (see [`log_in`]) and starts
-/// a new session, ending the browser's `old` one.
+/// Log-in on the site: counts the attempt against the login limits of
+/// `client` and of the account before the password is checked
+/// ([`AccountError::Limited`] when either is reached), checks the
+/// credentials (see [`log_in`]) and starts a new session, ending the
+/// browser's `old` one. A wrong password stays counted; a right one gives
+/// the address's attempt back and clears the account's failures.
 pub async fn log_in_session(
-    db: &dyn Accounts,
+    db: &dyn Database,
+    limits: &Limits,
+    client: &str,
     login: &str,
     password: &str,
     old: Option<&str>,
 ) -> Result<(User, NewSession), AccountError> {
-    let user = log_in(db, login, password).await?;
+    let member = find_member(db, login).await?;
+    let tries = Tries::reserve(db, &limits.login, client, user_key(member.as_ref(), login)).await?;
+    let outcome = check_login(db, member, password).await;
+    tries.settle(db, &outcome).await?;
+    let user = outcome?;
     let session = start_session(db, user.id, old).await?;
     tracing::info!(user = %user.username, "logged in");
     Ok((user, session))
@@ -322,10 +496,21 @@ pub async fn log_out(db: &dyn Accounts, token: &str) -> Result<(), AccountError>
     Ok(())
 }
 
-/// Makes a reset link for `email` if a member who is not suspended has it,
-/// and mails (or logs) it. The caller answers the same either way.
-pub async fn request_reset(db: &dyn Accounts, email: &Email, mail: LinkMail<'_>) -> Result<(), AccountError> {
-    let Some(user) = db.user_by_email(email).await?.filter(|u| !u.is_suspended()) else {
+/// Makes a reset link for the address `email` (as typed) if a member who
+/// is not suspended has it, and mails (or logs) it. Every request counts
+/// against the reset limit of `client` (under `reset-ip:…`); an address
+/// that is not one is [`AccountError::Invalid`]. The caller answers the
+/// same whether the address has an account or not.
+pub async fn request_reset(
+    db: &dyn Database,
+    limits: &Limits,
+    client: &str,
+    email: &str,
+    mail: LinkMail<'_>,
+) -> Result<(), AccountError> {
+    let _counted = limits.signup.reserve(db, &format!("reset-ip:{client}")).await?;
+    let email = Email::parse(email)?;
+    let Some(user) = db.user_by_email(&email).await?.filter(|u| !u.is_suspended()) else {
         return Ok(());
     };
     let expires = Utc::now() + chrono::Duration::hours(RESET_HOURS);
@@ -340,8 +525,9 @@ pub async fn request_reset(db: &dyn Accounts, email: &Email, mail: LinkMail<'_>)
     Ok(())
 }
 
-/// Uses the reset link `token`: sets `password` and logs the member out
-/// everywhere. A password shorter than [`MIN_PASSWORD_CHARS`] is refused
+/// Uses the reset link `token`: sets `password`, logs the member out
+/// everywhere, revokes their API tokens and spends their other reset
+/// links. A password shorter than [`MIN_PASSWORD_CHARS`] is refused
 /// ([`AccountError::PasswordTooShort`]) before the link is used up.
 pub async fn reset_password(db: &dyn Accounts, token: &str, password: &str) -> Result<User, AccountError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -349,7 +535,7 @@ pub async fn reset_password(db: &dyn Accounts, token: &str, password: &str) -> R
     }
     let user = db.consume_email_token(token, EmailPurpose::Reset).await?;
     set_password(db, &user, password).await?;
-    db.delete_user_sessions(user.id).await?;
+    revoke_everything(db, &user).await?;
     tracing::info!(user = %user.username, "password reset");
     Ok(user)
 }
@@ -359,17 +545,25 @@ pub async fn verify_email(db: &dyn Accounts, token: &str) -> Result<User, Accoun
     Ok(db.consume_email_token(token, EmailPurpose::Verify).await?)
 }
 
-/// The settings page's password change: checks the current password, sets
-/// the new one, ends every session of the member, and starts a fresh one
-/// for the browser that asked.
+/// The settings page's password change: checks the current password
+/// under the same limits as log-in (per `client` address and per account,
+/// counted before the check), sets the new one, ends every session of the
+/// member, revokes their API tokens and spends their reset links, and
+/// starts a fresh session for the browser that asked.
 pub async fn change_password_everywhere(
-    db: &dyn Accounts,
+    db: &dyn Database,
+    limits: &Limits,
+    client: &str,
     user: &User,
     current: &str,
     new: &str,
 ) -> Result<NewSession, AccountError> {
-    change_password(db, user, current, new).await?;
-    db.delete_user_sessions(user.id).await?;
+    let tries = Tries::reserve(db, &limits.login, client, user_key(Some(user), "")).await?;
+    let outcome = check_current(db, user, current).await;
+    tries.settle(db, &outcome).await?;
+    outcome?;
+    set_password(db, user, new).await?;
+    revoke_everything(db, user).await?;
     start_session(db, user.id, None).await
 }
 

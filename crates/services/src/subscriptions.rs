@@ -17,6 +17,8 @@ use paperboy_mail::{MailError, Postman, Purpose, TokenError};
 use paperboy_store::{Database, Frequency, MAX_CATEGORIES, SavedSearch, StoreError, Subscriber, SubscriberId, User};
 use thiserror::Error;
 
+use crate::limits::{LimitError, Limits};
+
 /// Longest saved-search query accepted.
 pub const MAX_QUERY_CHARS: usize = 200;
 
@@ -41,6 +43,12 @@ pub enum SubscriptionError {
          one from your settings (Send a new confirmation link), then subscribe again"
     )]
     Unverified(Email),
+    /// Over the subscribe form's rate limit.
+    #[error(transparent)]
+    Limited(crate::limits::LimitError),
+    /// What was typed is not an email address (the message says why).
+    #[error("{0}")]
+    BadAddress(String),
     /// The confirmation mail could not be queued.
     #[error(transparent)]
     Mail(MailError),
@@ -82,17 +90,27 @@ pub enum Done {
     SearchRemoved,
 }
 
-/// Subscribes `email` from the subscribe form. A member (`viewer`)
-/// subscribing their own verified address needs no opt-in mail and is
-/// confirmed at once (`Ok(true)`); anyone else gets a confirmation mail,
-/// unless the address is confirmed already (`Ok(false)` either way, so the
-/// answer tells nobody who is subscribed).
+/// Subscribes `email` (as typed) from the subscribe form, every request
+/// counted against the subscribe limit of `client` (its address block),
+/// see `limits.rs`; an address that is not one is
+/// [`SubscriptionError::BadAddress`]. A member (`viewer`) subscribing their
+/// own verified address needs no opt-in mail and is confirmed at once
+/// (`Ok(true)`); anyone else gets a confirmation mail, unless the address
+/// is confirmed already (`Ok(false)` either way, so the answer tells nobody
+/// who is subscribed).
 pub async fn subscribe_address(
     db: &dyn Database,
     postman: &Arc<Postman>,
-    email: &Email,
+    limits: &Limits,
+    client: &str,
+    email: &str,
     viewer: Option<&User>,
 ) -> Result<bool, SubscriptionError> {
+    let _counted = limits.subscribe.reserve(db, &format!("ip:{client}")).await.map_err(|e| match e {
+        LimitError::Store(s) => SubscriptionError::Store(s),
+        other => SubscriptionError::Limited(other),
+    })?;
+    let email = &Email::parse(email).map_err(|e| SubscriptionError::BadAddress(e.to_string()))?;
     let own = viewer.filter(|u| u.email.key() == email.key() && u.email_verified_at.is_some());
     subscribe(db, postman, email, own.map(|u| u.id), own.is_some()).await?;
     Ok(own.is_some())

@@ -10,6 +10,7 @@ use chrono::Utc;
 use paperboy_core::{Email, Role};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Postman, Purpose, Security, Signer, Site, SmtpSettings};
 use paperboy_services::accounts::{self, SignUp};
+use paperboy_services::limits::Limits;
 use paperboy_services::subscriptions::{self, Change, Done, SubscriptionError};
 use paperboy_store::{Database, Frequency, Mailing, SqlStore};
 
@@ -53,7 +54,9 @@ fn link(postman: &Postman, purpose: Purpose, id: paperboy_store::SubscriberId) -
 async fn a_visitor_confirms_by_link_manages_and_unsubscribes() {
     let (_dir, db, postman) = setup().await;
     let email = Email::parse("reader@example.org").unwrap();
-    let own = subscriptions::subscribe_address(&db, &postman, &email, None).await.unwrap();
+    let own = subscriptions::subscribe_address(&db, &postman, &Limits::default(), "192.0.2.1", email.as_str(), None)
+        .await
+        .unwrap();
     assert!(!own);
     assert_eq!(queued(&db).await, 1, "the confirmation mail is queued");
     let sub = db.subscriber_by_email(&email).await.unwrap().unwrap();
@@ -112,10 +115,25 @@ async fn a_member_with_a_verified_address_needs_no_confirmation_mail() {
     assert!(subscriptions::member_digest(&db, &ada).await.unwrap().is_none());
     // Another member's address from the box is a visitor's subscription.
     let other = Email::parse("someone@example.org").unwrap();
-    assert!(!subscriptions::subscribe_address(&db, &postman, &other, Some(&ada)).await.unwrap());
+    assert!(
+        !subscriptions::subscribe_address(&db, &postman, &Limits::default(), "192.0.2.1", other.as_str(), Some(&ada))
+            .await
+            .unwrap()
+    );
     assert_eq!(queued(&db).await, 1);
     // Their own address: confirmed at once, no mail.
-    assert!(subscriptions::subscribe_address(&db, &postman, &ada.email, Some(&ada)).await.unwrap());
+    assert!(
+        subscriptions::subscribe_address(
+            &db,
+            &postman,
+            &Limits::default(),
+            "192.0.2.1",
+            ada.email.as_str(),
+            Some(&ada)
+        )
+        .await
+        .unwrap()
+    );
     assert_eq!(queued(&db).await, 1);
     let digest = subscriptions::member_digest(&db, &ada).await.unwrap().unwrap();
     assert!(digest.subscriber.confirmed_at.is_some());
@@ -133,7 +151,9 @@ async fn an_unverified_member_cannot_link_an_existing_subscription() {
     let (_dir, db, postman) = setup().await;
     // The owner of the address subscribes as a visitor and saves a search.
     let email = Email::parse("owner@example.org").unwrap();
-    subscriptions::subscribe_address(&db, &postman, &email, None).await.unwrap();
+    subscriptions::subscribe_address(&db, &postman, &Limits::default(), "192.0.2.1", email.as_str(), None)
+        .await
+        .unwrap();
     let sub = db.subscriber_by_email(&email).await.unwrap().unwrap();
     subscriptions::confirm(&db, &postman, &link(&postman, Purpose::Confirm, sub.id)).await.unwrap();
     let manage = link(&postman, Purpose::Manage, sub.id);

@@ -38,7 +38,7 @@ pub use domain::catalog::{
 pub use domain::community::{
     Comment, CommentPage, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
 };
-pub use domain::coordination::{Coordination, Lease};
+pub use domain::coordination::{AttemptId, Coordination, Lease, Reservation};
 pub use domain::harvests::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
 pub use domain::mailing::{
     Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,

@@ -1,7 +1,8 @@
 //! Coordination through the database on both backends (see `common`):
 //! a lease has one holder at a time even when many pools race for it, it
 //! can be renewed and released by its holder only, and an expired one is
-//! taken over; rate-limit failures are counted per key across handles;
+//! taken over; rate-limit failures are counted per key across handles, and
+//! reservations hold their limit when many handles race for one key;
 //! a shared secret is the first candidate offered, whoever asks.
 
 use crate::common;
@@ -10,12 +11,14 @@ use std::time::Duration;
 
 use chrono::{SubsecRound, Utc};
 use common::TestDb;
-use paperboy_store::Coordination;
+use paperboy_store::{Coordination, Reservation};
 
 on_both_backends!(
     a_lease_has_one_holder_until_it_expires,
     racing_holders_get_the_lease_once,
     failures_are_shared_and_swept,
+    racing_reservations_never_pass_the_limit,
+    released_reservations_make_room,
     the_first_secret_wins,
 );
 
@@ -104,6 +107,64 @@ async fn failures_are_shared_and_swept(db: TestDb) {
     let swept = handles[1].sweep_failures(Utc::now() - chrono::Duration::seconds(50)).await.unwrap();
     assert_eq!(swept, 1, "only the old failure goes");
     assert_eq!(db.count("SELECT COUNT(*) FROM rate_limit_failures").await, 1);
+}
+
+async fn racing_reservations_never_pass_the_limit(db: TestDb) {
+    // Eight pools (eight servers) with ten attempts each, all at once, for one key.
+    let now = Utc::now();
+    let since = now - chrono::Duration::minutes(15);
+    let mut tasks = Vec::new();
+    for handle in db.handles(8).await {
+        for _ in 0..10 {
+            let handle = handle.clone();
+            tasks.push(tokio::spawn(async move { handle.reserve_attempt("login:user:ada", 5, since, now).await }));
+        }
+    }
+    let mut reserved = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Reservation::Reserved(_) => reserved += 1,
+            Reservation::Denied { oldest } => assert_eq!(oldest.timestamp_millis(), now.timestamp_millis()),
+        }
+    }
+    assert_eq!(reserved, 5, "exactly the limit is reserved, however many race");
+    assert_eq!(db.count("SELECT COUNT(*) FROM rate_limit_failures").await, 5);
+    // Another key is not affected.
+    assert!(matches!(
+        db.store.reserve_attempt("login:user:bob", 5, since, now).await.unwrap(),
+        Reservation::Reserved(_)
+    ));
+}
+
+async fn released_reservations_make_room(db: TestDb) {
+    let handles = db.handles(2).await;
+    let t0 = Utc::now().trunc_subsecs(0) - chrono::Duration::seconds(100);
+    let at = |s: i64| t0 + chrono::Duration::seconds(s);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        match handles[i % 2].reserve_attempt("signup:ip:192.0.2.1", 3, t0, at(i as i64 * 10)).await.unwrap() {
+            Reservation::Reserved(id) => ids.push(id),
+            denied => panic!("attempt {i} of 3 was refused: {denied:?}"),
+        }
+    }
+    // Full: the wait is until the oldest counted leaves the window.
+    let denied = handles[0].reserve_attempt("signup:ip:192.0.2.1", 3, t0, at(30)).await.unwrap();
+    assert_eq!(denied, Reservation::Denied { oldest: t0 });
+    // Past the oldest's window, there is room again.
+    assert!(matches!(
+        handles[1].reserve_attempt("signup:ip:192.0.2.1", 3, at(5), at(35)).await.unwrap(),
+        Reservation::Reserved(_)
+    ));
+    // A released attempt no longer counts, and is released once.
+    assert!(handles[1].release_attempt(&ids[1]).await.unwrap());
+    assert!(!handles[0].release_attempt(&ids[1]).await.unwrap(), "already released");
+    assert!(matches!(
+        handles[0].reserve_attempt("signup:ip:192.0.2.1", 3, at(5), at(40)).await.unwrap(),
+        Reservation::Reserved(_)
+    ));
+    // Reservations are failures for the older calls, and are swept like them.
+    assert_eq!(handles[0].recent_failures("signup:ip:192.0.2.1", t0, 10).await.unwrap().len(), 4);
+    assert_eq!(handles[1].sweep_failures(at(100)).await.unwrap(), 4);
 }
 
 async fn the_first_secret_wins(db: TestDb) {

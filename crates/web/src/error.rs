@@ -5,8 +5,8 @@
 //! are shown as they are. The store's refusals (a taken username, someone
 //! else's comment, an unknown paper, a used link) are 4xx with the store's
 //! message; a store or search-index failure is logged with
-//! `tracing::error!` and shown only as a generic message. A 429 carries
-//! `Retry-After`.
+//! `tracing::error!` and shown only as a generic message. A 429, and a 503
+//! for a server too busy hashing passwords, carry `Retry-After`.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,6 +61,10 @@ pub enum WebError {
     /// the message says what and how long to wait (429 with `Retry-After`).
     #[error("{message}")]
     RateLimited { message: String, retry_after: u64 },
+    /// Every password-hashing permit is taken; try again after
+    /// `retry_after` seconds (503).
+    #[error("The server is busy checking passwords: wait {} and try again", wait_text(*retry_after))]
+    Busy { retry_after: u64 },
     /// The server runs without a search engine.
     #[error("{}", SEARCH_OFF)]
     SearchOff,
@@ -126,7 +130,19 @@ impl From<paperboy_services::accounts::AccountError> for WebError {
             A::Store(s) => WebError::from(s),
             A::Hash(h) => WebError::Internal(h),
             A::WrongCredentials | A::Suspended => WebError::Unauthorized(capitalize(&e.to_string())),
+            A::Limited(l) => l.into(),
             other => WebError::BadRequest(capitalize(&other.to_string())),
+        }
+    }
+}
+
+impl From<paperboy_services::limits::LimitError> for WebError {
+    fn from(e: paperboy_services::limits::LimitError) -> Self {
+        use paperboy_services::limits::LimitError as L;
+        match e {
+            L::TooMany { retry_after } => WebError::TooManyAttempts { retry_after },
+            L::Busy { retry_after } => WebError::Busy { retry_after },
+            L::Store(s) => s.into(),
         }
     }
 }
@@ -172,6 +188,8 @@ impl From<paperboy_services::subscriptions::SubscriptionError> for WebError {
             e @ (S::Gone | S::NoDigest) => WebError::NotFound(format!("{}.", capitalize(&e.to_string()))),
             e @ S::Unverified(_) => WebError::Forbidden(format!("{}.", capitalize(&e.to_string()))),
             S::Mail(e) => WebError::Internal(e.to_string()),
+            S::Limited(l) => l.into(),
+            e @ S::BadAddress(_) => WebError::BadRequest(capitalize(&e.to_string())),
             S::Store(
                 e @ (StoreError::TooManySavedSearches { .. }
                 | StoreError::TooManyCategories { .. }
@@ -235,7 +253,7 @@ impl WebError {
             WebError::TooManyAttempts { .. } | WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             WebError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            WebError::SearchOff => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::SearchOff | WebError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -266,9 +284,12 @@ impl WebError {
         r
     }
 
-    /// `Retry-After` on 429s.
+    /// `Retry-After` on 429s and on a busy server's 503s.
     fn add_headers(&self, r: &mut Response) {
-        if let WebError::TooManyAttempts { retry_after } | WebError::RateLimited { retry_after, .. } = self {
+        if let WebError::TooManyAttempts { retry_after }
+        | WebError::RateLimited { retry_after, .. }
+        | WebError::Busy { retry_after } = self
+        {
             r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
         }
     }

@@ -191,8 +191,7 @@ pub fn router(state: AppState) -> Router {
         // CSRF (above), then the handler.
         .layer(from_fn_with_state((state.clone(), Arc::clone(&state.cache)), cache::middleware))
         .layer(from_fn_with_state(state.clone(), auth::session_middleware))
-        .layer(Extension(Arc::new(pages::account::Limits::new(state.store.clone()))))
-        .layer(Extension(Arc::new(pages::subscribe::SubscribeLimit::new(state.store.clone()))))
+        .layer(Extension(Arc::new(ratelimit::Limits::default())))
         .layer(Extension(pages::submit::Fetcher::new(&state.config.arxiv_base_url)))
         .layer(from_fn_with_state(state.clone(), panic::panic_guard))
         .layer(map_response_with_state(state.config.base_url.starts_with("https://"), security_headers))

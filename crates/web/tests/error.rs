@@ -132,10 +132,16 @@ impl Accounts for BrokenStore {
     async fn revoke_api_token(&self, _: UserId, _: ApiTokenId) -> Result<bool, StoreError> {
         Err(broken())
     }
+    async fn revoke_user_api_tokens(&self, _: UserId) -> Result<u64, StoreError> {
+        Err(broken())
+    }
     async fn api_token_user(&self, _: &str) -> Result<Option<User>, StoreError> {
         Err(broken())
     }
     async fn create_email_token(&self, _: UserId, _: EmailPurpose, _: DateTime<Utc>) -> Result<Secret, StoreError> {
+        Err(broken())
+    }
+    async fn spend_email_tokens(&self, _: UserId, _: EmailPurpose) -> Result<u64, StoreError> {
         Err(broken())
     }
     async fn consume_email_token(&self, _: &str, _: EmailPurpose) -> Result<User, StoreError> {
@@ -278,6 +284,18 @@ impl paperboy_store::Coordination for BrokenStore {
         Err(broken())
     }
     async fn record_failure(&self, _: &str, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn reserve_attempt(
+        &self,
+        _: &str,
+        _: u32,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<paperboy_store::Reservation, StoreError> {
+        Err(broken())
+    }
+    async fn release_attempt(&self, _: &paperboy_store::AttemptId) -> Result<bool, StoreError> {
         Err(broken())
     }
     async fn recent_failures(&self, _: &str, _: DateTime<Utc>, _: u32) -> Result<Vec<DateTime<Utc>>, StoreError> {

@@ -7,7 +7,8 @@
 //! `router.rs`. A few files follow a feature across modules instead:
 //! `community.rs` (members: accounts, votes, comments, submissions),
 //! `mail.rs` (email digests and account mail), `search.rs` (the search
-//! page, API and feed) and `security.rs` (escaping and security headers).
+//! page, API and feed), `limits.rs` (the account forms' limits and what a
+//! password change revokes) and `security.rs` (escaping and security headers).
 //! Shared scaffolding (test server, cookie-keeping browser, the test
 //! catalog, XML and JSON checks) is in `common/`; real components (SMTP
 //! sink, arXiv API replay) come from `paperboy-test-support`.
@@ -22,6 +23,7 @@ mod error;
 mod feeds;
 mod fresh;
 mod hardening;
+mod limits;
 mod mail;
 mod openapi;
 mod params;

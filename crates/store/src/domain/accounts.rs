@@ -184,6 +184,10 @@ pub trait Accounts: Send + Sync + 'static {
     /// live token (someone else's token is never touched).
     async fn revoke_api_token(&self, user: UserId, token: ApiTokenId) -> Result<bool, StoreError>;
 
+    /// Revokes every live token of `user` (after a password reset or
+    /// change); returns how many.
+    async fn revoke_user_api_tokens(&self, user: UserId) -> Result<u64, StoreError>;
+
     /// The member a bearer token belongs to, recording its use; `None` when
     /// unknown, revoked, or the member is suspended.
     async fn api_token_user(&self, secret: &str) -> Result<Option<User>, StoreError>;
@@ -204,4 +208,9 @@ pub trait Accounts: Send + Sync + 'static {
     /// still the one it was sent to (else `TokenUnknown`). For `Reset`, the
     /// caller then sets the password.
     async fn consume_email_token(&self, secret: &str, purpose: EmailPurpose) -> Result<User, StoreError>;
+
+    /// Spends every unused link of `user` for `purpose` (marks it used, so
+    /// it answers [`StoreError::TokenUsed`]); returns how many. A password
+    /// reset or change spends the member's other reset links.
+    async fn spend_email_tokens(&self, user: UserId, purpose: EmailPurpose) -> Result<u64, StoreError>;
 }

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (4, "mail", include_str!("../../migrations/postgres/0004_mail.sql")),
     (5, "harvest", include_str!("../../migrations/postgres/0005_harvest.sql")),
     (6, "coordination", include_str!("../../migrations/postgres/0006_coordination.sql")),
+    (7, "rate_limit_attempts", include_str!("../../migrations/postgres/0007_rate_limit_attempts.sql")),
     (8, "community_changes", include_str!("../../migrations/postgres/0008_community_changes.sql")),
 ];
 
@@ -106,6 +107,18 @@ async fn migrate_locked(conn: &mut PgConnection) -> Result<usize, StoreError> {
     let ran = outcome?;
     unlocked?;
     Ok(ran)
+}
+
+/// The advisory lock key of rate-limit key `key`: the 64-bit FNV-1a hash of
+/// `"pbratelimit:" + key`, stable across servers and releases. A collision
+/// only makes two keys' reservations wait for each other.
+fn rate_limit_lock(key: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"pbratelimit:".iter().chain(key.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h as i64
 }
 
 /// Takes advisory lock `key` until the transaction ends.
@@ -182,6 +195,12 @@ impl Backend for PgBackend {
     /// Takes [`HARVEST_LOCK`] until commit, so starts from any server take turns.
     async fn lock_harvest_start(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         advisory_lock(tx.exec(), XACT_LOCK, HARVEST_LOCK).await
+    }
+
+    /// Takes the advisory lock [`rate_limit_lock`]`(key)` until commit, so
+    /// reservations of one key take turns across servers.
+    async fn lock_rate_limit_key(&self, tx: &mut Tx<'_>, key: &str) -> Result<(), StoreError> {
+        advisory_lock(tx.exec(), XACT_LOCK, rate_limit_lock(key)).await
     }
 
     /// One statement: the due rows are picked (and locked) once; rows other

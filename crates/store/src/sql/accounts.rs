@@ -249,6 +249,15 @@ impl Accounts for SqlStore {
         Ok(n > 0)
     }
 
+    async fn revoke_user_api_tokens(&self, user: UserId) -> Result<u64, StoreError> {
+        let n = Query::new("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now_ts())
+            .bind(user.0)
+            .execute(self.pool())
+            .await?;
+        Ok(n)
+    }
+
     async fn api_token_user(&self, secret: &str) -> Result<Option<User>, StoreError> {
         let token_hash = hash(secret);
         let sql = format!(
@@ -341,5 +350,15 @@ impl Accounts for SqlStore {
         let user = Self::user_by_id_on(tx.exec(), user_id).await?.ok_or(StoreError::UserNotFound(user_id))?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    async fn spend_email_tokens(&self, user: UserId, purpose: EmailPurpose) -> Result<u64, StoreError> {
+        let n = Query::new("UPDATE email_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL")
+            .bind(now_ts())
+            .bind(user.0)
+            .bind(purpose.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(n)
     }
 }

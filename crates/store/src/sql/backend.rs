@@ -72,6 +72,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// (the insert takes the write lock); PostgreSQL: an advisory lock.
     async fn lock_harvest_start(&self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
 
+    /// Run first in a rate-limit reservation (in a `begin_write`
+    /// transaction), so that reservations of one key take turns and each
+    /// counts the others. SQLite: nothing (the writer queue and the one
+    /// conditional insert suffice); PostgreSQL: a transaction advisory lock
+    /// derived from `key`.
+    async fn lock_rate_limit_key(&self, tx: &mut Tx<'_>, key: &str) -> Result<(), StoreError>;
+
     /// Leases up to `limit` due outbox rows to `owner` until `until` (times
     /// as stored) and returns them as `MAIL_COLUMNS` rows, by id. SQLite: an
     /// `UPDATE … WHERE id IN (due rows)` and a read-back in one transaction;

@@ -1,6 +1,8 @@
-//! [`Coordination`] in portable SQL (migration 0006): leases, rate-limit
-//! failures and shared secrets, the same statements on both backends with
-//! no backend hooks (every method is one conditional statement).
+//! [`Coordination`] in portable SQL (migrations 0006 and 0007): leases,
+//! rate-limit attempts and shared secrets, the same statements on both
+//! backends. Every method is one conditional statement, except a rate-limit
+//! reservation, whose statement runs after the backend's
+//! `lock_rate_limit_key` (an advisory lock on PostgreSQL).
 
 use std::time::Duration;
 
@@ -10,7 +12,8 @@ use chrono::{DateTime, Utc};
 use super::exec::{Query, Row};
 use super::rows::Cells;
 use super::{SqlStore, fmt_ts, parse_ts};
-use crate::{Coordination, Lease, StoreError};
+use crate::secret::random_hex;
+use crate::{AttemptId, Coordination, Lease, Reservation, StoreError};
 
 /// Takes the lease when the row is free: new, expired, or the holder's own.
 /// `RETURNING` gives a row only when the insert or update happened.
@@ -30,8 +33,17 @@ const RENEW: &str = "UPDATE leases SET expires_at = ? WHERE name = ? AND holder 
 /// Binds: name, holder.
 const RELEASE: &str = "DELETE FROM leases WHERE name = ? AND holder = ?";
 
-/// Binds: key, at.
-const RECORD_FAILURE: &str = "INSERT INTO rate_limit_failures (key, failed_at) VALUES (?, ?)";
+/// Binds: id, key, at.
+const RECORD_FAILURE: &str = "INSERT INTO rate_limit_failures (id, key, failed_at) VALUES (?, ?, ?)";
+
+/// Counts an attempt only while the key is below the limit: one statement,
+/// so the count and the insert see the same rows.
+/// Binds: id, key, at, key, since, max.
+const RESERVE_ATTEMPT: &str = "INSERT INTO rate_limit_failures (id, key, failed_at) SELECT ?, ?, ? \
+     WHERE (SELECT COUNT(*) FROM rate_limit_failures WHERE key = ? AND failed_at >= ?) < ?";
+
+/// Binds: id.
+const RELEASE_ATTEMPT: &str = "DELETE FROM rate_limit_failures WHERE id = ?";
 
 /// Binds: key, since, limit.
 const RECENT_FAILURES: &str =
@@ -101,8 +113,47 @@ impl Coordination for SqlStore {
     }
 
     async fn record_failure(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        Query::new(RECORD_FAILURE).bind(key).bind(fmt_ts(at)).execute(self.pool()).await?;
+        Query::new(RECORD_FAILURE).bind(random_hex()?).bind(key).bind(fmt_ts(at)).execute(self.pool()).await?;
         Ok(())
+    }
+
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        max: u32,
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError> {
+        let id = random_hex()?;
+        let since = fmt_ts(since);
+        let mut tx = self.backend().begin_write().await?;
+        self.backend().lock_rate_limit_key(&mut tx, key).await?;
+        let counted = Query::new(RESERVE_ATTEMPT)
+            .bind(&id)
+            .bind(key)
+            .bind(fmt_ts(at))
+            .bind(key)
+            .bind(&since)
+            .bind(i64::from(max))
+            .execute(&mut tx)
+            .await?;
+        if counted == 1 {
+            tx.commit().await?;
+            return Ok(Reservation::Reserved(AttemptId(id)));
+        }
+        let rows = Query::new(RECENT_FAILURES).bind(key).bind(&since).bind(i64::from(max)).fetch_all(&mut tx).await?;
+        tx.commit().await?;
+        // The last of the newest `max` (there are at least `max`: the insert was refused).
+        let oldest = match rows.last() {
+            Some(r) => ts(r.text(0), "rate-limit attempt")?,
+            None => at,
+        };
+        Ok(Reservation::Denied { oldest })
+    }
+
+    async fn release_attempt(&self, id: &AttemptId) -> Result<bool, StoreError> {
+        let done = Query::new(RELEASE_ATTEMPT).bind(id.0.as_str()).execute(self.pool()).await?;
+        Ok(done > 0)
     }
 
     async fn recent_failures(

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (4, "mail", include_str!("../../migrations/sqlite/0004_mail.sql")),
     (5, "harvest", include_str!("../../migrations/sqlite/0005_harvest.sql")),
     (6, "coordination", include_str!("../../migrations/sqlite/0006_coordination.sql")),
+    (7, "rate_limit_attempts", include_str!("../../migrations/sqlite/0007_rate_limit_attempts.sql")),
     (8, "community_changes", include_str!("../../migrations/sqlite/0008_community_changes.sql")),
 ];
 
@@ -166,6 +167,12 @@ impl Backend for SqliteBackend {
     /// transaction holds SQLite's write lock before it reads the run it may
     /// resume.
     async fn lock_harvest_start(&self, _tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Nothing to lock: the reservation runs in the writer queue, and its
+    /// one conditional insert counts and writes under SQLite's write lock.
+    async fn lock_rate_limit_key(&self, _tx: &mut Tx<'_>, _key: &str) -> Result<(), StoreError> {
         Ok(())
     }
 

@@ -5,24 +5,23 @@
 //! Every login starts a new session (and ends the one the browser had), so
 //! a session id planted before login is worthless. Failed logins are
 //! counted per client address and per username, sign-ups and reset
-//! requests per client address ([`Limits`]); over the limit the answer is
-//! 429 with `Retry-After`. Verification and reset links are mailed when an
+//! requests per client address, by the services they call ([`Limits`],
+//! see `crate::ratelimit`); over the limit the answer is 429 with
+//! `Retry-After`. Verification and reset links are mailed when an
 //! SMTP server is configured (`AppState::mail`); otherwise they are written
 //! to the server log, and the pages say so.
 //! Form pages carry a CSRF token and are never cached.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::{Markup, html};
-use paperboy_core::{Email, Role};
+use paperboy_core::Role;
 use paperboy_services::accounts::{self, AccountError, LinkMail, MIN_PASSWORD_CHARS, SignUp};
-use paperboy_store::{Database, NewSession};
+use paperboy_store::NewSession;
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser, SESSION_COOKIE, SESSION_DAYS, see_other};
@@ -30,30 +29,8 @@ use crate::error::{WebError, html_result};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
 use crate::params::QueryString;
-use crate::ratelimit::FailureLimiter;
-
-/// Failed attempts allowed per key within [`LIMIT_WINDOW`].
-pub const MAX_FAILURES: u32 = 5;
-/// The rate-limiting window.
-pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// The rate limits of the account forms, shared by all requests (and, in
-/// the database, by all servers).
-pub struct Limits {
-    /// Failed logins, per `ip:…` and per `user:…`.
-    pub login: FailureLimiter,
-    /// Sign-up attempts (failed or not) and reset requests, per `ip:…`.
-    pub signup: FailureLimiter,
-}
-
-impl Limits {
-    pub fn new(store: Arc<dyn Database>) -> Self {
-        Limits {
-            login: FailureLimiter::new(store.clone(), "login", MAX_FAILURES, LIMIT_WINDOW),
-            signup: FailureLimiter::new(store, "signup", MAX_FAILURES, LIMIT_WINDOW),
-        }
-    }
-}
+use crate::ratelimit::client_block;
+pub use crate::ratelimit::{LIMIT_WINDOW, Limits, MAX_FAILURES};
 
 /// A form page: HTML, never cached, with the CSRF cookie when new.
 pub(crate) fn form_response(status: StatusCode, body: String, cookie: Option<HeaderValue>) -> Response {
@@ -125,13 +102,9 @@ pub async fn signup(
     MaybeUser(old): MaybeUser,
     headers: HeaderMap,
     request_ext: axum::http::Extensions,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
-        let ip_key = auth::client_key("ip", &request_ext);
-        // Every attempt counts: this limits account creation, not just mistakes.
-        limits.signup.attempt(&ip_key).await?;
-        let form = Form::parse(&body)?;
         let values =
             SignupValues { username: form.get("username").unwrap_or(""), email: form.get("email").unwrap_or("") };
         let new = SignUp {
@@ -142,7 +115,9 @@ pub async fn signup(
             email_verified: false,
         };
         let old = old.as_ref().map(|v| v.token.as_str());
-        let (user, session) = match accounts::register(st.store.as_ref(), &new, old, link_mail(&st)).await {
+        let client = client_block(&request_ext);
+        let registered = accounts::register(st.store.as_ref(), &limits, &client, &new, old, link_mail(&st)).await;
+        let (user, session) = match registered {
             Ok(done) => done,
             Err(e) if e.is_client_error() => {
                 let (csrf, cookie) = auth::form_token(&st, &headers)?;
@@ -222,27 +197,20 @@ pub async fn login(
     MaybeUser(old): MaybeUser,
     headers: HeaderMap,
     request_ext: axum::http::Extensions,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
-        let form = Form::parse(&body)?;
         let login = form.get("username").unwrap_or("");
         let next = auth::safe_next(form.get("next"));
-        let ip_key = auth::client_key("ip", &request_ext);
-        let user_key = format!("user:{}", login.to_lowercase());
-        limits.login.check(&ip_key).await?;
-        limits.login.check(&user_key).await?;
+        let client = client_block(&request_ext);
         let old = old.as_ref().map(|v| v.token.as_str());
-        match accounts::log_in_session(st.store.as_ref(), login, form.raw("password"), old).await {
+        match accounts::log_in_session(st.store.as_ref(), &limits, &client, login, form.raw("password"), old).await {
             Ok((_, session)) => {
-                limits.login.clear(&user_key).await?;
                 let mut r = see_other(&next);
                 r.headers_mut().append(header::SET_COOKIE, session_cookie(&st, &session));
                 Ok(r)
             }
             Err(e @ (AccountError::WrongCredentials | AccountError::Suspended)) => {
-                limits.login.fail(&ip_key).await?;
-                limits.login.fail(&user_key).await?;
                 let (csrf, cookie) = auth::form_token(&st, &headers)?;
                 let msg = crate::error::capitalize(&e.to_string());
                 Ok(form_response(StatusCode::UNAUTHORIZED, login_form(&st, &csrf, login, &next, Some(&msg)), cookie))
@@ -300,21 +268,20 @@ pub async fn reset_request(
     Extension(limits): Extension<Arc<Limits>>,
     headers: HeaderMap,
     request_ext: axum::http::Extensions,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
-        let ip_key = auth::client_key("reset-ip", &request_ext);
-        limits.signup.attempt(&ip_key).await?;
-        let form = Form::parse(&body)?;
-        let email = match Email::parse(form.get("email").unwrap_or("")) {
-            Ok(e) => e,
-            Err(e) => {
+        let client = client_block(&request_ext);
+        let email = form.get("email").unwrap_or("");
+        match accounts::request_reset(st.store.as_ref(), &limits, &client, email, link_mail(&st)).await {
+            Ok(()) => {}
+            Err(e) if e.is_client_error() => {
                 let (csrf, cookie) = auth::form_token(&st, &headers)?;
                 let msg = crate::error::capitalize(&e.to_string());
                 return Ok(form_response(StatusCode::BAD_REQUEST, reset_request_form(&st, &csrf, Some(&msg)), cookie));
             }
-        };
-        accounts::request_reset(st.store.as_ref(), &email, link_mail(&st)).await?;
+            Err(e) => return Err(e.into()),
+        }
         let body = html! {
             section.notice {
                 h1 { "Check for your link" }
@@ -372,11 +339,10 @@ pub async fn reset_link(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
-    body: Bytes,
+    form: Form,
 ) -> Response {
     let result = async {
         let token = link_token(&token)?;
-        let form = Form::parse(&body)?;
         match accounts::reset_password(st.store.as_ref(), token, form.raw("password")).await {
             Ok(_) => {}
             Err(e @ AccountError::PasswordTooShort) => {

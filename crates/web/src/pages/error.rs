@@ -23,6 +23,7 @@ pub fn render(config: &WebSettings, err: &WebError) -> String {
         WebError::SlowBody => "Too slow",
         WebError::TooManyAttempts { .. } => "Too many attempts",
         WebError::RateLimited { .. } => "Slow down",
+        WebError::Busy { .. } => "Busy",
         WebError::SearchOff => "Search is not set up",
         WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) | WebError::Panicked { .. } => {
             "Something went wrong"

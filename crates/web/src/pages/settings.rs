@@ -6,8 +6,6 @@
 //! (`/settings/verify`, at most [`VERIFY_MAILS`] an hour): subscribing
 //! from here needs a confirmed address.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,7 +19,6 @@ use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
-use crate::ratelimit::FailureLimiter;
 
 /// What the page says above the forms after an action.
 #[derive(Default)]
@@ -123,10 +120,19 @@ pub async fn show(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Re
 
 /// `POST /settings/password`: checks the current password, sets the new
 /// one, and ends every other session of the member.
-pub async fn change_password(State(st): State<AppState>, CurrentUser(v): CurrentUser, form: Form) -> Response {
+pub async fn change_password(
+    State(st): State<AppState>,
+    axum::Extension(limits): axum::Extension<std::sync::Arc<crate::ratelimit::Limits>>,
+    CurrentUser(v): CurrentUser,
+    request_ext: axum::http::Extensions,
+    form: Form,
+) -> Response {
     let result = async {
         let (current, new) = (form.raw("current"), form.raw("password"));
-        match accounts::change_password_everywhere(st.store.as_ref(), v.user(), current, new).await {
+        let client = crate::ratelimit::client_block(&request_ext);
+        let changed =
+            accounts::change_password_everywhere(st.store.as_ref(), &limits, &client, v.user(), current, new).await;
+        match changed {
             Ok(session) => {
                 // This browser stays logged in, with a fresh session.
                 let mut r = see_other("/settings");
@@ -178,21 +184,20 @@ pub async fn revoke_token(State(st): State<AppState>, CurrentUser(v): CurrentUse
     html_result(&st.config, result.await)
 }
 
-/// Confirmation links a member may ask for per hour.
-pub const VERIFY_MAILS: u32 = 3;
-
 /// `POST /settings/verify`: mails (or, without mail, logs) a new link that
-/// confirms the member's address; at most [`VERIFY_MAILS`] an hour.
-pub async fn send_verification(State(st): State<AppState>, CurrentUser(v): CurrentUser) -> Response {
+/// confirms the member's address; at most
+/// [`paperboy_services::limits::VERIFY_MAILS`] an hour.
+pub async fn send_verification(
+    State(st): State<AppState>,
+    axum::Extension(limits): axum::Extension<std::sync::Arc<crate::ratelimit::Limits>>,
+    CurrentUser(v): CurrentUser,
+) -> Response {
     let result = async {
         let user = v.user();
-        if user.is_verified() {
+        let mail = accounts::LinkMail { base_url: &st.config.base_url, postman: st.mail.as_ref() };
+        if !accounts::resend_verification(st.store.as_ref(), &limits, user, mail).await? {
             return Ok(see_other("/settings"));
         }
-        let limit = FailureLimiter::new(st.store.clone(), "verify-mail", VERIFY_MAILS, Duration::from_secs(3600));
-        limit.attempt(&format!("user:{}", user.id)).await?;
-        let mail = accounts::LinkMail { base_url: &st.config.base_url, postman: st.mail.as_ref() };
-        accounts::send_verification(st.store.as_ref(), user, mail).await?;
         let info = format!(
             "We sent a new confirmation link to {}. It works for {} hours.",
             user.email,

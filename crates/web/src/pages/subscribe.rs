@@ -20,7 +20,6 @@
 
 use crate::pages::account::{form_response, simple_page};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
@@ -30,26 +29,16 @@ use maud::{Markup, html};
 use paperboy_core::Email;
 use paperboy_mail::{Postman, Purpose};
 use paperboy_services::subscriptions::{self, Change, Digest, Done};
-use paperboy_store::{Database, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, SubscriberId};
+use paperboy_store::{Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, SubscriberId};
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser};
 use crate::error::{WebError, html_result};
 use crate::params::QueryString;
-use crate::ratelimit::FailureLimiter;
+use crate::ratelimit::{Limits, client_block};
 
-/// Subscribe requests per client address per window.
-pub const SUBSCRIBE_MAX: u32 = 10;
+pub use crate::ratelimit::SUBSCRIBE_MAX;
 pub use paperboy_services::subscriptions::MAX_QUERY_CHARS;
-
-/// The subscribe form's rate limit, per `ip:…` (every request counts).
-pub struct SubscribeLimit(pub FailureLimiter);
-
-impl SubscribeLimit {
-    pub fn new(store: Arc<dyn Database>) -> Self {
-        SubscribeLimit(FailureLimiter::new(store, "subscribe", SUBSCRIBE_MAX, Duration::from_secs(15 * 60)))
-    }
-}
 
 pub const MAIL_OFF: &str = "Email digests are not set up on this site (the server has no SMTP server configured). Use the Atom or RSS feeds instead.";
 
@@ -90,7 +79,7 @@ pub async fn form_page(State(st): State<AppState>, headers: HeaderMap, RawQuery(
 /// `POST /subscribe`.
 pub async fn subscribe(
     State(st): State<AppState>,
-    Extension(limit): Extension<Arc<SubscribeLimit>>,
+    Extension(limits): Extension<Arc<Limits>>,
     MaybeUser(viewer): MaybeUser,
     headers: HeaderMap,
     request_ext: axum::http::Extensions,
@@ -98,12 +87,14 @@ pub async fn subscribe(
 ) -> Response {
     let result = async {
         let mail = postman(&st)?;
-        let ip_key = auth::client_key("ip", &request_ext);
-        limit.0.attempt(&ip_key).await?;
         let typed = form.raw("email");
-        let email = match Email::parse(typed) {
-            Ok(e) => e,
-            Err(e) => {
+        let viewer = viewer.as_ref().map(|v| v.user());
+        let client = client_block(&request_ext);
+        let subscribed =
+            subscriptions::subscribe_address(st.store.as_ref(), mail, &limits, &client, typed, viewer).await;
+        let own = match subscribed {
+            Ok(own) => own,
+            Err(e @ subscriptions::SubscriptionError::BadAddress(_)) => {
                 let (csrf, cookie) = auth::form_token(&st, &headers)?;
                 let msg = crate::error::capitalize(&e.to_string());
                 let shown: String = typed.chars().filter(|c| !c.is_control()).take(254).collect();
@@ -113,9 +104,10 @@ pub async fn subscribe(
                     cookie,
                 ));
             }
+            Err(e) => return Err(e.into()),
         };
-        let viewer = viewer.as_ref().map(|v| v.user());
-        let own = subscriptions::subscribe_address(st.store.as_ref(), mail, &email, viewer).await?;
+        // Accepted by the service, so it parses; shown as the service saw it.
+        let email = Email::parse(typed).map_err(|e| WebError::bad(e.to_string()))?;
         let body = html! {
             section.notice {
                 h1 { "Check your inbox" }

@@ -33,5 +33,5 @@ async fn an_unconfirmed_member_can_ask_for_a_new_confirmation_link() {
 }
 
 fn settings_limit() -> u32 {
-    paperboy_web::pages::settings::VERIFY_MAILS
+    paperboy_services::limits::VERIFY_MAILS
 }
