@@ -28,6 +28,7 @@ pub mod params;
 pub mod proxy;
 pub mod ratelimit;
 pub mod search;
+pub mod signals;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -67,6 +68,11 @@ pub struct WebSettings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (for rate
     /// limits); empty: the TCP peer is the client. See [`proxy`].
     pub trusted_proxies: Vec<IpBlock>,
+    /// What trending scores are explained with (`[ranking]`, the same as
+    /// the store ranks with).
+    pub ranking: signals::Ranking,
+    /// `/trending` shows papers listed at most this many days ago (180).
+    pub max_age_days: u32,
 }
 
 impl Default for WebSettings {
@@ -79,6 +85,8 @@ impl Default for WebSettings {
             submit_window_days: 14,
             mail_enabled: false,
             trusted_proxies: Vec::new(),
+            ranking: signals::Ranking::default(),
+            max_age_days: paperboy_core::trending::DEFAULT_MAX_AGE_DAYS,
         }
     }
 }

@@ -79,6 +79,8 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             submit_window_days: settings.community.submit_window_days,
             mail_enabled: false,
             trusted_proxies: settings.server.trusted_proxies.clone(),
+            ranking: paperboy_web::signals::Ranking { params: settings.ranking, ..Default::default() },
+            ..WebSettings::default()
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
