@@ -11,3 +11,4 @@ mod coordination;
 mod harvest;
 mod mailing;
 mod schema;
+mod signals;

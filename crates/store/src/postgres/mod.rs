@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (4, "mail", include_str!("../../migrations/postgres/0004_mail.sql")),
     (5, "harvest", include_str!("../../migrations/postgres/0005_harvest.sql")),
     (6, "coordination", include_str!("../../migrations/postgres/0006_coordination.sql")),
+    (9, "signals", include_str!("../../migrations/postgres/0009_signals.sql")),
 ];
 
 /// Advisory lock key held (until commit) by every transaction that changes

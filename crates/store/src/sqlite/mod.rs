@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (4, "mail", include_str!("../../migrations/sqlite/0004_mail.sql")),
     (5, "harvest", include_str!("../../migrations/sqlite/0005_harvest.sql")),
     (6, "coordination", include_str!("../../migrations/sqlite/0006_coordination.sql")),
+    (9, "signals", include_str!("../../migrations/sqlite/0009_signals.sql")),
 ];
 
 /// A Paperboy database in one SQLite file (or in memory).
