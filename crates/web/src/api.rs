@@ -16,10 +16,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use paperboy_core::{FeedPeriod, PaperId};
+use paperboy_core::{FeedPeriod, FeedSort, PaperId};
 use paperboy_search::Hit;
 use paperboy_services::papers::{self, Slice};
-use paperboy_store::StoredPaper;
+use paperboy_store::{FeedQuery, StoredPaper};
 use serde::Serialize;
 
 use crate::AppState;
@@ -278,18 +278,26 @@ pub async fn daily_papers(State(st): State<AppState>, RawQuery(raw): RawQuery) -
         let page = q.page()?;
         let limit = q.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
         let skip = offset(page, limit)?;
-        let slice = Slice { category: category.clone(), sort, has_code: code_only, offset: skip, limit };
-        let Some(listing) = papers::listing(st.store.as_ref(), period, &slice, false, None).await? else {
-            return Ok(with_page_headers(json_response(StatusCode::OK, b"[]".to_vec()), 0, None));
+        // Without a period, `sort=trending` is Hugging Face's Trending
+        // Papers: the code-trending view, papers of any age (up to the
+        // server's limit) by stars gained this week.
+        let (period, data) = if period.is_none() && sort == FeedSort::Trending {
+            let query = FeedQuery { category: category.clone(), has_code: true, offset: skip, limit, ..FeedQuery::default() };
+            (None, st.store.code_trending(&query).await?)
+        } else {
+            let slice = Slice { category: category.clone(), sort, has_code: code_only, offset: skip, limit };
+            let Some(listing) = papers::listing(st.store.as_ref(), period, &slice, false, None).await? else {
+                return Ok(with_page_headers(json_response(StatusCode::OK, b"[]".to_vec()), 0, None));
+            };
+            (Some(listing.period), listing.page)
         };
-        let (period, data) = (listing.period, listing.page);
         let now = Utc::now();
         let ranking = &st.config.ranking;
         let items: Vec<DailyPaper<'_>> = data.items.iter().map(|p| DailyPaper::new(p, ranking, now)).collect();
         let body = to_json(&items)?;
         let links = PageLinks {
             base_url: &st.config.base_url,
-            period: &period,
+            period: period.as_ref(),
             category: category.as_deref(),
             sort: q.get("sort").map(|_| sort.as_str()),
             has_code: code_only,
@@ -314,7 +322,8 @@ fn with_page_headers(mut response: Response, total: u64, link: Option<String>) -
 /// What the `Link` header of a daily-papers page is built from.
 struct PageLinks<'a> {
     base_url: &'a str,
-    period: &'a FeedPeriod,
+    /// `None`: the code-trending view.
+    period: Option<&'a FeedPeriod>,
     category: Option<&'a str>,
     sort: Option<&'static str>,
     has_code: bool,
@@ -325,25 +334,26 @@ struct PageLinks<'a> {
 
 impl PageLinks<'_> {
     fn url(&self, page: u64) -> String {
-        let key = match self.period {
-            FeedPeriod::Day(_) => "date",
-            FeedPeriod::Week { .. } => "week",
-            FeedPeriod::Month { .. } => "month",
-        };
-        let mut url = format!("{}/api/daily_papers?{key}={}", self.base_url, self.period);
+        let mut params = Vec::with_capacity(6);
+        if let Some(period) = self.period {
+            let key = match period {
+                FeedPeriod::Day(_) => "date",
+                FeedPeriod::Week { .. } => "week",
+                FeedPeriod::Month { .. } => "month",
+            };
+            params.push(format!("{key}={period}"));
+        }
         if let Some(c) = self.category {
-            url.push_str("&cat=");
-            url.push_str(&percent_encode(c));
+            params.push(format!("cat={}", percent_encode(c)));
         }
         if let Some(s) = self.sort {
-            url.push_str("&sort=");
-            url.push_str(s);
+            params.push(format!("sort={s}"));
         }
         if self.has_code {
-            url.push_str("&has_code=1");
+            params.push("has_code=1".to_string());
         }
-        url.push_str(&format!("&p={page}&limit={}", self.limit));
-        url
+        params.push(format!("p={page}&limit={}", self.limit));
+        format!("{}/api/daily_papers?{}", self.base_url, params.join("&"))
     }
 
     /// GitHub-style: `<url>; rel="next", <url>; rel="prev", …`.

@@ -142,6 +142,8 @@ pub fn router(state: AppState) -> Router {
         .route("/comments/{cid}/edit", post(pages::comments::edit))
         .route("/comments/{cid}/delete", post(pages::comments::delete))
         .route("/comments/{cid}/hide", post(pages::comments::hide))
+        .route("/trending", get(pages::trending::show))
+        .route("/trending/feed.atom", get(pages::trending::feed_atom))
         .route("/search", get(pages::search::show))
         .route("/search/feed.atom", get(feeds::search_atom))
         .route("/feed.atom", get(feeds::latest_atom))
