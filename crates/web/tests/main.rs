@@ -7,7 +7,8 @@
 //! `router.rs`. A few files follow a feature across modules instead:
 //! `community.rs` (members: accounts, votes, comments, submissions),
 //! `mail.rs` (email digests and account mail), `search.rs` (the search
-//! page, API and feed) and `security.rs` (escaping and security headers).
+//! page, API and feed), `security.rs` (escaping and security headers) and
+//! `signals.rs` (trending signals on cards, paper pages, `/trending` and the API).
 //! Shared scaffolding (test server, cookie-keeping browser, the test
 //! catalog, XML and JSON checks) is in `common/`; real components (SMTP
 //! sink, arXiv API replay) come from `paperboy-test-support`.
@@ -25,6 +26,7 @@ mod openapi;
 mod router;
 mod search;
 mod security;
+mod signals;
 
 mod pages {
     mod admin_harvest;
