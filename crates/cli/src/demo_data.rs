@@ -77,7 +77,12 @@ mod tests {
     fn the_seed_page_has_its_73_papers_in_order() {
         let order = seed_order().unwrap();
         assert_eq!(order.len(), 73);
-        assert_eq!(order[0], PaperId::local_from_title("On the Road to Clarity: Exploring Explainable AI for World Models in a Driver Assistance System"));
+        assert_eq!(
+            order[0],
+            PaperId::local_from_title(
+                "On the Road to Clarity: Exploring Explainable AI for World Models in a Driver Assistance System"
+            )
+        );
         assert_eq!(order[1], PaperId::local_from_title("Monotone deep Boltzmann machines"));
     }
 }

@@ -158,12 +158,7 @@ impl<'a> ApiPaper<'a> {
             comment: p.comment.as_deref(),
             journal_ref: p.journal_ref.as_deref(),
             doi: p.doi.as_deref(),
-            github_repo: stored
-                .signals
-                .github_repo
-                .as_ref()
-                .and(explained.repo_url())
-                .or_else(|| p.links.code.clone()),
+            github_repo: stored.signals.github_repo.as_ref().and(explained.repo_url()).or_else(|| p.links.code.clone()),
             github_stars: explained.stars,
             project_page: p.links.project.as_deref(),
             withdrawn: p.withdrawn,
@@ -282,7 +277,8 @@ pub async fn daily_papers(State(st): State<AppState>, RawQuery(raw): RawQuery) -
         // Papers: the code-trending view, papers of any age (up to the
         // server's limit) by stars gained this week.
         let (period, data) = if period.is_none() && sort == FeedSort::Trending {
-            let query = FeedQuery { category: category.clone(), has_code: true, offset: skip, limit, ..FeedQuery::default() };
+            let query =
+                FeedQuery { category: category.clone(), has_code: true, offset: skip, limit, ..FeedQuery::default() };
             (None, st.store.code_trending(&query).await?)
         } else {
             let slice = Slice { category: category.clone(), sort, has_code: code_only, offset: skip, limit };

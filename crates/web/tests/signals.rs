@@ -102,7 +102,11 @@ async fn a_day_and_a_week_rank_as_ranking_md_predicts_with_each_reason() {
         assert_eq!(reason_of(&html, UPVOTED), "2,000 upvotes on Hugging Face");
         assert_eq!(reason_of(&html, PLAIN), "#3 on Trending Papers");
         // The repository, linked, with its stars.
-        assert!(html.contains(r#"<a class="repo" href="https://github.com/owner/hot" title="Code on GitHub">owner/hot</a>"#));
+        assert!(
+            html.contains(
+                r#"<a class="repo" href="https://github.com/owner/hot" title="Code on GitHub">owner/hot</a>"#
+            )
+        );
         assert!(html.contains("★ 20,000"), "{path}");
     }
     // Only papers with code.
@@ -169,10 +173,18 @@ async fn the_api_and_the_paper_page_show_every_part() {
 
     let page = s.text(&format!("/papers/{HOT}"), StatusCode::OK).await;
     assert!(page.contains("Why it is trending"));
-    assert!(page.contains(r#"+900 stars this week on <a href="https://github.com/owner/hot">owner/hot</a> (20,000 in all)"#));
+    assert!(
+        page.contains(
+            r#"+900 stars this week on <a href="https://github.com/owner/hot">owner/hot</a> (20,000 in all)"#
+        )
+    );
     assert!(page.contains("source: GitHub"));
     let page = s.text(&format!("/papers/{UPVOTED}"), StatusCode::OK).await;
-    assert!(page.contains(&format!(r#"2,000 upvotes on <a href="https://huggingface.co/papers/{UPVOTED}">Hugging Face</a>"#)));
+    assert!(
+        page.contains(&format!(
+            r#"2,000 upvotes on <a href="https://huggingface.co/papers/{UPVOTED}">Hugging Face</a>"#
+        ))
+    );
     let page = s.text(&format!("/papers/{PLAIN}"), StatusCode::OK).await;
     assert!(page.contains("#3 on Trending Papers"));
 }

@@ -80,7 +80,10 @@ async fn local_papers(store: &dyn Catalog) -> Result<Vec<(PaperId, String)>> {
         let page = store.feed(&query).await?;
         let n = page.items.len() as u32;
         found.extend(
-            page.items.into_iter().filter(|i| matches!(i.paper.id, PaperId::Local(_))).map(|i| (i.paper.id, i.paper.title)),
+            page.items
+                .into_iter()
+                .filter(|i| matches!(i.paper.id, PaperId::Local(_)))
+                .map(|i| (i.paper.id, i.paper.title)),
         );
         if n < RESOLVE_SCAN_PAGE {
             return Ok(found);
