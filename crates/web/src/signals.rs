@@ -16,16 +16,10 @@ use crate::params::{QueryString, quote};
 
 /// The ranking parameters the site explains scores with: the same as the
 /// store ranks with (`[ranking]`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Ranking {
     pub params: RankingSettings,
     pub weights: SignalWeights,
-}
-
-impl Default for Ranking {
-    fn default() -> Self {
-        Ranking { params: RankingSettings::default(), weights: SignalWeights::default() }
-    }
 }
 
 /// One paper's signals, scored at one moment, ready to show.
