@@ -181,6 +181,16 @@ fn demo_feed_and_paper_page_in_chromium() {
     let body = driver.text(&driver.find("main"));
     assert!(body.contains("73 papers"), "the 73 seed papers are listed on 11 March 2026: {body:.300}");
     assert_eq!(driver.count("[data-paper-id^='pb-']"), 30, "a full first page of local (seed) papers");
+    // In the seed page's order, each card saying so (issue 15).
+    let first = driver.text(&driver.find("[data-paper-id] a.paper-title"));
+    assert_eq!(
+        first,
+        "On the Road to Clarity: Exploring Explainable AI for World Models in a Driver Assistance System"
+    );
+    let reasons =
+        driver.script("return Array.from(document.querySelectorAll('[data-paper-id] .reason')).map(e => e.innerText);");
+    let expected: Vec<String> = (1..=30).map(|n| format!("#{n} on Trending Papers")).collect();
+    assert_eq!(reasons, json!(expected), "the seed page's order, each card with its reason");
     let fits = driver.script("return document.documentElement.scrollWidth <= window.innerWidth + 1;");
     assert_eq!(fits, Value::Bool(true), "the phone layout does not overflow sideways");
     driver.screenshot("feed-phone.png");

@@ -279,3 +279,28 @@ fn admin_creates_members_who_can_log_in_and_suspends_them() {
     assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
     assert!(r.text().unwrap().contains("suspended"));
 }
+
+#[test]
+fn papers_resolve_asks_arxiv_by_exact_title_and_keeps_what_it_cannot_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let listing = fixture("ingest/listing/trending-page.txt");
+    let import = run(dir.path(), &["import", "--listed-on", "2026-03-11", listing.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    // The replay has none of these titles (it answers id queries only).
+    let arxiv = paperboy_test_support::arxiv_api::ArxivApi::start();
+    let out = std::process::Command::new(common::bin())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["papers", "resolve", "--limit", "2"])
+        .env_remove("PAPERBOY_CONFIG")
+        .env("PAPERBOY_ARXIV_BASE_URL", &arxiv.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 matched, 2 not found on arXiv"), "{}", stdout(&out));
+    let asked = arxiv.requests();
+    assert_eq!(asked.len(), 2, "one query per paper: {asked:?}");
+    assert!(asked.iter().all(|q| q.contains("search_query=ti%3A%22") || q.contains("search_query=ti:")), "{asked:?}");
+    let list = run(dir.path(), &["papers", "list", "--date", "2026-03-11", "--limit", "100", "--json"]);
+    assert_eq!(stdout(&list).lines().filter(|l| l.contains("\"pb-")).count(), 73, "nothing was merged");
+}

@@ -30,6 +30,8 @@ pub struct Slice {
     /// A category (`cs.LG`) or archive (`cs`, `cs.*`).
     pub category: Option<String>,
     pub sort: FeedSort,
+    /// Only papers with a code repository.
+    pub has_code: bool,
     pub offset: u32,
     pub limit: u32,
 }
@@ -70,7 +72,7 @@ pub async fn listing(
         until: Some(period.end()),
         category: slice.category.clone(),
         sort: slice.sort,
-        has_code: false,
+        has_code: slice.has_code,
         offset: slice.offset,
         limit: slice.limit,
     };

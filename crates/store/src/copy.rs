@@ -44,6 +44,13 @@ pub const TABLES: &[&str] = &[
     "rate_limit_failures",
     "shared_secrets",
     "community_changes",
+    "repositories",
+    "repository_stars",
+    "paper_repositories",
+    "hf_papers",
+    "paper_source_ranks",
+    "paper_signals",
+    "signal_sources",
 ];
 
 /// Rows read from SQLite at a time.

@@ -45,6 +45,9 @@ pub use domain::mailing::{
     Subscriber, SubscriberId,
 };
 pub use domain::moderation::{Audience, Moderation};
+pub use domain::signals::{
+    HfSignal, LinkSource, RepoCensus, RepoCounts, RepoLink, RepoStatus, RepoUpdate, Repository, Signals, SourceState,
+};
 pub use error::StoreError;
 pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgBackend};
 pub use sql::migrate::Migration;

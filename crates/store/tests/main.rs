@@ -12,3 +12,4 @@ mod coordination;
 mod harvest;
 mod mailing;
 mod schema;
+mod signals;

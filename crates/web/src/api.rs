@@ -15,10 +15,11 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use paperboy_core::{FeedPeriod, PaperId};
+use chrono::{DateTime, Utc};
+use paperboy_core::{FeedPeriod, FeedSort, PaperId};
 use paperboy_search::Hit;
 use paperboy_services::papers::{self, Slice};
-use paperboy_store::StoredPaper;
+use paperboy_store::{FeedQuery, StoredPaper};
 use serde::Serialize;
 
 use crate::AppState;
@@ -28,6 +29,7 @@ use crate::error::{WebError, json_result};
 use crate::pages::paper::parse_id;
 use crate::params::{QueryString, offset, percent_encode};
 use crate::search::{self as find, SearchParams};
+use crate::signals::{Explained, Ranking, has_code};
 
 /// Page size of `/api/daily_papers` when `limit` is absent.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -71,17 +73,75 @@ pub struct ApiPaper<'a> {
     pub comment: Option<&'a str>,
     pub journal_ref: Option<&'a str>,
     pub doi: Option<&'a str>,
-    /// The code repository.
-    pub github_repo: Option<&'a str>,
+    /// The code repository's URL: the GitHub repository a signal job
+    /// recorded, else the paper's code link.
+    pub github_repo: Option<String>,
+    /// The repository's stars on GitHub at the last observation.
+    pub github_stars: Option<u64>,
     pub project_page: Option<&'a str>,
     pub withdrawn: bool,
     pub arxiv_url: Option<String>,
     pub pdf_url: Option<String>,
+    /// The trending score, its parts and the reason (docs/RANKING.md).
+    pub trending: ApiTrending,
+}
+
+/// A paper's trending score at the time of the answer, with its parts and
+/// the signals behind them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiTrending {
+    /// `local + huggingface + stars`.
+    pub score: f64,
+    /// The local-votes term.
+    pub local: f64,
+    /// The Hugging Face upvotes term.
+    pub huggingface: f64,
+    /// The star-velocity term.
+    pub stars: f64,
+    /// One line: "+312 stars this week on owner/repo · 45 upvotes on
+    /// Hugging Face · 3 votes here".
+    pub reason: String,
+    /// Stars the repository gained in the last 7 days.
+    pub stars_this_week: Option<i64>,
+    /// Upvotes on Hugging Face Papers (the source).
+    pub huggingface_upvotes: Option<u64>,
+    /// The paper's rank on a recorded source page.
+    pub source_rank: Option<ApiSourceRank>,
+}
+
+/// A recorded rank on a source page: `{"page": "Trending Papers", "rank": 3}`.
+#[derive(Debug, Serialize)]
+pub struct ApiSourceRank {
+    pub page: String,
+    pub rank: u32,
+}
+
+impl ApiTrending {
+    pub fn new(stored: &StoredPaper, e: &Explained) -> Self {
+        let finite = |x: f64| if x.is_finite() { x } else { 0.0 };
+        ApiTrending {
+            score: finite(e.score.total),
+            local: finite(e.score.local),
+            huggingface: finite(e.score.huggingface),
+            stars: finite(e.score.stars),
+            reason: e.card_reason(),
+            stars_this_week: e.stars_this_week,
+            huggingface_upvotes: e.hf_upvotes,
+            source_rank: stored
+                .signals
+                .source_rank
+                .as_ref()
+                .map(|r| ApiSourceRank { page: r.page.clone(), rank: r.rank }),
+        }
+    }
 }
 
 impl<'a> ApiPaper<'a> {
-    pub fn new(stored: &'a StoredPaper) -> Self {
+    /// The paper with its trending score at `now`.
+    pub fn new(stored: &'a StoredPaper, ranking: &Ranking, now: DateTime<Utc>) -> Self {
         let p = &stored.paper;
+        let explained = Explained::of(stored, ranking, now);
         ApiPaper {
             id: p.id.to_string(),
             title: &p.title,
@@ -98,11 +158,13 @@ impl<'a> ApiPaper<'a> {
             comment: p.comment.as_deref(),
             journal_ref: p.journal_ref.as_deref(),
             doi: p.doi.as_deref(),
-            github_repo: p.links.code.as_deref(),
+            github_repo: stored.signals.github_repo.as_ref().and(explained.repo_url()).or_else(|| p.links.code.clone()),
+            github_stars: explained.stars,
             project_page: p.links.project.as_deref(),
             withdrawn: p.withdrawn,
             arxiv_url: p.abs_url(),
             pdf_url: p.pdf_url(),
+            trending: ApiTrending::new(stored, &explained),
         }
     }
 }
@@ -123,8 +185,8 @@ pub struct DailyPaper<'a> {
 }
 
 impl<'a> DailyPaper<'a> {
-    pub fn new(stored: &'a StoredPaper) -> Self {
-        let paper = ApiPaper::new(stored);
+    pub fn new(stored: &'a StoredPaper, ranking: &Ranking, now: DateTime<Utc>) -> Self {
+        let paper = ApiPaper::new(stored, ranking, now);
         DailyPaper {
             title: paper.title,
             summary: paper.summary,
@@ -161,8 +223,8 @@ pub struct SearchItem<'a> {
 }
 
 impl<'a> SearchItem<'a> {
-    pub fn new(stored: &'a StoredPaper, hit: &'a Hit) -> Self {
-        let paper = ApiPaper::new(stored);
+    pub fn new(stored: &'a StoredPaper, hit: &'a Hit, ranking: &Ranking, now: DateTime<Utc>) -> Self {
+        let paper = ApiPaper::new(stored, ranking, now);
         SearchItem {
             title: paper.title,
             summary: paper.summary,
@@ -207,21 +269,34 @@ pub async fn daily_papers(State(st): State<AppState>, RawQuery(raw): RawQuery) -
         let period = requested_period(&q)?;
         let category = q.category()?;
         let sort = q.sort()?;
+        let code_only = has_code(&q)?;
         let page = q.page()?;
         let limit = q.limit(DEFAULT_LIMIT, MAX_LIMIT)?;
         let skip = offset(page, limit)?;
-        let slice = Slice { category: category.clone(), sort, offset: skip, limit };
-        let Some(listing) = papers::listing(st.store.as_ref(), period, &slice, false, None).await? else {
-            return Ok(with_page_headers(json_response(StatusCode::OK, b"[]".to_vec()), 0, None));
+        // Without a period, `sort=trending` is Hugging Face's Trending
+        // Papers: the code-trending view, papers of any age (up to the
+        // server's limit) by stars gained this week.
+        let (period, data) = if period.is_none() && sort == FeedSort::Trending {
+            let query =
+                FeedQuery { category: category.clone(), has_code: true, offset: skip, limit, ..FeedQuery::default() };
+            (None, st.store.code_trending(&query).await?)
+        } else {
+            let slice = Slice { category: category.clone(), sort, has_code: code_only, offset: skip, limit };
+            let Some(listing) = papers::listing(st.store.as_ref(), period, &slice, false, None).await? else {
+                return Ok(with_page_headers(json_response(StatusCode::OK, b"[]".to_vec()), 0, None));
+            };
+            (Some(listing.period), listing.page)
         };
-        let (period, data) = (listing.period, listing.page);
-        let items: Vec<DailyPaper<'_>> = data.items.iter().map(DailyPaper::new).collect();
+        let now = Utc::now();
+        let ranking = &st.config.ranking;
+        let items: Vec<DailyPaper<'_>> = data.items.iter().map(|p| DailyPaper::new(p, ranking, now)).collect();
         let body = to_json(&items)?;
         let links = PageLinks {
             base_url: &st.config.base_url,
-            period: &period,
+            period: period.as_ref(),
             category: category.as_deref(),
             sort: q.get("sort").map(|_| sort.as_str()),
+            has_code: code_only,
             page,
             limit,
             total: data.total,
@@ -243,9 +318,11 @@ fn with_page_headers(mut response: Response, total: u64, link: Option<String>) -
 /// What the `Link` header of a daily-papers page is built from.
 struct PageLinks<'a> {
     base_url: &'a str,
-    period: &'a FeedPeriod,
+    /// `None`: the code-trending view.
+    period: Option<&'a FeedPeriod>,
     category: Option<&'a str>,
     sort: Option<&'static str>,
+    has_code: bool,
     page: u32,
     limit: u32,
     total: u64,
@@ -253,22 +330,26 @@ struct PageLinks<'a> {
 
 impl PageLinks<'_> {
     fn url(&self, page: u64) -> String {
-        let key = match self.period {
-            FeedPeriod::Day(_) => "date",
-            FeedPeriod::Week { .. } => "week",
-            FeedPeriod::Month { .. } => "month",
-        };
-        let mut url = format!("{}/api/daily_papers?{key}={}", self.base_url, self.period);
+        let mut params = Vec::with_capacity(6);
+        if let Some(period) = self.period {
+            let key = match period {
+                FeedPeriod::Day(_) => "date",
+                FeedPeriod::Week { .. } => "week",
+                FeedPeriod::Month { .. } => "month",
+            };
+            params.push(format!("{key}={period}"));
+        }
         if let Some(c) = self.category {
-            url.push_str("&cat=");
-            url.push_str(&percent_encode(c));
+            params.push(format!("cat={}", percent_encode(c)));
         }
         if let Some(s) = self.sort {
-            url.push_str("&sort=");
-            url.push_str(s);
+            params.push(format!("sort={s}"));
         }
-        url.push_str(&format!("&p={page}&limit={}", self.limit));
-        url
+        if self.has_code {
+            params.push("has_code=1".to_string());
+        }
+        params.push(format!("p={page}&limit={}", self.limit));
+        format!("{}/api/daily_papers?{}", self.base_url, params.join("&"))
     }
 
     /// GitHub-style: `<url>; rel="next", <url>; rel="prev", …`.
@@ -304,7 +385,7 @@ pub async fn paper(
     let result = async {
         let (id, _) = parse_id(path)?;
         let stored = st.store.get_paper(&id).await?.ok_or(WebError::UnknownPaper(id))?;
-        Ok(json_response(StatusCode::OK, to_json(&ApiPaper::new(&stored))?))
+        Ok(json_response(StatusCode::OK, to_json(&ApiPaper::new(&stored, &st.config.ranking, Utc::now()))?))
     };
     json_result(result.await)
 }
@@ -351,7 +432,8 @@ async fn similar(st: &AppState, raw_id: &str, raw_query: Option<&str>) -> Result
     let Some(papers) = find::similar(engine, st.store.as_ref(), &id, limit as usize).await? else {
         return Err(WebError::UnknownPaper(id));
     };
-    let items: Vec<ApiPaper<'_>> = papers.iter().map(ApiPaper::new).collect();
+    let now = Utc::now();
+    let items: Vec<ApiPaper<'_>> = papers.iter().map(|p| ApiPaper::new(p, &st.config.ranking, now)).collect();
     Ok(json_response(StatusCode::OK, to_json(&items)?))
 }
 
@@ -366,10 +448,11 @@ pub async fn search(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Resp
             return Err(WebError::bad("q is required: give the text to search for, e.g. ?q=diffusion"));
         }
         let engine = st.search.as_ref().ok_or(WebError::SearchOff)?;
-        let mut results = find::run(engine, &params.q, params.options(limit as usize, skip as usize, true)).await?;
-        let hits = std::mem::take(&mut results.hits);
-        let found = find::papers_of(st.store.as_ref(), hits).await?;
-        let items: Vec<SearchItem<'_>> = found.iter().map(|(p, h)| SearchItem::new(p, h)).collect();
+        let (results, found) =
+            find::page(engine, st.store.as_ref(), &params, limit as usize, skip as usize, true).await?;
+        let now = Utc::now();
+        let items: Vec<SearchItem<'_>> =
+            found.iter().map(|(p, h)| SearchItem::new(p, h, &st.config.ranking, now)).collect();
         let mut response =
             with_page_headers(json_response(StatusCode::OK, to_json(&items)?), results.total_estimate as u64, None);
         response.headers_mut().insert(X_SEARCH_MODE.clone(), HeaderValue::from_static(results.mode_used.as_str()));

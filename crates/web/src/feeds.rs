@@ -1,6 +1,7 @@
 //! Atom 1.0 and RSS 2.0 versions of every feed view: `/feed.atom` and
 //! `/feed.rss` follow the latest day; `/papers/{date|week|month}/{value}/
-//! feed.{atom|rss}` follow one period. All accept `?cat=` and `?sort=`.
+//! feed.{atom|rss}` follow one period. All accept `?cat=`, `?sort=` and
+//! `?has_code=1`.
 //! `/search/feed.atom?q=…` follows a search: its newest matches.
 //!
 //! The XML is written by hand into one `String`: the documents are small
@@ -197,7 +198,13 @@ async fn render(
 ) -> Result<Response, WebError> {
     let params = ViewParams::parse(q.as_deref())?;
     let opts = params.opts();
-    let slice = Slice { category: params.cat.clone(), sort: params.sort, offset: 0, limit: FEED_ITEMS };
+    let slice = Slice {
+        category: params.cat.clone(),
+        sort: params.sort,
+        has_code: params.has_code,
+        offset: 0,
+        limit: FEED_ITEMS,
+    };
     let listing = papers::listing(st.store.as_ref(), period, &slice, false, None).await?;
     let (shown, items) = match listing {
         Some(l) => (Some(l.period), l.page.items),

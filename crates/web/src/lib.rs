@@ -32,6 +32,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod search;
 pub mod server;
+pub mod signals;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -75,6 +76,11 @@ pub struct WebSettings {
     pub comments_per_minute: u32,
     /// Timeouts and the connection cap of [`serve`] (see [`server`]).
     pub connections: ConnectionLimits,
+    /// What trending scores are explained with (`[ranking]`, the same as
+    /// the store ranks with).
+    pub ranking: signals::Ranking,
+    /// `/trending` shows papers listed at most this many days ago (180).
+    pub max_age_days: u32,
 }
 
 impl Default for WebSettings {
@@ -89,6 +95,8 @@ impl Default for WebSettings {
             trusted_proxies: Vec::new(),
             comments_per_minute: paperboy_services::comments::CommentLimit::DEFAULT.per_minute,
             connections: ConnectionLimits::default(),
+            ranking: signals::Ranking::default(),
+            max_age_days: paperboy_core::trending::DEFAULT_MAX_AGE_DAYS,
         }
     }
 }
@@ -149,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/comments/{cid}/edit", post(pages::comments::edit))
         .route("/comments/{cid}/delete", post(pages::comments::delete))
         .route("/comments/{cid}/hide", post(pages::comments::hide))
+        .route("/trending", get(pages::trending::show))
+        .route("/trending/feed.atom", get(pages::trending::feed_atom))
         .route("/search", get(pages::search::show))
         .route("/search/feed.atom", get(feeds::search_atom))
         .route("/feed.atom", get(feeds::latest_atom))

@@ -14,16 +14,18 @@ pub const DEFAULT_SORT: FeedSort = FeedSort::Trending;
 pub struct ViewOpts<'a> {
     pub cat: Option<&'a str>,
     pub sort: FeedSort,
+    /// Only papers with a code repository (`?has_code=1`).
+    pub has_code: bool,
 }
 
 impl Default for ViewOpts<'_> {
     fn default() -> Self {
-        ViewOpts { cat: None, sort: DEFAULT_SORT }
+        ViewOpts { cat: None, sort: DEFAULT_SORT, has_code: false }
     }
 }
 
 impl ViewOpts<'_> {
-    /// Appends `?cat=…&sort=…` (only what differs from the defaults) and,
+    /// Appends `?cat=…&sort=…&has_code=1` (only what differs from the defaults) and,
     /// when non-zero, the page number.
     fn push_query(&self, url: &mut String, page: u32) {
         let mut sep = '?';
@@ -39,6 +41,9 @@ impl ViewOpts<'_> {
         }
         if self.sort != DEFAULT_SORT {
             push(url, "sort", self.sort.as_str());
+        }
+        if self.has_code {
+            push(url, "has_code", "1");
         }
         if page > 0 {
             push(url, "p", &page.to_string());
@@ -140,16 +145,18 @@ mod tests {
     #[test]
     fn builds_view_urls() {
         let day = FeedPeriod::parse_day("2026-03-11").unwrap();
-        let opts = ViewOpts { cat: Some("cs.CV"), sort: FeedSort::New };
+        let opts = ViewOpts { cat: Some("cs.CV"), sort: FeedSort::New, ..ViewOpts::default() };
         assert_eq!(period_url(&day, opts, 2), "/papers/date/2026-03-11?cat=cs.CV&sort=new&p=2");
         assert_eq!(period_url(&day, ViewOpts::default(), 0), "/papers/date/2026-03-11");
         assert_eq!(
             feed_file_url(Some(&day), opts, FeedKind::Rss),
             "/papers/date/2026-03-11/feed.rss?cat=cs.CV&sort=new"
         );
-        let top = ViewOpts { cat: None, sort: FeedSort::Top };
+        let top = ViewOpts { cat: None, sort: FeedSort::Top, ..ViewOpts::default() };
         assert_eq!(period_url(&day, top, 0), "/papers/date/2026-03-11?sort=top");
         assert_eq!(feed_file_url(None, ViewOpts::default(), FeedKind::Atom), "/feed.atom");
+        let code = ViewOpts { has_code: true, ..opts };
+        assert_eq!(period_url(&day, code, 0), "/papers/date/2026-03-11?cat=cs.CV&sort=new&has_code=1");
     }
 
     #[test]

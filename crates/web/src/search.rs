@@ -8,8 +8,9 @@
 //! and it is cut at the engine's length limit, so any input is safe),
 //! `mode` (`keyword`, `semantic` or `hybrid`), `cat` (a category such as
 //! `cs.CV`, or an archive: `cs` or `cs.*`), `since` and `until`
-//! (`YYYY-MM-DD`, listing days, inclusive) and `p` (page, from 0). A bad
-//! value is a 400 that says what is expected.
+//! (`YYYY-MM-DD`, listing days, inclusive), `has_code=1` (only papers with
+//! a code repository) and `p` (page, from 0). A bad value is a 400 that says
+//! what is expected.
 
 use std::sync::{Arc, LazyLock};
 
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::WebError;
 use crate::params::{QueryString, is_category, percent_encode, quote};
+use crate::signals::{has_code, has_code_repo};
 
 /// Results per search page.
 pub const PAGE_SIZE: u32 = 20;
@@ -49,6 +51,8 @@ pub struct SearchParams {
     pub cat: Option<String>,
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
+    /// Only papers with a code repository.
+    pub has_code: bool,
     /// The page, from 0.
     pub page: u32,
 }
@@ -73,7 +77,7 @@ impl SearchParams {
                 "since={s} is after until={u}: the date range is empty; give the earlier day as since"
             )));
         }
-        Ok(SearchParams { q, mode, cat, since, until, page: qs.page()? })
+        Ok(SearchParams { q, mode, cat, since, until, has_code: has_code(qs)?, page: qs.page()? })
     }
 
     /// The mode asked for, or the default.
@@ -121,6 +125,9 @@ impl SearchParams {
         }
         if let Some(d) = self.until {
             push("until", &d.to_string());
+        }
+        if self.has_code {
+            push("has_code", "1");
         }
         if page > 0 {
             push("p", &page.to_string());
@@ -220,6 +227,49 @@ pub async fn papers_of(store: &dyn Catalog, hits: Vec<Hit>) -> Result<Vec<(Store
     Ok(out)
 }
 
+/// One page of a search (`limit` results from `skip`) with its papers.
+/// With `has_code` the engine, which knows nothing of repositories, is
+/// asked for its best matches in turns of [`FEED_CANDIDATES`] (down to
+/// [`MAX_DEPTH`]) and papers without code are left out; the total is then
+/// exact when the matches ran out, and estimated from the share with code
+/// otherwise.
+pub async fn page(
+    engine: &Arc<SearchEngine>,
+    store: &dyn Catalog,
+    params: &SearchParams,
+    limit: usize,
+    skip: usize,
+    highlights: bool,
+) -> Result<(SearchResults, Vec<(StoredPaper, Hit)>), WebError> {
+    if !params.has_code {
+        let mut results = run(engine, &params.q, params.options(limit, skip, highlights)).await?;
+        let hits = std::mem::take(&mut results.hits);
+        let found = papers_of(store, hits).await?;
+        return Ok((results, found));
+    }
+    let mut kept = Vec::new();
+    let mut seen = 0;
+    loop {
+        let turn = FEED_CANDIDATES.min(MAX_DEPTH - seen);
+        let mut results = run(engine, &params.q, params.options(turn, seen, highlights)).await?;
+        let hits = std::mem::take(&mut results.hits);
+        let got = hits.len();
+        seen += got;
+        kept.extend(papers_of(store, hits).await?.into_iter().filter(|(p, _)| has_code_repo(p)));
+        let ran_out = got < turn || seen >= results.total_estimate;
+        if ran_out || seen >= MAX_DEPTH || kept.len() > skip + limit {
+            results.total_estimate = if ran_out {
+                kept.len()
+            } else {
+                let share = kept.len() as f64 / seen.max(1) as f64;
+                ((results.total_estimate as f64 * share).round() as usize).max(kept.len())
+            };
+            let page = kept.into_iter().skip(skip).take(limit).collect();
+            return Ok((results, page));
+        }
+    }
+}
+
 /// Up to `limit` papers similar to `id`, most similar first, with one store
 /// call (the paper itself is looked up with its neighbours); `None` when the
 /// catalog has no (visible) paper `id`.
@@ -256,7 +306,12 @@ pub async fn newest_matches(
     n: usize,
 ) -> Result<Vec<StoredPaper>, WebError> {
     let results = run(engine, &params.q, params.options(FEED_CANDIDATES, 0, false)).await?;
-    let mut found: Vec<StoredPaper> = papers_of(store, results.hits).await?.into_iter().map(|(p, _)| p).collect();
+    let mut found: Vec<StoredPaper> = papers_of(store, results.hits)
+        .await?
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !params.has_code || has_code_repo(p))
+        .collect();
     // Stable: relevance order is kept within a day.
     found.sort_by_key(|p| std::cmp::Reverse(p.paper.listed_on));
     found.truncate(n);
@@ -290,6 +345,7 @@ mod tests {
             ("q=x&since=2026-03-02&until=2026-03-01", "is after"),
             ("q=x&cat=%3Cb%3E", "not a category"),
             ("q=x&p=-1", "not a page number"),
+            ("q=x&has_code=2", "has_code=1"),
         ] {
             let err = params(raw).unwrap_err();
             assert!(err.to_string().contains(expected), "{raw}: {err}");

@@ -227,6 +227,72 @@ impl Moderation for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl paperboy_store::Signals for BrokenStore {
+    async fn link_repositories(
+        &self,
+        _: &PaperId,
+        _: &[paperboy_store::RepoLink],
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u32, StoreError> {
+        Err(broken())
+    }
+    async fn due_repositories(
+        &self,
+        _: chrono::DateTime<chrono::Utc>,
+        _: u32,
+    ) -> Result<Vec<paperboy_store::Repository>, StoreError> {
+        Err(broken())
+    }
+    async fn repository(&self, _: &str) -> Result<Option<paperboy_store::Repository>, StoreError> {
+        Err(broken())
+    }
+    async fn star_history(
+        &self,
+        _: &str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, u64)>, StoreError> {
+        Err(broken())
+    }
+    async fn record_repository(
+        &self,
+        _: &str,
+        _: paperboy_store::RepoUpdate,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn record_hf(
+        &self,
+        _: &PaperId,
+        _: &paperboy_store::HfSignal,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn record_source_rank(
+        &self,
+        _: &PaperId,
+        _: &str,
+        _: u32,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn source_state(&self, _: &str) -> Result<paperboy_store::SourceState, StoreError> {
+        Err(broken())
+    }
+    async fn save_source_state(&self, _: &paperboy_store::SourceState) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn repo_census(&self, _: chrono::DateTime<chrono::Utc>) -> Result<paperboy_store::RepoCensus, StoreError> {
+        Err(broken())
+    }
+    async fn code_trending(&self, _: &paperboy_store::FeedQuery) -> Result<paperboy_store::FeedPage, StoreError> {
+        Err(broken())
+    }
+}
+
+#[async_trait::async_trait]
 impl paperboy_store::Harvests for BrokenStore {
     async fn start_harvest(
         &self,

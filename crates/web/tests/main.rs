@@ -8,7 +8,9 @@
 //! `community.rs` (members: accounts, votes, comments, submissions),
 //! `mail.rs` (email digests and account mail), `search.rs` (the search
 //! page, API and feed), `limits.rs` (the account forms' limits and what a
-//! password change revokes) and `security.rs` (escaping and security headers).
+//! password change revokes), `security.rs` (escaping and security headers)
+//! and `signals.rs` (trending signals on cards, paper pages, `/trending`
+//! and the API).
 //! Shared scaffolding (test server, cookie-keeping browser, the test
 //! catalog, XML and JSON checks) is in `common/`; real components (SMTP
 //! sink, arXiv API replay) come from `paperboy-test-support`.
@@ -30,6 +32,7 @@ mod params;
 mod router;
 mod search;
 mod security;
+mod signals;
 
 mod pages {
     mod admin_harvest;

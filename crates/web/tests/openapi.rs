@@ -25,7 +25,7 @@ async fn openapi_document_describes_the_api() {
         .iter()
         .map(|p| p["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(params, set(&["date", "week", "month", "cat", "sort", "p", "limit"]));
+    assert_eq!(params, set(&["date", "week", "month", "cat", "sort", "has_code", "p", "limit"]));
     // The documented schemas match what the server sends.
     let schemas = &doc["components"]["schemas"];
     let paper_props = keys(&schemas["Paper"]["properties"]);

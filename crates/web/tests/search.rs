@@ -669,7 +669,7 @@ async fn openapi_describes_search() {
     let search = &doc["paths"]["/api/papers/search"]["get"];
     let names: BTreeSet<&str> =
         search["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, BTreeSet::from(["q", "limit", "mode", "cat", "since", "until", "p"]));
+    assert_eq!(names, BTreeSet::from(["q", "limit", "mode", "cat", "since", "until", "has_code", "p"]));
     assert!(search["responses"]["200"]["headers"]["X-Search-Mode"].is_object());
     assert!(doc["paths"]["/api/papers/{id}/similar"]["get"]["responses"]["404"].is_object());
     assert!(doc["components"]["schemas"]["SearchItem"].is_object());

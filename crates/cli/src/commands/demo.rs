@@ -34,6 +34,8 @@ pub async fn run(args: DemoArgs, settings: &Settings) -> Result<ExitCode> {
         total.add(s);
     }
     total.report(started.elapsed());
+    let ranked = demo_data::record_seed_ranks(store.database()).await?;
+    println!("recorded the seed page's order ({ranked} papers, \"#N on {}\")", demo_data::SEED_PAGE);
     super::index_after_import(settings, store.database()).await;
     if !total.rejected.is_empty() {
         bail!("the bundled demo data has rejected records; this is a bug in this build");

@@ -1,4 +1,6 @@
-//! `paperboy papers list|show`: look into the catalog from a terminal.
+//! `paperboy papers list|show`: look into the catalog from a terminal;
+//! `paperboy papers resolve`: match papers without an arXiv id (pasted
+//! pages, the demo's seed page) to arXiv by exact title.
 
 use std::process::ExitCode;
 
@@ -20,6 +22,12 @@ pub enum PapersCommand {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
+    },
+    /// Match papers without an arXiv id to arXiv by exact title (one paced arXiv API query each); a match takes the local paper over, keeping its votes and signals
+    Resolve {
+        /// Try at most this many papers
+        #[arg(long)]
+        limit: Option<usize>,
     },
 }
 
@@ -56,7 +64,73 @@ pub async fn run(cmd: PapersCommand, settings: &Settings) -> Result<ExitCode> {
     match cmd {
         PapersCommand::List(args) => list(store.database(), args).await,
         PapersCommand::Show { id, json } => show(store.database(), &id, json).await,
+        PapersCommand::Resolve { limit } => resolve(store.database(), &settings.arxiv.base_url, limit).await,
     }
+}
+
+/// Papers read per feed page while looking for local ones.
+const RESOLVE_SCAN_PAGE: u32 = 2_000;
+
+/// The catalog's papers without an arXiv id: `(id, title)`, oldest first.
+async fn local_papers(store: &dyn Catalog) -> Result<Vec<(PaperId, String)>> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    loop {
+        let query = FeedQuery { offset, limit: RESOLVE_SCAN_PAGE, ..FeedQuery::default() };
+        let page = store.feed(&query).await?;
+        let n = page.items.len() as u32;
+        found.extend(
+            page.items
+                .into_iter()
+                .filter(|i| matches!(i.paper.id, PaperId::Local(_)))
+                .map(|i| (i.paper.id, i.paper.title)),
+        );
+        if n < RESOLVE_SCAN_PAGE {
+            return Ok(found);
+        }
+        offset += n;
+    }
+}
+
+/// arXiv's title search for `title` as one phrase (quotes and arXiv's
+/// operators' punctuation taken out; the exact comparison comes after).
+fn title_query(title: &str) -> String {
+    let words: String =
+        title.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '\'' { c } else { ' ' }).collect();
+    format!("ti:\"{}\"", words.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+async fn resolve(store: &dyn Catalog, base_url: &str, limit: Option<usize>) -> Result<ExitCode> {
+    let mut local = local_papers(store).await?;
+    local.truncate(limit.unwrap_or(usize::MAX));
+    if local.is_empty() {
+        println!("every paper in the catalog has an arXiv id");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = paperboy_arxiv::ArxivClient::with_config(paperboy_arxiv::ArxivSettings {
+        base_url: base_url.to_string(),
+        ..paperboy_arxiv::ArxivSettings::default()
+    })?;
+    println!("matching {} papers to arXiv by title (one query every few seconds, as arXiv asks)", local.len());
+    let (mut matched, mut unmatched) = (0, 0);
+    for (id, title) in &local {
+        let key = paperboy_core::text::title_key(title);
+        let listing = client.fetch_listing(&title_query(title), 0, 10).await?;
+        match listing.papers.into_iter().find(|p| paperboy_core::text::title_key(&p.title) == key) {
+            Some(found) => {
+                let arxiv_id = found.id.clone();
+                let outcome = store.upsert_papers(&[found]).await?;
+                println!("{id} -> {arxiv_id} ({})", serde_json::to_value(outcome[0])?.as_str().unwrap_or("?"));
+                matched += 1;
+            }
+            None => {
+                println!("{id}: no arXiv paper has the title {title:?}");
+                unmatched += 1;
+            }
+        }
+    }
+    println!("{matched} matched, {unmatched} not found on arXiv");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list(store: &dyn Catalog, args: ListArgs) -> Result<ExitCode> {

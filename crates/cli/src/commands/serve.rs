@@ -84,6 +84,8 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             mail_enabled: false,
             trusted_proxies: settings.server.trusted_proxies.clone(),
             connections: settings.server.connections,
+            ranking: paperboy_web::signals::Ranking { params: settings.ranking, ..Default::default() },
+            max_age_days: paperboy_core::trending::DEFAULT_MAX_AGE_DAYS,
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");

@@ -3,9 +3,10 @@
 //! [`Accounts`] (members, sessions, tokens, email links), [`Community`]
 //! (votes, submissions, comments, reading lists, profiles), [`Moderation`]
 //! (roles, suspensions, hiding, the admin's view), [`Mailing`]
-//! (subscriptions and the outbox), [`Harvests`] (the harvest log) and
+//! (subscriptions and the outbox), [`Harvests`] (the harvest log),
 //! [`Coordination`] (leases, shared rate limits and secrets between
-//! processes). [`Database`] is all of them, which is what the web layer
+//! processes) and [`Signals`] (trending signals from GitHub and Hugging
+//! Face). [`Database`] is all of them, which is what the web layer
 //! holds. They are object-safe async traits that speak in domain types; no
 //! SQL here (that is `sql/`).
 
@@ -16,6 +17,7 @@ pub(crate) mod coordination;
 pub(crate) mod harvests;
 pub(crate) mod mailing;
 pub(crate) mod moderation;
+pub(crate) mod signals;
 
 use accounts::Accounts;
 use catalog::Catalog;
@@ -24,10 +26,11 @@ use coordination::Coordination;
 use harvests::Harvests;
 use mailing::Mailing;
 use moderation::Moderation;
+use signals::Signals;
 
 /// A backend that keeps everything: the catalog, the members and what they
-/// do, moderation, the mail, the harvest log and the coordination between
-/// processes.
-pub trait Database: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination {}
+/// do, moderation, the mail, the harvest log, the coordination between
+/// processes and the trending signals.
+pub trait Database: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals {}
 
-impl<T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination> Database for T {}
+impl<T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals> Database for T {}

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (6, "coordination", include_str!("../../migrations/postgres/0006_coordination.sql")),
     (7, "rate_limit_attempts", include_str!("../../migrations/postgres/0007_rate_limit_attempts.sql")),
     (8, "community_changes", include_str!("../../migrations/postgres/0008_community_changes.sql")),
+    (9, "signals", include_str!("../../migrations/postgres/0009_signals.sql")),
 ];
 
 /// Advisory lock key held (until commit) by every transaction that changes

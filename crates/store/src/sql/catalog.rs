@@ -11,18 +11,20 @@
 //! filter). Everything else is the same on both: the statements, the upsert
 //! rules ([`upsert_outcome`]), the bulk plan ([`plan_batch`]) with its chunk
 //! sizes ([`INSERT_ROWS`], [`LOOKUP_CHUNK`]), and the trending order, ranked
-//! in Rust over the papers with votes.
+//! in Rust over the papers with a signal (votes, Hugging Face upvotes, stars
+//! this week, a source rank; docs/RANKING.md).
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use paperboy_core::ranking::{Candidate, listed_at, rank_trending};
+use paperboy_core::ranking::{Candidate, age_hours, listed_at, trending_order};
 use paperboy_core::text::title_key;
+use paperboy_core::trending::{SignalInputs, score};
 use paperboy_core::{FeedSort, Paper, PaperId};
 
 use super::exec::{Query, Tx};
-use super::rows::{Cells, PAPER_COLUMNS, PAPER_FROM, row_to_paper, row_to_paper_at};
+use super::rows::{Cells, PAPER_COLUMNS, PAPER_FROM, SUBMITTER_JOIN, row_to_paper, row_to_paper_at};
 use super::{LOOKUP_CHUNK, SqlStore, parse_date, parse_ts, placeholders};
 use crate::reads::DayRange;
 use crate::{
@@ -150,7 +152,36 @@ pub(crate) fn feed_filter(q: &FeedQuery, audience: Audience, like: &str, sql: &m
         binds.push(like_escape_pattern(&pattern));
         sql.push_str(&format!(" AND p.categories {like} ?{} ESCAPE '\\'", binds.len()));
     }
+    if q.has_code {
+        sql.push_str(HAS_CODE);
+    }
     binds
+}
+
+/// `?has_code=1`: a code link of its own, or a repository the signal jobs
+/// linked (a live one: the summary leaves gone repositories out).
+const HAS_CODE: &str = " AND (p.code_url IS NOT NULL OR EXISTS (SELECT 1 FROM paper_signals hc \
+     WHERE hc.paper_pk = p.pk AND hc.github_repo IS NOT NULL))";
+
+/// Over papers `p` with their summary `sg`: the paper has a signal the
+/// trending order ranks by (votes, Hugging Face upvotes, stars this week,
+/// a source rank). Papers without one follow in the `new` order.
+const HAS_SIGNAL: &str = "(p.upvotes > 0 OR COALESCE(sg.hf_upvotes, 0) > 0 OR COALESCE(sg.stars_this_week, 0) > 0 \
+     OR sg.source_rank IS NOT NULL)";
+
+/// The trending order of two scored candidates: higher score first; among
+/// equal scores (0 for papers with only a source rank), a recorded rank
+/// first, lower rank first; then [`trending_order`]'s ties (more votes, later
+/// day, greater id).
+fn signal_order(a: &(Candidate, f64, Option<i64>), b: &(Candidate, f64, Option<i64>)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1)
+        .then_with(|| match (a.2, b.2) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        })
+        .then_with(|| trending_order((&a.0, a.1), (&b.0, b.1)))
 }
 
 /// The `new` order, which also breaks every other order's ties.
@@ -390,9 +421,9 @@ impl SqlStore {
     ///
     /// `new` and `top` are ordered and paged by SQL. `trending` needs a power
     /// function that not every SQLite build has, so it is ranked in Rust with
-    /// `paperboy_core::ranking`, but only over the papers that have votes:
-    /// every paper without votes scores 0 and ties in the `new` order, so
-    /// those follow the ranked ones straight from SQL. `total` counts both.
+    /// `paperboy_core::trending`, but only over the papers that have a
+    /// signal: every paper without one scores 0 and ties in the `new` order,
+    /// so those follow the ranked ones straight from SQL. `total` counts both.
     pub(crate) async fn feed_as(
         &self,
         query: &FeedQuery,
@@ -446,7 +477,9 @@ impl SqlStore {
         rows.iter().map(row_to_paper).collect()
     }
 
-    /// One page of the trending order (see `feed_as`).
+    /// One page of the trending order (see `feed_as`): every paper with a
+    /// signal ([`HAS_SIGNAL`]) scored with `paperboy_core::trending::score`
+    /// and sorted by [`signal_order`], then the rest in the `new` order.
     async fn trending_page(
         &self,
         query: &FeedQuery,
@@ -455,27 +488,36 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<StoredPaper>, StoreError> {
         let sql = format!(
-            "SELECT p.paper_id, p.upvotes, p.listed_on, s.submitted_at FROM papers p \
-             LEFT JOIN submissions s ON s.paper_pk = p.pk{filter} AND p.upvotes > 0"
+            "SELECT p.paper_id, p.upvotes, p.listed_on, s.submitted_at, sg.hf_upvotes, sg.stars_this_week, \
+             sg.source_rank FROM papers p LEFT JOIN submissions s ON s.paper_pk = p.pk \
+             LEFT JOIN paper_signals sg ON sg.paper_pk = p.pk{filter} AND {HAS_SIGNAL}"
         );
         let mut q = Query::new(sql);
         for b in binds {
             q = q.bind(b);
         }
-        let mut candidates = Vec::new();
+        let (ranking, weights) = (self.ranking(), self.signal_weights());
+        let mut scored = Vec::new();
         for r in q.fetch_all(self.pool()).await? {
             let id = r.text(0);
             let day = r.text(2);
             let listed_on = parse_date(&day)
                 .ok_or_else(|| StoreError::Corrupt { paper_id: id.clone(), why: format!("listed_on {day:?}") })?;
             let at = listed_at(listed_on, parse_ts(r.opt_text(3)));
-            candidates.push(Candidate { id, votes: r.int(1), listed_on, listed_at: at });
+            let inputs = SignalInputs {
+                local_votes: r.int(1),
+                hf_upvotes: r.opt_int(4).and_then(|n| u64::try_from(n).ok()),
+                weekly_stars: r.opt_int(5),
+                age_hours: age_hours(at, now),
+                ..SignalInputs::default()
+            };
+            let total = score(&inputs, &weights, &ranking).total;
+            scored.push((Candidate { id, votes: r.int(1), listed_on, listed_at: at }, total, r.opt_int(6)));
         }
-        let voted = candidates.len();
+        scored.sort_by(signal_order);
+        let with_signal = scored.len();
         let (offset, limit) = (query.offset as usize, query.limit as usize);
-        let ranking = self.ranking();
-        let ranked: Vec<String> =
-            rank_trending(candidates, now, &ranking).into_iter().skip(offset).take(limit).map(|c| c.0.id).collect();
+        let ranked: Vec<String> = scored.into_iter().skip(offset).take(limit).map(|c| c.0.id).collect();
         let mut items = Vec::with_capacity(limit.min(1_000));
         for chunk in ranked.chunks(LOOKUP_CHUNK) {
             let sql =
@@ -491,12 +533,12 @@ impl SqlStore {
             }
             items.extend(chunk.iter().filter_map(|id| by_id.remove(id)));
         }
-        // The rest of the page: papers without votes, in the `new` order.
+        // The rest of the page: papers without a signal, in the `new` order.
         let rest = limit - ranked.len();
         if rest > 0 {
-            let skip = offset.saturating_sub(voted);
-            let unvoted = format!("{filter} AND p.upvotes <= 0");
-            let more = self.feed_page(&unvoted, binds, NEW_ORDER, clamp_u32(skip), clamp_u32(rest)).await?;
+            let skip = offset.saturating_sub(with_signal);
+            let unranked = format!("{filter} AND NOT {HAS_SIGNAL}");
+            let more = self.feed_page(&unranked, binds, NEW_ORDER, clamp_u32(skip), clamp_u32(rest)).await?;
             items.extend(more);
         }
         Ok(items)
@@ -575,8 +617,7 @@ impl Catalog for SqlStore {
     async fn changes_since(&self, after: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
         let sql = format!(
             "SELECT c.seq, c.paper_id, p.pk IS NOT NULL AND p.hidden_at IS NULL, {PAPER_COLUMNS} \
-             FROM paper_changes c LEFT JOIN papers p ON p.paper_id = c.paper_id \
-             LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id \
+             FROM paper_changes c LEFT JOIN papers p ON p.paper_id = c.paper_id {SUBMITTER_JOIN} \
              WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2"
         );
         let rows = Query::new(sql)

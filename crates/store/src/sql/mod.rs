@@ -1,7 +1,7 @@
 //! The store's SQL, written once for both backends: [`SqlStore`] implements
 //! every trait of `domain/` in portable SQL (`catalog.rs`, `accounts.rs`,
 //! `community.rs`, `moderation.rs`, `mailing.rs`, `harvests.rs`,
-//! `coordination.rs`), on a small executor of our own (`exec.rs`: bound
+//! `coordination.rs`, `signals.rs`), on a small executor of our own (`exec.rs`: bound
 //! values, either backend's pool or transaction, rows read through
 //! `rows.rs`). What a backend supplies besides (turn-taking, locks, a few
 //! words of SQL) is the [`Backend`](backend::Backend) trait (`backend.rs`),
@@ -19,12 +19,14 @@ pub(crate) mod migrate;
 mod moderation;
 pub(crate) mod placeholders;
 pub(crate) mod rows;
+mod signals;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::RankingSettings;
+use paperboy_core::trending::{DEFAULT_MAX_AGE_DAYS, SignalWeights};
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{Database, PgBackend, SqliteBackend, StoreError};
@@ -37,6 +39,8 @@ use exec::Exec;
 pub struct SqlStore {
     backend: Engine,
     ranking: RankingSettings,
+    weights: SignalWeights,
+    code_trending_days: u32,
 }
 
 /// The backend a [`SqlStore`] runs on.
@@ -123,6 +127,30 @@ impl SqlStore {
         self.ranking
     }
 
+    /// The same store weighing trending signals with `weights` (the
+    /// defaults otherwise; `[ranking]` keys, docs/RANKING.md).
+    pub fn with_signal_weights(mut self, weights: SignalWeights) -> Self {
+        self.weights = weights;
+        self
+    }
+
+    /// The signal weights in use.
+    pub fn signal_weights(&self) -> SignalWeights {
+        self.weights
+    }
+
+    /// The same store limiting the code-trending view to papers listed at
+    /// most `days` ago (default [`DEFAULT_MAX_AGE_DAYS`]).
+    pub fn with_code_trending_days(mut self, days: u32) -> Self {
+        self.code_trending_days = days;
+        self
+    }
+
+    /// The age limit of the code-trending view, in days.
+    pub fn code_trending_days(&self) -> u32 {
+        self.code_trending_days
+    }
+
     /// This store as a `&dyn Database`, for code that takes the trait object.
     pub fn database(&self) -> &dyn Database {
         self
@@ -148,15 +176,26 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    fn new(backend: Engine) -> Self {
+        SqlStore {
+            backend,
+            ranking: RankingSettings::default(),
+            weights: SignalWeights::default(),
+            code_trending_days: DEFAULT_MAX_AGE_DAYS,
+        }
+    }
+}
+
 impl From<SqliteBackend> for SqlStore {
     fn from(backend: SqliteBackend) -> Self {
-        SqlStore { backend: Engine::Sqlite(backend), ranking: RankingSettings::default() }
+        SqlStore::new(Engine::Sqlite(backend))
     }
 }
 
 impl From<PgBackend> for SqlStore {
     fn from(backend: PgBackend) -> Self {
-        SqlStore { backend: Engine::Postgres(backend), ranking: RankingSettings::default() }
+        SqlStore::new(Engine::Postgres(backend))
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::Row as _;
 
 use super::exec::Row;
 use super::{parse_date, parse_ts};
-use crate::{Audience, Comment, PaperSignals, StoreError, StoredPaper, User};
+use crate::{Audience, Comment, PaperSignals, SourceRank, StoreError, StoredPaper, User};
 
 /// Typed cells of a result row, by column index: the few column types the
 /// schema uses (TEXT, BIGINT/INTEGER, BOOLEAN), the same on both backends.
@@ -59,16 +59,18 @@ impl Cells for Row {
 /// expects, from [`PAPER_FROM`].
 pub(crate) const PAPER_COLUMNS: &str = "p.paper_id, p.version, p.title, p.authors, p.abstract, p.primary_category, \
      p.categories, p.submitted_at, p.updated_at, p.listed_on, p.comment, p.journal_ref, p.doi, p.code_url, \
-     p.project_url, p.withdrawn, p.upvotes, u.username, p.hidden_at";
+     p.project_url, p.withdrawn, p.upvotes, u.username, p.hidden_at, sg.github_repo, sg.github_stars, \
+     sg.stars_this_week, sg.hf_upvotes, sg.hf_comments, sg.source_page, sg.source_rank, sg.observed_at";
 /// How many columns [`PAPER_COLUMNS`] has.
-pub(crate) const PAPER_COLUMN_COUNT: usize = 19;
+pub(crate) const PAPER_COLUMN_COUNT: usize = 27;
 
-/// Papers with their submitter (`s`, `u`), for [`PAPER_COLUMNS`].
-pub(crate) const PAPER_FROM: &str =
-    "papers p LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id";
-/// The submitter joins of [`PAPER_FROM`], after another join to `papers p`.
-pub(crate) const SUBMITTER_JOIN: &str =
-    "LEFT JOIN submissions s ON s.paper_pk = p.pk LEFT JOIN users u ON u.id = s.user_id";
+/// Papers with their submitter (`s`, `u`) and their signal summary (`sg`,
+/// one `paper_signals` row per paper at most), for [`PAPER_COLUMNS`].
+pub(crate) const PAPER_FROM: &str = "papers p LEFT JOIN submissions s ON s.paper_pk = p.pk \
+     LEFT JOIN users u ON u.id = s.user_id LEFT JOIN paper_signals sg ON sg.paper_pk = p.pk";
+/// The submitter and signal joins of [`PAPER_FROM`], after another join to `papers p`.
+pub(crate) const SUBMITTER_JOIN: &str = "LEFT JOIN submissions s ON s.paper_pk = p.pk \
+     LEFT JOIN users u ON u.id = s.user_id LEFT JOIN paper_signals sg ON sg.paper_pk = p.pk";
 
 pub(crate) fn corrupt(what: &str, why: String) -> StoreError {
     StoreError::Corrupt { paper_id: what.to_string(), why }
@@ -108,8 +110,27 @@ pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, 
         upvotes: r.int(o + 16),
         submitted_by,
         hidden_at: parse_ts(r.opt_text(o + 18)),
-        signals: PaperSignals::default(),
+        signals: signals_at(r, o + 19),
     })
+}
+
+/// The signal summary columns of [`PAPER_COLUMNS`] (`sg.*`) that start at
+/// column `o`; all `None` without a `paper_signals` row.
+fn signals_at<R: Cells>(r: &R, o: usize) -> PaperSignals {
+    let count = |i: usize| r.opt_int(o + i).and_then(|n| u64::try_from(n).ok());
+    let source_rank = match (r.opt_text(o + 5), r.opt_int(o + 6).and_then(|n| u32::try_from(n).ok())) {
+        (Some(page), Some(rank)) => Some(SourceRank { page, rank }),
+        _ => None,
+    };
+    PaperSignals {
+        github_repo: r.opt_text(o),
+        github_stars: count(1),
+        stars_this_week: r.opt_int(o + 2),
+        hf_upvotes: count(3),
+        hf_comments: count(4),
+        source_rank,
+        observed_at: parse_ts(r.opt_text(o + 7)),
+    }
 }
 
 /// [`row_to_paper_at`] column 0.

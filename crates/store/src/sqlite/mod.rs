@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (6, "coordination", include_str!("../../migrations/sqlite/0006_coordination.sql")),
     (7, "rate_limit_attempts", include_str!("../../migrations/sqlite/0007_rate_limit_attempts.sql")),
     (8, "community_changes", include_str!("../../migrations/sqlite/0008_community_changes.sql")),
+    (9, "signals", include_str!("../../migrations/sqlite/0009_signals.sql")),
 ];
 
 /// A Paperboy database in one SQLite file (or in memory).

@@ -22,6 +22,7 @@ use crate::links::{ViewOpts, is_web_url, paper_path, period_url, root_url};
 use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
 use crate::params::{QueryString, offset, percent_encode};
+use crate::signals::{Explained, grouped, has_code};
 use crate::{AppState, WebSettings};
 
 /// Authors shown in a list item before "et al.".
@@ -36,23 +37,36 @@ const YEARS: std::ops::RangeInclusive<i32> = 1990..=9999;
 pub struct ViewParams {
     pub cat: Option<String>,
     pub sort: paperboy_core::FeedSort,
+    /// Only papers with a code repository (`?has_code=1`).
+    pub has_code: bool,
     pub page: u32,
 }
 
 impl ViewParams {
     pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
         let q = QueryString::parse(raw)?;
-        Ok(ViewParams { cat: q.category()?, sort: q.sort_or(crate::links::DEFAULT_SORT)?, page: q.page()? })
+        Ok(ViewParams {
+            cat: q.category()?,
+            sort: q.sort_or(crate::links::DEFAULT_SORT)?,
+            has_code: has_code(&q)?,
+            page: q.page()?,
+        })
     }
 
     pub fn opts(&self) -> ViewOpts<'_> {
-        ViewOpts { cat: self.cat.as_deref(), sort: self.sort }
+        ViewOpts { cat: self.cat.as_deref(), sort: self.sort, has_code: self.has_code }
     }
 }
 
 /// Which part of a period one page shows.
 pub fn slice(params: &ViewParams, limit: u32) -> Result<Slice, WebError> {
-    Ok(Slice { category: params.cat.clone(), sort: params.sort, offset: offset(params.page, limit)?, limit })
+    Ok(Slice {
+        category: params.cat.clone(),
+        sort: params.sort,
+        has_code: params.has_code,
+        offset: offset(params.page, limit)?,
+        limit,
+    })
 }
 
 /// Parses the `{value}` of `/papers/{kind}/{value}`.
@@ -238,6 +252,9 @@ pub fn render(config: &WebSettings, v: &FeedView<'_>) -> String {
     };
     let description = format!("{total} {papers_word} listed in {label} on {}.", config.site_name);
     let back = if v.latest { root_url(opts) } else { period_url(&v.period, opts, v.params.page) };
+    let now = chrono::Utc::now();
+    let chip = |c: &str| period_url(&v.period, ViewOpts { cat: Some(c), ..opts }, 0);
+    let around = Around { chip_url: &chip, back: &back };
     let body = html! {
         section.period-head {
             h1 { (label) }
@@ -257,6 +274,12 @@ pub fn render(config: &WebSettings, v: &FeedView<'_>) -> String {
                     } @else {
                         a.sort href=(period_url(&v.period, ViewOpts { sort, ..opts }, 0)) { (sort_label(sort)) }
                     }
+                }
+                " · "
+                @if opts.has_code {
+                    a.sort.current href=(period_url(&v.period, ViewOpts { has_code: false, ..opts }, 0)) aria-current="true" title="Show all papers" { "With code ✓" }
+                } @else {
+                    a.sort href=(period_url(&v.period, ViewOpts { has_code: true, ..opts }, 0)) title="Only papers with a code repository" { "With code" }
                 }
             }
         }
@@ -278,7 +301,7 @@ pub fn render(config: &WebSettings, v: &FeedView<'_>) -> String {
         } @else {
             ol.papers start=(first_rank) {
                 @for (i, item) in v.data.items.iter().enumerate() {
-                    (list_item(item, first_rank + i as u64, &v.period, opts, v.voted.contains(&item.paper.id), &back))
+                    (list_item(item, first_rank + i as u64, v.voted.contains(&item.paper.id), &Explained::of(item, &config.ranking, now), &around))
                 }
             }
         }
@@ -332,14 +355,19 @@ pub fn short_authors(authors: &[String]) -> String {
     }
 }
 
-fn list_item(
-    item: &StoredPaper,
-    rank: u64,
-    period: &FeedPeriod,
-    opts: ViewOpts<'_>,
-    voted: bool,
-    back: &str,
-) -> Markup {
+/// What a card's links keep from the page around it.
+#[derive(Clone, Copy)]
+pub struct Around<'a> {
+    /// Where a category chip leads (the same view in that category).
+    pub chip_url: &'a dyn Fn(&str) -> String,
+    /// Where a vote comes back to.
+    pub back: &'a str,
+}
+
+/// One paper's card in a list: rank, upvote button, title, authors, its
+/// repository and reason, categories, abstract excerpt and links.
+pub fn list_item(item: &StoredPaper, rank: u64, voted: bool, signals: &Explained, around: &Around<'_>) -> Markup {
+    let Around { chip_url, back } = *around;
     let p = &item.paper;
     let href = paper_path(&p.id);
     html! {
@@ -354,13 +382,14 @@ fn list_item(
                 @if !p.authors.is_empty() {
                     p.authors { (short_authors(&p.authors)) }
                 }
+                (signal_line(signals))
                 @if let Some(by) = &item.submitted_by {
                     p.submitter.muted { "submitted by " a href=(format!("/u/{by}")) { (by) } }
                 }
                 @if !p.categories.is_empty() {
                     p.chips {
                         @for c in &p.categories {
-                            a.chip href=(period_url(period, ViewOpts { cat: Some(c), ..opts }, 0)) { (c) }
+                            a.chip href=(chip_url(c)) { (c) }
                         }
                     }
                 }
@@ -374,6 +403,23 @@ fn list_item(
                     @if let PaperId::Local(_) = p.id { span.muted { "not on arXiv" } }
                 }
             }
+        }
+    }
+}
+
+/// A card's repository (linked, with its stars) and its one-line reason:
+/// why the paper is where it is.
+pub fn signal_line(e: &Explained) -> Markup {
+    html! {
+        p.signals {
+            @if let (Some(repo), Some(url)) = (&e.repo, e.repo_url()) {
+                a.repo href=(url) title="Code on GitHub" { (repo) }
+                @if let Some(stars) = e.stars {
+                    " " span.stars title="Stars on GitHub" { "★ " (grouped(stars)) }
+                }
+                " · "
+            }
+            span.reason title="Why it is here" { (e.card_reason()) }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The page frame every HTML page shares: `<head>` (title, description,
 //! canonical link, feed discovery links, stylesheet), the header with the
-//! search box, the Day / Week / Month tabs and the account links (log in /
+//! search box, the Day / Week / Month / Trending code tabs and the account links (log in /
 //! sign up, or the member's name and a log-out button, from
 //! [`crate::auth::current_viewer`]), the email-digest subscribe box (when
 //! mail is set up), and the footer.
@@ -49,7 +49,7 @@ pub struct Nav<'a> {
     /// start; without one they lead to the latest day, week and month.
     pub anchor: Option<FeedPeriod>,
     pub opts: ViewOpts<'a>,
-    /// `day`, `week` or `month`: the tab shown as current.
+    /// `day`, `week`, `month` or `trending`: the tab shown as current.
     pub active: Option<&'static str>,
     /// The text already in the header's search box (on search pages).
     pub query: Option<&'a str>,
@@ -129,6 +129,11 @@ pub fn page(config: &WebSettings, head: &Head<'_>, nav: &Nav<'_>, body: Markup) 
                                 } @else {
                                     a.tab href=(href) { (label) }
                                 }
+                            }
+                            @if nav.active == Some("trending") {
+                                a.tab.current href="/trending" aria-current="page" title="Papers whose code gains the most stars this week" { "Trending code" }
+                            } @else {
+                                a.tab href="/trending" title="Papers whose code gains the most stars this week" { "Trending code" }
                             }
                         }
                     }

@@ -1,7 +1,7 @@
 //! The server-rendered HTML site: feed pages, paper pages with their
 //! discussion, the search page, account pages (sign-up, login, password
 //! reset, settings), submitting a paper, members' profiles and reading
-//! lists, and error pages, all in one [`layout`].
+//! lists, the code-trending view, and error pages, all in one [`layout`].
 
 pub mod account;
 pub mod admin_digest;
@@ -16,6 +16,7 @@ pub mod search;
 pub mod settings;
 pub mod submit;
 pub mod subscribe;
+pub mod trending;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

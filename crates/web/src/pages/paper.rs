@@ -31,6 +31,7 @@ use crate::pages::feed::{short_authors, vote_widget};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
 use crate::params::QueryString;
+use crate::signals::{Explained, grouped};
 use crate::{AppState, WebSettings};
 
 /// Length of the meta description.
@@ -136,6 +137,55 @@ async fn similar_papers(st: &AppState, id: &PaperId) -> Vec<StoredPaper> {
     }
 }
 
+/// Why the paper ranks where it does: each signal with its source (the
+/// repository on GitHub, upvotes on Hugging Face Papers, votes here, a
+/// recorded source page), then the score and its parts.
+fn breakdown(e: &Explained) -> maud::Markup {
+    let has_stars = e.repo.is_some() && (e.stars.is_some() || e.stars_this_week.is_some());
+    html! {
+        section.trending-why aria-labelledby="why-heading" {
+            h2 #why-heading { "Why it is trending" }
+            ul.signal-parts {
+                @if let (Some(repo), Some(url)) = (&e.repo, e.repo_url()) {
+                    li.part.github {
+                        @if let Some(w) = e.stars_this_week.filter(|w| *w > 0) {
+                            "+" (grouped(w as u64)) " " (if w == 1 { "star" } else { "stars" }) " this week on "
+                        } @else if has_stars {
+                            "Stars on "
+                        } @else {
+                            "Code: "
+                        }
+                        a href=(url) { (repo) }
+                        @if let Some(total) = e.stars {
+                            " (" (grouped(total)) " in all)"
+                        }
+                        span.source { " · source: GitHub" }
+                    }
+                }
+                @if let Some(u) = e.hf_upvotes.filter(|u| *u > 0) {
+                    li.part.huggingface {
+                        (grouped(u)) " " (if u == 1 { "upvote" } else { "upvotes" }) " on "
+                        @if let Some(hf) = &e.hf_url { a href=(hf) { "Hugging Face" } } @else { "Hugging Face" }
+                        span.source { " · source: Hugging Face Papers" }
+                    }
+                }
+                li.part.local {
+                    (e.local_votes) " " (if e.local_votes == 1 { "vote" } else { "votes" }) " here"
+                }
+                @if let Some(rank) = &e.source_rank {
+                    li.part.source-rank { (rank) span.source { " · a recorded rank on the page this site started from" } }
+                }
+            }
+            p.score.muted {
+                "Trending score " (format!("{:.4}", e.score.total))
+                " = votes " (format!("{:.4}", e.score.local))
+                " + Hugging Face " (format!("{:.4}", e.score.huggingface))
+                " + stars " (format!("{:.4}", e.score.stars))
+            }
+        }
+    }
+}
+
 /// What a paper page shows besides the paper.
 pub struct PaperView<'a> {
     /// The member upvotes it.
@@ -208,6 +258,7 @@ pub fn render(config: &WebSettings, stored: &StoredPaper, view: PaperView<'_>) -
             @if p.withdrawn {
                 p.warning { "The authors have withdrawn this paper." }
             }
+            (breakdown(&Explained::of(stored, &config.ranking, chrono::Utc::now())))
             section.abstract {
                 h2 { "Abstract" }
                 @if p.abstract_text.is_empty() {

@@ -20,11 +20,12 @@ use paperboy_store::StoredPaper;
 use crate::dates::human_day;
 use crate::error::{SEARCH_OFF, html_result};
 use crate::links::{ViewOpts, is_web_url, paper_path, period_url};
-use crate::pages::feed::short_authors;
+use crate::pages::feed::{short_authors, signal_line};
 use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
 use crate::params::{QueryString, offset};
 use crate::search::{self, MAX_DEPTH, PAGE_SIZE, SearchParams};
+use crate::signals::{Explained, Ranking};
 use crate::{AppState, WebSettings};
 
 /// Length of the abstract excerpt when the engine gave no snippet.
@@ -92,10 +93,8 @@ pub async fn show(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Respon
         let Some(engine) = &st.search else {
             return Ok(respond(&st.config, &params, Outcome::Off));
         };
-        let opts = params.options(PAGE_SIZE as usize, skip as usize, true);
-        let mut results = search::run(engine, &params.q, opts).await?;
-        let hits = std::mem::take(&mut results.hits);
-        let papers = search::papers_of(st.store.as_ref(), hits).await?;
+        let (results, papers) =
+            search::page(engine, st.store.as_ref(), &params, PAGE_SIZE as usize, skip as usize, true).await?;
         let stored: Vec<StoredPaper> = papers.iter().map(|(p, _)| p.clone()).collect();
         let voted = crate::pages::feed::voted_among(&st, &stored).await?;
         Ok(respond(&st.config, &params, Outcome::Results { results: &results, papers: &papers, voted: &voted }))
@@ -137,7 +136,7 @@ fn render(config: &WebSettings, params: &SearchParams, outcome: &Outcome<'_>) ->
                     }
                 }
             }
-            Outcome::Results { results, papers, voted } => { (results_section(params, results, papers, voted, &feed_url)) }
+            Outcome::Results { results, papers, voted } => { (results_section(params, results, papers, voted, &feed_url, &config.ranking)) }
         }
     };
     let head = Head {
@@ -190,6 +189,10 @@ fn form(params: &SearchParams) -> Markup {
                     span { "until" }
                     input type="date" name="until" value=(until);
                 }
+                label.check {
+                    input type="checkbox" name="has_code" value="1" checked[params.has_code];
+                    span { "With code" }
+                }
             }
         }
     }
@@ -229,7 +232,9 @@ fn results_section(
     papers: &[(StoredPaper, Hit)],
     voted: &[PaperId],
     feed_url: &str,
+    ranking: &Ranking,
 ) -> Markup {
+    let now = chrono::Utc::now();
     let size = u64::from(PAGE_SIZE);
     let total = results.total_estimate as u64;
     let reachable = total.min(MAX_DEPTH as u64);
@@ -260,7 +265,7 @@ fn results_section(
         @if papers.is_empty() {
             section.empty {
                 @if total == 0 || page_no == 0 {
-                    p { "No papers match " q { (params.q) } @if params.cat.is_some() || params.since.is_some() || params.until.is_some() { " with these filters" } "." }
+                    p { "No papers match " q { (params.q) } @if params.cat.is_some() || params.since.is_some() || params.until.is_some() || params.has_code { " with these filters" } "." }
                 } @else if page_no >= pages {
                     p { "There is no page " (page_no + 1) " here: this search has " (pages) " page" @if pages != 1 { "s" } "." }
                     @if total > reachable {
@@ -275,7 +280,7 @@ fn results_section(
         } @else {
             ol.papers.results start=(first_rank) {
                 @for (i, (paper, hit)) in papers.iter().enumerate() {
-                    (result_item(params, paper, hit, first_rank + i as u64, voted.contains(&paper.paper.id)))
+                    (result_item(params, paper, hit, first_rank + i as u64, voted.contains(&paper.paper.id), &Explained::of(paper, ranking, now)))
                 }
             }
         }
@@ -293,7 +298,14 @@ fn results_section(
     }
 }
 
-fn result_item(params: &SearchParams, item: &StoredPaper, hit: &Hit, rank: u64, voted: bool) -> Markup {
+fn result_item(
+    params: &SearchParams,
+    item: &StoredPaper,
+    hit: &Hit,
+    rank: u64,
+    voted: bool,
+    signals: &Explained,
+) -> Markup {
     let p = &item.paper;
     let href = paper_path(&p.id);
     let day = FeedPeriod::Day(p.listed_on);
@@ -314,6 +326,7 @@ fn result_item(params: &SearchParams, item: &StoredPaper, hit: &Hit, rank: u64, 
                 @if !p.authors.is_empty() {
                     p.authors { (short_authors(&p.authors)) }
                 }
+                (signal_line(signals))
                 p.chips {
                     a.date href=(period_url(&day, ViewOpts::default(), 0)) {
                         time datetime=(p.listed_on.to_string()) { (human_day(p.listed_on)) }

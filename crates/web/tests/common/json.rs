@@ -25,6 +25,8 @@ pub const PAPER_KEYS: &[&str] = &[
     "journalRef",
     "doi",
     "githubRepo",
+    "githubStars",
+    "trending",
     "projectPage",
     "withdrawn",
     "arxivUrl",
