@@ -12,3 +12,4 @@ mod harvest;
 mod move_to_postgres;
 mod multi_server;
 mod postgres;
+mod signals;

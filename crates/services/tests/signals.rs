@@ -260,3 +260,75 @@ async fn hugging_face_upvotes_raise_a_paper_in_trending() {
     let state = store.source_state("huggingface").await.unwrap();
     assert!(state.last_ok_at.is_some() && state.last_note.unwrap().contains("1 matched"));
 }
+
+/// `bash bench/signals.sh`: signals for `PAPERBOY_BENCH_REPOS` (10,000)
+/// repositories through the GitHub job into a SQLite store, from a scripted
+/// GitHub on loopback at a token's pacing scaled down 1,000 times
+/// (`PAPERBOY_BENCH_INTERVAL_US`, 720): the first fetch (repository and one
+/// stargazer page each), then a refresh with the stored ETags (304s) and a
+/// refresh of a store whose server sends no ETags (200s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: bash bench/signals.sh"]
+async fn bench_job_10k() {
+    use std::time::Instant;
+    let n: usize = std::env::var("PAPERBOY_BENCH_REPOS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let us: u64 = std::env::var("PAPERBOY_BENCH_INTERVAL_US").ok().and_then(|v| v.parse().ok()).unwrap_or(720);
+    let server = |etags: bool| {
+        Server::start_http(move |req: &Seen| {
+            let path = req.path();
+            if path.ends_with("/stargazers") {
+                return json(200, &limits(4_999), stargazers(50, 5));
+            }
+            let name = path.trim_start_matches("/repos/");
+            let tag = format!("\"{name}\"");
+            if etags && req.header("if-none-match") == Some(tag.as_str()) {
+                return json(304, &limits(4_999), String::new());
+            }
+            let mut h = limits(4_999);
+            if etags {
+                h.push(("ETag", tag));
+            }
+            json(200, &h, repo_body(name, 50))
+        })
+    };
+    for etags in [true, false] {
+        let api = server(etags);
+        let (_dir, store) = open_store().await;
+        let papers: Vec<Paper> = (0..n)
+            .map(|i| {
+                let code = format!("https://github.com/bench/repo-{i}");
+                paper(&format!("2601.{:05}", i + 1), &format!("Bench {i}"), Some(&code), None, "x")
+            })
+            .collect();
+        for chunk in papers.chunks(5_000) {
+            store.upsert_papers(chunk).await.unwrap();
+        }
+        let clock = ManualClock::new(Utc::now());
+        let settings = GithubSettings {
+            base_url: api.url(""),
+            interval: Duration::from_micros(us),
+            max_wait: Duration::from_secs(5),
+            max_retries: 0,
+            ..GithubSettings::with_token(Some("bench".into()))
+        };
+        let gh = GithubClient::new(settings).unwrap();
+        let turn = GithubTurn { batch: u32::try_from(n).unwrap(), ..GithubTurn::default() };
+        let refresh = if etags { "refresh with ETags" } else { "refresh without ETags" };
+        for (label, hours) in [("first fetch", 0), (refresh, 2)] {
+            clock.advance(chrono::Duration::hours(hours));
+            let before = api.seen().len();
+            let t = Instant::now();
+            let r = fetch_github(&store, &gh, &clock, &turn, &mut |_| {}).await.unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "bench job {label}: {} repositories, {} requests, {} fetched, {} not modified, {secs:.1} s, \
+                 {:.0} repositories/s",
+                r.due,
+                api.seen().len() - before,
+                r.fetched,
+                r.not_modified,
+                r.due as f64 / secs
+            );
+        }
+    }
+}

@@ -114,6 +114,7 @@ fn background_jobs(
         jobs.register(Harvest::new(h.config(HarvestTrigger::Schedule, settings.lease), h.schedule));
     }
     jobs.register(Sweep::default());
+    super::signals::register_jobs(&mut jobs, &settings.signals)?;
     if let Some(postman) = postman {
         let mail = &settings.mail;
         tracing::info!(at = %mail.digest_time, tz = %mail.time_zone, "email digests are on");
