@@ -277,6 +277,48 @@ impl paperboy_store::Coordination for BrokenStore {
 }
 
 #[async_trait::async_trait]
+impl paperboy_store::Signals for BrokenStore {
+    async fn link_repositories(
+        &self,
+        _: &PaperId,
+        _: &[paperboy_store::RepoLink],
+        _: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        Err(broken())
+    }
+    async fn due_repositories(&self, _: DateTime<Utc>, _: u32) -> Result<Vec<paperboy_store::Repository>, StoreError> {
+        Err(broken())
+    }
+    async fn repository(&self, _: &str) -> Result<Option<paperboy_store::Repository>, StoreError> {
+        Err(broken())
+    }
+    async fn star_history(&self, _: &str, _: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
+        Err(broken())
+    }
+    async fn record_repository(&self, _: &str, _: paperboy_store::RepoUpdate, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn record_hf(&self, _: &PaperId, _: &paperboy_store::HfSignal, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn record_source_rank(&self, _: &PaperId, _: &str, _: u32, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn source_state(&self, _: &str) -> Result<paperboy_store::SourceState, StoreError> {
+        Err(broken())
+    }
+    async fn save_source_state(&self, _: &paperboy_store::SourceState) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn repo_census(&self, _: DateTime<Utc>) -> Result<paperboy_store::RepoCensus, StoreError> {
+        Err(broken())
+    }
+    async fn code_trending(&self, _: &FeedQuery) -> Result<FeedPage, StoreError> {
+        Err(broken())
+    }
+}
+
+#[async_trait::async_trait]
 impl paperboy_store::Mailing for BrokenStore {
     async fn subscribe(&self, _: &Email, _: Option<UserId>) -> Result<paperboy_store::Subscriber, StoreError> {
         Err(broken())
