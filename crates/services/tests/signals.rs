@@ -78,28 +78,23 @@ fn client(base: &str) -> GithubClient {
 }
 
 /// A GitHub-like API: hot/repo (150 stars, 120 this week; ETag, then 304),
-/// quiet/repo (a hundred old stars), old/name (renamed to new/name),
+/// quiet/repo (a hundred old stars), old/name (renamed to neworg/name),
 /// gone/repo (404).
 fn github() -> Server {
-    Server::start_http(|req: &Seen| {
-        let base = format!("http://{}", req.header("host").unwrap_or("127.0.0.1"));
-        match req.path() {
-            "/repos/hot/repo" if req.header("if-none-match") == Some("\"h1\"") => {
-                json(304, &limits(4_998), String::new())
-            }
-            "/repos/hot/repo" => {
-                let mut h = limits(4_999);
-                h.push(("ETag", "\"h1\"".into()));
-                json(200, &h, repo_body("hot/repo", 150))
-            }
-            "/repos/hot/repo/stargazers" => json(200, &limits(4_999), stargazers(150, 120)),
-            "/repos/quiet/repo" => json(200, &limits(4_999), repo_body("quiet/repo", 100)),
-            "/repos/quiet/repo/stargazers" => json(200, &limits(4_999), stargazers(100, 0)),
-            "/repos/old/name" => json(301, &[("Location", format!("{base}/repos/new/name"))], String::new()),
-            "/repos/new/name" => json(200, &limits(4_999), repo_body("new/name", 10)),
-            "/repos/new/name/stargazers" => json(200, &limits(4_999), stargazers(10, 3)),
-            _ => json(404, &limits(4_999), r#"{"message": "Not Found"}"#.into()),
+    Server::start_http(|req: &Seen| match req.path() {
+        "/repos/hot/repo" if req.header("if-none-match") == Some("\"h1\"") => json(304, &limits(4_998), String::new()),
+        "/repos/hot/repo" => {
+            let mut h = limits(4_999);
+            h.push(("ETag", "\"h1\"".into()));
+            json(200, &h, repo_body("hot/repo", 150))
         }
+        "/repos/hot/repo/stargazers" => json(200, &limits(4_999), stargazers(150, 120)),
+        "/repos/quiet/repo" => json(200, &limits(4_999), repo_body("quiet/repo", 100)),
+        "/repos/quiet/repo/stargazers" => json(200, &limits(4_999), stargazers(100, 0)),
+        "/repos/old/name" => json(301, &[("Location", "/repos/neworg/name".to_string())], String::new()),
+        "/repos/neworg/name" => json(200, &limits(4_999), repo_body("neworg/name", 10)),
+        "/repos/neworg/name/stargazers" => json(200, &limits(4_999), stargazers(10, 3)),
+        _ => json(404, &limits(4_999), r#"{"message": "Not Found"}"#.into()),
     })
 }
 
@@ -143,7 +138,8 @@ async fn a_first_fetch_ranks_by_this_weeks_stars_and_the_next_one_is_conditional
     let mut steps = 0;
     let report = fetch_github(&store, &gh, &clock, &turn, &mut |_| steps += 1).await.unwrap();
     assert_eq!((report.papers_read, report.links_added, report.due), (5, 4, 4), "{report:?}");
-    assert_eq!((report.fetched, report.renamed, report.gone, report.failed), (2, 1, 1, 0), "{report:?}");
+    let old = store.repository("old/name").await.unwrap();
+    assert_eq!((report.fetched, report.renamed, report.gone, report.failed), (2, 1, 1, 0), "{report:?} {old:?}");
     assert_eq!(steps, 4);
 
     // The paper whose repository gained most this week is first in /trending.
@@ -154,7 +150,7 @@ async fn a_first_fetch_ranks_by_this_weeks_stars_and_the_next_one_is_conditional
     assert_eq!(page.items[0].signals.github_stars, Some(150));
     assert!(!order.contains(&"2601.00004".to_string()), "a gone repository is no code");
     let renamed = store.get_paper(&PaperId::parse("2601.00003").unwrap()).await.unwrap().unwrap();
-    assert_eq!(renamed.signals.github_repo.as_deref(), Some("new/name"));
+    assert_eq!(renamed.signals.github_repo.as_deref(), Some("neworg/name"));
     // And in sort=trending on every feed.
     let trending =
         store.feed(&FeedQuery { sort: FeedSort::Trending, limit: 10, ..FeedQuery::default() }).await.unwrap();
@@ -218,7 +214,7 @@ async fn no_request_is_sent_while_the_rate_limit_says_none_remain() {
     clock.set(reset + chrono::Duration::seconds(5));
     let server_after = github();
     let after = fetch_github(&store, &client(&server_after.url("")), &clock, &turn, &mut |_| {}).await.unwrap();
-    assert_eq!(after.due, 2, "{after:?}");
+    assert_eq!((after.due, after.gone), (3, 3), "a/one is due again an hour on: {after:?}");
     assert!(!server_after.seen().is_empty());
     assert!(store.source_state("github").await.unwrap().waiting_until.is_none());
 }
