@@ -14,7 +14,7 @@ use paperboy_services::jobs::signals_hf::{self, HfReport, HfSignals, fetch_huggi
 use paperboy_services::jobs::{Supervisor, SystemClock};
 use paperboy_services::lease::{holder_id, with_lease};
 use paperboy_signals::{GithubClient, HfClient};
-use paperboy_store::{Database, Signals, SourceState};
+use paperboy_store::{Database, SourceState};
 
 use crate::config::Settings;
 use crate::config::signals::SignalsSettings;
