@@ -295,7 +295,12 @@ impl paperboy_store::Signals for BrokenStore {
     async fn star_history(&self, _: &str, _: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
         Err(broken())
     }
-    async fn record_repository(&self, _: &str, _: paperboy_store::RepoUpdate, _: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn record_repository(
+        &self,
+        _: &str,
+        _: paperboy_store::RepoUpdate,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Err(broken())
     }
     async fn record_hf(&self, _: &PaperId, _: &paperboy_store::HfSignal, _: DateTime<Utc>) -> Result<bool, StoreError> {
