@@ -15,3 +15,7 @@ cd "$(dirname "$0")/.."
 export PAPERBOY_BENCH_REPOS="${1:-10000}" PAPERBOY_BENCH_INTERVAL_US="${2:-720}"
 echo "machine: $(nproc) cores, $(uname -sr)"
 cargo test -q -p paperboy-signals --test it -- --ignored --nocapture bench_refresh_10k 2>&1 | grep '^bench'
+# The same repositories through the GitHub job into a SQLite store
+# (crates/services/tests/signals.rs, bench_job_10k): links, first fetch with
+# a stargazer page each, refresh with ETags, refresh without.
+cargo test -q -p paperboy-services --test it -- --ignored --nocapture bench_job_10k 2>&1 | grep '^bench'

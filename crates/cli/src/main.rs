@@ -64,6 +64,9 @@ enum Command {
     Model(commands::model::ModelCommand),
     /// Fetch new and updated papers from arXiv (OAI-PMH); `harvest status` shows the runs
     Harvest(commands::harvest::HarvestArgs),
+    /// Trending signals (GitHub stars, Hugging Face upvotes): `signals fetch [--source github|huggingface|all]`, `signals status`
+    #[command(subcommand)]
+    Signals(commands::signals::SignalsCommand),
     /// Email digests: `digest run --period daily|weekly [--dry-run] [--to ADDRESS]`
     #[command(subcommand)]
     Digest(commands::digest::DigestCommand),
@@ -158,6 +161,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Admin(cmd) => commands::admin::run(cmd, &settings).await,
         Command::Digest(cmd) => commands::digest::run(cmd, &settings).await,
         Command::Harvest(args) => commands::harvest::run(args, &settings).await,
+        Command::Signals(cmd) => commands::signals::run(cmd, &settings).await,
         Command::Migrate(args) => commands::database::migrate(args, &settings).await,
         Command::CopyToPostgres(args) => commands::database::copy_to_postgres(args, &settings).await,
     }

@@ -13,3 +13,4 @@ mod login_burst;
 mod move_to_postgres;
 mod multi_server;
 mod postgres;
+mod signals;

@@ -9,5 +9,6 @@ mod harvest;
 mod indexer;
 mod jobs;
 mod lease;
+mod signals;
 mod submit;
 mod subscriptions;

@@ -2,8 +2,10 @@
 //! OAI-PMH ([`crate::oai`]) and arXiv API ([`crate::arxiv_api`]) replays.
 //! Plain std threads and sockets, so it serves a test of any kind (async or
 //! not) and keeps answering while the test blocks. Each request gets the
-//! [`Reply`] that the server's function returns for its query string; every
-//! query is logged. The server stops when dropped.
+//! [`Reply`] that the server's function returns for its query string (or,
+//! with [`Server::start_http`], for the whole request: path, query and
+//! headers, for REST APIs); every request is logged. The server stops when
+//! dropped.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -25,11 +27,39 @@ pub enum Reply {
     Hang,
 }
 
-type Answer = dyn Fn(&str) -> Reply + Send + Sync;
+type Answer = dyn Fn(&Seen) -> Reply + Send + Sync;
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// When it arrived.
+    pub at: Instant,
+    /// The request target: path and query (`/repos/o/r?page=2`).
+    pub target: String,
+    /// Its headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(self.target.as_str(), |(p, _)| p)
+    }
+
+    /// The query string without its `?` ("" when none).
+    pub fn query(&self) -> &str {
+        self.target.split_once('?').map_or("", |(_, q)| q)
+    }
+
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
 
 struct Shared {
     answer: Box<Answer>,
-    log: Mutex<Vec<String>>,
+    log: Mutex<Vec<Seen>>,
     stop: AtomicBool,
 }
 
@@ -43,6 +73,12 @@ impl Server {
     /// Starts a server on a free port answering each request with
     /// `answer(query)`, the query string without its `?` ("" when none).
     pub fn start(answer: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Server {
+        Self::start_http(move |seen: &Seen| answer(seen.query()))
+    }
+
+    /// Starts a server on a free port answering each request with
+    /// `answer(request)`.
+    pub fn start_http(answer: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("local address");
         let shared =
@@ -68,6 +104,11 @@ impl Server {
 
     /// The query strings received, in order.
     pub fn requests(&self) -> Vec<String> {
+        self.shared.log.lock().unwrap().iter().map(|s| s.query().to_string()).collect()
+    }
+
+    /// The requests received, in order.
+    pub fn seen(&self) -> Vec<Seen> {
         self.shared.log.lock().unwrap().clone()
     }
 }
@@ -121,13 +162,19 @@ fn handle(mut conn: TcpStream, s: &Shared) {
             Ok(n) => req.extend_from_slice(&buf[..n]),
         }
     }
-    let line = String::from_utf8_lossy(&req).lines().next().unwrap_or_default().to_string();
-    let target = line.split_whitespace().nth(1).unwrap_or("/");
-    let query = target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
+    let head = String::from_utf8_lossy(&req).into_owned();
+    let mut lines = head.lines();
+    let target = lines.next().unwrap_or_default().split_whitespace().nth(1).unwrap_or("/").to_string();
+    let headers = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     if s.stop.load(Ordering::SeqCst) {
         return;
     }
-    s.log.lock().unwrap().push(query.clone());
+    let seen = Seen { at: Instant::now(), target, headers };
+    s.log.lock().unwrap().push(seen.clone());
     let write = |conn: &mut TcpStream, code: u16, headers: &[(String, String)], body: &[u8], send: usize| {
         let mut head = format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
         if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
@@ -141,7 +188,7 @@ fn handle(mut conn: TcpStream, s: &Shared) {
         let _ = conn.write_all(&body[..send]);
         let _ = conn.flush();
     };
-    match (s.answer)(&query) {
+    match (s.answer)(&seen) {
         Reply::Xml(body) => write(&mut conn, 200, &[], &body, body.len()),
         Reply::Status { code, headers, body } => write(&mut conn, code, &headers, &body, body.len()),
         Reply::DropMidway(body) => write(&mut conn, 200, &[], &body, body.len() / 2),

@@ -11,6 +11,7 @@ pub mod model;
 pub mod papers;
 pub mod search;
 pub mod serve;
+pub mod signals;
 
 use std::sync::Arc;
 
@@ -35,7 +36,10 @@ pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
                 .with_context(|| format!("cannot open the catalog at {}", path.display()))?
         }
     };
-    Ok(store.with_ranking(settings.ranking))
+    Ok(store
+        .with_ranking(settings.ranking)
+        .with_signal_weights(settings.weights)
+        .with_code_trending_days(settings.code_trending_days))
 }
 
 /// Loads the embedding model if one is configured or in a default place.

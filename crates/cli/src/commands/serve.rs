@@ -84,8 +84,8 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             mail_enabled: false,
             trusted_proxies: settings.server.trusted_proxies.clone(),
             connections: settings.server.connections,
-            ranking: paperboy_web::signals::Ranking { params: settings.ranking, ..Default::default() },
-            max_age_days: paperboy_core::trending::DEFAULT_MAX_AGE_DAYS,
+            ranking: paperboy_web::signals::Ranking { params: settings.ranking, weights: settings.weights },
+            max_age_days: settings.code_trending_days,
         }),
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
@@ -128,6 +128,7 @@ fn background_jobs(
         jobs.register(Harvest::new(h.config(HarvestTrigger::Schedule, settings.lease), h.schedule));
     }
     jobs.register(Sweep::default());
+    super::signals::register_jobs(&mut jobs, &settings.signals)?;
     if let Some(postman) = postman {
         let mail = &settings.mail;
         tracing::info!(at = %mail.digest_time, tz = %mail.time_zone, "email digests are on");

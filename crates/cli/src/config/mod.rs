@@ -17,6 +17,7 @@ pub mod mail;
 pub mod ranking;
 pub mod search;
 pub mod server;
+pub mod signals;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use paperboy_core::ranking::RankingSettings;
+use paperboy_core::trending::SignalWeights;
 use serde::Deserialize;
 
 use self::arxiv::{ArxivSection, ArxivSettings};
@@ -35,6 +37,7 @@ use self::mail::{MailSection, MailSettings};
 use self::ranking::RankingSection;
 use self::search::{SearchSection, SearchSettings};
 use self::server::{ServerSection, ServerSettings};
+use self::signals::{SignalsSection, SignalsSettings};
 
 /// The config file looked for when none is named.
 pub const DEFAULT_CONFIG_FILE: &str = "paperboy.toml";
@@ -60,6 +63,8 @@ pub const SECTIONS: &[(&str, &[Key])] = &[
     ("arxiv", arxiv::KEYS),
     ("community", community::KEYS),
     ("ranking", ranking::KEYS),
+    ("signals.github", signals::GITHUB_KEYS),
+    ("signals.huggingface", signals::HF_KEYS),
     ("harvest", harvest::KEYS),
     ("mail", mail::KEYS),
 ];
@@ -87,6 +92,8 @@ pub struct ConfigFile {
     pub community: CommunitySection,
     #[serde(default)]
     pub ranking: RankingSection,
+    #[serde(default)]
+    pub signals: SignalsSection,
     #[serde(default)]
     pub harvest: HarvestSection,
     #[serde(default)]
@@ -154,6 +161,12 @@ pub struct Settings {
     pub community: CommunitySettings,
     /// The trending formula's parameters (checked).
     pub ranking: RankingSettings,
+    /// `[ranking]`'s signal weights (checked).
+    pub weights: SignalWeights,
+    /// `[ranking] max_age_days`: the code-trending view's age limit.
+    pub code_trending_days: u32,
+    /// `[signals.github]`, `[signals.huggingface]`.
+    pub signals: SignalsSettings,
     pub harvest: HarvestSettings,
     pub mail: MailSettings,
 }
@@ -171,6 +184,7 @@ impl Settings {
 
     /// Flags over the environment over the file over the defaults, key by key.
     pub fn resolve(flags: Flags, env: &Env, file: ConfigFile) -> Result<Settings> {
+        let (weights, code_trending_days) = ranking::resolve_signals(env, &file.ranking)?;
         Ok(Settings {
             data_dir: database::data_dir(flags.data_dir, env, file.data_dir)?,
             database_url: database::database_url(flags.database_url, env, file.database_url)?,
@@ -180,6 +194,9 @@ impl Settings {
             arxiv: ArxivSettings::resolve(flags.arxiv_base_url, env, file.arxiv)?,
             community: CommunitySettings::resolve(env, file.community)?,
             ranking: ranking::resolve(env, file.ranking)?,
+            weights,
+            code_trending_days,
+            signals: SignalsSettings::resolve(env, file.signals)?,
             harvest: HarvestSettings::resolve(flags.harvest, env, file.harvest)?,
             mail: MailSettings::resolve(env, file.mail)?,
         })

@@ -299,12 +299,23 @@ fn every_file_key_has_its_own_variable_and_appears_in_the_help() {
 #[test]
 fn the_table_lists_exactly_the_keys_the_file_accepts() {
     // serde names the accepted fields when it refuses an unknown one.
-    for section in ["", "server", "search", "arxiv", "community", "ranking", "harvest", "mail"] {
+    for section in [
+        "",
+        "server",
+        "search",
+        "arxiv",
+        "community",
+        "ranking",
+        "signals.github",
+        "signals.huggingface",
+        "harvest",
+        "mail",
+    ] {
         let text =
             if section.is_empty() { "zz_unknown = 1".to_string() } else { format!("[{section}]\nzz_unknown = 1") };
         let err = toml::from_str::<ConfigFile>(&text).unwrap_err().to_string();
         let accepted: Vec<&str> = err.split('`').skip(3).step_by(2).collect();
-        let sections = ["server", "search", "arxiv", "community", "ranking", "harvest", "mail"];
+        let sections = ["server", "search", "arxiv", "community", "ranking", "signals", "harvest", "mail"];
         let accepted: Vec<&str> = accepted.into_iter().filter(|k| !sections.contains(k)).collect();
         assert!(!accepted.is_empty(), "{err}");
         let mut table = file_keys(section);
@@ -378,4 +389,22 @@ fn defaults_described_in_words_match_the_code() {
         assert!(port.contains(&format!("{number} {security}")), "{port}");
     }
     assert_eq!(Security::parse(mail::DEFAULT_SMTP_SECURITY).unwrap(), Security::default());
+}
+
+#[test]
+fn signals_and_their_weights_resolve_from_the_file_and_the_environment() {
+    let file = "[signals.github]\nenabled = true\napi_url = \"http://127.0.0.1:8/\"\n\
+                [ranking]\nhf_upvote = 2\nmax_age_days = 30";
+    let env = [("PAPERBOY_GITHUB_TOKEN", "t0k"), ("PAPERBOY_HF_API_URL", "http://127.0.0.1:9/")];
+    let s = resolve(Flags::default(), &env, file).unwrap();
+    assert!(s.signals.github_enabled && !s.signals.huggingface_enabled);
+    assert_eq!(s.signals.github.base_url, "http://127.0.0.1:8/");
+    assert_eq!(s.signals.github.token.as_deref(), Some("t0k"));
+    assert_eq!(s.signals.github.interval, paperboy_signals::github::TOKEN_INTERVAL);
+    assert_eq!(s.signals.huggingface.base_url, "http://127.0.0.1:9/");
+    assert_eq!((s.weights.hf_upvote, s.weights.local_vote, s.code_trending_days), (2.0, 1.0, 30));
+    let none = resolve(Flags::default(), &[], "").unwrap();
+    assert_eq!(none.signals.github.interval, paperboy_signals::github::ANONYMOUS_INTERVAL);
+    let bad = resolve(Flags::default(), &[("PAPERBOY_RANKING_WEEKLY_STAR", "-1")], "").unwrap_err();
+    assert!(format!("{bad:#}").contains("PAPERBOY_RANKING_WEEKLY_STAR"), "{bad:#}");
 }

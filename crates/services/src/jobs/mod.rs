@@ -14,8 +14,9 @@
 //! The jobs themselves, one file each: [`index_follow`] (keyword side of the
 //! search index), [`embed`] (vectors for new papers), [`harvest`] (the
 //! daily arXiv harvest), [`digest`] (building a period's digests),
-//! [`outbox`] (sending what is due) and [`sweep`] (expired sessions, links,
-//! old rate-limit records).
+//! [`outbox`] (sending what is due), [`sweep`] (expired sessions, links,
+//! old rate-limit records), [`signals_github`] and [`signals_hf`] (trending
+//! signals from GitHub and Hugging Face).
 //!
 //! Adding a job: a new file here with a type that implements [`Job`], a
 //! `pub mod` line below, and one `supervisor.register(...)` line where
@@ -30,6 +31,8 @@ pub mod embed;
 pub mod harvest;
 pub mod index_follow;
 pub mod outbox;
+pub mod signals_github;
+pub mod signals_hf;
 pub mod sweep;
 
 use std::sync::Arc;
