@@ -93,6 +93,14 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+
+    /// Stops the server and hands back its data directory (to run a command
+    /// on the same data, then serve it again).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("a temporary directory"))
+    }
 }
 
 impl Drop for Server {
