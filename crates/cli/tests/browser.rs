@@ -4,6 +4,10 @@
 //! upvote a paper and watch the trending order change, submit a paper (its
 //! metadata fetched from a local server replaying a recorded arXiv answer),
 //! and comment on it; all with real cookies, CSRF tokens and redirects.
+//! One seed paper of 11 March 2026 has GitHub signals recorded in the demo's
+//! database (through the store, as `paperboy signals fetch` records them)
+//! before the browser opens that day: its card shows the repository, its
+//! stars and the reason, and it moves as docs/RANKING.md predicts.
 //! Screenshots are kept as test artefacts.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs
@@ -17,7 +21,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use chrono::Utc;
 use common::{Server, artifacts_dir};
+use paperboy_core::PaperId;
+use paperboy_store::{LinkSource, RepoCounts, RepoLink, RepoUpdate, Signals, SqlStore};
 use paperboy_test_support::arxiv_api::ArxivApi;
 use serde_json::{Value, json};
 
@@ -147,6 +154,8 @@ fn demo_feed_and_paper_page_in_chromium() {
         &[("PAPERBOY_CONFIG", config.path().to_str().unwrap()), ("PAPERBOY_ARXIV_BASE_URL", &arxiv.url)],
     );
 
+    let seed = seed_page_with_stars_on_third(&server);
+
     // The front page: the latest day of the demo data.
     driver.resize(1280, 900);
     driver.goto(&server.url("/"));
@@ -181,16 +190,36 @@ fn demo_feed_and_paper_page_in_chromium() {
     let body = driver.text(&driver.find("main"));
     assert!(body.contains("73 papers"), "the 73 seed papers are listed on 11 March 2026: {body:.300}");
     assert_eq!(driver.count("[data-paper-id^='pb-']"), 30, "a full first page of local (seed) papers");
-    // In the seed page's order, each card saying so (issue 15).
-    let first = driver.text(&driver.find("[data-paper-id] a.paper-title"));
+    // In the seed page's order, each card saying so (issue 15), except that
+    // the third paper, whose repository gained stars this week, now leads:
+    // RANKING.md, "Source rank": a star gained this week lifts a paper above
+    // every paper that has only a rank; the others keep the page's order.
+    let order: Vec<String> = paper_ids(&driver).into_iter().take(30).collect();
+    let mut expected_order = vec![seed[2].clone(), seed[0].clone(), seed[1].clone()];
+    expected_order.extend(seed[3..30].iter().cloned());
+    assert_eq!(order, expected_order, "the starred paper first, then the seed page's order");
+    let second = driver.text(&driver.find(&format!("[data-paper-id='{}'] a.paper-title", seed[0])));
     assert_eq!(
-        first,
+        second,
         "On the Road to Clarity: Exploring Explainable AI for World Models in a Driver Assistance System"
     );
     let reasons =
         driver.script("return Array.from(document.querySelectorAll('[data-paper-id] .reason')).map(e => e.innerText);");
-    let expected: Vec<String> = (1..=30).map(|n| format!("#{n} on Trending Papers")).collect();
-    assert_eq!(reasons, json!(expected), "the seed page's order, each card with its reason");
+    let mut expected: Vec<String> = vec![format!("+{WEEKLY_STARS} stars this week on {REPO} · #3 on Trending Papers")];
+    expected.extend([1, 2].into_iter().chain(4..=30).map(|n| format!("#{n} on Trending Papers")));
+    assert_eq!(reasons, json!(expected), "the order above, each card with its reason");
+    let starred = driver.find(&format!("[data-paper-id='{}']", seed[2]));
+    let repo_link = driver.find(&format!("[data-paper-id='{}'] a.repo", seed[2]));
+    assert_eq!(driver.text(&repo_link), REPO, "the card names the repository");
+    assert_eq!(
+        driver.script(&format!(
+            "return document.querySelector(\"[data-paper-id='{}'] a.repo\").getAttribute('href');",
+            seed[2]
+        )),
+        json!(format!("https://github.com/{REPO}"))
+    );
+    let card = driver.text(&starred);
+    assert!(card.contains("★ 1,234"), "the card shows the repository's stars: {card}");
     let fits = driver.script("return document.documentElement.scrollWidth <= window.innerWidth + 1;");
     assert_eq!(fits, Value::Bool(true), "the phone layout does not overflow sideways");
     driver.screenshot("feed-phone.png");
@@ -271,6 +300,38 @@ fn demo_feed_and_paper_page_in_chromium() {
 }
 
 const PASSWORD: &str = "a long browser password";
+const REPO: &str = "seed-lab/clarity-world-models";
+const WEEKLY_STARS: i64 = 56;
+
+/// The seed page's papers (the demo's 11 March 2026, in the page's order, as
+/// the API lists them before any other signal), with GitHub signals recorded
+/// for the third: linked to [`REPO`], 1,234 stars, [`WEEKLY_STARS`] this week.
+fn seed_page_with_stars_on_third(server: &Server) -> Vec<String> {
+    let api: Value = reqwest::blocking::get(server.url("/api/daily_papers?date=2026-03-11&sort=trending&limit=30"))
+        .expect("the day's papers")
+        .json()
+        .expect("JSON");
+    let seed: Vec<String> =
+        api.as_array().into_iter().flatten().filter_map(|i| i["paper"]["id"].as_str().map(str::to_string)).collect();
+    assert_eq!(seed.len(), 30, "{api}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store =
+            SqlStore::open_sqlite(&server.data_dir.path().join("paperboy.db")).await.expect("the demo's database");
+        let id = PaperId::parse(&seed[2]).expect("a seed id");
+        let now = Utc::now();
+        let link = RepoLink { full_name: REPO.into(), source: LinkSource::CodeLink };
+        assert_eq!(store.link_repositories(&id, &[link], now).await.unwrap(), 1);
+        let counts = RepoCounts { full_name: REPO.into(), stars: 1_234, forks: 12, pushed_at: None, etag: None };
+        let update = RepoUpdate::Fresh {
+            counts,
+            weekly_stars: Some(WEEKLY_STARS),
+            next_fetch_at: now + chrono::Duration::days(1),
+        };
+        store.record_repository(REPO, update, now).await.unwrap();
+    });
+    seed
+}
 const SUBMITTED_TITLE: &str = "Proceedings of Workshop AEW10: Concepts in Information Theory and Communications";
 
 /// Types into the named inputs (or textareas) of the current page.
