@@ -6,6 +6,9 @@
 //! `TEXTS.jsonl` holds one JSON string per line (the texts exactly as the
 //! engine embeds them: `title. abstract`); `bench/search/embed_texts.py`
 //! writes it. Prints one JSON line: texts, seconds, texts_per_s, threads.
+//! `--out FILE` also writes the vectors of the last run, little-endian f32,
+//! one row of the model's dimension per text in input order (for offline
+//! experiments such as the recommender's prototypes).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -18,14 +21,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut file = None;
     let mut model = PathBuf::from("models/all-MiniLM-L6-v2");
     let mut repeat = 1usize;
+    let mut out: Option<PathBuf> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--model" => model = args.next().ok_or("--model needs a directory")?.into(),
+            "--out" => out = Some(args.next().ok_or("--out needs a file")?.into()),
             "--repeat" => repeat = args.next().ok_or("--repeat needs a number")?.parse()?,
             _ => file = Some(PathBuf::from(a)),
         }
     }
-    let file = file.ok_or("usage: embed_bench TEXTS.jsonl [--model DIR] [--repeat N]")?;
+    let file = file.ok_or("usage: embed_bench TEXTS.jsonl [--model DIR] [--repeat N] [--out FILE]")?;
     let reader = std::io::BufReader::new(std::fs::File::open(&file)?);
     let mut texts = Vec::new();
     for line in reader.lines() {
@@ -39,11 +44,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm-up: page the weights in, let the allocator settle.
     embedder.embed(&refs[..refs.len().min(16)])?;
     let mut best = f64::MAX;
+    let mut last = Vec::new();
     for _ in 0..repeat.max(1) {
         let start = Instant::now();
         let vecs = embedder.embed(&refs)?;
         assert_eq!(vecs.len(), refs.len());
         best = best.min(start.elapsed().as_secs_f64());
+        last = vecs;
+    }
+    if let Some(out) = out {
+        let mut bytes = Vec::with_capacity(last.len() * last.first().map_or(0, |v| v.len()) * 4);
+        for v in &last {
+            for x in v.iter() {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        std::fs::write(&out, bytes)?;
     }
     println!(
         "{}",

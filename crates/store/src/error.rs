@@ -60,6 +60,10 @@ pub enum StoreError {
     TooManySavedSearches { max: usize },
     #[error("a subscription follows at most {max} categories: choose fewer")]
     TooManyCategories { max: usize },
+    #[error("recommendations are mailed only to a member's own subscription: sign in and subscribe from your settings")]
+    DigestNeedsMember,
+    #[error("you can keep at most {max} {what}: remove some first")]
+    TooMany { what: &'static str, max: usize },
     #[error("the operating system's random number generator failed: {0} (check that /dev/urandom is readable)")]
     Random(String),
 }

@@ -40,9 +40,13 @@ pub use domain::community::{
 };
 pub use domain::coordination::{AttemptId, Coordination, Lease, Reservation};
 pub use domain::harvests::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
+pub use domain::interests::{
+    InterestKind, InterestProfile, Interests, LibraryEntry, LibraryFormat, LibraryImport, LibraryText, LikeSource,
+    LikedPaper, MAX_FOLLOWS, MAX_LIBRARY_ENTRIES, NewLibraryEntry,
+};
 pub use domain::mailing::{
-    Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,
-    Subscriber, SubscriberId,
+    DigestContent, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail,
+    SavedSearch, Subscriber, SubscriberId,
 };
 pub use domain::moderation::{Audience, Moderation};
 pub use domain::signals::{

@@ -111,6 +111,8 @@ impl From<StoreError> for WebError {
             | StoreError::BadReply { .. }
             | StoreError::TokenUnknown
             | StoreError::TokenUsed
+            | StoreError::TooMany { .. }
+            | StoreError::DigestNeedsMember
             | StoreError::NulInText => WebError::BadRequest(msg),
             StoreError::TokenExpired => WebError::Gone(msg),
             StoreError::PaperNotFound { .. } | StoreError::CommentNotFound(_) | StoreError::UserNotFound(_) => {
@@ -193,6 +195,8 @@ impl From<paperboy_services::subscriptions::SubscriptionError> for WebError {
             S::Store(
                 e @ (StoreError::TooManySavedSearches { .. }
                 | StoreError::TooManyCategories { .. }
+                | StoreError::TooMany { .. }
+                | StoreError::DigestNeedsMember
                 | StoreError::SubscriberNotFound(_)),
             ) => {
                 let msg = capitalize(&e.to_string());

@@ -404,6 +404,13 @@ impl paperboy_store::Mailing for BrokenStore {
     async fn unsubscribe(&self, _: paperboy_store::SubscriberId) -> Result<bool, StoreError> {
         Err(broken())
     }
+    async fn set_digest_content(
+        &self,
+        _: paperboy_store::SubscriberId,
+        _: paperboy_store::DigestContent,
+    ) -> Result<paperboy_store::Subscriber, StoreError> {
+        Err(broken())
+    }
     async fn update_subscription(
         &self,
         _: paperboy_store::SubscriberId,
@@ -484,4 +491,53 @@ async fn store_failures_are_generic_500s() {
     s.text("/papers/date/2026-13-01", StatusCode::BAD_REQUEST).await;
     let r = s.get("/healthz").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[async_trait::async_trait]
+impl paperboy_store::Interests for BrokenStore {
+    async fn interest_profile(&self, _: UserId, _: u32) -> Result<paperboy_store::InterestProfile, StoreError> {
+        Err(broken())
+    }
+    async fn set_not_for_me(&self, _: UserId, _: &PaperId, _: bool, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn not_for_me_papers(&self, _: UserId, _: u32, _: u32) -> Result<Vec<StoredPaper>, StoreError> {
+        Err(broken())
+    }
+    async fn not_for_me_among(&self, _: UserId, _: &[PaperId]) -> Result<Vec<PaperId>, StoreError> {
+        Err(broken())
+    }
+    async fn follow_author(&self, _: UserId, _: &str, _: bool, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn follow_category(&self, _: UserId, _: &str, _: bool, _: DateTime<Utc>) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn import_library(
+        &self,
+        _: UserId,
+        _: paperboy_store::LibraryFormat,
+        _: &[paperboy_store::NewLibraryEntry],
+        _: DateTime<Utc>,
+    ) -> Result<paperboy_store::LibraryImport, StoreError> {
+        Err(broken())
+    }
+    async fn library(&self, _: UserId, _: u32, _: u32) -> Result<Vec<paperboy_store::LibraryEntry>, StoreError> {
+        Err(broken())
+    }
+    async fn remove_library_entry(&self, _: UserId, _: i64) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn clear_interests(&self, _: UserId, _: paperboy_store::InterestKind) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn rotate_feed_secret(&self, _: UserId, _: DateTime<Utc>) -> Result<paperboy_store::Secret, StoreError> {
+        Err(broken())
+    }
+    async fn has_feed_secret(&self, _: UserId) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn feed_secret_user(&self, _: &str) -> Result<Option<UserId>, StoreError> {
+        Err(broken())
+    }
 }

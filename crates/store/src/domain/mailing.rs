@@ -95,6 +95,36 @@ impl MailKind {
     }
 }
 
+/// What a digest carries: the trending papers, the member's own
+/// recommendations (only for a subscription linked to a member), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestContent {
+    #[default]
+    Trending,
+    Recommended,
+    Both,
+}
+
+impl DigestContent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestContent::Trending => "trending",
+            DigestContent::Recommended => "recommended",
+            DigestContent::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DigestContent> {
+        match s {
+            "trending" => Some(DigestContent::Trending),
+            "recommended" => Some(DigestContent::Recommended),
+            "both" => Some(DigestContent::Both),
+            _ => None,
+        }
+    }
+}
+
 /// A subscription.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Subscriber {
@@ -105,6 +135,8 @@ pub struct Subscriber {
     pub frequency: Frequency,
     /// Followed categories (`cs.LG`), in the order chosen.
     pub categories: Vec<String>,
+    /// What the digest carries; `Recommended` and `Both` need `user`.
+    pub content: DigestContent,
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub unsubscribed_at: Option<DateTime<Utc>>,
@@ -188,6 +220,11 @@ pub trait Mailing: Send + Sync + 'static {
 
     /// Stops all digests (idempotent); `false` when there is no such subscriber.
     async fn unsubscribe(&self, id: SubscriberId) -> Result<bool, StoreError>;
+
+    /// Sets what the digest carries. A subscription without a member can
+    /// only carry [`DigestContent::Trending`]: anything else is
+    /// [`StoreError::DigestNeedsMember`].
+    async fn set_digest_content(&self, id: SubscriberId, content: DigestContent) -> Result<Subscriber, StoreError>;
 
     /// Sets frequency and followed categories (at most [`MAX_CATEGORIES`]);
     /// a paused subscription is resumed, since its owner just acted on it.

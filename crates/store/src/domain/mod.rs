@@ -5,8 +5,8 @@
 //! (roles, suspensions, hiding, the admin's view), [`Mailing`]
 //! (subscriptions and the outbox), [`Harvests`] (the harvest log),
 //! [`Coordination`] (leases, shared rate limits and secrets between
-//! processes) and [`Signals`] (trending signals from GitHub and Hugging
-//! Face). [`Database`] is all of them, which is what the web layer
+//! processes) [`Signals`] (trending signals from GitHub and Hugging
+//! Face) and [`Interests`] (a member's own signals for recommendations). [`Database`] is all of them, which is what the web layer
 //! holds. They are object-safe async traits that speak in domain types; no
 //! SQL here (that is `sql/`).
 
@@ -15,6 +15,7 @@ pub(crate) mod catalog;
 pub(crate) mod community;
 pub(crate) mod coordination;
 pub(crate) mod harvests;
+pub(crate) mod interests;
 pub(crate) mod mailing;
 pub(crate) mod moderation;
 pub(crate) mod signals;
@@ -24,6 +25,7 @@ use catalog::Catalog;
 use community::Community;
 use coordination::Coordination;
 use harvests::Harvests;
+use interests::Interests;
 use mailing::Mailing;
 use moderation::Moderation;
 use signals::Signals;
@@ -31,6 +33,12 @@ use signals::Signals;
 /// A backend that keeps everything: the catalog, the members and what they
 /// do, moderation, the mail, the harvest log, the coordination between
 /// processes and the trending signals.
-pub trait Database: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals {}
+pub trait Database:
+    Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals + Interests
+{
+}
 
-impl<T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals> Database for T {}
+impl<T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals + Interests> Database
+    for T
+{
+}

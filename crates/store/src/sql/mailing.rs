@@ -22,8 +22,8 @@ use super::exec::Query;
 use super::rows::Cells;
 use super::{SqlStore, fmt_ts, parse_ts};
 use crate::{
-    Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail, SavedSearch,
-    StoreError, Subscriber, SubscriberId,
+    DigestContent, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, MailKind, Mailing, NewMail, OutboxCounts, OutboxMail,
+    SavedSearch, StoreError, Subscriber, SubscriberId,
 };
 
 /// Columns read into a [`Subscriber`] by [`row_to_subscriber`].
@@ -132,6 +132,7 @@ pub(crate) fn row_to_subscriber<R: Cells>(r: &R) -> Result<Subscriber, StoreErro
         user: r.opt_int(2).map(UserId),
         frequency,
         categories,
+        content: crate::DigestContent::Trending,
         created_at: parse_ts(r.opt_text(5)).ok_or_else(|| corrupt(id, "created_at".into()))?,
         confirmed_at: parse_ts(r.opt_text(6)),
         unsubscribed_at: parse_ts(r.opt_text(7)),
@@ -239,6 +240,10 @@ impl Mailing for SqlStore {
         let now = fmt_ts(Utc::now());
         Query::new(UNSUBSCRIBE).bind(&now).bind(id.0).execute(self.pool()).await?;
         Ok(self.subscriber(id).await?.is_some())
+    }
+
+    async fn set_digest_content(&self, _id: SubscriberId, _content: DigestContent) -> Result<Subscriber, StoreError> {
+        unimplemented!("scaffold: issue 16 store helper implements this")
     }
 
     async fn update_subscription(

@@ -14,6 +14,7 @@ mod community;
 mod coordination;
 pub(crate) mod exec;
 mod harvests;
+mod interests;
 pub(crate) mod mailing;
 pub(crate) mod migrate;
 mod moderation;

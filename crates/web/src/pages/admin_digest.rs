@@ -43,6 +43,7 @@ pub async fn preview(State(st): State<AppState>, CurrentUser(v): CurrentUser, Ra
             user: Some(user.id),
             frequency,
             categories: Vec::new(),
+            content: paperboy_store::DigestContent::Trending,
             created_at: Utc::now(),
             confirmed_at: Some(Utc::now()),
             unsubscribed_at: None,
