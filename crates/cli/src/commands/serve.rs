@@ -18,6 +18,7 @@ use paperboy_services::jobs::harvest::Harvest;
 use paperboy_services::jobs::index_follow::IndexFollow;
 use paperboy_services::jobs::outbox::Outbox;
 use paperboy_services::jobs::sweep::Sweep;
+use paperboy_services::recommend::{Popularity, RecsService};
 use paperboy_store::{Catalog, Database, HarvestTrigger};
 use paperboy_web::{AppState, ResponseCache, WebSettings};
 
@@ -69,8 +70,11 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     }
     let cache = Arc::new(ResponseCache::default());
     let jobs = background_jobs(settings, &db, &engine, postman.as_ref(), &cache)?.start();
+    let recs =
+        RecsService::new(Some(Arc::clone(&engine)), Popularity { params: settings.ranking, weights: settings.weights });
     let state = AppState {
         cache,
+        recs,
         mail: postman,
         search: Some(Arc::clone(&engine)),
         store: Arc::clone(&db),
