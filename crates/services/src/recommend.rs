@@ -282,11 +282,7 @@ impl RecsService {
         let suggestions = if for_you.has_likes {
             Vec::new()
         } else {
-            let shown: HashSet<&PaperId> = for_you.picks.iter().map(|p| &p.paper.paper.id).collect();
-            let mut s = self.suggestions(db, &for_you.followed_categories, suggest * 2).await?;
-            s.retain(|p| !shown.contains(&p.paper.id));
-            s.truncate(suggest as usize);
-            s
+            self.suggestions(db, &for_you.followed_categories, suggest).await?
         };
         let ids: Vec<PaperId> = for_you
             .picks
