@@ -40,6 +40,8 @@ pub const FEATURE_CACHE_ENTRIES: usize = 20_000;
 const SEARCH_MATCHES: usize = 200;
 /// How many of the latest "not for me" papers a [`ForYou`] names (for undo).
 const RECENT_NOT_FOR_ME: usize = 3;
+/// Below this many likes, the For-you page offers papers to like.
+pub const ONBOARDING_LIKES: usize = 3;
 /// Categories the onboarding suggestions draw from at most.
 const SUGGESTION_CATEGORIES: usize = 12;
 /// Suggestions are papers listed at most this many days before the latest day.
@@ -70,17 +72,19 @@ pub struct ForYou {
     pub recent_not_for_me: Vec<(PaperId, String)>,
     /// The categories the member follows.
     pub followed_categories: Vec<String>,
-    /// The member likes at least one paper or library entry (else a page
-    /// offers papers to like).
-    pub has_likes: bool,
+    /// How many papers and library entries the member likes (up to
+    /// [`PROFILE_LIMIT`] each); below [`ONBOARDING_LIKES`] a page offers
+    /// papers to like.
+    pub likes: usize,
 }
 
 /// Everything the For-you page shows.
 #[derive(Debug, Clone)]
 pub struct ForYouPage {
     pub for_you: ForYou,
-    /// Papers to like while the member likes none (followed categories
-    /// first), else empty.
+    /// Papers to like while the member likes fewer than
+    /// [`ONBOARDING_LIKES`] (from followed categories, when any), else empty;
+    /// never one they already upvote.
     pub suggestions: Vec<StoredPaper>,
     /// Which of the picks and suggestions the member upvotes.
     pub voted: Vec<PaperId>,
@@ -224,7 +228,7 @@ impl RecsService {
         let (profile, page) = tokio::join!(db.interest_profile(user, PROFILE_LIMIT), db.feed(&query));
         let (profile, page) = (profile?, page?);
         let followed_categories = profile.categories.clone();
-        let has_likes = !profile.liked.is_empty() || !profile.library_texts.is_empty();
+        let likes = profile.liked.len() + profile.library_texts.len();
         let recent_not_for_me =
             profile.not_for_me.iter().take(RECENT_NOT_FOR_ME).map(|(p, _)| (p.id.clone(), p.title.clone())).collect();
         let candidates = page.items;
@@ -237,7 +241,7 @@ impl RecsService {
                 .take(limit as usize)
                 .map(|p| Pick { paper: p.clone(), score: self.inner.popularity.of(p, now), reason: Reason::Popular })
                 .collect();
-            return Ok(ForYou { period, picks, cold_start: true, recent_not_for_me, followed_categories, has_likes });
+            return Ok(ForYou { period, picks, cold_start: true, recent_not_for_me, followed_categories, likes });
         }
         let searches = self.saved_search_matches(db, user, &period, &candidates).await?;
         let vectors = self.vectors(&candidates, &profile).await?;
@@ -247,7 +251,7 @@ impl RecsService {
         })
         .await
         .map_err(|e| RecsError::Search(format!("ranking task failed: {e}")))?;
-        Ok(ForYou { period, picks, cold_start: false, recent_not_for_me, followed_categories, has_likes })
+        Ok(ForYou { period, picks, cold_start: false, recent_not_for_me, followed_categories, likes })
     }
 
     /// The period of `kind` (`day`, `week`, `month`) that holds the latest
@@ -279,10 +283,11 @@ impl RecsService {
             },
         };
         let for_you = self.for_member(db, user, period, limit).await?;
-        let suggestions = if for_you.has_likes {
+        let mut suggestions = if for_you.likes >= ONBOARDING_LIKES {
             Vec::new()
         } else {
-            self.suggestions(db, &for_you.followed_categories, suggest).await?
+            // Room for the ones already upvoted, which are left out below.
+            self.suggestions(db, &for_you.followed_categories, suggest + ONBOARDING_LIKES as u32).await?
         };
         let ids: Vec<PaperId> = for_you
             .picks
@@ -291,6 +296,8 @@ impl RecsService {
             .chain(suggestions.iter().map(|p| p.paper.id.clone()))
             .collect();
         let voted = if ids.is_empty() { Vec::new() } else { db.voted_among(user, &ids).await? };
+        suggestions.retain(|p| !voted.contains(&p.paper.id));
+        suggestions.truncate(suggest as usize);
         Ok(Some(ForYouPage { for_you, suggestions, voted }))
     }
 

@@ -10,9 +10,9 @@
 //! `Cache-Control: private, no-store`: it must never enter the shared
 //! response cache (`cache.rs` also refuses `/for-you` paths outright).
 //!
-//! Cold start: while the member likes nothing, the page offers categories
-//! to follow (`POST /for-you/categories`) and suggested papers to upvote;
-//! recommendations follow at once.
+//! Cold start: while the member likes fewer than three papers, the page
+//! offers categories to follow (`POST /for-you/categories`) and suggested
+//! papers to upvote; recommendations follow at once.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -251,7 +251,7 @@ pub fn render(config: &WebSettings, data: &ForYouPage) -> String {
                 }
             }
         }
-        @if !f.has_likes {
+        @if f.likes < recommend::ONBOARDING_LIKES {
             (onboarding(data, &here, &marks, &around, config, now))
         }
         @if f.picks.is_empty() {
