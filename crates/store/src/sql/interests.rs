@@ -131,7 +131,7 @@ const LIBRARY: &str = "SELECT e.id, e.format, e.cite_key, e.title, e.abstract, e
      LEFT JOIN papers p ON p.pk = e.paper_pk AND p.hidden_at IS NULL \
      WHERE e.user_id = ? ORDER BY e.added_at DESC, e.id LIMIT ? OFFSET ?";
 
-/// Binds: user, hash, created.
+/// Binds: hash, created, user.
 const SET_FEED_SECRET: &str = "INSERT INTO feed_secrets (user_id, secret_hash, created_at) \
      SELECT id, ?, ? FROM users WHERE id = ? \
      ON CONFLICT (user_id) DO UPDATE SET secret_hash = excluded.secret_hash, created_at = excluded.created_at";
@@ -628,16 +628,20 @@ impl Interests for SqlStore {
     }
 
     async fn clear_interests(&self, user: UserId, kind: InterestKind) -> Result<(), StoreError> {
-        let tables: &[&str] = match kind {
-            InterestKind::NotForMe => &["not_for_me"],
-            InterestKind::Authors => &["followed_authors"],
-            InterestKind::Categories => &["followed_categories"],
-            InterestKind::Library => &["library_entries"],
-            InterestKind::Everything => &["not_for_me", "followed_authors", "followed_categories", "library_entries"],
+        const NOT_FOR_ME: &str = "DELETE FROM not_for_me WHERE user_id = ?";
+        const AUTHORS: &str = "DELETE FROM followed_authors WHERE user_id = ?";
+        const CATEGORIES: &str = "DELETE FROM followed_categories WHERE user_id = ?";
+        const LIBRARY: &str = "DELETE FROM library_entries WHERE user_id = ?";
+        let statements: &[&'static str] = match kind {
+            InterestKind::NotForMe => &[NOT_FOR_ME],
+            InterestKind::Authors => &[AUTHORS],
+            InterestKind::Categories => &[CATEGORIES],
+            InterestKind::Library => &[LIBRARY],
+            InterestKind::Everything => &[NOT_FOR_ME, AUTHORS, CATEGORIES, LIBRARY],
         };
         let mut tx = self.backend().begin_write().await?;
-        for table in tables {
-            Query::new(format!("DELETE FROM {table} WHERE user_id = ?")).bind(user.0).execute(&mut tx).await?;
+        for sql in statements {
+            Query::new(*sql).bind(user.0).execute(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(())
