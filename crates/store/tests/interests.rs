@@ -18,6 +18,7 @@ use paperboy_store::{
 on_both_backends!(
     not_for_me_marks_are_idempotent_private_and_skip_hidden_papers,
     follows_compare_names_loosely_keep_their_order_and_stop_at_the_limit,
+    concurrent_follows_never_pass_the_limit,
     library_entries_match_by_arxiv_id_then_doi_then_title,
     duplicates_are_counted_against_the_library_and_the_upload,
     a_library_over_the_limit_stores_nothing,
@@ -177,6 +178,31 @@ async fn follows_compare_names_loosely_keep_their_order_and_stop_at_the_limit(db
     // Bob's own follows are unaffected by Ada's limit.
     s.follow_author(bob.id, "One Too Many", true, at(6)).await.unwrap();
     assert_eq!(s.interest_profile(bob.id, 10).await.unwrap().authors, ["One Too Many"]);
+}
+
+async fn concurrent_follows_never_pass_the_limit(db: TestDb) {
+    let (ada, _) = seeded(&db.store).await;
+    for i in 0..MAX_FOLLOWS - 10 {
+        db.store.follow_author(ada.id, &format!("Author {i}"), true, at(0)).await.unwrap();
+    }
+    // Twenty follows at once from several servers' pools: ten fit.
+    let handles = db.handles(4).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = handles[i % handles.len()].clone();
+            tokio::spawn(async move { store.follow_author(ada.id, &format!("Late {i}"), true, at(1)).await })
+        })
+        .collect();
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => {}
+            Err(StoreError::TooMany { .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(refused, 10);
+    assert_eq!(db.count("SELECT COUNT(*) FROM followed_authors").await as usize, MAX_FOLLOWS);
 }
 
 async fn library_entries_match_by_arxiv_id_then_doi_then_title(db: TestDb) {
