@@ -238,3 +238,42 @@ fn not_a_library() {
     assert_eq!(parse.records[0].title, "Café naïve");
     assert_eq!(parse.records[0].authors, names(&["Jörg Müller"]));
 }
+
+#[test]
+fn other_spellings_of_ids_dates_and_names() {
+    let bib = br#"
+@article{mendeley,
+  arxivId = {2401.01234},
+  title = {{Mendeley's arXiv field}},
+  author = {{\'{E}}mile Zola and de la Fontaine, Jean and van der Berg, Jr., Piet},
+  doi = {doi:10.1000/ABC.def},
+  date = {2024-01-05}
+}
+@online{biblatex,
+  title = "A \textit{biblatex} entry",
+  eprinttype = {arxiv},
+  eprint = {hep-th/9901001v2},
+  url = {\url{https://example.org/not-arxiv}}
+}
+@misc{urlonly,
+  title = {Found by its URL},
+  howpublished = {\url{https://arxiv.org/pdf/2401.05678v3}}
+}
+@misc{notarxiv,
+  title = {An eprint on another server},
+  eprint = {2401.09999},
+  archivePrefix = {HAL}
+}
+"#;
+    let parse = parse_library(bib).expect("bibtex");
+    assert_eq!(parse.rejected, vec![]);
+    let r = &parse.records;
+    assert_eq!(r[0].title, "Mendeley's arXiv field");
+    assert_eq!(r[0].arxiv_id, arxiv("2401.01234"));
+    assert_eq!(r[0].authors, names(&["Émile Zola", "Jean de la Fontaine", "Piet van der Berg Jr."]));
+    assert_eq!((r[0].doi.as_deref(), r[0].year), (Some("10.1000/abc.def"), Some(2024)));
+    assert_eq!(r[1].title, "A biblatex entry");
+    assert_eq!(r[1].arxiv_id, arxiv("hep-th/9901001"));
+    assert_eq!(r[2].arxiv_id, arxiv("2401.05678"));
+    assert_eq!(r[3].arxiv_id, None, "an eprint on HAL is not an arXiv id");
+}

@@ -325,17 +325,18 @@ fn month_macros() -> HashMap<String, String> {
 /// A value meant literally (a DOI, URL or id): braces gone, `\_` and friends unescaped.
 fn verbatim(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
+    let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '{' | '}' => {}
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    if next.is_ascii_punctuation() {
-                        out.push(next);
-                    }
+            // `\_` is `_`; a command such as `\url` is dropped, its argument kept.
+            '\\' => match chars.peek() {
+                Some(&p) if p.is_ascii_punctuation() => {
+                    out.push(p);
+                    chars.next();
                 }
-            }
+                _ => while chars.next_if(char::is_ascii_alphabetic).is_some() {},
+            },
             c => out.push(c),
         }
     }
