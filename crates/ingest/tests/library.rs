@@ -277,3 +277,26 @@ fn other_spellings_of_ids_dates_and_names() {
     assert_eq!(r[2].arxiv_id, arxiv("2401.05678"));
     assert_eq!(r[3].arxiv_id, None, "an eprint on HAL is not an arXiv id");
 }
+
+#[test]
+fn deeply_nested_input_is_read_without_exhausting_the_stack() {
+    let depth = 200_000;
+    let mut bib = String::from("@article{deep, title = {Deep ");
+    bib.push_str(&"\\'{".repeat(depth));
+    bib.push('e');
+    bib.push_str(&"}".repeat(depth));
+    bib.push_str("}}\n@misc{after, title = {After}}\n");
+    let parse = parse_library(bib.as_bytes()).expect("bibtex");
+    let titles: Vec<_> = parse.records.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(titles, ["Deep é", "After"]);
+    let braces = format!("@misc{{b, title = {{{}x{}}}}}\n", "{".repeat(depth), "}".repeat(depth));
+    assert_eq!(parse_library(braces.as_bytes()).expect("bibtex").records[0].title, "x");
+}
+
+#[test]
+fn a_doi_field_with_multi_byte_text_is_no_doi() {
+    let parse =
+        parse_library("@misc{k, title = {T}, doi = {dé:10.1/x}}\n@misc{l, title = {U}, doi = {ééééééééé}}".as_bytes())
+            .expect("bibtex");
+    assert_eq!(parse.records.iter().map(|r| r.doi.clone()).collect::<Vec<_>>(), [None, None]);
+}

@@ -104,9 +104,11 @@ fn accent_argument(chars: &[char], mut i: usize) -> (Option<char>, usize) {
             }
             i += 1;
         }
-        let inner: String = chars[start + 1..i.min(chars.len())].iter().collect();
-        let base = decode(&inner).chars().next().map(dotless);
-        return (base, (i + 1).min(chars.len()));
+        // The letter inside (`{o}`, `{\\i}`), read without recursing, so
+        // deeply nested braces cannot exhaust the stack.
+        let inner = &chars[start + 1..i.min(chars.len())];
+        let base = first_letter(inner);
+        return (base.map(dotless), (i + 1).min(chars.len()));
     }
     if chars.get(i) == Some(&'\\') {
         let mut end = i + 1;
@@ -121,6 +123,29 @@ fn accent_argument(chars: &[char], mut i: usize) -> (Option<char>, usize) {
         Some(&c) => (Some(c), i + 1),
         None => (None, i),
     }
+}
+
+/// The letter an accent's braced argument holds, skipping braces, spaces
+/// and inner accents (`{\\'{e}}`); `\\i` and other letter commands by name.
+fn first_letter(inner: &[char]) -> Option<char> {
+    let mut k = 0;
+    while k < inner.len() {
+        match inner[k] {
+            '{' | '}' | ' ' => k += 1,
+            '\\' => {
+                let name: String = inner[k + 1..].iter().take_while(|c| c.is_ascii_alphabetic()).collect();
+                if name.is_empty() {
+                    k += 2;
+                } else if name.len() == 1 && "cvuHkrdb".contains(name.as_str()) {
+                    k += 2;
+                } else {
+                    return named(&name).and_then(|s| s.chars().next());
+                }
+            }
+            c => return Some(c),
+        }
+    }
+    None
 }
 
 fn dotless(c: char) -> char {

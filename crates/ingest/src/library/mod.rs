@@ -140,7 +140,8 @@ pub(crate) fn normalize_doi(raw: &str) -> Option<String> {
     for prefix in
         ["https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi.org/", "doi:"]
     {
-        if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        // `get`: the text may have a multi-byte character where the prefix would end.
+        if s.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
             s = s[prefix.len()..].trim();
             break;
         }
