@@ -10,7 +10,8 @@
 //! stars and the reason, and it moves as docs/RANKING.md predicts.
 //! A second test follows a new member into their For-you list (issue 16):
 //! sign up, pick categories, like three suggested papers, see the
-//! recommendations with their reasons, and press "not for me" on one.
+//! recommendations with their reasons, press "not for me" on one, and
+//! upload a small BibTeX library and see it matched.
 //! Screenshots are kept as test artefacts.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs
@@ -379,6 +380,35 @@ fn for_you_in_chromium() {
     assert!(!after.contains(&gone), "{gone} is gone: {after:?}");
     assert_eq!(driver.count(&format!("[data-hidden-paper='{gone}'] form.not-for-me button")), 1, "undo is offered");
     driver.screenshot("for-you-not-for-me.png");
+
+    // Upload a small BibTeX library: one entry names a recommended paper by
+    // its arXiv id, one is not in the catalog. The report shows the match,
+    // and the matched paper, now liked, leaves the For-you list.
+    let named = after[0].clone();
+    let bib = tempfile::Builder::new().suffix(".bib").tempfile().unwrap();
+    std::fs::write(
+        bib.path(),
+        format!(
+            "@article{{mine2026,\n  title = {{A paper from my reference manager}},\n  author = {{Reader, Avid}},\n  \
+             eprint = {{{named}}},\n  archivePrefix = {{arXiv}},\n  year = {{2026}}\n}}\n\n\
+             @inproceedings{{old2019,\n  title = {{An Older Paper That Paperboy Never Listed}},\n  \
+             author = {{Writer, Some}},\n  booktitle = {{Proceedings}},\n  year = {{2019}}\n}}\n"
+        ),
+    )
+    .unwrap();
+    driver.goto(&server.url("/settings/library"));
+    let file = driver.find("form.upload input[type='file']");
+    driver.cmd("POST", &format!("/element/{file}/value"), json!({ "text": bib.path().display().to_string() }));
+    submit_and_wait(&driver, "form.upload button[type='submit']");
+    wait_until(&driver, "the import report", |d| d.count(".import-report") == 1);
+    let report = driver.text(&driver.find(".import-report"));
+    assert!(report.contains("2 added") && report.contains("1 matched to papers here"), "{report}");
+    assert_eq!(driver.count(".import-report ul.matched li"), 1, "{report}");
+    assert_eq!(driver.count(".import-report ul.unmatched li"), 1, "{report}");
+    driver.screenshot("library-import.png");
+    driver.goto(&server.url("/for-you"));
+    let now = list_ids(&driver, "ol.for-you");
+    assert!(!now.is_empty() && !now.contains(&named), "the library's paper counts as liked: {now:?}");
 }
 
 /// Clicks the submit button at `css` and waits for the page it leads to.
