@@ -13,8 +13,10 @@
 //! hashing and resets, email verification, settings), submissions
 //! (`submit.rs`: fetched from arXiv within the submission window), digest
 //! subscriptions (`subscriptions.rs`), comments (`comments.rs`), papers
-//! (`papers.rs`: listings, a paper's page, votes, moderation) and members'
-//! profiles and reading lists (`members.rs`). Each takes the store as
+//! (`papers.rs`: listings, a paper's page, votes, moderation), members'
+//! profiles and reading lists (`members.rs`) and members' recommendations
+//! (`recommend.rs`: [`recommend::RecsService`], the For-you list with a
+//! reason per paper). Each takes the store as
 //! `&dyn Database` (or a narrower trait) and returns its own error type.
 //!
 //! The web layer and the CLI call these; these call the store and the search
