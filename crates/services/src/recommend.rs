@@ -182,6 +182,9 @@ fn fingerprint(item: &Item<'_>) -> u64 {
     h.finish()
 }
 
+/// A period's candidates and the catalog change they were read at.
+type PeriodCandidates = (u64, Arc<Vec<StoredPaper>>);
+
 struct Inner {
     search: Option<Arc<SearchEngine>>,
     recommender: Recommender,
@@ -189,7 +192,7 @@ struct Inner {
     features: Mutex<FeatureCache>,
     /// The candidates of recently asked periods, with the catalog's change
     /// sequence number they were read at.
-    candidates: Mutex<HashMap<FeedPeriod, (u64, Arc<Vec<StoredPaper>>)>>,
+    candidates: Mutex<HashMap<FeedPeriod, PeriodCandidates>>,
 }
 
 /// Recommendations for members (see the module documentation). Cheap to
@@ -525,7 +528,7 @@ impl RecsService {
             .not_for_me
             .iter()
             .zip(&disliked_ids)
-            .filter(|((p, at), _)| !liked_at.get(&p.id).is_some_and(|l| l > at))
+            .filter(|((p, at), _)| liked_at.get(&p.id).is_none_or(|l| l <= at))
             .map(|((p, _), id)| Item {
                 id,
                 title: &p.title,
