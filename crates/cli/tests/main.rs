@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod digest;
 mod digest_serve;
+mod eval_recs;
 mod harvest;
 mod login_burst;
 mod move_to_postgres;

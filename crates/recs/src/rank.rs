@@ -174,6 +174,49 @@ impl Recommender {
         out.into_iter().map(|(s, _, _)| s).collect()
     }
 
+    /// A simple reference (`paperboy eval recs`'s centroid row): each
+    /// candidate's cosine to the mean of the liked papers, by sentence
+    /// vector when [`Recommender::uses_vectors`] says so, else by tf-idf
+    /// weighed as `rank` weighs it. One score per candidate, in order; a
+    /// candidate without a vector scores lowest.
+    pub fn centroid_scores(&self, profile: &Profile, candidates: &[Candidate]) -> Vec<f32> {
+        if profile.liked.is_empty() {
+            return vec![0.0; candidates.len()];
+        }
+        if self.uses_vectors(profile, candidates) {
+            let liked: Vec<&[f32]> = profile.liked.iter().filter_map(|i| i.vector).collect();
+            let dim = liked[0].len();
+            let mut centroid = vec![0.0f32; dim];
+            for v in liked.iter().filter(|v| v.len() == dim) {
+                for (c, x) in centroid.iter_mut().zip(v.iter()) {
+                    *c += x;
+                }
+            }
+            let norm = centroid.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+            return candidates
+                .iter()
+                .map(|c| match c.item.vector {
+                    Some(v) if v.len() == dim => v.iter().zip(&centroid).map(|(a, b)| a * b).sum::<f32>() / norm,
+                    _ => f32::MIN,
+                })
+                .collect();
+        }
+        let s = &self.settings;
+        let cand_f: Vec<Features> = candidates.iter().map(|c| self.features(&c.item)).collect();
+        let liked_f: Vec<Features> = profile.liked.iter().map(|i| self.features(i)).collect();
+        let idf = Idf::fit(cand_f.iter().chain(&liked_f), s.min_df, s.max_df);
+        let centroid: Vec<Sparse> = vec![sum_sparse(liked_f.iter().map(|f| idf.vector(f)))];
+        let postings = Postings::new(&centroid);
+        let mut row = [0.0f32];
+        cand_f
+            .iter()
+            .map(|f| {
+                postings.cosines(&idf.vector(f), &mut row);
+                row[0]
+            })
+            .collect()
+    }
+
     /// The bonuses of followed authors, followed categories and saved
     /// searches, capped, and the strongest of them as a reason.
     fn bonus(&self, profile: &Profile, item: &Item) -> Bonus {
@@ -205,6 +248,20 @@ struct Bonus {
     total: f32,
     strongest: f32,
     reason: Option<Reason>,
+}
+
+/// The sum of sparse vectors, sorted by term.
+fn sum_sparse(vectors: impl Iterator<Item = Sparse>) -> Sparse {
+    let mut all: Sparse = vectors.flatten().collect();
+    all.sort_unstable_by_key(|(t, _)| *t);
+    let mut out: Sparse = Vec::with_capacity(all.len());
+    for (t, w) in all {
+        match out.last_mut() {
+            Some((lt, lw)) if *lt == t => *lw += w,
+            _ => out.push((t, w)),
+        }
+    }
+    out
 }
 
 /// Author names compared case-insensitively, whitespace runs as one space.

@@ -1,6 +1,7 @@
 //! `paperboy eval beir DIR`: search quality on a BEIR-format data set
 //! (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv), indexed into a temporary
-//! directory, one row per mode.
+//! directory, one row per mode; `paperboy eval recs DIR`: recommendation
+//! quality (the work is in `eval_recs`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,10 +25,21 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Evaluate the recommender: nDCG@10, Recall@50, MRR@10 over users
+    Recs {
+        /// The directory: papers.jsonl, users.jsonl, candidates.txt
+        dir: PathBuf,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(cmd: EvalCommand, settings: &Settings) -> Result<ExitCode> {
-    let EvalCommand::Beir { dir, split, json } = cmd;
+    let (dir, split, json) = match cmd {
+        EvalCommand::Beir { dir, split, json } => (dir, split, json),
+        EvalCommand::Recs { dir, json } => return recs(dir, json, settings).await,
+    };
     let embedder = super::load_embedder(settings)?;
     let modes = if embedder.is_some() {
         vec![SearchMode::Keyword, SearchMode::Semantic, SearchMode::Hybrid]
@@ -37,6 +49,25 @@ pub async fn run(cmd: EvalCommand, settings: &Settings) -> Result<ExitCode> {
     };
     let label = dir.display().to_string();
     let report = tokio::task::spawn_blocking(move || paperboy_search::eval_beir(&dir, &split, &modes, embedder))
+        .await?
+        .with_context(|| format!("evaluating {label} failed"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn recs(dir: PathBuf, json: bool, settings: &Settings) -> Result<ExitCode> {
+    let embedder = super::load_embedder(settings)?;
+    if embedder.is_none() {
+        eprintln!(
+            "note: no embedding model, so the recommender runs on tf-idf alone; run `paperboy model fetch` first"
+        );
+    }
+    let label = dir.display().to_string();
+    let report = tokio::task::spawn_blocking(move || super::eval_recs::evaluate(&dir, embedder))
         .await?
         .with_context(|| format!("evaluating {label} failed"))?;
     if json {

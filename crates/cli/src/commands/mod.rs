@@ -5,6 +5,7 @@ pub mod database;
 pub mod demo;
 pub mod digest;
 pub mod eval;
+mod eval_recs;
 pub mod harvest;
 pub mod import;
 pub mod model;
