@@ -134,9 +134,8 @@ fn first_letter(inner: &[char]) -> Option<char> {
             '{' | '}' | ' ' => k += 1,
             '\\' => {
                 let name: String = inner[k + 1..].iter().take_while(|c| c.is_ascii_alphabetic()).collect();
-                if name.is_empty() {
-                    k += 2;
-                } else if name.len() == 1 && "cvuHkrdb".contains(name.as_str()) {
+                // An accent (`\\'`, `\\c`) on the letter: skip to the letter.
+                if name.is_empty() || (name.len() == 1 && "cvuHkrdb".contains(name.as_str())) {
                     k += 2;
                 } else {
                     return named(&name).and_then(|s| s.chars().next());
