@@ -12,21 +12,21 @@
 //!
 //! The engine's per-paper representation ([`Features`]) is kept in a
 //! bounded cache keyed by paper id and a fingerprint of the paper's text, so
-//! a page view does not re-tokenise the same papers, and a period's
-//! candidates are kept until the catalog changes; the member's profile is
-//! read on every request, so the next request after a like already ranks
-//! with it.
+//! a page view does not re-tokenise the same papers; a period's candidates
+//! are kept until the catalog changes, and a member's ranking until their
+//! profile or the candidates change. The profile is read on every request,
+//! so the next request after a like already ranks with it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
 use paperboy_core::ranking::{age_hours, listed_at};
 use paperboy_core::trending::{self, SignalInputs, SignalWeights};
 use paperboy_core::{FeedPeriod, FeedSort, PaperId, RankingSettings, UserId};
-use paperboy_recs::{Candidate, Features, Item, Profile, Reason, Recommender, SearchMatch};
+use paperboy_recs::{Candidate, Features, Item, Profile, Reason, Recommender, Scored, SearchMatch};
 use paperboy_search::{SearchEngine, SearchMode, SearchOptions};
 use paperboy_store::{Database, FeedQuery, InterestProfile, StoreError, StoredPaper};
 use thiserror::Error;
@@ -41,6 +41,8 @@ pub const FEATURE_CACHE_ENTRIES: usize = 20_000;
 /// Periods whose candidates are kept (a day, a week and a month of a few
 /// periods back); past it, the cache starts over.
 const CANDIDATE_PERIODS: usize = 16;
+/// Rankings kept (a few hundred bytes each); past it, the cache starts over.
+const RANKING_CACHE_ENTRIES: usize = 10_000;
 /// Papers a saved search contributes at most.
 const SEARCH_MATCHES: usize = 200;
 /// How many of the latest "not for me" papers a [`ForYou`] names (for undo).
@@ -172,6 +174,25 @@ impl FeatureCache {
     }
 }
 
+/// What a ranking depends on besides the candidates: the member, the
+/// period, the length, every signal in the profile with its time, and the
+/// saved searches. Any new like, "not for me", follow or import changes it.
+fn ranking_key(user: UserId, period: FeedPeriod, limit: u32, p: &InterestProfile, queries: &[String]) -> u64 {
+    let mut h = DefaultHasher::new();
+    (user.0, period, limit).hash(&mut h);
+    for l in &p.liked {
+        (l.paper.id.to_string(), l.at.timestamp_micros(), l.source as u8).hash(&mut h);
+    }
+    for t in &p.library_texts {
+        (t.entry, &t.title).hash(&mut h);
+    }
+    for (paper, at) in &p.not_for_me {
+        (paper.id.to_string(), at.timestamp_micros()).hash(&mut h);
+    }
+    (&p.authors, &p.categories, queries).hash(&mut h);
+    h.finish()
+}
+
 /// A fingerprint of what the engine reads of a paper.
 fn fingerprint(item: &Item<'_>) -> u64 {
     let mut h = DefaultHasher::new();
@@ -193,6 +214,8 @@ struct Inner {
     /// The candidates of recently asked periods, with the catalog's change
     /// sequence number they were read at.
     candidates: Mutex<HashMap<FeedPeriod, PeriodCandidates>>,
+    /// Recent rankings by [`ranking_key`], with the candidates they index.
+    rankings: Mutex<HashMap<u64, (Weak<Vec<StoredPaper>>, Vec<Scored>)>>,
 }
 
 /// Recommendations for members (see the module documentation). Cheap to
@@ -213,6 +236,7 @@ impl RecsService {
                 popularity,
                 features: Mutex::new(FeatureCache::default()),
                 candidates: Mutex::default(),
+                rankings: Mutex::default(),
             }),
         }
     }
@@ -250,24 +274,35 @@ impl RecsService {
             let picks = fresh(db, picks).await?;
             return Ok(ForYou { period, picks, cold_start: true, recent_not_for_me, followed_categories, likes });
         }
-        let searches = self.saved_search_matches(db, user, &period, &candidates).await?;
-        let vectors = self.vectors(&candidates, &profile).await?;
-        let gathered = started.elapsed();
-        let this = self.clone();
-        let picks = tokio::task::spawn_blocking(move || {
-            this.rank(&profile, &candidates, &searches, &vectors, now, limit as usize)
-        })
-        .await
-        .map_err(|e| RecsError::Search(format!("ranking task failed: {e}")))?;
-        let ranked = started.elapsed();
+        let queries = self.saved_queries(db, user).await?;
+        let key = ranking_key(user, period, limit, &profile, &queries);
+        let scored = match self.cached_ranking(key, &candidates) {
+            Some(scored) => scored,
+            None => {
+                let searches = self.match_searches(queries, &period, &candidates).await?;
+                let vectors = self.vectors(&candidates, &profile).await?;
+                let gathered = started.elapsed();
+                let (this, ranked) = (self.clone(), Arc::clone(&candidates));
+                let scored = tokio::task::spawn_blocking(move || {
+                    this.rank(&profile, &ranked, &searches, &vectors, now, limit as usize)
+                })
+                .await
+                .map_err(|e| RecsError::Search(format!("ranking task failed: {e}")))?;
+                tracing::debug!(
+                    read_ms = read.as_millis() as u64,
+                    search_and_vectors_ms = (gathered - read).as_millis() as u64,
+                    rank_ms = (started.elapsed() - gathered).as_millis() as u64,
+                    "for-you ranked"
+                );
+                self.keep_ranking(key, &candidates, &scored);
+                scored
+            }
+        };
+        let picks = scored
+            .into_iter()
+            .map(|s| Pick { paper: candidates[s.index].clone(), score: s.score, reason: s.reason })
+            .collect();
         let picks = fresh(db, picks).await?;
-        tracing::debug!(
-            read_ms = read.as_millis() as u64,
-            search_and_vectors_ms = (gathered - read).as_millis() as u64,
-            rank_ms = (ranked - gathered).as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "for-you ranked"
-        );
         Ok(ForYou { period, picks, cold_start: false, recent_not_for_me, followed_categories, likes })
     }
 
@@ -411,23 +446,45 @@ impl RecsService {
         Ok(out)
     }
 
-    /// The member's saved searches (of their linked subscription) and the
-    /// candidates each matches.
-    async fn saved_search_matches(
+    /// A ranking kept for `key` over these very candidates, if any.
+    fn cached_ranking(&self, key: u64, candidates: &Arc<Vec<StoredPaper>>) -> Option<Vec<Scored>> {
+        let cache = self.inner.rankings.lock().unwrap_or_else(|p| p.into_inner());
+        let (over, scored) = cache.get(&key)?;
+        Weak::ptr_eq(over, &Arc::downgrade(candidates)).then(|| scored.clone())
+    }
+
+    fn keep_ranking(&self, key: u64, candidates: &Arc<Vec<StoredPaper>>, scored: &[Scored]) {
+        let mut cache = self.inner.rankings.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= RANKING_CACHE_ENTRIES && !cache.contains_key(&key) {
+            cache.clear();
+        }
+        cache.insert(key, (Arc::downgrade(candidates), scored.to_vec()));
+    }
+
+    /// The queries of the member's saved searches (of their linked
+    /// subscription); none without a search engine, which matches them.
+    async fn saved_queries(&self, db: &dyn Database, user: UserId) -> Result<Vec<String>, RecsError> {
+        if self.inner.search.is_none() {
+            return Ok(Vec::new());
+        }
+        let Some(sub) = db.subscriber_for_user(user).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(db.saved_searches(sub.id).await?.into_iter().map(|s| s.query).collect())
+    }
+
+    /// The candidates each saved search matches (searches matching none
+    /// are left out).
+    async fn match_searches(
         &self,
-        db: &dyn Database,
-        user: UserId,
+        queries: Vec<String>,
         period: &FeedPeriod,
         candidates: &[StoredPaper],
     ) -> Result<Vec<(String, HashSet<String>)>, RecsError> {
         let Some(engine) = self.inner.search.clone() else {
             return Ok(Vec::new());
         };
-        let Some(sub) = db.subscriber_for_user(user).await? else {
-            return Ok(Vec::new());
-        };
-        let saved = db.saved_searches(sub.id).await?;
-        if saved.is_empty() {
+        if queries.is_empty() {
             return Ok(Vec::new());
         }
         let ids: HashSet<String> = candidates.iter().map(|p| p.paper.id.to_string()).collect();
@@ -439,7 +496,6 @@ impl RecsService {
             highlights: false,
             ..SearchOptions::default()
         };
-        let queries: Vec<String> = saved.into_iter().map(|s| s.query).collect();
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::with_capacity(queries.len());
             for q in queries {
@@ -488,7 +544,7 @@ impl RecsService {
         vectors: &HashMap<String, Vec<f32>>,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Vec<Pick> {
+    ) -> Vec<Scored> {
         let ids: Vec<String> = candidates.iter().map(|p| p.paper.id.to_string()).collect();
         let liked_ids: Vec<String> = profile.liked.iter().map(|l| l.paper.id.to_string()).collect();
         let disliked_ids: Vec<String> = profile.not_for_me.iter().map(|(p, _)| p.id.to_string()).collect();
@@ -583,7 +639,6 @@ impl RecsService {
             .rank_with(&rec_profile, &ranked, |item| features.get(item.id).map(Arc::as_ref))
             .into_iter()
             .take(limit)
-            .map(|s| Pick { paper: candidates[s.index].clone(), score: s.score, reason: s.reason })
             .collect()
     }
 }

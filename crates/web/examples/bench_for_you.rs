@@ -110,7 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         render.push(all - s);
         total.push(all);
     }
-    summary("RecsService::page (profile, candidates, rank, votes)", service);
+    summary("RecsService::page, profile unchanged (ranking kept)", service);
     // Where the service's time goes: its two store reads on their own.
     let (mut profile, mut feed) = (Vec::new(), Vec::new());
     let q = FeedQuery {
@@ -143,6 +143,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         after_like.push(t.elapsed());
         assert!(data.for_you.picks.iter().all(|x| x.paper.paper.id != p.paper.id), "a liked paper leaves the list");
     }
-    summary("a like, then the next page", after_like);
+    summary("a like, then the next page (ranked anew)", after_like);
     Ok(())
 }
