@@ -135,8 +135,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A new like, then the next page: the model is the profile, so the next
     // request already ranks with it.
     let mut after_like = Vec::new();
-    let q = FeedQuery { from: Some(week.start()), until: Some(week.end()), limit: runs, ..FeedQuery::default() };
-    for p in store.feed(&q).await?.items {
+    let q = FeedQuery { from: Some(week.start()), until: Some(week.end()), limit: 5_000, ..FeedQuery::default() };
+    let week_papers = store.feed(&q).await?.items;
+    let ids: Vec<_> = week_papers.iter().map(|p| p.paper.id.clone()).collect();
+    let voted = store.voted_among(user.id, &ids).await?;
+    let fresh_likes = week_papers.into_iter().filter(|p| !voted.contains(&p.paper.id)).take(runs as usize);
+    for p in fresh_likes {
         let t = Instant::now();
         store.set_vote(user.id, &p.paper.id, true).await?;
         let data = recs.page(&store, user.id, Some(week), page_size, 12).await?.ok_or("no page")?;
