@@ -20,6 +20,7 @@ mod error;
 mod item;
 mod jsonl;
 mod kaggle;
+pub mod library;
 mod lines;
 mod listing;
 mod oai;
@@ -39,6 +40,7 @@ use chrono::NaiveDate;
 
 pub use error::IngestError;
 pub use item::{Item, Rejection};
+pub use library::{LibraryError, LibraryFileFormat, LibraryParse, LibraryRecord, Rejected, parse_library};
 pub use oai::{OaiPageInfo, oai_page_info};
 
 use source::{BUF_SIZE, Counting, Source};

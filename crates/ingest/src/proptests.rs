@@ -749,3 +749,67 @@ proptest! {
         prop_assert_eq!(paper.id.to_string(), ArxivId::parse(&p.base).map_err(|e| TestCaseError::fail(e.to_string()))?.to_string());
     }
 }
+
+// ---- Library files (BibTeX, RIS) ----------------------------------------
+
+const LIBRARY_SEEDS: &[&[u8]] = &[
+    include_bytes!("../../../tests/fixtures/library/zotero.bib"),
+    include_bytes!("../../../tests/fixtures/library/scholar.bib"),
+    include_bytes!("../../../tests/fixtures/library/broken.bib"),
+    include_bytes!("../../../tests/fixtures/library/zotero.ris"),
+    include_bytes!("../../../tests/fixtures/library/mendeley.ris"),
+    include_bytes!("../../../tests/fixtures/library/broken.ris"),
+];
+
+/// Parses a library; every record has a title, every rejection a line
+/// inside the file and a reason, and there are no more entries than lines.
+fn parse_library_checked(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(parse) = crate::library::parse_library(bytes) else {
+        return Ok(());
+    };
+    let lines = bytes.split(|&b| b == b'\n').count();
+    prop_assert!(parse.records.len() + parse.rejected.len() <= lines + 1);
+    for r in &parse.records {
+        prop_assert!(!r.title.trim().is_empty(), "{r:?}");
+    }
+    for r in &parse.rejected {
+        prop_assert!(r.line >= 1 && r.line <= lines && !r.why.is_empty(), "{r:?} in {lines} lines");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Arbitrary bytes, alone or after a BibTeX or RIS opening: no panic.
+    #[test]
+    fn library_arbitrary_bytes_never_panic(
+        head in proptest::sample::select(vec!["", "@article{k,\n title = {", "@string{x = \"", "TY  - JOUR\nTI  - ", "@misc(", "@"]),
+        body in proptest::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let mut bytes = head.as_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        parse_library_checked(&bytes)?;
+    }
+
+    /// The fixtures, mutated: no panic, bounded output.
+    #[test]
+    fn library_mutated_files_never_panic(
+        doc in proptest::sample::select(LIBRARY_SEEDS).prop_map(<[u8]>::to_vec),
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        parse_library_checked(&mutate(doc, &mutations))?;
+    }
+
+    /// Arbitrary text in a BibTeX title or RIS value: no panic, a title comes back.
+    #[test]
+    fn library_any_title_text(text in "[^{}\\\\@\r\n]{1,60}[A-Za-z]") {
+        let bib = format!("@article{{k,\n  title = {{{text}}},\n}}\n");
+        let parse = crate::library::parse_library(bib.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(parse.records.len(), 1, "{:?}", parse);
+        let ris = format!("TY  - JOUR\nTI  - {text}\nER  - \n");
+        let parse = crate::library::parse_library(ris.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(parse.records.len(), 1, "{:?}", parse);
+        prop_assert_eq!(&parse.records[0].title, &paperboy_core::text::normalize_ws(&text));
+    }
+}

@@ -5,6 +5,7 @@
 mod common;
 
 mod jsonl;
+mod library;
 mod listing_and_detect;
 mod mangled;
 mod xml;

@@ -26,6 +26,7 @@ pub mod harvest;
 pub mod indexer;
 pub mod jobs;
 pub mod lease;
+pub mod library;
 pub mod limits;
 pub mod members;
 pub mod model;

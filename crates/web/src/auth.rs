@@ -180,13 +180,34 @@ pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Nex
         Some(v) => Some(v.csrf().to_string()),
         None => cookie(req.headers(), CSRF_COOKIE),
     };
+    // The library upload may be multipart/form-data (a file): read with
+    // its own cap, its `csrf` field checked the same way.
+    let upload = crate::multipart::boundary(req.headers())
+        .filter(|_| crate::multipart::MULTIPART_FORMS.contains(&req.uri().path()));
     let (mut parts, body) = req.into_parts();
-    let bytes = match read_form_body(body, st.config.connections.body_timeout).await {
+    let limit = if upload.is_some() { crate::multipart::MAX_UPLOAD_BYTES } else { MAX_FORM_BYTES };
+    let bytes = match read_body(body, st.config.connections.body_timeout, limit).await {
         Ok(b) => b,
+        Err(WebError::TooLarge) if upload.is_some() => {
+            let kib = crate::multipart::MAX_UPLOAD_BYTES / 1024;
+            let msg =
+                format!("The upload is larger than {kib} KiB. Export part of your library and upload it in pieces.");
+            return WebError::TooLargeUpload(msg).into_html_response(&st.config);
+        }
         Err(e) => return e.into_html_response(&st.config),
     };
-    let form = Form::parse(&bytes).ok();
-    let given = form.as_ref().and_then(|f| f.get("csrf"));
+    let multipart = match &upload {
+        Some(boundary) => match crate::multipart::Multipart::parse(boundary, &bytes) {
+            Ok(m) => Some(m),
+            Err(e) => return e.into_html_response(&st.config),
+        },
+        None => None,
+    };
+    let form = if multipart.is_some() { None } else { Form::parse(&bytes).ok() };
+    let given = match &multipart {
+        Some(m) => m.text("csrf"),
+        None => form.as_ref().and_then(|f| f.get("csrf")),
+    };
     let valid = matches!((&expected, given), (Some(e), Some(g)) if same_secret(e, g));
     if !valid && !ANONYMOUS_FORMS.contains(&parts.uri.path()) {
         return WebError::Forbidden(
@@ -202,6 +223,9 @@ pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Nex
     if let Some(form) = form {
         parts.extensions.insert(form);
     }
+    if let Some(multipart) = multipart {
+        parts.extensions.insert(multipart);
+    }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
@@ -209,7 +233,12 @@ pub async fn csrf_middleware(State(st): State<AppState>, req: Request, next: Nex
 /// beyond), and whole within `timeout` ([`WebError::SlowBody`] otherwise,
 /// also when the server's own body deadline passes first).
 pub async fn read_form_body(body: Body, timeout: Duration) -> Result<Bytes, WebError> {
-    match tokio::time::timeout(timeout, to_bytes(body, MAX_FORM_BYTES)).await {
+    read_body(body, timeout, MAX_FORM_BYTES).await
+}
+
+/// [`read_form_body`] with another cap.
+async fn read_body(body: Body, timeout: Duration, limit: usize) -> Result<Bytes, WebError> {
+    match tokio::time::timeout(timeout, to_bytes(body, limit)).await {
         Err(_) => Err(WebError::SlowBody),
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if crate::server::is_body_timeout(&e) => Err(WebError::SlowBody),

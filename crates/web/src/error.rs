@@ -54,6 +54,9 @@ pub enum WebError {
     /// A form body over the limit (413).
     #[error("The form is too large")]
     TooLarge,
+    /// An upload over its limit (413); the message says the limit and what to do.
+    #[error("{0}")]
+    TooLargeUpload(String),
     /// Too many failed attempts; try again after `retry_after` seconds (429).
     #[error("Too many failed attempts: wait {} and try again", wait_text(*retry_after))]
     TooManyAttempts { retry_after: u64 },
@@ -253,7 +256,7 @@ impl WebError {
             WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Gone(_) => StatusCode::GONE,
-            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooLarge | WebError::TooLargeUpload(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::TooManyAttempts { .. } | WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::SlowBody => StatusCode::REQUEST_TIMEOUT,
             WebError::Panicked { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -24,6 +24,7 @@ pub mod error;
 pub mod feeds;
 pub mod links;
 pub mod markdown;
+pub mod multipart;
 pub mod openapi;
 pub mod pages;
 pub mod panic;
@@ -181,6 +182,14 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/tokens", post(pages::settings::create_token))
         .route("/settings/tokens/revoke", post(pages::settings::revoke_token))
         .route("/settings/digest", post(pages::subscribe::settings_digest))
+        .route("/settings/interests", get(pages::interests::show))
+        .route("/settings/interests/categories", post(pages::interests::category))
+        .route("/settings/interests/authors", post(pages::interests::author))
+        .route("/settings/interests/not-for-me", post(pages::interests::undo_not_for_me))
+        .route("/settings/interests/clear", get(pages::interests::confirm_clear).post(pages::interests::clear))
+        .route("/settings/interests/feed-secret", post(pages::interests::rotate_feed_secret))
+        .route("/settings/library", get(pages::library::show).post(pages::library::upload))
+        .route("/settings/library/remove", post(pages::library::remove))
         .route("/subscribe", get(pages::subscribe::form_page).post(pages::subscribe::subscribe))
         .route("/subscribe/confirm/{token}", get(pages::subscribe::confirm))
         .route("/subscription/{token}", get(pages::subscribe::manage_page).post(pages::subscribe::manage))

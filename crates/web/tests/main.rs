@@ -38,6 +38,8 @@ mod pages {
     mod admin_harvest;
     mod comments;
     mod feed;
+    mod interests;
+    mod library;
     mod paper;
     mod settings;
 }

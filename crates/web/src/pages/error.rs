@@ -19,7 +19,7 @@ pub fn render(config: &WebSettings, err: &WebError) -> String {
         WebError::Forbidden(_) => "Not allowed",
         WebError::NotFound(_) => "Not found",
         WebError::Gone(_) => "This link has expired",
-        WebError::TooLarge => "Too large",
+        WebError::TooLarge | WebError::TooLargeUpload(_) => "Too large",
         WebError::SlowBody => "Too slow",
         WebError::TooManyAttempts { .. } => "Too many attempts",
         WebError::RateLimited { .. } => "Slow down",

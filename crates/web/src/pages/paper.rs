@@ -222,7 +222,23 @@ pub fn render(config: &WebSettings, stored: &StoredPaper, view: PaperView<'_>) -
             }
             h1 { (p.title) }
             @if !p.authors.is_empty() {
-                p.authors { (p.authors.join(", ")) }
+                @if let Some(v) = &viewer {
+                    p.authors {
+                        @for (i, a) in p.authors.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (a)
+                            form.inline.follow method="post" action="/settings/interests/authors" {
+                                input type="hidden" name="csrf" value=(v.csrf());
+                                input type="hidden" name="name" value=(a);
+                                input type="hidden" name="on" value="1";
+                                input type="hidden" name="next" value=(here);
+                                button.link type="submit" title=(format!("Follow {a}")) aria-label=(format!("Follow {a}")) { "+" }
+                            }
+                        }
+                    }
+                } @else {
+                    p.authors { (p.authors.join(", ")) }
+                }
             }
             @if let Some(by) = &stored.submitted_by {
                 p.submitter.muted { "Submitted by " a href=(format!("/u/{by}")) { (by) } }

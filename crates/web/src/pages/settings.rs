@@ -63,6 +63,11 @@ async fn render(st: &AppState, v: &Viewer, notice: Notice<'_>) -> Result<String,
                 dt { "Role" } dd { (user.role.as_str()) }
                 dt { "Member since" } dd { (human_day(user.created_at.date_naive())) }
             }
+            h2 { "Recommendations" }
+            p.settings-nav {
+                a href="/settings/interests" { "Recommendations" } ": what your " a href="/for-you" { "For you" } " list is made from (followed categories and authors, “not for me”, your "
+                a href="/settings/library" { "imported library" } ", the private feed)."
+            }
             (digest)
             h2 { "Change password" }
             form.account-form method="post" action="/settings/password" {
