@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tz: chrono_tz::UTC,
     };
     let search: Arc<dyn paperboy_mail::SavedSearchMatcher> = Arc::new(HybridMatcher(engine));
-    let builder = DigestBuilder { db, search: Some(search), signer: Signer::random()?, site };
+    let builder = DigestBuilder { db, search: Some(search), picks: None, signer: Signer::random()?, site };
     let smtp = SmtpSettings {
         host: "127.0.0.1".into(),
         port: u16::try_from(port)?,

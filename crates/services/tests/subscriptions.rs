@@ -36,7 +36,7 @@ async fn setup() -> (tempfile::TempDir, SqlStore, Arc<Postman>) {
         ca_file: None,
     };
     let mailer = Mailer::new(&smtp, &site.from).unwrap();
-    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
+    let builder = DigestBuilder { db, search: None, picks: None, signer: Signer::random().unwrap(), site };
     let postman = Arc::new(Postman::new(builder, mailer, DeliverySettings::default()));
     (dir, store, postman)
 }

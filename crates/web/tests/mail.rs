@@ -58,7 +58,7 @@ async fn site() -> Option<TestSite> {
         from: paperboy_mail::message::sender("Paperboy", "digest@example.org").unwrap(),
         tz: "UTC".parse().unwrap(),
     };
-    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
+    let builder = DigestBuilder { db, search: None, picks: None, signer: Signer::random().unwrap(), site };
     let smtp = smtp_settings(sink.port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let postman = Arc::new(Postman::new(builder, mailer, DeliverySettings { per_second: 100.0, ..Default::default() }));

@@ -34,6 +34,7 @@ pub async fn builder(
     Ok(DigestBuilder {
         db,
         search: search.map(|engine| Arc::new(HybridMatcher(engine)) as Arc<dyn SavedSearchMatcher>),
+        picks: None,
         signer,
         site: Site {
             name: settings.server.site_name.clone(),
@@ -117,10 +118,15 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
     if args.dry_run {
         let report = builder.build_period(&period, only.as_ref(), true).await?;
         println!(
-            "{} digests for {} would be queued (dry run): {} (empty, not sent: {}, queued before: {})",
-            args.period, period.key, report.built, report.empty, report.already_there
+            "{} digests for {} would be queued (dry run): {} (empty, not sent: {}, queued before: {}{})",
+            args.period,
+            period.key,
+            report.built,
+            report.empty,
+            report.already_there,
+            not_built(report.failed)
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     // The SMTP settings are checked (a bad CA file, say) before anything is queued.
     let postman = postman(builder, settings)?.context("no SMTP server is configured: set PAPERBOY_SMTP_HOST")?;
@@ -130,8 +136,13 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
     let build = || postman.builder.build_period(&period, only.as_ref(), false);
     let report = wait_for_lease(db.as_ref(), DIGEST_LEASE, &holder, settings.lease, build).await??;
     println!(
-        "{} digests for {} queued: {} (empty, not sent: {}, queued before: {})",
-        args.period, period.key, report.built, report.empty, report.already_there
+        "{} digests for {} queued: {} (empty, not sent: {}, queued before: {}{})",
+        args.period,
+        period.key,
+        report.built,
+        report.empty,
+        report.already_there,
+        not_built(report.failed)
     );
     let sent = postman.deliver_now().await?;
     let counts = db.outbox_counts().await?;
@@ -145,5 +156,19 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         smtp_ms = sent.smtp_time.as_millis() as u64,
         "digest run timings"
     );
+    if report.failed > 0 {
+        eprintln!(
+            "{} digests could not be built (the log says why); the others were sent. Run the same command again \
+             to build the missing ones: nobody gets a second digest for {}.",
+            report.failed, period.key
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `, not built: N` when some digests failed; nothing otherwise, so that
+/// the line of a clean run reads as before.
+fn not_built(failed: u64) -> String {
+    if failed > 0 { format!(", not built: {failed}") } else { String::new() }
 }
