@@ -281,3 +281,86 @@ async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
     assert!(r.body.contains("You are subscribed with"), "{}", r.body);
     assert!(site.store.subscriber_by_email(&root).await.unwrap().unwrap().confirmed_at.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_chooses_what_the_digest_carries_and_a_plain_subscriber_cannot_choose_recommendations() {
+    use paperboy_core::Role;
+    use paperboy_services::accounts::{self, SignUp};
+    use paperboy_store::DigestContent;
+    let Some(site) = site().await else { return };
+    let member = SignUp {
+        username: "ada",
+        email: "ada@example.org",
+        password: "correct horse battery",
+        role: Role::Member,
+        email_verified: true,
+    };
+    accounts::sign_up(&site.store, &member).await.unwrap();
+    let mut b = Browser::new(&site);
+    let csrf = b.get("/login").await.csrf();
+    b.post("/login", &[("csrf", &csrf), ("username", "ada"), ("password", "correct horse battery")]).await;
+    let settings = b.get("/settings").await;
+    assert!(!settings.body.contains("What the digest carries"), "no choice before there is a subscription");
+    let r = b.post("/settings/digest", &[("csrf", &settings.csrf()), ("do", "subscribe")]).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let email = Email::parse("ada@example.org").unwrap();
+    let sub = site.store.subscriber_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(sub.content, DigestContent::Trending, "a new subscription carries trending papers");
+
+    // The choice is on the member's settings page, and round-trips.
+    let page = b.get("/settings").await;
+    assert!(page.body.contains("What the digest carries"), "{}", page.body);
+    assert!(page.body.contains(r#"value="trending" checked"#), "{}", page.body);
+    for (value, content) in [("recommended", DigestContent::Recommended), ("both", DigestContent::Both)] {
+        let r = b
+            .post(
+                "/settings/digest",
+                &[
+                    ("csrf", &page.csrf()),
+                    ("do", "update"),
+                    ("frequency", "weekly"),
+                    ("categories", "cs.LG"),
+                    ("content", value),
+                ],
+            )
+            .await;
+        assert!(r.status.is_success(), "{value}: {}", r.body);
+        let now = site.store.subscriber(sub.id).await.unwrap().unwrap();
+        assert_eq!((now.content, now.frequency), (content, Frequency::Weekly), "{value}");
+        let shown = b.get("/settings").await;
+        assert!(shown.body.contains(&format!(r#"value="{value}" checked"#)), "{value}: {}", shown.body);
+    }
+    let r = b
+        .post(
+            "/settings/digest",
+            &[("csrf", &page.csrf()), ("do", "update"), ("frequency", "daily"), ("content", "everything")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Choose what the digest carries"), "{}", r.body);
+    let now = site.store.subscriber(sub.id).await.unwrap().unwrap();
+    assert_eq!((now.content, now.frequency), (DigestContent::Both, Frequency::Weekly), "a refusal changes nothing");
+
+    // A subscription without a member: no choice on its manage page, and a
+    // forged post asking for recommendations is a 400 that says why.
+    let plain = site.store.subscribe(&Email::parse("bob@example.org").unwrap(), None).await.unwrap();
+    site.store.confirm_subscriber(plain.id).await.unwrap();
+    let token = site.postman.signer().sign(Purpose::Manage, plain.id, Utc::now() + chrono::Duration::days(1));
+    let manage = format!("/subscription/{token}");
+    let form = b.get(&manage).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(!form.body.contains("What the digest carries"), "{}", form.body);
+    let r = b
+        .post(&manage, &[("csrf", &form.csrf()), ("do", "update"), ("frequency", "weekly"), ("content", "recommended")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("Recommendations are mailed only to a member"), "{}", r.body);
+    let after = site.store.subscriber(plain.id).await.unwrap().unwrap();
+    assert_eq!((after.content, after.frequency), (DigestContent::Trending, Frequency::Daily), "nothing changed");
+    // Trending stays a valid choice for it.
+    let r = b
+        .post(&manage, &[("csrf", &form.csrf()), ("do", "update"), ("frequency", "weekly"), ("content", "trending")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(site.store.subscriber(plain.id).await.unwrap().unwrap().frequency, Frequency::Weekly);
+}
