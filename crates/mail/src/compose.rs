@@ -268,8 +268,8 @@ impl DigestBuilder {
     /// One subscriber's digest; `search_time` gets the time spent in search
     /// and recommendations. `trending` is the period's list
     /// ([`DigestBuilder::trending`]); a subscription that asked for
-    /// recommendations only leaves it out, and one that asked for both
-    /// leaves out of it the papers its recommendations already show.
+    /// recommendations only leaves it out, one that asked for both shows
+    /// both lists as they are.
     pub async fn digest_for(
         &self,
         sub: &Subscriber,
@@ -285,7 +285,7 @@ impl DigestBuilder {
         };
         let trending = match content {
             DigestContent::Recommended => Vec::new(),
-            _ => trending.iter().filter(|t| !recommended.iter().any(|r| r.id == t.id)).cloned().collect(),
+            DigestContent::Trending | DigestContent::Both => trending.to_vec(),
         };
         let mut sections = Vec::new();
         if let Some(matcher) = &self.search {
