@@ -302,7 +302,7 @@ async fn a_member_chooses_what_the_digest_carries_and_a_plain_subscriber_cannot_
     let settings = b.get("/settings").await;
     assert!(!settings.body.contains("What the digest carries"), "no choice before there is a subscription");
     let r = b.post("/settings/digest", &[("csrf", &settings.csrf()), ("do", "subscribe")]).await;
-    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "back to /settings: {}", r.body);
     let email = Email::parse("ada@example.org").unwrap();
     let sub = site.store.subscriber_by_email(&email).await.unwrap().unwrap();
     assert_eq!(sub.content, DigestContent::Trending, "a new subscription carries trending papers");
@@ -324,7 +324,7 @@ async fn a_member_chooses_what_the_digest_carries_and_a_plain_subscriber_cannot_
                 ],
             )
             .await;
-        assert!(r.status.is_success(), "{value}: {}", r.body);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{value}: {}", r.body);
         let now = site.store.subscriber(sub.id).await.unwrap().unwrap();
         assert_eq!((now.content, now.frequency), (content, Frequency::Weekly), "{value}");
         let shown = b.get("/settings").await;
