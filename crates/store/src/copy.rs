@@ -51,6 +51,11 @@ pub const TABLES: &[&str] = &[
     "paper_source_ranks",
     "paper_signals",
     "signal_sources",
+    "not_for_me",
+    "followed_authors",
+    "followed_categories",
+    "library_entries",
+    "feed_secrets",
 ];
 
 /// Rows read from SQLite at a time.

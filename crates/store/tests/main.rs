@@ -10,6 +10,7 @@ mod community;
 mod community_changes;
 mod coordination;
 mod harvest;
+mod interests;
 mod mailing;
 mod schema;
 mod signals;

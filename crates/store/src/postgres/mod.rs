@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (7, "rate_limit_attempts", include_str!("../../migrations/postgres/0007_rate_limit_attempts.sql")),
     (8, "community_changes", include_str!("../../migrations/postgres/0008_community_changes.sql")),
     (9, "signals", include_str!("../../migrations/postgres/0009_signals.sql")),
+    (10, "interests", include_str!("../../migrations/postgres/0010_interests.sql")),
 ];
 
 /// Advisory lock key held (until commit) by every transaction that changes
@@ -143,6 +144,14 @@ impl Backend for PgBackend {
 
     async fn begin(&self) -> Result<Tx<'_>, StoreError> {
         Ok(Tx::Postgres(self.pool.begin().await?))
+    }
+
+    /// `REPEATABLE READ, READ ONLY`: every statement sees the snapshot of the
+    /// first (`READ COMMITTED`, the default, takes one per statement).
+    async fn begin_read(&self) -> Result<Tx<'_>, StoreError> {
+        let mut tx = self.begin().await?;
+        Query::new("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut tx).await?;
+        Ok(tx)
     }
 
     /// No lock of its own: PostgreSQL has many writers; row locks and

@@ -33,6 +33,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// outbox updates, harvest starts).
     async fn begin(&self) -> Result<Tx<'_>, StoreError>;
 
+    /// A read-only transaction whose statements all see one snapshot, for
+    /// reads gathered from several statements (a member's interest profile).
+    /// SQLite: a deferred transaction (in WAL mode its first read fixes the
+    /// snapshot); PostgreSQL: `REPEATABLE READ, READ ONLY`.
+    async fn begin_read(&self) -> Result<Tx<'_>, StoreError>;
+
     /// A transaction that writes but leaves the change feed alone (suspending
     /// a member, spending a link, purging). SQLite: waits its turn in the
     /// process's writer queue; PostgreSQL: a plain transaction.

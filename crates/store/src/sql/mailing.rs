@@ -28,7 +28,7 @@ use crate::{
 
 /// Columns read into a [`Subscriber`] by [`row_to_subscriber`].
 pub(crate) const SUBSCRIBER_COLUMNS: &str = "id, email, user_id, frequency, categories, created_at, confirmed_at, \
-     unsubscribed_at, paused_at, bounces";
+     unsubscribed_at, paused_at, bounces, content";
 
 /// Columns read into an [`OutboxMail`] by [`row_to_mail`].
 pub(crate) const MAIL_COLUMNS: &str = "id, subscriber_id, kind, period_key, recipient, message_id, message, attempts";
@@ -54,6 +54,11 @@ pub(crate) const UNSUBSCRIBE: &str =
 /// Binds: frequency, padded categories, id.
 pub(crate) const UPDATE_SUBSCRIPTION: &str =
     "UPDATE subscribers SET frequency = ?, categories = ?, paused_at = NULL, bounces = 0 WHERE id = ?";
+
+/// Only a member's subscription may carry recommendations.
+/// Binds: content, id, content.
+pub(crate) const SET_CONTENT: &str =
+    "UPDATE subscribers SET content = ? WHERE id = ? AND (user_id IS NOT NULL OR ? = 'trending')";
 
 pub(crate) const SAVED_SEARCHES: &str = "SELECT id, query FROM saved_searches WHERE subscriber_id = ? ORDER BY id";
 
@@ -132,7 +137,7 @@ pub(crate) fn row_to_subscriber<R: Cells>(r: &R) -> Result<Subscriber, StoreErro
         user: r.opt_int(2).map(UserId),
         frequency,
         categories,
-        content: crate::DigestContent::Trending,
+        content: DigestContent::parse(&r.text(10)).ok_or_else(|| corrupt(id, "content".into()))?,
         created_at: parse_ts(r.opt_text(5)).ok_or_else(|| corrupt(id, "created_at".into()))?,
         confirmed_at: parse_ts(r.opt_text(6)),
         unsubscribed_at: parse_ts(r.opt_text(7)),
@@ -242,8 +247,17 @@ impl Mailing for SqlStore {
         Ok(self.subscriber(id).await?.is_some())
     }
 
-    async fn set_digest_content(&self, _id: SubscriberId, _content: DigestContent) -> Result<Subscriber, StoreError> {
-        unimplemented!("scaffold: issue 16 store helper implements this")
+    async fn set_digest_content(&self, id: SubscriberId, content: DigestContent) -> Result<Subscriber, StoreError> {
+        let done =
+            Query::new(SET_CONTENT).bind(content.as_str()).bind(id.0).bind(content.as_str()).execute(self.pool());
+        if done.await? == 0 {
+            // No row changed: no such subscriber, or one without a member.
+            return match self.subscriber(id).await? {
+                None => Err(StoreError::SubscriberNotFound(id.0)),
+                Some(_) => Err(StoreError::DigestNeedsMember),
+            };
+        }
+        self.subscriber(id).await?.ok_or(StoreError::SubscriberNotFound(id.0))
     }
 
     async fn update_subscription(

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (7, "rate_limit_attempts", include_str!("../../migrations/sqlite/0007_rate_limit_attempts.sql")),
     (8, "community_changes", include_str!("../../migrations/sqlite/0008_community_changes.sql")),
     (9, "signals", include_str!("../../migrations/sqlite/0009_signals.sql")),
+    (10, "interests", include_str!("../../migrations/sqlite/0010_interests.sql")),
 ];
 
 /// A Paperboy database in one SQLite file (or in memory).
@@ -116,6 +117,12 @@ impl Backend for SqliteBackend {
 
     async fn begin(&self) -> Result<Tx<'_>, StoreError> {
         Ok(Tx::Sqlite { tx: self.pool.begin().await?, turn: None })
+    }
+
+    /// A plain deferred transaction: in WAL mode its first read fixes the
+    /// snapshot that the rest of it sees.
+    async fn begin_read(&self) -> Result<Tx<'_>, StoreError> {
+        self.begin().await
     }
 
     /// Starts a write transaction once no other write of this process is
