@@ -1,8 +1,10 @@
 //! `paperboy digest run`: builds a period's email digests into the outbox
 //! and delivers them; and the digest builder and postman that `serve`
 //! hands to its digest and outbox jobs (`paperboy_services::jobs`), which
-//! build the same digests at the configured time. The `[mail]` settings
-//! they share are in `config::mail`.
+//! build the same digests at the configured time, with saved searches
+//! matched by hybrid search and a member's recommendations from the same
+//! [`RecsService`] as `/for-you`. The `[mail]` settings they share are in
+//! `config::mail`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,18 +15,28 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use paperboy_core::Email;
-use paperboy_mail::{DigestBuilder, Mailer, Period, Postman, SavedSearchMatcher, Signer, Site};
+use paperboy_mail::{DigestBuilder, Mailer, Period, PersonalPicks, Postman, SavedSearchMatcher, Signer, Site};
 use paperboy_search::SearchEngine;
 use paperboy_services::jobs::digest::HybridMatcher;
+use paperboy_services::jobs::picks::RecsPicks;
 use paperboy_services::lease::{DIGEST_LEASE, holder_id, wait_for_lease};
+use paperboy_services::recommend::{Popularity, RecsService};
 use paperboy_store::{Database, Frequency};
 
+/// The recommender over `engine`, scoring popularity with the site's
+/// `[ranking]` settings: what `/for-you` and the personal digest rank with.
+pub fn recommender(settings: &Settings, engine: &Arc<SearchEngine>) -> RecsService {
+    RecsService::new(Some(Arc::clone(engine)), Popularity { params: settings.ranking, weights: settings.weights })
+}
+
 /// Everything mail needs, for `serve` and `digest run`. `smtp` may be
-/// `None` only for a dry run.
+/// `None` only for a dry run; without `recs`, every digest carries
+/// trending papers.
 pub async fn builder(
     settings: &Settings,
     db: Arc<dyn Database>,
     search: Option<Arc<SearchEngine>>,
+    recs: Option<RecsService>,
     base_url: &str,
 ) -> Result<DigestBuilder> {
     let mail = &settings.mail;
@@ -32,9 +44,9 @@ pub async fn builder(
     let from = paperboy_mail::message::sender(&settings.server.site_name, &mail.from)?;
     let tz = mail.time_zone.trim().parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", mail.time_zone))?;
     Ok(DigestBuilder {
-        db,
         search: search.map(|engine| Arc::new(HybridMatcher(engine)) as Arc<dyn SavedSearchMatcher>),
-        picks: None,
+        picks: recs.map(|r| Arc::new(RecsPicks::new(r, Arc::clone(&db))) as Arc<dyn PersonalPicks>),
+        db,
         signer,
         site: Site {
             name: settings.server.site_name.clone(),
@@ -113,7 +125,8 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
     // --base-url is in settings.server already.
     let server = &settings.server;
     let base_url = server.base_url.clone().unwrap_or_else(|| format!("http://{}", server.addr));
-    let builder = builder(settings, Arc::clone(&db), Some(engine), &base_url).await?;
+    let recs = recommender(settings, &engine);
+    let builder = builder(settings, Arc::clone(&db), Some(engine), Some(recs), &base_url).await?;
     let period = Period::at(frequency, Utc::now(), builder.site.tz);
     if args.dry_run {
         let report = builder.build_period(&period, only.as_ref(), true).await?;

@@ -112,4 +112,34 @@ mod tests {
         assert_eq!(spans(d("2026-11-25"), d("2026-12-01")).len(), 7);
         assert!(spans(d("2026-11-30"), d("2026-11-29")).is_empty());
     }
+
+    fn pick(id: &str, listed: &str, score: f32) -> Pick {
+        let paper = paperboy_core::Paper::new(paperboy_core::PaperId::parse(id).unwrap(), "T", d(listed));
+        Pick {
+            paper: paperboy_store::StoredPaper {
+                paper,
+                upvotes: 0,
+                submitted_by: None,
+                hidden_at: None,
+                signals: Default::default(),
+            },
+            score,
+            reason: paperboy_recs::Reason::Popular,
+        }
+    }
+
+    #[test]
+    fn picks_from_several_spans_merge_by_score_within_the_period() {
+        let found = vec![
+            pick("2611.00001", "2026-11-24", 0.4),
+            pick("2611.00002", "2026-11-30", 0.9),
+            pick("2611.00003", "2026-11-22", 5.0),
+            pick("2611.00001", "2026-11-24", 0.4),
+            pick("2611.00004", "2026-11-25", 0.7),
+        ];
+        let ids = |v: Vec<Pick>| v.into_iter().map(|p| p.paper.paper.id.to_string()).collect::<Vec<_>>();
+        let merged = merge(found.clone(), d("2026-11-23"), d("2026-11-30"), 5);
+        assert_eq!(ids(merged), vec!["2611.00002", "2611.00004", "2611.00001"], "best first, once, in the span");
+        assert_eq!(ids(merge(found, d("2026-11-23"), d("2026-11-30"), 2)), vec!["2611.00002", "2611.00004"]);
+    }
 }
