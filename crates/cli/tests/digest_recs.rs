@@ -202,6 +202,9 @@ fn a_member_who_asked_for_recommendations_gets_them_with_reasons_exactly_once() 
     assert_eq!(ada.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
     assert!(ada.header("List-Unsubscribe").unwrap().contains("http://127.0.0.1:9/unsubscribe/"));
     let (text, html) = (ada.part("text/plain").unwrap(), ada.part("text/html").unwrap());
+    // Left for a person to look at (tests/artifacts).
+    std::fs::write(common::artifacts_dir().join("digest-recommended.html"), &html).unwrap();
+    std::fs::write(common::artifacts_dir().join("digest-recommended.txt"), &text).unwrap();
     assert!(text.contains("RECOMMENDED FOR YOU") && html.contains("Recommended for you"), "{text}");
     assert!(!text.contains("TRENDING") && !html.contains("Trending</h2>"), "recommendations only: {text}");
     assert!(has_like_reason(&text), "a Like: reason in the text part: {text}");
