@@ -236,10 +236,10 @@ async fn apply(db: &dyn Database, id: SubscriberId, change: Change<'_>) -> Resul
                 Err(msg) => return Ok(Err(msg)),
             };
             // What the digest carries first: when it is refused, nothing changes.
-            if let Some(raw) = content {
-                if let Err(msg) = set_content(db, id, raw).await? {
-                    return Ok(Err(msg));
-                }
+            if let Some(raw) = content
+                && let Err(msg) = set_content(db, id, raw).await?
+            {
+                return Ok(Err(msg));
             }
             match db.update_subscription(id, frequency, &categories).await {
                 Ok(_) => Ok(Ok(Done::Saved)),
