@@ -6,7 +6,18 @@
 //! and get back ranked indexes with reasons. `paperboy eval recs` and the
 //! `/for-you` page call the same [`Recommender::rank`].
 
+mod dense;
+mod rank;
+mod stopwords;
+#[cfg(test)]
+mod tests;
+mod text;
+mod tfidf;
+
 use std::collections::HashSet;
+
+pub use rank::{RecSettings, Recommender};
+pub use text::Features;
 
 /// One paper as the recommender sees it.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +41,6 @@ pub struct Candidate<'a> {
     /// A non-negative popularity prior (the trending score, or 0): it only
     /// orders the cold start and breaks ties.
     pub popularity: f32,
-    pub features: Option<&'a Features>,
 }
 
 /// A saved search of the member's and the candidates it matched.
@@ -71,6 +81,19 @@ pub enum Reason {
     Popular,
 }
 
+impl Reason {
+    /// The one line a card shows under a recommended paper.
+    pub fn line(&self) -> String {
+        match self {
+            Reason::Like { title, .. } => format!("Like: {title}"),
+            Reason::Author { name } => format!("By {name}, whom you follow"),
+            Reason::SavedSearch { query } => format!("Matches your saved search “{query}”"),
+            Reason::Category { name } => format!("In {name}, which you follow"),
+            Reason::Popular => "Popular right now".to_string(),
+        }
+    }
+}
+
 /// One ranked candidate: its index in the slice given to
 /// [`Recommender::rank`], its score (higher is better) and its reason.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -78,52 +101,4 @@ pub struct Scored {
     pub index: usize,
     pub score: f32,
     pub reason: Reason,
-}
-
-// TEMPORARY LOCAL STUB (not committed): stands in for h-recengine.
-#[derive(Debug, Clone, Default)]
-pub struct Features(Vec<String>);
-#[derive(Debug, Clone, Default)]
-pub struct Recommender;
-impl Recommender {
-    pub fn features(&self, item: &Item<'_>) -> Features {
-        Features(item.title.split_whitespace().map(|w| w.to_lowercase()).collect())
-    }
-    pub fn rank(&self, profile: &Profile<'_>, candidates: &[Candidate<'_>]) -> Vec<Scored> {
-        let skip: HashSet<&str> = profile.liked.iter().chain(&profile.disliked).map(|i| i.id).collect();
-        let mut out: Vec<Scored> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| !skip.contains(c.item.id))
-            .map(|(i, c)| {
-                let f = c.features.cloned().unwrap_or_else(|| self.features(&c.item));
-                let mut best = (0.0f32, None);
-                for l in &profile.liked {
-                    let lf = self.features(l);
-                    let n = f.0.iter().filter(|w| lf.0.contains(w)).count() as f32;
-                    if n > best.0 {
-                        best = (n, Some(l));
-                    }
-                }
-                let reason = match best.1 {
-                    Some(l) => Reason::Like { id: l.id.to_string(), title: l.title.to_string() },
-                    None => Reason::Popular,
-                };
-                Scored { index: i, score: best.0 + c.popularity * 0.001, reason }
-            })
-            .collect();
-        out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        out
-    }
-}
-impl Reason {
-    pub fn line(&self) -> String {
-        match self {
-            Reason::Like { title, .. } => format!("Like: {title}"),
-            Reason::Author { name } => format!("By {name}, whom you follow"),
-            Reason::SavedSearch { query } => format!("Matches your saved search \u{201c}{query}\u{201d}"),
-            Reason::Category { name } => format!("In {name}, which you follow"),
-            Reason::Popular => "Popular right now".to_string(),
-        }
-    }
 }

@@ -517,23 +517,25 @@ impl RecsService {
                 vector: vector(id),
             })
             .collect();
-        let features: Vec<Arc<Features>> = {
+        // Every text the engine reads, through the cache: candidates,
+        // liked and disliked papers, library entries.
+        let features: HashMap<&str, Arc<Features>> = {
             let mut cache = self.inner.features.lock().unwrap_or_else(|p| p.into_inner());
-            items.iter().map(|item| cache.get_or_compute(&self.inner.recommender, item, fingerprint(item))).collect()
+            items
+                .iter()
+                .chain(&rec_profile.liked)
+                .chain(&rec_profile.disliked)
+                .map(|item| (item.id, cache.get_or_compute(&self.inner.recommender, item, fingerprint(item))))
+                .collect()
         };
         let ranked: Vec<Candidate<'_>> = items
             .iter()
             .zip(candidates)
-            .zip(&features)
-            .map(|((item, p), f)| Candidate {
-                item: *item,
-                popularity: self.inner.popularity.of(p, now),
-                features: Some(f.as_ref()),
-            })
+            .map(|(item, p)| Candidate { item: *item, popularity: self.inner.popularity.of(p, now) })
             .collect();
         self.inner
             .recommender
-            .rank(&rec_profile, &ranked)
+            .rank_with(&rec_profile, &ranked, |item| features.get(item.id).map(Arc::as_ref))
             .into_iter()
             .take(limit)
             .map(|s| Pick { paper: candidates[s.index].clone(), score: s.score, reason: s.reason })

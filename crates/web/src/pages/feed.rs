@@ -235,7 +235,7 @@ pub fn not_for_me_widget(id: &PaperId, marked: bool, back: &str) -> Markup {
         return html! {};
     };
     html! {
-        form.not-for-me.inline method="post" action=(format!("{}/not-for-me", paper_path(id))) {
+        form.not-for-me method="post" action=(format!("{}/not-for-me", paper_path(id))) {
             input type="hidden" name="csrf" value=(v.csrf());
             input type="hidden" name="next" value=(back);
             @if marked {
@@ -452,8 +452,8 @@ pub fn list_item(item: &StoredPaper, rank: u64, marks: &CardMarks, signals: &Exp
                     @if let Some(pdf) = p.pdf_url() { a href=(pdf) { "PDF" } }
                     @if let Some(code) = p.links.code.as_deref().filter(|u| is_web_url(u)) { a href=(code) { "Code" } }
                     @if let PaperId::Local(_) = p.id { span.muted { "not on arXiv" } }
-                    (not_for_me_widget(&p.id, marks.not_for_me, back))
                 }
+                (not_for_me_widget(&p.id, marks.not_for_me, back))
             }
         }
     }

@@ -244,8 +244,8 @@ pub fn render(config: &WebSettings, data: &ForYouPage) -> String {
         @if !f.recent_not_for_me.is_empty() {
             section.not-for-me-recent aria-label="Recently marked not for me" {
                 @for (id, title) in &f.recent_not_for_me {
-                    p.muted.hidden-paper data-hidden-paper=(id) {
-                        "Not for you: " a href=(paper_path(id)) { (title) } " · "
+                    div.muted.hidden-paper data-hidden-paper=(id) {
+                        a href=(paper_path(id)) { (title) } " · "
                         (crate::pages::feed::not_for_me_widget(id, true, &here))
                     }
                 }

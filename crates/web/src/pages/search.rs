@@ -349,8 +349,8 @@ fn result_item(
                     @if let Some(pdf) = p.pdf_url() { a href=(pdf) { "PDF" } }
                     @if let Some(code) = p.links.code.as_deref().filter(|u| is_web_url(u)) { a href=(code) { "Code" } }
                     @if let PaperId::Local(_) = p.id { span.muted { "not on arXiv" } }
-                    (not_for_me_widget(&p.id, marks.not_for_me, &params.url("/search", params.page)))
                 }
+                (not_for_me_widget(&p.id, marks.not_for_me, &params.url("/search", params.page)))
             }
         }
     }
