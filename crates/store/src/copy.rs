@@ -378,6 +378,7 @@ mod tests {
     use sqlx::{Connection, PgConnection};
 
     use super::*;
+    use crate::{Interests, Mailing};
 
     /// A fresh PostgreSQL store on the server at `PAPERBOY_TEST_PG_URL`;
     /// `None` (the test passes with a note) without one, except under CI.
@@ -423,6 +424,20 @@ mod tests {
         INSERT INTO harvest_runs (id, started_by, base_url, metadata_prefix, status, started_at, updated_at,
                                   resumed_from)
         VALUES (8, 'manual', 'u', 'arXiv', 'completed', 's', 'u', 2);
+        INSERT INTO subscribers (id, email, email_key, user_id, created_at, content)
+        VALUES (4, 'a@x.org', 'a@x.org', 5, '2024-01-01T00:00:00.000Z', 'both');
+        INSERT INTO not_for_me (user_id, paper_pk, marked_at) VALUES (9, 3, '2024-01-06T00:00:00.000Z');
+        INSERT INTO followed_authors (id, user_id, name, name_key, followed_at)
+        VALUES (2, 5, 'Grace  Hopper', 'grace hopper', '2024-01-06T00:00:00.000Z');
+        INSERT INTO followed_categories (id, user_id, category, followed_at)
+        VALUES (3, 5, 'cs.CL', '2024-01-06T00:00:00.000Z');
+        INSERT INTO library_entries (id, user_id, format, cite_key, title, title_key, abstract, authors, year,
+                                     arxiv_id, doi, paper_pk, matched_by, added_at)
+        VALUES (11, 5, 'bibtex', 'k24', 'T', 't', NULL, '[\"A\"]', 2024, '2401.00001', NULL, 3, 'arxiv_id',
+                '2024-01-07T00:00:00.000Z'),
+               (12, 5, 'ris', NULL, 'Elsewhere', 'elsewhere', 'Ab', '[]', NULL, NULL, '10.1/x', NULL, NULL,
+                '2024-01-07T00:00:00.000Z');
+        INSERT INTO feed_secrets (user_id, secret_hash, created_at) VALUES (9, 'ab12', '2024-01-08T00:00:00.000Z');
     ";
 
     #[tokio::test]
@@ -465,6 +480,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(next, 9);
+
+        // A member's interests (migration 0010) come along and read back
+        // through the store on PostgreSQL.
+        for (table, n) in [
+            ("not_for_me", 1),
+            ("followed_authors", 1),
+            ("followed_categories", 1),
+            ("library_entries", 2),
+            ("feed_secrets", 1),
+            ("subscribers", 1),
+        ] {
+            assert_eq!(count(table), (n, n), "{table}");
+        }
+        let next: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('library_entries', 'id'))")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(next, 13);
+        let store = SqlStore::from(target.clone());
+        let ada = paperboy_core::UserId(5);
+        let library = store.library(ada, 10, 0).await.unwrap();
+        let got: Vec<(i64, Option<String>, Option<String>)> =
+            library.iter().map(|e| (e.id, e.paper.as_ref().map(|p| p.to_string()), e.doi.clone())).collect();
+        assert_eq!(got, [(11, Some("2401.00001".into()), None), (12, None, Some("10.1/x".into()))]);
+        let profile = store.interest_profile(ada, 10).await.unwrap();
+        assert_eq!((profile.authors, profile.categories), (vec!["Grace  Hopper".into()], vec!["cs.CL".into()]));
+        assert_eq!(store.interest_profile(paperboy_core::UserId(9), 10).await.unwrap().not_for_me.len(), 1);
+        let sub = store.subscriber(crate::SubscriberId(4)).await.unwrap().unwrap();
+        assert_eq!(sub.content, crate::DigestContent::Both);
+        drop(store);
 
         let again = copy_sqlite_to_postgres(&source, &target, |_, _| {}).await;
         assert!(matches!(again, Err(CopyError::TargetNotEmpty { papers: 2, users: 2 })), "{again:?}");

@@ -26,6 +26,7 @@
 //! folds ASCII letters on SQLite and every letter PostgreSQL's locale knows,
 //! the same for the ASCII DOIs registries mint.
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -35,7 +36,9 @@ use paperboy_core::text::{normalize_ws, title_key};
 use paperboy_core::{CoreError, PaperId, UserId};
 
 use super::exec::{Query, Tx};
-use super::rows::{Cells, PAPER_COLUMN_COUNT, PAPER_COLUMNS, SUBMITTER_JOIN, corrupt, row_to_paper};
+use super::rows::{
+    Cells, PAPER_COLUMNS, PAPER_FIELD_COUNT, PAPER_FIELDS, SUBMITTER_JOIN, corrupt, paper_at, row_to_paper,
+};
 use super::{LOOKUP_CHUNK, SqlStore, fmt_ts, parse_ts, placeholders};
 use crate::secret::{hash, random_hex};
 use crate::{
@@ -46,17 +49,24 @@ use crate::{
 /// Run first in a write that checks a limit; no row: no such member.
 const HOLD_MEMBER: &str = "UPDATE users SET id = id WHERE id = ?";
 
-/// The member's liked papers, one row per paper with its latest source and
-/// time, most recent first ([`PAPER_COLUMNS`], source, time). Binds: user, limit.
-static LIKED: LazyLock<String> = LazyLock::new(|| with_paper_columns(LIKED_TEMPLATE));
-const LIKED_TEMPLATE: &str = "SELECT {PAPER_COLUMNS}, k.source, k.at FROM (\
-     SELECT paper_pk, source, at, ROW_NUMBER() OVER (PARTITION BY paper_pk ORDER BY at DESC, source) AS n FROM (\
-     SELECT paper_pk, 'upvote' AS source, created_at AS at FROM votes WHERE user_id = ?1 \
-     UNION ALL SELECT paper_pk, 'reading_list', added_at FROM reading_list WHERE user_id = ?1 \
-     UNION ALL SELECT paper_pk, 'library', added_at FROM library_entries WHERE user_id = ?1 \
-     AND paper_pk IS NOT NULL) likes) k \
-     JOIN papers p ON p.pk = k.paper_pk {SUBMITTER_JOIN} \
-     WHERE k.n = 1 AND p.hidden_at IS NULL ORDER BY k.at DESC, p.paper_id DESC LIMIT ?2";
+/// The member's liked papers, at most `limit` ([`PAPER_FIELDS`], source,
+/// time): one row per visible paper with its latest like (upvote, save or
+/// matched library entry; at the same time, the first source by name), the
+/// most recent `limit` (ties: higher paper id first). The likes are narrowed
+/// down on small rows (`k`) before the papers are read in full; the rows
+/// come in no particular order. Binds: user, limit.
+static LIKED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {PAPER_FIELDS}, k.source, k.at FROM (SELECT paper_pk, source, at FROM (\
+         SELECT l.paper_pk, l.source, l.at, p0.paper_id, \
+         ROW_NUMBER() OVER (PARTITION BY l.paper_pk ORDER BY l.at DESC, l.source) AS n FROM (\
+         SELECT paper_pk, 'upvote' AS source, created_at AS at FROM votes WHERE user_id = ?1 \
+         UNION ALL SELECT paper_pk, 'reading_list', added_at FROM reading_list WHERE user_id = ?1 \
+         UNION ALL SELECT paper_pk, 'library', added_at FROM library_entries WHERE user_id = ?1 \
+         AND paper_pk IS NOT NULL) l JOIN papers p0 ON p0.pk = l.paper_pk WHERE p0.hidden_at IS NULL) w \
+         WHERE n = 1 ORDER BY at DESC, paper_id DESC LIMIT ?2) k JOIN papers p ON p.pk = k.paper_pk"
+    )
+});
 
 /// Library entries that count through their own text: unmatched, or
 /// matched to a paper hidden since. Binds: user, limit.
@@ -67,9 +77,18 @@ const LIBRARY_TEXTS: &str = "SELECT e.id, e.title, e.abstract, e.authors FROM li
 /// The member's "not for me" papers, most recent first, with when
 /// ([`PAPER_COLUMNS`], time). Binds: user, limit, offset.
 static NOT_FOR_ME: LazyLock<String> = LazyLock::new(|| with_paper_columns(NOT_FOR_ME_TEMPLATE));
-const NOT_FOR_ME_TEMPLATE: &str = "SELECT {PAPER_COLUMNS}, n.marked_at FROM not_for_me n JOIN papers p ON p.pk = n.paper_pk \
-     {SUBMITTER_JOIN} WHERE n.user_id = ? AND p.hidden_at IS NULL ORDER BY n.marked_at DESC, p.paper_id DESC \
-     LIMIT ? OFFSET ?";
+const NOT_FOR_ME_TEMPLATE: &str = "SELECT {PAPER_COLUMNS}, n.marked_at FROM not_for_me n \
+     JOIN papers p ON p.pk = n.paper_pk {SUBMITTER_JOIN} WHERE n.user_id = ? AND p.hidden_at IS NULL \
+     ORDER BY n.marked_at DESC, p.paper_id DESC LIMIT ? OFFSET ?";
+
+/// [`NOT_FOR_ME`] with the paper's own fields only ([`PAPER_FIELDS`], time),
+/// for the profile. Binds: user, limit.
+static NOT_FOR_ME_FIELDS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {PAPER_FIELDS}, n.marked_at FROM not_for_me n JOIN papers p ON p.pk = n.paper_pk \
+         WHERE n.user_id = ? AND p.hidden_at IS NULL ORDER BY n.marked_at DESC, p.paper_id DESC LIMIT ?"
+    )
+});
 
 /// Fills in the paper columns and joins of a statement template.
 fn with_paper_columns(template: &str) -> String {
@@ -112,7 +131,7 @@ const LIBRARY: &str = "SELECT e.id, e.format, e.cite_key, e.title, e.abstract, e
      LEFT JOIN papers p ON p.pk = e.paper_pk AND p.hidden_at IS NULL \
      WHERE e.user_id = ? ORDER BY e.added_at DESC, e.id LIMIT ? OFFSET ?";
 
-/// Binds: user, hash, created.
+/// Binds: hash, created, user.
 const SET_FEED_SECRET: &str = "INSERT INTO feed_secrets (user_id, secret_hash, created_at) \
      SELECT id, ?, ? FROM users WHERE id = ? \
      ON CONFLICT (user_id) DO UPDATE SET secret_hash = excluded.secret_hash, created_at = excluded.created_at";
@@ -369,13 +388,15 @@ impl Interests for SqlStore {
         let rows = Query::new(LIKED.as_str()).bind(user.0).bind(limit).fetch_all(&mut tx).await?;
         let mut liked = Vec::with_capacity(rows.len());
         for r in &rows {
-            let paper = row_to_paper(r)?.paper;
+            let paper = paper_at(r, 0)?;
             let label = paper.id.to_string();
             let source =
-                like_source(&r.text(PAPER_COLUMN_COUNT)).ok_or_else(|| corrupt(&label, "like source".into()))?;
-            let at = parse_ts(r.opt_text(PAPER_COLUMN_COUNT + 1)).ok_or_else(|| corrupt(&label, "liked at".into()))?;
+                like_source(&r.text(PAPER_FIELD_COUNT)).ok_or_else(|| corrupt(&label, "like source".into()))?;
+            let at = parse_ts(r.opt_text(PAPER_FIELD_COUNT + 1)).ok_or_else(|| corrupt(&label, "liked at".into()))?;
             liked.push(LikedPaper { paper, source, at });
         }
+        // The statement's order is lost in its last join.
+        liked.sort_by_cached_key(|l| (Reverse(l.at), Reverse(l.paper.id.to_string())));
 
         let rows = Query::new(LIBRARY_TEXTS).bind(user.0).bind(limit).fetch_all(&mut tx).await?;
         let mut library_texts = Vec::with_capacity(rows.len());
@@ -389,11 +410,11 @@ impl Interests for SqlStore {
             });
         }
 
-        let rows = Query::new(NOT_FOR_ME.as_str()).bind(user.0).bind(limit).bind(0i64).fetch_all(&mut tx).await?;
+        let rows = Query::new(NOT_FOR_ME_FIELDS.as_str()).bind(user.0).bind(limit).fetch_all(&mut tx).await?;
         let mut not_for_me = Vec::with_capacity(rows.len());
         for r in &rows {
-            let paper = row_to_paper(r)?.paper;
-            let at = parse_ts(r.opt_text(PAPER_COLUMN_COUNT))
+            let paper = paper_at(r, 0)?;
+            let at = parse_ts(r.opt_text(PAPER_FIELD_COUNT))
                 .ok_or_else(|| corrupt(&paper.id.to_string(), "not for me at".into()))?;
             not_for_me.push((paper, at));
         }
@@ -607,16 +628,20 @@ impl Interests for SqlStore {
     }
 
     async fn clear_interests(&self, user: UserId, kind: InterestKind) -> Result<(), StoreError> {
-        let tables: &[&str] = match kind {
-            InterestKind::NotForMe => &["not_for_me"],
-            InterestKind::Authors => &["followed_authors"],
-            InterestKind::Categories => &["followed_categories"],
-            InterestKind::Library => &["library_entries"],
-            InterestKind::Everything => &["not_for_me", "followed_authors", "followed_categories", "library_entries"],
+        const NOT_FOR_ME: &str = "DELETE FROM not_for_me WHERE user_id = ?";
+        const AUTHORS: &str = "DELETE FROM followed_authors WHERE user_id = ?";
+        const CATEGORIES: &str = "DELETE FROM followed_categories WHERE user_id = ?";
+        const LIBRARY: &str = "DELETE FROM library_entries WHERE user_id = ?";
+        let statements: &[&'static str] = match kind {
+            InterestKind::NotForMe => &[NOT_FOR_ME],
+            InterestKind::Authors => &[AUTHORS],
+            InterestKind::Categories => &[CATEGORIES],
+            InterestKind::Library => &[LIBRARY],
+            InterestKind::Everything => &[NOT_FOR_ME, AUTHORS, CATEGORIES, LIBRARY],
         };
         let mut tx = self.backend().begin_write().await?;
-        for table in tables {
-            Query::new(format!("DELETE FROM {table} WHERE user_id = ?")).bind(user.0).execute(&mut tx).await?;
+        for sql in statements {
+            Query::new(*sql).bind(user.0).execute(&mut tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -248,9 +248,13 @@ impl Mailing for SqlStore {
     }
 
     async fn set_digest_content(&self, id: SubscriberId, content: DigestContent) -> Result<Subscriber, StoreError> {
-        let done =
-            Query::new(SET_CONTENT).bind(content.as_str()).bind(id.0).bind(content.as_str()).execute(self.pool());
-        if done.await? == 0 {
+        let changed = Query::new(SET_CONTENT)
+            .bind(content.as_str())
+            .bind(id.0)
+            .bind(content.as_str())
+            .execute(self.pool())
+            .await?;
+        if changed == 0 {
             // No row changed: no such subscriber, or one without a member.
             return match self.subscriber(id).await? {
                 None => Err(StoreError::SubscriberNotFound(id.0)),

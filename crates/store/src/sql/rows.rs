@@ -76,15 +76,24 @@ pub(crate) fn corrupt(what: &str, why: String) -> StoreError {
     StoreError::Corrupt { paper_id: what.to_string(), why }
 }
 
-/// Reads the [`PAPER_COLUMNS`] that start at column `o`.
-pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, StoreError> {
+/// The columns of the [`Paper`] itself, the first [`PAPER_FIELD_COUNT`] of
+/// [`PAPER_COLUMNS`], read by [`paper_at`] (for callers that need the paper
+/// but not its votes, submitter or signals).
+pub(crate) const PAPER_FIELDS: &str = "p.paper_id, p.version, p.title, p.authors, p.abstract, p.primary_category, \
+     p.categories, p.submitted_at, p.updated_at, p.listed_on, p.comment, p.journal_ref, p.doi, p.code_url, \
+     p.project_url, p.withdrawn";
+/// How many columns [`PAPER_FIELDS`] has.
+pub(crate) const PAPER_FIELD_COUNT: usize = 16;
+
+/// Reads the [`PAPER_FIELDS`] that start at column `o`.
+pub(crate) fn paper_at<R: Cells>(r: &R, o: usize) -> Result<Paper, StoreError> {
     let paper_id = r.text(o);
     let corrupt = |why: String| StoreError::Corrupt { paper_id: paper_id.clone(), why };
     let id = PaperId::parse(&paper_id).map_err(|e| corrupt(e.to_string()))?;
     let authors: Vec<String> = serde_json::from_str(&r.text(o + 3)).map_err(|e| corrupt(format!("authors: {e}")))?;
     let listed = r.text(o + 9);
     let listed_on = parse_date(&listed).ok_or_else(|| corrupt(format!("listed_on {listed:?}")))?;
-    let paper = Paper {
+    Ok(Paper {
         id,
         version: r.opt_int(o + 1).and_then(|v| u32::try_from(v).ok()),
         title: r.text(o + 2),
@@ -100,9 +109,17 @@ pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, 
         doi: r.opt_text(o + 12),
         links: PaperLinks { code: r.opt_text(o + 13), project: r.opt_text(o + 14) },
         withdrawn: r.flag(o + 15),
-    };
+    })
+}
+
+/// Reads the [`PAPER_COLUMNS`] that start at column `o`.
+pub(crate) fn row_to_paper_at<R: Cells>(r: &R, o: usize) -> Result<StoredPaper, StoreError> {
+    let paper = paper_at(r, o)?;
     let submitted_by = match r.opt_text(o + 17) {
-        Some(name) => Some(Username::parse(&name).map_err(|e| corrupt(format!("submitter: {e}")))?),
+        Some(name) => Some(
+            Username::parse(&name)
+                .map_err(|e| StoreError::Corrupt { paper_id: paper.id.to_string(), why: format!("submitter: {e}") })?,
+        ),
         None => None,
     };
     Ok(StoredPaper {
@@ -188,4 +205,16 @@ pub(crate) fn row_to_comment<R: Cells>(r: &R, audience: Audience) -> Result<Comm
         deleted_at: parse_ts(r.opt_text(8)),
         hidden_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paper_fields_lead_the_paper_columns() {
+        assert!(PAPER_COLUMNS.starts_with(PAPER_FIELDS));
+        assert_eq!(PAPER_FIELDS.split(',').count(), PAPER_FIELD_COUNT);
+        assert_eq!(PAPER_COLUMNS.split(',').count(), PAPER_COLUMN_COUNT);
+    }
 }
