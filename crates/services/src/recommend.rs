@@ -12,8 +12,10 @@
 //!
 //! The engine's per-paper representation ([`Features`]) is kept in a
 //! bounded cache keyed by paper id and a fingerprint of the paper's text, so
-//! a page view does not re-tokenise the same papers; a new like changes only
-//! the profile, so the next request already ranks with it.
+//! a page view does not re-tokenise the same papers, and a period's
+//! candidates are kept until the catalog changes; the member's profile is
+//! read on every request, so the next request after a like already ranks
+//! with it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
@@ -36,6 +38,9 @@ pub const PROFILE_LIMIT: u32 = 500;
 pub const MAX_CANDIDATES: u32 = 5_000;
 /// Per-paper features kept at most; past it, the oldest half is dropped.
 pub const FEATURE_CACHE_ENTRIES: usize = 20_000;
+/// Periods whose candidates are kept (a day, a week and a month of a few
+/// periods back); past it, the cache starts over.
+const CANDIDATE_PERIODS: usize = 16;
 /// Papers a saved search contributes at most.
 const SEARCH_MATCHES: usize = 200;
 /// How many of the latest "not for me" papers a [`ForYou`] names (for undo).
@@ -182,6 +187,9 @@ struct Inner {
     recommender: Recommender,
     popularity: Popularity,
     features: Mutex<FeatureCache>,
+    /// The candidates of recently asked periods, with the catalog's change
+    /// sequence number they were read at.
+    candidates: Mutex<HashMap<FeedPeriod, (u64, Arc<Vec<StoredPaper>>)>>,
 }
 
 /// Recommendations for members (see the module documentation). Cheap to
@@ -201,6 +209,7 @@ impl RecsService {
                 recommender: Recommender::default(),
                 popularity,
                 features: Mutex::new(FeatureCache::default()),
+                candidates: Mutex::default(),
             }),
         }
     }
@@ -218,20 +227,14 @@ impl RecsService {
         period: FeedPeriod,
         limit: u32,
     ) -> Result<ForYou, RecsError> {
-        let query = FeedQuery {
-            from: Some(period.start()),
-            until: Some(period.end()),
-            sort: FeedSort::Trending,
-            limit: MAX_CANDIDATES,
-            ..FeedQuery::default()
-        };
-        let (profile, page) = tokio::join!(db.interest_profile(user, PROFILE_LIMIT), db.feed(&query));
-        let (profile, page) = (profile?, page?);
+        let started = std::time::Instant::now();
+        let (profile, candidates) = tokio::join!(db.interest_profile(user, PROFILE_LIMIT), self.candidates(db, period));
+        let (profile, candidates) = (profile?, candidates?);
+        let read = started.elapsed();
         let followed_categories = profile.categories.clone();
         let likes = profile.liked.len() + profile.library_texts.len();
         let recent_not_for_me =
             profile.not_for_me.iter().take(RECENT_NOT_FOR_ME).map(|(p, _)| (p.id.clone(), p.title.clone())).collect();
-        let candidates = page.items;
         let now = Utc::now();
         if profile.is_empty() {
             let hidden: HashSet<&PaperId> = profile.not_for_me.iter().map(|(p, _)| &p.id).collect();
@@ -241,17 +244,56 @@ impl RecsService {
                 .take(limit as usize)
                 .map(|p| Pick { paper: p.clone(), score: self.inner.popularity.of(p, now), reason: Reason::Popular })
                 .collect();
+            let picks = fresh(db, picks).await?;
             return Ok(ForYou { period, picks, cold_start: true, recent_not_for_me, followed_categories, likes });
         }
         let searches = self.saved_search_matches(db, user, &period, &candidates).await?;
         let vectors = self.vectors(&candidates, &profile).await?;
+        let gathered = started.elapsed();
         let this = self.clone();
         let picks = tokio::task::spawn_blocking(move || {
             this.rank(&profile, &candidates, &searches, &vectors, now, limit as usize)
         })
         .await
         .map_err(|e| RecsError::Search(format!("ranking task failed: {e}")))?;
+        let ranked = started.elapsed();
+        let picks = fresh(db, picks).await?;
+        tracing::debug!(
+            read_ms = read.as_millis() as u64,
+            search_and_vectors_ms = (gathered - read).as_millis() as u64,
+            rank_ms = (ranked - gathered).as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "for-you ranked"
+        );
         Ok(ForYou { period, picks, cold_start: false, recent_not_for_me, followed_categories, likes })
+    }
+
+    /// The listed papers of `period`, most popular first (at most
+    /// [`MAX_CANDIDATES`]), from the candidate cache while the catalog has
+    /// not changed (its change sequence number), else from the store. Their
+    /// vote counts may lag behind (they only set the popularity prior);
+    /// [`fresh`] re-reads the picks.
+    async fn candidates(&self, db: &dyn Database, period: FeedPeriod) -> Result<Arc<Vec<StoredPaper>>, StoreError> {
+        let seq = db.last_change_seq().await?;
+        if let Some((at, papers)) = self.inner.candidates.lock().unwrap_or_else(|p| p.into_inner()).get(&period)
+            && *at == seq
+        {
+            return Ok(Arc::clone(papers));
+        }
+        let query = FeedQuery {
+            from: Some(period.start()),
+            until: Some(period.end()),
+            sort: FeedSort::Trending,
+            limit: MAX_CANDIDATES,
+            ..FeedQuery::default()
+        };
+        let papers = Arc::new(db.feed(&query).await?.items);
+        let mut cache = self.inner.candidates.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CANDIDATE_PERIODS && !cache.contains_key(&period) {
+            cache.clear();
+        }
+        cache.insert(period, (seq, Arc::clone(&papers)));
+        Ok(papers)
     }
 
     /// The period of `kind` (`day`, `week`, `month`) that holds the latest
@@ -541,6 +583,18 @@ impl RecsService {
             .map(|s| Pick { paper: candidates[s.index].clone(), score: s.score, reason: s.reason })
             .collect()
     }
+}
+
+/// The picks as the catalog has them now (vote counts, signals), leaving
+/// out any hidden since the candidates were read.
+async fn fresh(db: &dyn Database, picks: Vec<Pick>) -> Result<Vec<Pick>, StoreError> {
+    if picks.is_empty() {
+        return Ok(picks);
+    }
+    let ids: Vec<PaperId> = picks.iter().map(|p| p.paper.paper.id.clone()).collect();
+    let mut now: HashMap<PaperId, StoredPaper> =
+        db.papers_by_ids(&ids).await?.into_iter().map(|p| (p.paper.id.clone(), p)).collect();
+    Ok(picks.into_iter().filter_map(|p| now.remove(&p.paper.paper.id).map(|paper| Pick { paper, ..p })).collect())
 }
 
 /// Sets which of `offered` categories `user` follows: those in `chosen`
