@@ -8,6 +8,9 @@
 //! database (through the store, as `paperboy signals fetch` records them)
 //! before the browser opens that day: its card shows the repository, its
 //! stars and the reason, and it moves as docs/RANKING.md predicts.
+//! A second test follows a new member into their For-you list (issue 16):
+//! sign up, pick categories, like three suggested papers, see the
+//! recommendations with their reasons, and press "not for me" on one.
 //! Screenshots are kept as test artefacts.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs
@@ -297,6 +300,103 @@ fn demo_feed_and_paper_page_in_chromium() {
     driver.goto(&server.url("/"));
     assert_eq!(paper_ids(&driver).first().map(String::as_str), Some("1707.08567"));
     assert!(driver.text(&driver.find("[data-paper-id='1707.08567']")).contains("browser_user"));
+}
+
+#[test]
+fn for_you_in_chromium() {
+    let Some(driver) = Driver::start() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("chromium and chromedriver are required under CI: run scripts/test.sh, which installs them");
+        }
+        eprintln!("SKIPPED: chromium/chromedriver not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let server = Server::start("demo", tempfile::tempdir().unwrap());
+    driver.resize(1280, 900);
+
+    // Sign up; the welcome page leads to the For-you page, which starts
+    // with categories to follow and papers to like.
+    driver.goto(&server.url("/signup"));
+    fill(&driver, &[("username", "reader"), ("email", "reader@example.org"), ("password", PASSWORD)]);
+    click(&driver, "form[action='/signup'] button[type='submit']");
+    wait_for_text(&driver, "Welcome, reader");
+    click(&driver, "main a[href='/for-you']");
+    wait_until(&driver, "the For-you page opens", |d| {
+        d.script("return location.pathname;").as_str() == Some("/for-you") && d.count("form.categories") == 1
+    });
+    assert!(driver.text(&driver.find("main")).contains("Popular papers while we learn what you like"));
+    assert!(driver.count("form.categories input[type='checkbox']") >= 10, "categories to pick");
+
+    // Pick two categories: the page comes back with them ticked.
+    click(&driver, "input[name='follow:cs.CL']");
+    click(&driver, "input[name='follow:cs.CV']");
+    submit_and_wait(&driver, "form.categories button[type='submit']");
+    for c in ["cs.CL", "cs.CV"] {
+        let ticked = driver.script(&format!("return document.querySelector(\"input[name='follow:{c}']\").checked;"));
+        assert_eq!(ticked, Value::Bool(true), "{c} is followed");
+    }
+    assert_eq!(
+        driver.script("return document.querySelector(\"input[name='follow:cs.AI']\").checked;"),
+        Value::Bool(false)
+    );
+
+    // Like three suggested papers, one at a time, as a new member would.
+    let mut liked = Vec::new();
+    for n in 1..=3 {
+        let ids = list_ids(&driver, "ol.suggestions");
+        assert!(!ids.is_empty(), "papers to like are offered before like {n}");
+        let id = ids[0].clone();
+        submit_and_wait(&driver, &format!("ol.suggestions [data-paper-id='{id}'] form.vote button"));
+        liked.push(id);
+    }
+    assert_eq!(driver.count("ol.suggestions"), 0, "three likes: no more onboarding");
+
+    // The recommendations: none of the liked papers, each with a reason,
+    // those like a liked paper naming it.
+    let picks = list_ids(&driver, "ol.for-you");
+    assert!(picks.len() >= 10, "{picks:?}");
+    assert!(picks.iter().all(|p| !liked.contains(p)), "liked papers are not recommended again");
+    let reasons = driver.script(
+        "return Array.from(document.querySelectorAll('ol.for-you [data-paper-id] .why .reason')).map(e => e.innerText);",
+    );
+    let reasons: Vec<String> =
+        reasons.as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
+    assert_eq!(reasons.len(), picks.len(), "every card has its reason");
+    assert!(reasons.iter().any(|r| r.starts_with("Like: ")), "{reasons:?}");
+    let like_links = driver.script(
+        "return Array.from(document.querySelectorAll('ol.for-you .why a.liked')).map(a => a.getAttribute('href'));",
+    );
+    for href in like_links.as_array().into_iter().flatten() {
+        let href = href.as_str().unwrap_or("");
+        assert!(liked.iter().any(|id| href == format!("/papers/{id}")), "a Like reason links to a liked paper: {href}");
+    }
+    driver.screenshot("for-you.png");
+
+    // "Not for me" takes the first pick out at once and offers undo.
+    let gone = picks[0].clone();
+    submit_and_wait(&driver, &format!("ol.for-you [data-paper-id='{gone}'] form.not-for-me button"));
+    let after = list_ids(&driver, "ol.for-you");
+    assert!(!after.contains(&gone), "{gone} is gone: {after:?}");
+    assert_eq!(driver.count(&format!("[data-hidden-paper='{gone}'] form.not-for-me button")), 1, "undo is offered");
+    driver.screenshot("for-you-not-for-me.png");
+}
+
+/// Clicks the submit button at `css` and waits for the page it leads to.
+fn submit_and_wait(driver: &Driver, css: &str) {
+    driver.script("window.__before_submit = true; return null;");
+    click(driver, css);
+    wait_until(driver, &format!("a new page after {css}"), |d| {
+        d.script("return window.__before_submit === undefined && document.readyState === 'complete';")
+            == Value::Bool(true)
+    });
+}
+
+/// The paper ids of the cards in the list at `css`, in order.
+fn list_ids(driver: &Driver, css: &str) -> Vec<String> {
+    let v = driver.script(&format!(
+        "return Array.from(document.querySelectorAll(\"{css} [data-paper-id]\")).map(e => e.dataset.paperId);"
+    ));
+    v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
 }
 
 const PASSWORD: &str = "a long browser password";

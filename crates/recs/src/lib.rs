@@ -6,7 +6,18 @@
 //! and get back ranked indexes with reasons. `paperboy eval recs` and the
 //! `/for-you` page call the same [`Recommender::rank`].
 
+mod dense;
+mod rank;
+mod stopwords;
+#[cfg(test)]
+mod tests;
+mod text;
+mod tfidf;
+
 use std::collections::HashSet;
+
+pub use rank::{RecSettings, Recommender};
+pub use text::Features;
 
 /// One paper as the recommender sees it.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +79,19 @@ pub enum Reason {
     Category { name: String },
     /// Popular right now (cold start with nothing else to go on).
     Popular,
+}
+
+impl Reason {
+    /// The one line a card shows under a recommended paper.
+    pub fn line(&self) -> String {
+        match self {
+            Reason::Like { title, .. } => format!("Like: {title}"),
+            Reason::Author { name } => format!("By {name}, whom you follow"),
+            Reason::SavedSearch { query } => format!("Matches your saved search “{query}”"),
+            Reason::Category { name } => format!("In {name}, which you follow"),
+            Reason::Popular => "Popular right now".to_string(),
+        }
+    }
 }
 
 /// One ranked candidate: its index in the slice given to

@@ -384,6 +384,12 @@ impl SearchEngine {
         Ok(())
     }
 
+    /// The paper's sentence vector (L2-normalised), when the index has one.
+    pub fn vector(&self, id: &PaperId) -> Option<Vec<f32>> {
+        let vi = self.vectors.read().unwrap_or_else(lock_err);
+        vi.get(&id.to_string()).map(<[f32]>::to_vec)
+    }
+
     /// Keys whose vector is missing or stale, with their document address.
     fn pending(&self) -> Result<Vec<(String, u64, tantivy::DocAddress)>> {
         let all = self.keyword.all_keys_with_hash()?;

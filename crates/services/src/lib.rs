@@ -31,6 +31,7 @@ pub mod limits;
 pub mod members;
 pub mod model;
 pub mod papers;
+pub mod recommend;
 pub mod submit;
 pub mod subscriptions;
 

@@ -48,6 +48,8 @@ pub struct Listing {
     pub next: Option<FeedPeriod>,
     /// Which of the page's papers the viewer upvotes.
     pub voted: Vec<PaperId>,
+    /// Which of them the viewer marked "not for me".
+    pub not_for_me: Vec<PaperId>,
 }
 
 /// One page of `period`'s papers, or of the latest day with papers when
@@ -85,8 +87,33 @@ pub async fn listing(
         (_, true) => (db.feed(&query).await?, (Some(period.prev()), Some(period.next()))),
         (_, false) => (db.feed(&query).await?, (None, None)),
     };
-    let voted = voted_among(db, viewer, &page.items).await?;
-    Ok(Some(Listing { period, page, prev, next, voted }))
+    let Marks { voted, not_for_me } = marks_among(db, viewer, &page.items).await?;
+    Ok(Some(Listing { period, page, prev, next, voted, not_for_me }))
+}
+
+/// What a list of cards marks for the viewer: the papers they upvote and
+/// those they marked "not for me" (both empty for visitors).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marks {
+    pub voted: Vec<PaperId>,
+    pub not_for_me: Vec<PaperId>,
+}
+
+/// The [`Marks`] of `items` for `viewer`.
+pub async fn marks_among(
+    db: &dyn Database,
+    viewer: Option<UserId>,
+    items: &[StoredPaper],
+) -> Result<Marks, StoreError> {
+    let Some(user) = viewer else {
+        return Ok(Marks::default());
+    };
+    if items.is_empty() {
+        return Ok(Marks::default());
+    }
+    let ids: Vec<PaperId> = items.iter().map(|i| i.paper.id.clone()).collect();
+    let (voted, not_for_me) = tokio::join!(db.voted_among(user, &ids), db.not_for_me_among(user, &ids));
+    Ok(Marks { voted: voted?, not_for_me: not_for_me? })
 }
 
 /// Which of `items` `viewer` upvotes (none for visitors).
@@ -113,6 +140,8 @@ pub struct PaperPage {
     pub voted: bool,
     /// It is on the viewer's reading list.
     pub saved: bool,
+    /// The viewer marked it "not for me".
+    pub not_for_me: bool,
     /// Page `comment_page` of the discussion, as the viewer may see it.
     pub discussion: crate::comments::Discussion,
 }
@@ -127,13 +156,14 @@ pub async fn page(
 ) -> Result<PaperPage, PaperError> {
     let audience = viewer.map(|u| Audience::of(u.role)).unwrap_or_default();
     let paper = db.paper_for(id, audience).await?.ok_or_else(|| PaperError::Unknown(id.clone()))?;
-    let voted = !voted_among(db, viewer.map(|u| u.id), std::slice::from_ref(&paper)).await?.is_empty();
+    let marks = marks_among(db, viewer.map(|u| u.id), std::slice::from_ref(&paper)).await?;
+    let (voted, not_for_me) = (!marks.voted.is_empty(), !marks.not_for_me.is_empty());
     let saved = match viewer {
         Some(u) => db.reading_list(u.id).await?.iter().any(|e| e.paper.paper.id == paper.paper.id),
         None => false,
     };
     let discussion = crate::comments::discussion(db, &paper.paper.id, viewer, comment_page).await?;
-    Ok(PaperPage { paper, voted, saved, discussion })
+    Ok(PaperPage { paper, voted, saved, not_for_me, discussion })
 }
 
 /// `user` toggles their upvote of `id`.
@@ -144,6 +174,12 @@ pub async fn toggle_vote(db: &dyn Database, user: &User, id: &PaperId) -> Result
 /// `user` upvotes `id` (`voted`) or takes the upvote back; idempotent.
 pub async fn set_vote(db: &dyn Database, user: &User, id: &PaperId, voted: bool) -> Result<Vote, StoreError> {
     db.set_vote(user.id, id, voted).await
+}
+
+/// `user` marks paper `id` "not for me" (`on`) or takes that back; it
+/// leaves (or returns to) their recommendations at once.
+pub async fn set_not_for_me(db: &dyn Database, user: &User, id: &PaperId, on: bool) -> Result<(), StoreError> {
+    db.set_not_for_me(user.id, id, on, chrono::Utc::now()).await
 }
 
 /// An admin hides (`hidden`) or shows paper `id`; anyone else is refused.

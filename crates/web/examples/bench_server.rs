@@ -31,13 +31,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = SearchEngine::open(&dir.path().join("index"), None)?;
     engine.index_papers_at(store.last_change_seq().await?, &papers)?;
     let latest = store.latest_listing_date().await?;
+    let engine = Arc::new(engine);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("serving {count} papers (latest day {latest:?}) on http://{addr}");
     let state = AppState {
         cache: Arc::default(),
         store: Arc::new(store),
         config: Arc::new(WebSettings { base_url: format!("http://{addr}"), ..WebSettings::default() }),
-        search: Some(Arc::new(engine)),
+        recs: paperboy_services::recommend::RecsService::new(Some(Arc::clone(&engine)), Default::default()),
+        search: Some(engine),
         mail: None,
     };
     paperboy_web::serve(listener, state, async {

@@ -74,6 +74,7 @@ fn main() -> Result<(), BoxError> {
         config: Arc::new(WebSettings { base_url: base.clone(), ..WebSettings::default() }),
         search: None,
         mail: None,
+        recs: paperboy_services::recommend::RecsService::new(None, Default::default()),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = server_rt.spawn(paperboy_web::serve(listener, state, async {

@@ -6,7 +6,9 @@
 //! `GET /api/papers/{id}/similar`; and, with a personal API token
 //! (`Authorization: Bearer pb_…`, else 401), `POST` and `DELETE
 //! /api/papers/{id}/upvote` to upvote or take the upvote back (idempotent;
-//! the answer is `{"voted": …, "upvotes": …}`). The daily list is ordered
+//! the answer is `{"voted": …, "upvotes": …}`) and `GET
+//! /api/recommendations` (the token's member's picks of a period, each with
+//! its reason; `Cache-Control: private, no-store`). The daily list is ordered
 //! `new` unless `sort=trending|top` asks otherwise. Field names are Hugging Face's where it
 //! has them, camelCase otherwise. Errors are `{"error": "..."}`; search
 //! answers 503 when the server runs without a search engine.
@@ -17,6 +19,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use paperboy_core::{FeedPeriod, FeedSort, PaperId};
+use paperboy_recs::Reason;
 use paperboy_search::Hit;
 use paperboy_services::papers::{self, Slice};
 use paperboy_store::{FeedQuery, StoredPaper};
@@ -40,6 +43,8 @@ pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
 /// Similar papers when `limit` is absent.
 pub const DEFAULT_SIMILAR_LIMIT: u32 = 10;
+/// Recommendations when `limit` is absent.
+pub const DEFAULT_RECOMMENDATIONS_LIMIT: u32 = 30;
 
 static X_TOTAL_COUNT: HeaderName = HeaderName::from_static("x-total-count");
 static X_SEARCH_MODE: HeaderName = HeaderName::from_static("x-search-mode");
@@ -237,6 +242,119 @@ impl<'a> SearchItem<'a> {
             paper,
         }
     }
+}
+
+/// Why a paper is recommended: `{"kind": "like", "text": "Like: …",
+/// "paperId": "2603.00101"}` (`paperId` for `like` only).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiReason {
+    /// `like`, `author`, `saved_search`, `category` or `popular`.
+    pub kind: &'static str,
+    /// The card's one line.
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper_id: Option<String>,
+}
+
+impl ApiReason {
+    pub fn new(reason: &Reason) -> Self {
+        let (kind, paper_id) = match reason {
+            Reason::Like { id, .. } => ("like", Some(id.clone())),
+            Reason::Author { .. } => ("author", None),
+            Reason::SavedSearch { .. } => ("saved_search", None),
+            Reason::Category { .. } => ("category", None),
+            Reason::Popular => ("popular", None),
+        };
+        ApiReason { kind, text: reason.line(), paper_id }
+    }
+}
+
+/// One element of `/api/recommendations`' `items`: the paper object with
+/// its recommendation score and reason.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendedItem<'a> {
+    #[serde(flatten)]
+    pub paper: ApiPaper<'a>,
+    /// Higher is better; comparable within one response only.
+    pub score: f32,
+    pub reason: ApiReason,
+}
+
+/// The body of `/api/recommendations`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendations<'a> {
+    /// `2026-W11`, `2026-03-11` or `2026-03`.
+    pub period: String,
+    /// `day`, `week` or `month`.
+    pub period_kind: &'static str,
+    /// The member has no signal yet: the items are popular papers.
+    pub cold_start: bool,
+    pub items: Vec<RecommendedItem<'a>>,
+}
+
+/// `GET /api/recommendations?period=day|week|month&date=YYYY-MM-DD&limit=`:
+/// the token's member's picks of the period holding `date` (default: the
+/// latest listing day), best first.
+pub async fn recommendations(State(st): State<AppState>, ApiUser(user): ApiUser, RawQuery(raw): RawQuery) -> Response {
+    let result = async {
+        let q = QueryString::parse(raw.as_deref())?;
+        for key in q.keys() {
+            if !["period", "date", "limit"].contains(&key) {
+                return Err(WebError::bad(format!(
+                    "unknown parameter {key:?}: /api/recommendations takes period, date and limit"
+                )));
+            }
+        }
+        let kind: &'static str = match q.get("period").unwrap_or("week") {
+            "day" => "day",
+            "week" => "week",
+            "month" => "month",
+            other => {
+                return Err(WebError::bad(format!(
+                    "period must be day, week or month, not {:?}",
+                    crate::params::quote(other)
+                )));
+            }
+        };
+        let limit = q.limit(DEFAULT_RECOMMENDATIONS_LIMIT, MAX_LIMIT)?;
+        let day = match q.get("date") {
+            Some(d) => match FeedPeriod::parse_day(d)? {
+                FeedPeriod::Day(day) => Some(day),
+                _ => None,
+            },
+            None => st.store.latest_listing_date().await?,
+        };
+        let Some(day) = day else {
+            let empty =
+                Recommendations { period: String::new(), period_kind: kind, cold_start: true, items: Vec::new() };
+            return Ok(json_response(StatusCode::OK, to_json(&empty)?));
+        };
+        let period = match kind {
+            "day" => FeedPeriod::Day(day),
+            "month" => FeedPeriod::month_of(day),
+            _ => FeedPeriod::week_of(day),
+        };
+        let for_you = st.recs.for_member(st.store.as_ref(), user.id, period, limit).await?;
+        let now = Utc::now();
+        let items = for_you
+            .picks
+            .iter()
+            .map(|p| RecommendedItem {
+                paper: ApiPaper::new(&p.paper, &st.config.ranking, now),
+                score: if p.score.is_finite() { p.score } else { 0.0 },
+                reason: ApiReason::new(&p.reason),
+            })
+            .collect();
+        let body =
+            Recommendations { period: period.to_string(), period_kind: kind, cold_start: for_you.cold_start, items };
+        Ok(json_response(StatusCode::OK, to_json(&body)?))
+    };
+    let mut r = json_result(result.await);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(crate::pages::for_you::PRIVATE));
+    r
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {

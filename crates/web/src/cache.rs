@@ -213,9 +213,20 @@ impl FollowChanges for ResponseCache {
     }
 }
 
-/// Paths whose responses depend only on the catalog.
+/// Paths whose responses depend only on the catalog. A member's own
+/// pages are never shared, whoever asks: `/for-you…` (including the private
+/// feed, fetched without a session) and `/api/recommendations` (fetched
+/// with a token, without a session); they also say `private, no-store`.
 fn cacheable(method: &Method, path: &str) -> bool {
-    (method == Method::GET || method == Method::HEAD) && path != "/healthz" && !path.starts_with("/static/")
+    (method == Method::GET || method == Method::HEAD)
+        && path != "/healthz"
+        && !path.starts_with("/static/")
+        && !is_private_path(path)
+}
+
+/// A member's own pages (see [`cacheable`]).
+fn is_private_path(path: &str) -> bool {
+    path == "/for-you" || path.starts_with("/for-you/") || path == "/api/recommendations"
 }
 
 /// Whether a response may be shared with other visitors: it sets no
@@ -417,6 +428,10 @@ mod tests {
         assert!(!cacheable(&Method::GET, "/healthz"));
         assert!(!cacheable(&Method::GET, "/static/style.css"));
         assert!(!cacheable(&Method::POST, "/"));
+        for private in ["/for-you", "/for-you/week/2026-W11", "/for-you/feed/abc.atom", "/api/recommendations"] {
+            assert!(!cacheable(&Method::GET, private), "{private}");
+        }
+        assert!(cacheable(&Method::GET, "/for-youth"), "only the member's own paths");
     }
 
     fn change_of(paper: &str) -> CommunityChange {

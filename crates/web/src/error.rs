@@ -165,6 +165,16 @@ impl From<paperboy_services::comments::CommentError> for WebError {
     }
 }
 
+impl From<paperboy_services::recommend::RecsError> for WebError {
+    fn from(e: paperboy_services::recommend::RecsError) -> Self {
+        use paperboy_services::recommend::RecsError as R;
+        match e {
+            R::Store(e) => e.into(),
+            e @ R::Search(_) => WebError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<paperboy_services::papers::PaperError> for WebError {
     fn from(e: paperboy_services::papers::PaperError) -> Self {
         use paperboy_services::papers::PaperError as P;

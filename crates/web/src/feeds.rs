@@ -87,6 +87,20 @@ fn paper_url(base_url: &str, p: &StoredPaper) -> String {
 
 /// An Atom 1.0 document (RFC 4287).
 pub fn atom(meta: &FeedMeta, items: &[StoredPaper]) -> String {
+    atom_document(meta, items, |_, item| &item.paper.abstract_text)
+}
+
+/// An Atom 1.0 document whose entries have their own summaries (the
+/// `i`-th item's is `summaries[i]`; the abstract for items past its end).
+pub fn atom_with_summaries<'a>(meta: &FeedMeta, items: &'a [StoredPaper], summaries: &'a [String]) -> String {
+    atom_document(meta, items, |i, item| summaries.get(i).map_or(&item.paper.abstract_text, |s| s))
+}
+
+fn atom_document<'a>(
+    meta: &FeedMeta,
+    items: &'a [StoredPaper],
+    summary: impl Fn(usize, &'a StoredPaper) -> &'a String,
+) -> String {
     let mut out = String::with_capacity(1024 + items.len() * 1600);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     out.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
@@ -100,7 +114,7 @@ pub fn atom(meta: &FeedMeta, items: &[StoredPaper]) -> String {
     element(&mut out, "name", &meta.site_name);
     out.push_str("</author>\n");
     element(&mut out, "generator", "Paperboy");
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         let p = &item.paper;
         let page = paper_url(&meta.base_url, item);
         out.push_str("<entry>\n");
@@ -126,7 +140,7 @@ pub fn atom(meta: &FeedMeta, items: &[StoredPaper]) -> String {
             out.push_str("\"/>\n");
         }
         out.push_str("<summary type=\"text\">");
-        escape_into(&mut out, &p.abstract_text);
+        escape_into(&mut out, summary(i, item));
         out.push_str("</summary>\n</entry>\n");
     }
     out.push_str("</feed>\n");

@@ -120,6 +120,9 @@ pub struct AppState {
     /// the same one to the `cache-follow` job, which keeps it fresh when
     /// other servers take votes and comments (see `cache.rs`).
     pub cache: Arc<ResponseCache>,
+    /// Members' recommendations (`/for-you`, `/api/recommendations`, the
+    /// private feed); built over the same search engine as `search`.
+    pub recs: paperboy_services::recommend::RecsService,
 }
 
 /// The whole site.
@@ -158,6 +161,12 @@ pub fn router(state: AppState) -> Router {
         .route("/comments/{cid}/edit", post(pages::comments::edit))
         .route("/comments/{cid}/delete", post(pages::comments::delete))
         .route("/comments/{cid}/hide", post(pages::comments::hide))
+        .route("/for-you", get(pages::for_you::this_week))
+        .route("/for-you/day/{day}", get(pages::for_you::day))
+        .route("/for-you/week/{week}", get(pages::for_you::week))
+        .route("/for-you/month/{month}", get(pages::for_you::month))
+        .route("/for-you/categories", post(pages::for_you::follow_categories))
+        .route("/for-you/feed/{file}", get(pages::for_you::feed_atom))
         .route("/trending", get(pages::trending::show))
         .route("/trending/feed.atom", get(pages::trending::feed_atom))
         .route("/search", get(pages::search::show))
@@ -168,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         // Static, so it wins over the wildcard below, which also serves
         // `/api/papers/{id}/similar` (ids may contain a slash).
         .route("/api/papers/search", get(api::search))
+        .route("/api/recommendations", get(api::recommendations))
         .route("/api/papers/{*id}", get(api::paper).post(api::upvote).delete(api::remove_upvote))
         .route("/api/openapi.json", get(openapi::document))
         .route("/signup", get(pages::account::signup_page).post(pages::account::signup))

@@ -44,6 +44,7 @@ mod tests {
             "/api/papers/{id}",
             "/api/papers/search",
             "/api/papers/{id}/similar",
+            "/api/recommendations",
             "/api/openapi.json",
         ] {
             assert!(doc["paths"][path]["get"].is_object(), "{path}");
@@ -53,5 +54,8 @@ mod tests {
             assert_eq!(op["security"][0]["bearer"], serde_json::json!([]), "{method}");
             assert!(op["responses"]["401"].is_object(), "{method}");
         }
+        let recs = &doc["paths"]["/api/recommendations"]["get"];
+        assert_eq!(recs["security"][0]["bearer"], serde_json::json!([]));
+        assert!(recs["responses"]["401"].is_object());
     }
 }

@@ -63,6 +63,11 @@ impl QueryString {
         self.pairs.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
+    /// The names of the parameters given (in no particular order).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.pairs.keys().map(String::as_str)
+    }
+
     /// The value of `key` exactly as sent (not trimmed), `None` when absent.
     pub fn raw(&self, key: &str) -> Option<&str> {
         self.pairs.get(key).map(String::as_str)

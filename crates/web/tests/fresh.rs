@@ -61,6 +61,7 @@ impl Node {
             config: Arc::new(WebSettings { base_url: base.clone(), ..WebSettings::default() }),
             search: None,
             mail: None,
+            recs: paperboy_services::recommend::RecsService::new(None, Default::default()),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(paperboy_web::serve(listener, state, async move {

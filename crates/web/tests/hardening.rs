@@ -255,6 +255,7 @@ async fn a_panicking_handler_answers_500_with_a_request_id() {
         search: None,
         mail: None,
         cache: Arc::default(),
+        recs: paperboy_services::recommend::RecsService::new(None, Default::default()),
     };
     // A route made to panic, under the router's own guard.
     let app: Router = Router::new()

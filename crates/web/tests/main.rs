@@ -7,7 +7,9 @@
 //! `router.rs`. A few files follow a feature across modules instead:
 //! `community.rs` (members: accounts, votes, comments, submissions),
 //! `mail.rs` (email digests and account mail), `search.rs` (the search
-//! page, API and feed), `limits.rs` (the account forms' limits and what a
+//! page, API and feed), `for_you.rs` (a member's recommendations: the
+//! pages, the API, the private feed, "not for me", and their privacy),
+//! `limits.rs` (the account forms' limits and what a
 //! password change revokes), `security.rs` (escaping and security headers)
 //! and `signals.rs` (trending signals on cards, paper pages, `/trending`
 //! and the API).
@@ -23,6 +25,7 @@ mod cache;
 mod community;
 mod error;
 mod feeds;
+mod for_you;
 mod fresh;
 mod hardening;
 mod limits;

@@ -61,8 +61,13 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         );
     }
     super::sync_with_progress(store.as_ref(), &engine).await?;
+    // Recommendations, for the For-you pages and the personal digest (one
+    // engine and feature cache for both).
+    let recs = super::digest::recommender(settings, &engine);
     // Email digests and account mail, only when an SMTP server is configured.
-    let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url).await?;
+    let builder =
+        super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), Some(recs.clone()), &base_url)
+            .await?;
     let postman = super::digest::postman(builder, settings)?;
     if postman.is_none() {
         tracing::info!("email is off: no SMTP server configured (set PAPERBOY_SMTP_HOST to turn digests on)");
@@ -71,6 +76,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     let jobs = background_jobs(settings, &db, &engine, postman.as_ref(), &cache)?.start();
     let state = AppState {
         cache,
+        recs,
         mail: postman,
         search: Some(Arc::clone(&engine)),
         store: Arc::clone(&db),

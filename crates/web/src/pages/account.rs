@@ -141,6 +141,9 @@ pub async fn signup(
                     p { "To confirm your email address, open the link we made for you. "
                         strong { "This server does not send mail: the link was written to the server log." } }
                 }
+                p.next-step {
+                    a.button.primary href="/for-you" { "Pick your interests: your For-you list →" }
+                }
                 p { a href="/" { "← To the papers" } }
             }
         };

@@ -3,7 +3,9 @@
 //! order), pagination and links to the neighbouring periods. `/` shows the
 //! latest day that has papers. Each item has its upvote button (a form for
 //! members, showing whether they upvoted; a link to the login page for
-//! visitors) and its submitter, when a member submitted it.
+//! visitors) and its submitter, when a member submitted it; a member also
+//! sees a "not for me" button on every card (an "undo" once pressed), which
+//! takes the paper out of their For-you list (`pages/for_you.rs`).
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -13,7 +15,7 @@ use chrono::Datelike;
 use maud::{Markup, html};
 use paperboy_core::text::trim_to_words;
 use paperboy_core::{FeedPeriod, FeedSort, PaperId};
-use paperboy_services::papers::{self, Slice};
+use paperboy_services::papers::{self, Marks, Slice};
 use paperboy_store::{FeedPage, StoredPaper};
 
 use crate::auth::current_viewer;
@@ -171,8 +173,9 @@ async fn show(st: &AppState, period: Option<FeedPeriod>, params: ViewParams) -> 
         return Ok(empty_catalog(&st.config));
     };
     let in_range = |p: &FeedPeriod| YEARS.contains(&p.start().year()) && YEARS.contains(&p.end().year());
+    let marks = Marks { voted: listing.voted, not_for_me: listing.not_for_me };
     let view = FeedView {
-        voted: &listing.voted,
+        marks: &marks,
         period: listing.period,
         latest,
         params: &params,
@@ -194,14 +197,57 @@ pub struct FeedView<'a> {
     pub data: &'a FeedPage,
     pub prev: Option<FeedPeriod>,
     pub next: Option<FeedPeriod>,
-    /// Which of the items the logged-in member upvotes.
-    pub voted: &'a [PaperId],
+    /// Which of the items the logged-in member upvotes or marked "not for me".
+    pub marks: &'a Marks,
 }
 
-/// Which of `items` the logged-in member upvotes (none for visitors).
-pub async fn voted_among(st: &AppState, items: &[StoredPaper]) -> Result<Vec<PaperId>, WebError> {
+/// Which of `items` the logged-in member upvotes and marked "not for me"
+/// (none for visitors).
+pub async fn marks_among(st: &AppState, items: &[StoredPaper]) -> Result<Marks, WebError> {
     let viewer = current_viewer().map(|v| v.user().id);
-    Ok(papers::voted_among(st.store.as_ref(), viewer, items).await?)
+    Ok(papers::marks_among(st.store.as_ref(), viewer, items).await?)
+}
+
+/// What one card shows for the viewer besides the paper.
+#[derive(Default)]
+pub struct CardMarks {
+    /// The member upvotes it.
+    pub voted: bool,
+    /// The member marked it "not for me" (the button offers undo).
+    pub not_for_me: bool,
+    /// Why it is recommended (on For-you cards), in place of the trending
+    /// reason.
+    pub why: Option<Markup>,
+}
+
+impl CardMarks {
+    /// The marks of paper `id` among `marks`.
+    pub fn of(marks: &Marks, id: &PaperId) -> CardMarks {
+        CardMarks { voted: marks.voted.contains(id), not_for_me: marks.not_for_me.contains(id), why: None }
+    }
+}
+
+/// The "not for me" button of a card or paper page, for members only (it
+/// posts `on=1`, or `on=0` to undo, and comes back to `back`); nothing for
+/// visitors.
+pub fn not_for_me_widget(id: &PaperId, marked: bool, back: &str) -> Markup {
+    let Some(v) = current_viewer() else {
+        return html! {};
+    };
+    html! {
+        form.not-for-me method="post" action=(format!("{}/not-for-me", paper_path(id))) {
+            input type="hidden" name="csrf" value=(v.csrf());
+            input type="hidden" name="next" value=(back);
+            @if marked {
+                input type="hidden" name="on" value="0";
+                span.muted { "Not for you. " }
+                button.link.undo type="submit" title="Show it in your For-you list again" { "Undo" }
+            } @else {
+                input type="hidden" name="on" value="1";
+                button.link type="submit" title="Fewer papers like this in your For-you list" { "Not for me" }
+            }
+        }
+    }
 }
 
 /// The upvote button: a form for a member (it toggles their vote and comes
@@ -301,7 +347,7 @@ pub fn render(config: &WebSettings, v: &FeedView<'_>) -> String {
         } @else {
             ol.papers start=(first_rank) {
                 @for (i, item) in v.data.items.iter().enumerate() {
-                    (list_item(item, first_rank + i as u64, v.voted.contains(&item.paper.id), &Explained::of(item, &config.ranking, now), &around))
+                    (list_item(item, first_rank + i as u64, &CardMarks::of(v.marks, &item.paper.id), &Explained::of(item, &config.ranking, now), &around))
                 }
             }
         }
@@ -365,15 +411,16 @@ pub struct Around<'a> {
 }
 
 /// One paper's card in a list: rank, upvote button, title, authors, its
-/// repository and reason, categories, abstract excerpt and links.
-pub fn list_item(item: &StoredPaper, rank: u64, voted: bool, signals: &Explained, around: &Around<'_>) -> Markup {
+/// repository and reason (or, on For-you cards, why it is recommended),
+/// categories, abstract excerpt, links and the member's "not for me" button.
+pub fn list_item(item: &StoredPaper, rank: u64, marks: &CardMarks, signals: &Explained, around: &Around<'_>) -> Markup {
     let Around { chip_url, back } = *around;
     let p = &item.paper;
     let href = paper_path(&p.id);
     html! {
         li.paper data-paper-id=(p.id) {
             div.rank aria-hidden="true" { (rank) }
-            div.votes title="Upvotes" { (vote_widget(&p.id, item.upvotes, voted, back)) }
+            div.votes title="Upvotes" { (vote_widget(&p.id, item.upvotes, marks.voted, back)) }
             div.body {
                 h2.title {
                     a.paper-title href=(href) { (p.title) }
@@ -382,7 +429,11 @@ pub fn list_item(item: &StoredPaper, rank: u64, voted: bool, signals: &Explained
                 @if !p.authors.is_empty() {
                     p.authors { (short_authors(&p.authors)) }
                 }
-                (signal_line(signals))
+                @if let Some(why) = &marks.why {
+                    p.why { (why) }
+                } @else {
+                    (signal_line(signals))
+                }
                 @if let Some(by) = &item.submitted_by {
                     p.submitter.muted { "submitted by " a href=(format!("/u/{by}")) { (by) } }
                 }
@@ -402,6 +453,7 @@ pub fn list_item(item: &StoredPaper, rank: u64, voted: bool, signals: &Explained
                     @if let Some(code) = p.links.code.as_deref().filter(|u| is_web_url(u)) { a href=(code) { "Code" } }
                     @if let PaperId::Local(_) = p.id { span.muted { "not on arXiv" } }
                 }
+                (not_for_me_widget(&p.id, marks.not_for_me, back))
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The page frame every HTML page shares: `<head>` (title, description,
 //! canonical link, feed discovery links, stylesheet), the header with the
 //! search box, the Day / Week / Month / Trending code tabs and the account links (log in /
-//! sign up, or the member's name and a log-out button, from
+//! sign up, or the member's For-you link, name and a log-out button, from
 //! [`crate::auth::current_viewer`]), the email-digest subscribe box (when
 //! mail is set up), and the footer.
 
@@ -194,6 +194,7 @@ fn account_links() -> Markup {
     html! {
         div.account {
             @if let Some(v) = viewer {
+                a.for-you href="/for-you" { "for you" }
                 a href="/papers/submit" { "submit" }
                 a href="/reading-list" { "reading list" }
                 a.me href="/settings" { (v.user().username) }

@@ -1,7 +1,8 @@
 //! The server-rendered HTML site: feed pages, paper pages with their
 //! discussion, the search page, account pages (sign-up, login, password
 //! reset, settings), submitting a paper, members' profiles and reading
-//! lists, the code-trending view, and error pages, all in one [`layout`].
+//! lists, the code-trending view, a member's For-you pages, and error
+//! pages, all in one [`layout`].
 
 pub mod account;
 pub mod admin_digest;
@@ -10,6 +11,7 @@ pub mod comments;
 pub mod error;
 pub mod feed;
 pub mod interests;
+pub mod for_you;
 pub mod layout;
 pub mod library;
 pub mod members;

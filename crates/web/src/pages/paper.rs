@@ -11,7 +11,9 @@
 //! `POST /papers/{id}/comments` adds a comment or reply; `…/save` and
 //! `…/unsave` keep the paper on the member's reading list; `…/hide` (admins
 //! only, `hidden=1|0`) hides the paper from everyone else. Admins still see
-//! a hidden paper's page, marked as hidden.
+//! a hidden paper's page, marked as hidden. `…/not-for-me` (`on=1|0`,
+//! `next`) marks the paper "not for me" for the member (it leaves their
+//! For-you list at once) or takes that back.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -27,7 +29,7 @@ use crate::auth::{CurrentUser, Form, safe_next, see_other};
 use crate::dates::human_day;
 use crate::error::{WebError, html_result};
 use crate::links::{ViewOpts, doi_url, is_web_url, paper_path, period_url};
-use crate::pages::feed::{short_authors, vote_widget};
+use crate::pages::feed::{not_for_me_widget, short_authors, vote_widget};
 use crate::pages::html_response;
 use crate::pages::layout::{Head, Nav, page};
 use crate::params::QueryString;
@@ -75,7 +77,13 @@ pub async fn show(
         }
         let similar = similar_papers(&st, &data.paper.paper.id).await;
         let discussion = crate::pages::comments::section(&data.paper.paper.id, &data.discussion);
-        let view = PaperView { voted: data.voted, saved: data.saved, similar: &similar, discussion };
+        let view = PaperView {
+            voted: data.voted,
+            saved: data.saved,
+            not_for_me: data.not_for_me,
+            similar: &similar,
+            discussion,
+        };
         Ok(html_response(StatusCode::OK, render(&st.config, &data.paper, view)))
     };
     html_result(&st.config, result.await)
@@ -94,6 +102,16 @@ pub async fn post(
         let Path(raw) = path.map_err(|e| WebError::bad(e.body_text()))?;
         if let Some(id) = raw.strip_suffix("/comments") {
             return crate::pages::comments::add(&st, &viewer, &PaperId::parse(id)?, form).await;
+        }
+        if let Some(id) = raw.strip_suffix("/not-for-me") {
+            let id = PaperId::parse(id)?;
+            let on = match form.get("on") {
+                Some("1") | None => true,
+                Some("0") => false,
+                Some(other) => return Err(WebError::bad(format!("on must be 1 or 0, not {other:?}"))),
+            };
+            papers::set_not_for_me(st.store.as_ref(), viewer.user(), &id, on).await?;
+            return Ok(see_other(&safe_next(Some(form.get("next").unwrap_or(&paper_path(&id))))));
         }
         for action in ["save", "unsave", "hide"] {
             if let Some(id) = raw.strip_suffix(&format!("/{action}")) {
@@ -192,6 +210,8 @@ pub struct PaperView<'a> {
     pub voted: bool,
     /// It is on the member's reading list.
     pub saved: bool,
+    /// The member marked it "not for me".
+    pub not_for_me: bool,
     /// Listed when not empty.
     pub similar: &'a [StoredPaper],
     /// The comments, which end the page.
@@ -200,7 +220,7 @@ pub struct PaperView<'a> {
 
 /// The paper page.
 pub fn render(config: &WebSettings, stored: &StoredPaper, view: PaperView<'_>) -> String {
-    let PaperView { voted, saved, similar, discussion } = view;
+    let PaperView { voted, saved, not_for_me, similar, discussion } = view;
     let viewer = crate::auth::current_viewer();
     let here = paper_path(&stored.paper.id);
     let p = &stored.paper;
@@ -257,6 +277,7 @@ pub fn render(config: &WebSettings, stored: &StoredPaper, view: PaperView<'_>) -
                         input type="hidden" name="csrf" value=(v.csrf());
                         button type="submit" { @if saved { "Saved ✓ (remove)" } @else { "Save" } }
                     }
+                    (not_for_me_widget(&p.id, not_for_me, &here))
                     @if v.user().is_admin() {
                         form.inline method="post" action=(format!("{here}/hide")) {
                             input type="hidden" name="csrf" value=(v.csrf());

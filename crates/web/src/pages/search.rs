@@ -15,12 +15,13 @@ use maud::{Markup, PreEscaped, html};
 use paperboy_core::text::trim_to_words;
 use paperboy_core::{FeedPeriod, PaperId};
 use paperboy_search::{Hit, SearchMode, SearchResults};
+use paperboy_services::papers::Marks;
 use paperboy_store::StoredPaper;
 
 use crate::dates::human_day;
 use crate::error::{SEARCH_OFF, html_result};
 use crate::links::{ViewOpts, is_web_url, paper_path, period_url};
-use crate::pages::feed::{short_authors, signal_line};
+use crate::pages::feed::{CardMarks, not_for_me_widget, short_authors, signal_line};
 use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
 use crate::params::{QueryString, offset};
@@ -72,8 +73,8 @@ enum Outcome<'a> {
     /// The query is an arXiv id we do not have.
     Missing(PaperId),
     /// Results (maybe none).
-    /// `voted`: which of them the logged-in member upvotes.
-    Results { results: &'a SearchResults, papers: &'a [(StoredPaper, Hit)], voted: &'a [PaperId] },
+    /// `marks`: which of them the logged-in member upvotes or marked "not for me".
+    Results { results: &'a SearchResults, papers: &'a [(StoredPaper, Hit)], marks: &'a Marks },
 }
 
 /// `GET /search`.
@@ -96,8 +97,8 @@ pub async fn show(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Respon
         let (results, papers) =
             search::page(engine, st.store.as_ref(), &params, PAGE_SIZE as usize, skip as usize, true).await?;
         let stored: Vec<StoredPaper> = papers.iter().map(|(p, _)| p.clone()).collect();
-        let voted = crate::pages::feed::voted_among(&st, &stored).await?;
-        Ok(respond(&st.config, &params, Outcome::Results { results: &results, papers: &papers, voted: &voted }))
+        let marks = crate::pages::feed::marks_among(&st, &stored).await?;
+        Ok(respond(&st.config, &params, Outcome::Results { results: &results, papers: &papers, marks: &marks }))
     };
     html_result(&st.config, result.await)
 }
@@ -136,7 +137,7 @@ fn render(config: &WebSettings, params: &SearchParams, outcome: &Outcome<'_>) ->
                     }
                 }
             }
-            Outcome::Results { results, papers, voted } => { (results_section(params, results, papers, voted, &feed_url, &config.ranking)) }
+            Outcome::Results { results, papers, marks } => { (results_section(params, results, papers, marks, &feed_url, &config.ranking)) }
         }
     };
     let head = Head {
@@ -230,7 +231,7 @@ fn results_section(
     params: &SearchParams,
     results: &SearchResults,
     papers: &[(StoredPaper, Hit)],
-    voted: &[PaperId],
+    marks: &Marks,
     feed_url: &str,
     ranking: &Ranking,
 ) -> Markup {
@@ -280,7 +281,7 @@ fn results_section(
         } @else {
             ol.papers.results start=(first_rank) {
                 @for (i, (paper, hit)) in papers.iter().enumerate() {
-                    (result_item(params, paper, hit, first_rank + i as u64, voted.contains(&paper.paper.id), &Explained::of(paper, ranking, now)))
+                    (result_item(params, paper, hit, first_rank + i as u64, &CardMarks::of(marks, &paper.paper.id), &Explained::of(paper, ranking, now)))
                 }
             }
         }
@@ -303,7 +304,7 @@ fn result_item(
     item: &StoredPaper,
     hit: &Hit,
     rank: u64,
-    voted: bool,
+    marks: &CardMarks,
     signals: &Explained,
 ) -> Markup {
     let p = &item.paper;
@@ -313,7 +314,7 @@ fn result_item(
         li.paper.result data-paper-id=(p.id) {
             div.rank aria-hidden="true" { (rank) }
             div.votes title="Upvotes" {
-                (crate::pages::feed::vote_widget(&p.id, item.upvotes, voted, &params.url("/search", params.page)))
+                (crate::pages::feed::vote_widget(&p.id, item.upvotes, marks.voted, &params.url("/search", params.page)))
             }
             div.body {
                 h2.title {
@@ -349,6 +350,7 @@ fn result_item(
                     @if let Some(code) = p.links.code.as_deref().filter(|u| is_web_url(u)) { a href=(code) { "Code" } }
                     @if let PaperId::Local(_) = p.id { span.muted { "not on arXiv" } }
                 }
+                (not_for_me_widget(&p.id, marks.not_for_me, &params.url("/search", params.page)))
             }
         }
     }

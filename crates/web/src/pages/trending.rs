@@ -10,13 +10,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::html;
+use paperboy_services::papers::Marks;
 use paperboy_store::{FeedPage, FeedQuery};
 
 use crate::dates::last_change;
 use crate::error::{WebError, html_result};
 use crate::feeds::{FEED_ITEMS, FeedMeta, atom};
 use crate::links::FeedKind;
-use crate::pages::feed::{Around, list_item, voted_among};
+use crate::pages::feed::{Around, CardMarks, list_item, marks_among};
 use crate::pages::html_response;
 use crate::pages::layout::{FeedLinks, Head, Nav, page};
 use crate::params::{QueryString, offset, percent_encode};
@@ -65,13 +66,13 @@ pub async fn show(State(st): State<AppState>, RawQuery(raw): RawQuery) -> Respon
         let params = TrendingParams::parse(raw.as_deref())?;
         let size = st.config.page_size.max(1);
         let data = st.store.code_trending(&query(&params, offset(params.page, size)?, size)).await?;
-        let voted = voted_among(&st, &data.items).await?;
-        Ok(html_response(StatusCode::OK, render(&st.config, &params, &data, &voted)))
+        let marks = marks_among(&st, &data.items).await?;
+        Ok(html_response(StatusCode::OK, render(&st.config, &params, &data, &marks)))
     };
     html_result(&st.config, result.await)
 }
 
-fn render(config: &WebSettings, params: &TrendingParams, data: &FeedPage, voted: &[paperboy_core::PaperId]) -> String {
+fn render(config: &WebSettings, params: &TrendingParams, data: &FeedPage, marks: &Marks) -> String {
     let size = u64::from(config.page_size.max(1));
     let page_no = u64::from(params.page);
     let pages = data.total.div_ceil(size).max(1);
@@ -107,7 +108,7 @@ fn render(config: &WebSettings, params: &TrendingParams, data: &FeedPage, voted:
         } @else {
             ol.papers start=(first_rank) {
                 @for (i, item) in data.items.iter().enumerate() {
-                    (list_item(item, first_rank + i as u64, voted.contains(&item.paper.id), &Explained::of(item, &config.ranking, now), &around))
+                    (list_item(item, first_rank + i as u64, &CardMarks::of(marks, &item.paper.id), &Explained::of(item, &config.ranking, now), &around))
                 }
             }
         }

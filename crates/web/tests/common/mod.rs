@@ -103,6 +103,7 @@ impl Launch {
             cache: Arc::default(),
             store: Arc::new(store.clone()),
             config: Arc::new(WebSettings { base_url: public.unwrap_or_else(|| base.clone()), ..config }),
+            recs: paperboy_services::recommend::RecsService::new(search.clone(), Default::default()),
             search: search.clone(),
             mail,
         };
