@@ -7,6 +7,7 @@ mod common;
 mod browser;
 mod cli;
 mod digest;
+mod digest_recs;
 mod digest_serve;
 mod eval_recs;
 mod harvest;

@@ -4,15 +4,21 @@
 //! A digest build is for one period (`daily` on a date, `weekly` in an ISO
 //! week, in the configured time zone). It asks the store for active
 //! subscribers of that frequency who have no outbox row for the period yet,
-//! composes each one's digest (trending papers of the period, then one
+//! composes each one's digest (the member's own recommendations from a
+//! [`PersonalPicks`] when the subscription asks for them, the trending
+//! papers of the period unless it asks for recommendations only, then one
 //! section per saved search, matched by a [`SavedSearchMatcher`] over papers
 //! listed in the period, and one per followed category), renders it, and
 //! inserts it into the outbox. The unique key makes a second build, or one
 //! racing this one, skip what is already there; empty digests are not
-//! inserted. Sending is [`crate::deliver`]'s job; when a build runs (at the
-//! configured time, under a database lease) is the digest job's, in
-//! `paperboy-services`, which also brings the search engine as the matcher:
-//! this crate knows nothing of search.
+//! inserted. A subscriber whose digest cannot be built (search or
+//! recommendations failed) gets no row, the others are built all the same,
+//! and the report counts the failure so that the caller runs the build
+//! again, which builds only what is missing. Sending is
+//! [`crate::deliver`]'s job; when a build runs (at the configured time,
+//! under a database lease) is the digest job's, in `paperboy-services`,
+//! which also brings the search engine as the matcher and the recommender
+//! as the picks: this crate knows nothing of search or recommendations.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,8 +28,11 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use lettre::message::Mailbox;
 use paperboy_core::text::percent_encode;
-use paperboy_core::{Email, FeedSort, PaperId};
-use paperboy_store::{Database, FeedQuery, Frequency, MailKind, NewMail, SavedSearch, Subscriber, SubscriberId};
+use paperboy_core::{Email, FeedSort, PaperId, UserId};
+use paperboy_store::{
+    Database, DigestContent, FeedQuery, Frequency, MailKind, NewMail, SavedSearch, StoredPaper, Subscriber,
+    SubscriberId,
+};
 
 use crate::MailError;
 use crate::digest::{ConfirmMail, Digest, DigestPaper, LinkMail, Section};
@@ -32,6 +41,8 @@ use crate::token::{Purpose, Signer};
 
 /// Trending papers at the top of every digest.
 pub const TRENDING_PAPERS: u32 = 5;
+/// Papers in a digest's "Recommended for you" section.
+pub const RECOMMENDED_PAPERS: usize = 5;
 /// Papers per saved-search or category section.
 pub const SECTION_PAPERS: usize = 5;
 /// How long unsubscribe and manage links in a mail work.
@@ -52,6 +63,25 @@ pub trait SavedSearchMatcher: Send + Sync {
         until: NaiveDate,
         limit: usize,
     ) -> Result<Vec<PaperId>, MailError>;
+}
+
+/// One paper recommended to a member, with the line that says why
+/// (`Like: …`, `By …, whom you follow`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonalPick {
+    pub paper: StoredPaper,
+    pub reason: String,
+}
+
+/// A member's own recommendations among the papers listed from
+/// `period.since` to `period.until` (inclusive), best first, at most
+/// `limit`, each with its reason. No picks (a member with no signals yet,
+/// or nothing in the period for them) is an empty list, not an error. The
+/// services layer implements it with its recommender; without one, digests
+/// carry trending papers only.
+#[async_trait]
+pub trait PersonalPicks: Send + Sync {
+    async fn picks(&self, user: UserId, period: &Period, limit: usize) -> Result<Vec<PersonalPick>, MailError>;
 }
 
 /// Who sends, from where, in which time zone.
@@ -125,6 +155,9 @@ pub struct BuildReport {
     pub empty: u64,
     /// Digests another run inserted first.
     pub already_there: u64,
+    /// Subscribers whose digest could not be built this time (logged with
+    /// the reason): they have no outbox row, so a later build makes theirs.
+    pub failed: u64,
     pub search_time: Duration,
     pub render_time: Duration,
     pub store_time: Duration,
@@ -136,6 +169,9 @@ pub struct DigestBuilder {
     pub db: Arc<dyn Database>,
     /// Matches saved searches; `None` leaves their sections out.
     pub search: Option<Arc<dyn SavedSearchMatcher>>,
+    /// A member's own recommendations; `None` mails trending papers to
+    /// every subscriber, whatever their [`DigestContent`].
+    pub picks: Option<Arc<dyn PersonalPicks>>,
     pub signer: Signer,
     pub site: Site,
 }
@@ -212,7 +248,28 @@ impl DigestBuilder {
         })
     }
 
-    /// One subscriber's digest; `search_time` gets the time spent in search.
+    /// What `sub`'s digest carries with this builder: recommendations need
+    /// a member and a [`PersonalPicks`]; without either, trending papers.
+    pub fn content_of(&self, sub: &Subscriber) -> DigestContent {
+        match (sub.user, &self.picks) {
+            (Some(_), Some(_)) => sub.content,
+            _ => DigestContent::Trending,
+        }
+    }
+
+    /// The member's recommendations for the period, as the digest shows them.
+    async fn recommended(&self, user: UserId, period: &Period) -> Result<Vec<DigestPaper>, MailError> {
+        let Some(picks) = &self.picks else { return Ok(Vec::new()) };
+        let mut shown = picks.picks(user, period, RECOMMENDED_PAPERS).await?;
+        shown.truncate(RECOMMENDED_PAPERS);
+        Ok(shown.iter().map(|p| DigestPaper::recommended(&p.paper, &p.reason, &self.site.base_url)).collect())
+    }
+
+    /// One subscriber's digest; `search_time` gets the time spent in search
+    /// and recommendations. `trending` is the period's list
+    /// ([`DigestBuilder::trending`]); a subscription that asked for
+    /// recommendations only leaves it out, one that asked for both shows
+    /// both lists as they are.
     pub async fn digest_for(
         &self,
         sub: &Subscriber,
@@ -221,6 +278,15 @@ impl DigestBuilder {
         search_time: &mut Duration,
     ) -> Result<Digest, MailError> {
         let started = Instant::now();
+        let content = self.content_of(sub);
+        let recommended = match (content, sub.user) {
+            (DigestContent::Recommended | DigestContent::Both, Some(user)) => self.recommended(user, period).await?,
+            _ => Vec::new(),
+        };
+        let trending = match content {
+            DigestContent::Recommended => Vec::new(),
+            DigestContent::Trending | DigestContent::Both => trending.to_vec(),
+        };
         let mut sections = Vec::new();
         if let Some(matcher) = &self.search {
             for saved in self.db.saved_searches(sub.id).await? {
@@ -235,7 +301,8 @@ impl DigestBuilder {
             site_name: self.site.name.clone(),
             base_url: self.site.base_url.clone(),
             period_label: period.label.clone(),
-            trending: trending.to_vec(),
+            recommended,
+            trending,
             sections,
             manage_url: self.manage_url(sub.id),
             unsubscribe_url: self.unsubscribe_url(sub.id),
@@ -266,7 +333,11 @@ impl DigestBuilder {
 
     /// Builds and inserts the period's digests for every subscriber who has
     /// none yet (only `only`'s when given); with `dry_run`, builds and
-    /// renders but inserts nothing.
+    /// renders but inserts nothing. One subscriber's failure (search,
+    /// recommendations, rendering, the insert) is logged and counted in
+    /// [`BuildReport::failed`], and the others are built all the same; only
+    /// a failure to list the subscribers (or to rank the trending papers
+    /// every digest shares) stops the build.
     pub async fn build_period(
         &self,
         period: &Period,
@@ -285,28 +356,49 @@ impl DigestBuilder {
             let Some(last) = batch.last() else { break };
             after = last.id;
             for sub in batch.iter().filter(|s| only.is_none_or(|e| e.key() == s.email.key())) {
-                let digest = self.digest_for(sub, period, &trending, &mut report.search_time).await?;
-                if digest.is_empty() {
-                    report.empty += 1;
-                    continue;
+                if let Err(e) = self.build_one(sub, period, &trending, dry_run, &mut report).await {
+                    report.failed += 1;
+                    tracing::warn!(
+                        subscriber = %sub.id, period = %period.key, error = %e,
+                        "digest not built for this subscriber; a later run builds it"
+                    );
                 }
-                let t = Instant::now();
-                let mail = self.digest_mail(sub, period, &digest)?;
-                report.render_time += t.elapsed();
-                if dry_run {
-                    report.built += 1;
-                    continue;
-                }
-                let t = Instant::now();
-                if self.db.enqueue_mail(&mail).await? {
-                    report.built += 1;
-                } else {
-                    report.already_there += 1;
-                }
-                report.store_time += t.elapsed();
             }
         }
         Ok(report)
+    }
+
+    /// Builds, renders and (unless `dry_run`) inserts one subscriber's
+    /// digest, counting it in `report`.
+    async fn build_one(
+        &self,
+        sub: &Subscriber,
+        period: &Period,
+        trending: &[DigestPaper],
+        dry_run: bool,
+        report: &mut BuildReport,
+    ) -> Result<(), MailError> {
+        let digest = self.digest_for(sub, period, trending, &mut report.search_time).await?;
+        if digest.is_empty() {
+            report.empty += 1;
+            return Ok(());
+        }
+        let t = Instant::now();
+        let mail = self.digest_mail(sub, period, &digest)?;
+        report.render_time += t.elapsed();
+        if dry_run {
+            report.built += 1;
+            return Ok(());
+        }
+        let t = Instant::now();
+        let inserted = self.db.enqueue_mail(&mail).await;
+        report.store_time += t.elapsed();
+        if inserted? {
+            report.built += 1;
+        } else {
+            report.already_there += 1;
+        }
+        Ok(())
     }
 
     /// The double opt-in mail for a subscriber, due now. `request_key`

@@ -1,7 +1,10 @@
 //! The digest and the confirmation mail as values, and their two renderings:
 //! HTML with inline CSS in a single-column table layout (what Gmail,
 //! Outlook and Apple Mail all render the same), and a plain-text alternative
-//! with the same content and links.
+//! with the same content and links. A digest opens with the member's own
+//! recommendations ("Recommended for you", each paper with its reason line)
+//! when it carries them, then the trending papers, then one section per
+//! saved search and followed category.
 //!
 //! All text is escaped by maud; nothing here goes into a header.
 
@@ -24,6 +27,9 @@ pub struct DigestPaper {
     pub upvotes: i64,
     /// Absolute link to the paper's page on the site.
     pub url: String,
+    /// Why it was recommended (`Like: …`), for the papers of the
+    /// "Recommended for you" section; `None` elsewhere.
+    pub reason: Option<String>,
 }
 
 impl DigestPaper {
@@ -40,7 +46,13 @@ impl DigestPaper {
             abstract_text: trim_to_words(&p.paper.abstract_text, ABSTRACT_CHARS),
             upvotes: p.upvotes,
             url: format!("{base_url}/papers/{}", p.paper.id),
+            reason: None,
         }
+    }
+
+    /// A recommended paper, shown with the reason it was picked.
+    pub fn recommended(p: &StoredPaper, reason: &str, base_url: &str) -> Self {
+        DigestPaper { reason: Some(reason.to_string()), ..DigestPaper::from_stored(p, base_url) }
     }
 }
 
@@ -60,6 +72,9 @@ pub struct Digest {
     pub base_url: String,
     /// `Friday 27 November 2026` or `Week of 23 November 2026`.
     pub period_label: String,
+    /// The member's own recommendations, best first, each with its reason
+    /// (empty for a digest of trending papers only).
+    pub recommended: Vec<DigestPaper>,
     pub trending: Vec<DigestPaper>,
     pub sections: Vec<Section>,
     pub manage_url: String,
@@ -69,17 +84,46 @@ pub struct Digest {
 impl Digest {
     /// No paper anywhere: such a digest is not sent.
     pub fn is_empty(&self) -> bool {
-        self.trending.is_empty() && self.sections.iter().all(|s| s.papers.is_empty())
+        self.recommended.is_empty() && self.trending.is_empty() && self.sections.iter().all(|s| s.papers.is_empty())
+    }
+
+    /// What the digest is, in the subject and under the title: it says
+    /// "recommended for you" whenever the digest carries recommendations.
+    fn headline(&self) -> &'static str {
+        match (self.recommended.is_empty(), self.trending.is_empty()) {
+            (true, _) => "trending papers",
+            (false, true) => "papers recommended for you",
+            (false, false) => "recommended for you and trending papers",
+        }
     }
 
     pub fn subject(&self) -> String {
-        format!("{}: trending papers, {}", self.site_name, self.period_label)
+        format!("{}: {}, {}", self.site_name, self.headline(), self.period_label)
+    }
+
+    /// The line under the title.
+    fn subtitle(&self) -> &'static str {
+        match (self.recommended.is_empty(), self.trending.is_empty()) {
+            (true, _) => "Trending research papers",
+            (false, true) => "Recommended for you",
+            (false, false) => "Recommended for you and trending research papers",
+        }
+    }
+
+    /// Where the member sees more recommendations on the site.
+    fn for_you_url(&self) -> String {
+        format!("{}/for-you", self.base_url)
     }
 
     pub fn html(&self) -> String {
         let body = html! {
             h1 style=(H1) { (self.site_name) }
-            p style=(MUTED) { "Trending research papers · " (self.period_label) }
+            p style=(MUTED) { (self.subtitle()) " · " (self.period_label) }
+            @if !self.recommended.is_empty() {
+                h2 style=(H2) { "Recommended for you" }
+                @for p in &self.recommended { (paper_html(p)) }
+                p style=(SMALL) { a href=(self.for_you_url()) style=(LINK) { "More for you on " (self.site_name) " →" } }
+            }
             @if !self.trending.is_empty() {
                 h2 style=(H2) { "Trending" }
                 @for p in &self.trending { (paper_html(p)) }
@@ -100,7 +144,14 @@ impl Digest {
     }
 
     pub fn text(&self) -> String {
-        let mut t = format!("{}\nTrending research papers · {}\n\n", self.site_name, self.period_label);
+        let mut t = format!("{}\n{} · {}\n\n", self.site_name, self.subtitle(), self.period_label);
+        if !self.recommended.is_empty() {
+            t.push_str("RECOMMENDED FOR YOU\n\n");
+            for p in &self.recommended {
+                paper_text(&mut t, p);
+            }
+            t.push_str(&format!("More for you: {}\n\n", self.for_you_url()));
+        }
         if !self.trending.is_empty() {
             t.push_str("TRENDING\n\n");
             for p in &self.trending {
@@ -231,6 +282,9 @@ fn paper_html(p: &DigestPaper) -> Markup {
                 }
                 td valign="top" {
                     a href=(p.url) style="font-size:16px;font-weight:bold;color:#111827;text-decoration:none;" { (p.title) }
+                    @if let Some(reason) = &p.reason {
+                        div style="font-size:13px;color:#92400e;margin:2px 0;font-style:italic;" { (reason) }
+                    }
                     @if !p.authors.is_empty() {
                         div style="font-size:13px;color:#4b5563;margin:2px 0;" { (p.authors) }
                     }
@@ -244,6 +298,9 @@ fn paper_html(p: &DigestPaper) -> Markup {
 fn paper_text(out: &mut String, p: &DigestPaper) {
     let votes = if p.upvotes == 1 { "1 vote".to_string() } else { format!("{} votes", p.upvotes) };
     out.push_str(&format!("* {} ({votes})\n", p.title));
+    if let Some(reason) = &p.reason {
+        out.push_str(&format!("  {reason}\n"));
+    }
     if !p.authors.is_empty() {
         out.push_str(&format!("  {}\n", p.authors));
     }
@@ -262,6 +319,7 @@ mod tests {
             abstract_text: "We show things.".into(),
             upvotes: 3,
             url: "https://p.example/papers/2611.00001".into(),
+            reason: None,
         }
     }
 
@@ -270,6 +328,7 @@ mod tests {
             site_name: "Paperboy".into(),
             base_url: "https://p.example".into(),
             period_label: "Friday 27 November 2026".into(),
+            recommended: vec![],
             trending: vec![paper("Attention <is> all")],
             sections: vec![Section {
                 title: "Search: diffusion".into(),
@@ -302,5 +361,32 @@ mod tests {
         assert!(d.is_empty());
         d.sections[0].papers.push(paper("x"));
         assert!(!d.is_empty());
+        d.sections[0].papers.clear();
+        d.recommended.push(paper("y"));
+        assert!(!d.is_empty(), "recommendations alone make a digest");
+    }
+
+    #[test]
+    fn recommendations_come_first_with_their_reasons_and_name_the_subject() {
+        let mut d = digest();
+        assert_eq!(d.subject(), "Paperboy: trending papers, Friday 27 November 2026");
+        let mut pick = paper("Sparse <experts>");
+        pick.reason = Some("Like: Mixture & routing".into());
+        d.recommended.push(pick);
+        assert_eq!(d.subject(), "Paperboy: recommended for you and trending papers, Friday 27 November 2026");
+        let html = d.html();
+        let (rec, trend) = (html.find("Recommended for you</h2>").unwrap(), html.find("Trending</h2>").unwrap());
+        assert!(rec < trend, "recommendations before the trending list");
+        assert!(html.contains("Like: Mixture &amp; routing"), "the reason line, escaped");
+        assert!(html.contains("https://p.example/for-you"));
+        let text = d.text();
+        assert!(
+            text.contains("RECOMMENDED FOR YOU\n\n* Sparse <experts> (3 votes)\n  Like: Mixture & routing\n"),
+            "{text}"
+        );
+        assert!(text.find("RECOMMENDED FOR YOU").unwrap() < text.find("TRENDING").unwrap());
+        d.trending.clear();
+        assert_eq!(d.subject(), "Paperboy: papers recommended for you, Friday 27 November 2026");
+        assert!(!d.html().contains("Trending</h2>") && !d.text().contains("TRENDING"));
     }
 }

@@ -8,6 +8,8 @@ pub enum MailError {
     Store(#[from] paperboy_store::StoreError),
     #[error("search failed while building a digest: {0}")]
     Search(String),
+    #[error("recommendations failed while building a digest: {0}")]
+    Picks(String),
     #[error("invalid mail setting: {0}")]
     Config(String),
     #[error("cannot build the message: {0}")]

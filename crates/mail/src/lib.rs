@@ -6,7 +6,8 @@
 //! * [`token`]: HMAC-signed, expiring confirm / unsubscribe / manage links.
 //! * [`smtp`]: delivery through lettre (plain, STARTTLS or TLS over rustls).
 //! * [`compose`]: a period's digests and the other mails, composed into the
-//!   store's outbox (saved searches matched through [`SavedSearchMatcher`]).
+//!   store's outbox (saved searches matched through [`SavedSearchMatcher`],
+//!   a member's recommendations through [`PersonalPicks`]).
 //! * [`deliver`]: the outbox sender (leases, rate limit, retries, bounces).
 //!
 //! [`Postman`] bundles what the web layer and the digest job need. When
@@ -28,7 +29,7 @@ use paperboy_core::Email;
 use paperboy_store::Subscriber;
 use tokio::sync::Mutex;
 
-pub use compose::{BuildReport, DigestBuilder, Period, SavedSearchMatcher, Site};
+pub use compose::{BuildReport, DigestBuilder, Period, PersonalPick, PersonalPicks, SavedSearchMatcher, Site};
 pub use deliver::{DeliveryReport, DeliverySettings, deliver_due};
 pub use error::MailError;
 pub use smtp::{Mailer, Security, SendError, SmtpSettings};

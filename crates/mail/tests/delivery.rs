@@ -39,7 +39,7 @@ async fn setup(dir: &std::path::Path, port: u16, subscribers: usize) -> (SqlStor
         tz: chrono_tz::UTC,
     };
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
-    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
+    let builder = DigestBuilder { db, search: None, picks: None, signer: Signer::random().unwrap(), site };
     let smtp = smtp_settings(port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let delivery = DeliverySettings {

@@ -3,4 +3,5 @@
 //! one link instead of one per file keeps a cold build's disk use and time down.
 
 mod delivery;
+mod partial;
 mod tls;

@@ -123,7 +123,7 @@ async fn a_digest_waits_for_the_ca_then_goes_out_over_starttls() {
     let site =
         Site { name: "Paperboy".into(), base_url: "http://127.0.0.1:9".into(), from: from(), tz: chrono_tz::UTC };
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
-    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
+    let builder = DigestBuilder { db, search: None, picks: None, signer: Signer::random().unwrap(), site };
     let delivery =
         DeliverySettings { retry_base: Duration::from_millis(300), per_second: 100.0, ..DeliverySettings::default() };
     let postman = |ca_file: Option<PathBuf>| {

@@ -1,19 +1,24 @@
 //! Benchmark: build and deliver personalised digests (each subscriber with
 //! two saved searches) to a local SMTP sink, and say where the time goes:
-//! search, rendering, the store, SMTP. `bench/digest.sh` starts the sink
-//! and runs this; see docs/BENCHMARKS.md.
+//! search, rendering, the store, SMTP. With `--members M`, the first M
+//! subscribers are members who upvoted five papers and asked for
+//! recommendations beside the trending papers (their picks count as search
+//! time). `bench/digest.sh` starts the sink and runs this; see
+//! docs/BENCHMARKS.md.
 //!
-//! usage: bench_digest --port PORT [--subscribers 10000] [--papers 3000]
+//! usage: bench_digest --port PORT [--subscribers 10000] [--papers 3000] [--members 0]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use paperboy_core::{Email, Paper, PaperId};
+use paperboy_core::{Email, Paper, PaperId, Role, Username};
 use paperboy_mail::{DeliverySettings, DigestBuilder, Mailer, Period, Postman, Security, Signer, Site, SmtpSettings};
 use paperboy_search::SearchEngine;
 use paperboy_services::jobs::digest::HybridMatcher;
-use paperboy_store::{Catalog, Frequency, Mailing, SqlStore};
+use paperboy_services::jobs::picks::RecsPicks;
+use paperboy_services::recommend::RecsService;
+use paperboy_store::{Accounts, Catalog, Community, DigestContent, Frequency, Mailing, NewUser, SqlStore};
 
 const TOPICS: &[&str] = &[
     "diffusion",
@@ -46,6 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let subscribers = arg("--subscribers", 10_000);
     let n_papers = arg("--papers", 3_000);
+    let members = arg("--members", 0).min(subscribers);
     let dir = tempfile::tempdir()?;
     let store = SqlStore::open_sqlite(&dir.path().join("paperboy.db")).await?;
     let today = Utc::now().date_naive();
@@ -73,12 +79,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     engine.index_papers(&papers)?;
     let t = Instant::now();
     for i in 0..subscribers {
-        let s = store.subscribe(&Email::parse(&format!("reader{i}@example.org"))?, None).await?;
+        let email = Email::parse(&format!("reader{i}@example.org"))?;
+        let user = if i < members {
+            let user = store
+                .create_user(&NewUser {
+                    username: Username::parse(&format!("reader{i}"))?,
+                    email: email.clone(),
+                    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$hash".into(),
+                    role: Role::Member,
+                    email_verified: true,
+                })
+                .await?;
+            // Five papers on one topic (papers cycle through the topics).
+            for k in 0..5u32 {
+                let n = (i + k * TOPICS.len() as u32) % n_papers;
+                store.set_vote(user.id, &papers[n as usize].id, true).await?;
+            }
+            Some(user.id)
+        } else {
+            None
+        };
+        let s = store.subscribe(&email, user).await?;
         store.confirm_subscriber(s.id).await?;
+        if user.is_some() {
+            store.set_digest_content(s.id, DigestContent::Both).await?;
+        }
         store.add_saved_search(s.id, TOPICS[i as usize % TOPICS.len()]).await?;
         store.add_saved_search(s.id, TOPICS[(i as usize + 5) % TOPICS.len()]).await?;
     }
-    eprintln!("set up {n_papers} papers and {subscribers} subscribers in {:.1?}", t.elapsed());
+    eprintln!(
+        "set up {n_papers} papers and {subscribers} subscribers ({members} members with recommendations) in {:.1?}",
+        t.elapsed()
+    );
 
     let db: Arc<dyn paperboy_store::Database> = Arc::new(store.clone());
     let site = Site {
@@ -87,8 +119,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         from: paperboy_mail::message::sender("Paperboy", "digest@papers.example.org")?,
         tz: chrono_tz::UTC,
     };
+    let recs = RecsService::new(Some(Arc::clone(&engine)), Default::default());
+    let picks: Arc<dyn paperboy_mail::PersonalPicks> = Arc::new(RecsPicks::new(recs, Arc::clone(&db)));
     let search: Arc<dyn paperboy_mail::SavedSearchMatcher> = Arc::new(HybridMatcher(engine));
-    let builder = DigestBuilder { db, search: Some(search), signer: Signer::random()?, site };
+    let builder = DigestBuilder { db, search: Some(search), picks: Some(picks), signer: Signer::random()?, site };
     let smtp = SmtpSettings {
         host: "127.0.0.1".into(),
         port: u16::try_from(port)?,
@@ -112,8 +146,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total = build_time + send_time;
     let counts = store.outbox_counts().await?;
     println!(
-        "digests built: {} (empty: {}), sent: {}, outbox sent: {}",
-        built.built, built.empty, sent.sent, counts.sent
+        "digests built: {} (empty: {}, not built: {}), sent: {}, outbox sent: {}",
+        built.built, built.empty, built.failed, sent.sent, counts.sent
     );
     println!(
         "build: {:.1} s (search {:.1} s, render {:.1} s, store {:.1} s); deliver: {:.1} s (SMTP {:.1} s)",

@@ -1,8 +1,9 @@
 //! Email digest subscriptions: subscribing (double opt-in for addresses
 //! nobody has confirmed), the signed links of every mail (confirm,
 //! unsubscribe, manage), and the changes a subscriber makes (frequency,
-//! categories, saved searches), for visitors and for members in their
-//! settings.
+//! categories, saved searches, and for a member's own subscription what the
+//! digest carries: trending papers, their recommendations, or both), for
+//! visitors and for members in their settings.
 //!
 //! Signed links are checked with the [`Postman`]'s signer; a forged or
 //! garbled link is [`SubscriptionError::Link`], one whose subscriber is
@@ -14,7 +15,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use paperboy_core::{Email, UserId};
 use paperboy_mail::{MailError, Postman, Purpose, TokenError};
-use paperboy_store::{Database, Frequency, MAX_CATEGORIES, SavedSearch, StoreError, Subscriber, SubscriberId, User};
+use paperboy_store::{
+    Database, DigestContent, Frequency, MAX_CATEGORIES, SavedSearch, StoreError, Subscriber, SubscriberId, User,
+};
 use thiserror::Error;
 
 use crate::limits::{LimitError, Limits};
@@ -70,9 +73,12 @@ pub struct Digest {
 /// One change from the manage form, as typed.
 #[derive(Debug, Clone, Copy)]
 pub enum Change<'a> {
-    /// New frequency (`None` when none was chosen) and followed categories
-    /// (`cs.LG cs.CV`, commas allowed).
-    Update { frequency: Option<Frequency>, categories: &'a str },
+    /// New frequency (`None` when none was chosen), followed categories
+    /// (`cs.LG cs.CV`, commas allowed), and what the digest carries
+    /// (`trending`, `recommended` or `both`, as the form sends it; `None`
+    /// leaves it as it is: the choice is only on a member's own
+    /// subscription).
+    Update { frequency: Option<Frequency>, categories: &'a str, content: Option<&'a str> },
     /// A saved search to add.
     AddSearch(&'a str),
     /// The saved search to remove (`None` when the form did not say).
@@ -221,7 +227,7 @@ async fn digest_of(db: &dyn Database, subscriber: Subscriber) -> Result<Digest, 
 /// One change to subscription `id`: what it did, or why it was refused.
 async fn apply(db: &dyn Database, id: SubscriberId, change: Change<'_>) -> Result<Result<Done, Refusal>, StoreError> {
     match change {
-        Change::Update { frequency, categories } => {
+        Change::Update { frequency, categories, content } => {
             let Some(frequency) = frequency else {
                 return Ok(Err("Choose how often: daily or weekly.".into()));
             };
@@ -229,6 +235,12 @@ async fn apply(db: &dyn Database, id: SubscriberId, change: Change<'_>) -> Resul
                 Ok(c) => c,
                 Err(msg) => return Ok(Err(msg)),
             };
+            // What the digest carries first: when it is refused, nothing changes.
+            if let Some(raw) = content
+                && let Err(msg) = set_content(db, id, raw).await?
+            {
+                return Ok(Err(msg));
+            }
             match db.update_subscription(id, frequency, &categories).await {
                 Ok(_) => Ok(Ok(Done::Saved)),
                 Err(e @ StoreError::TooManyCategories { .. }) => Ok(Err(capitalize(&e.to_string()))),
@@ -252,6 +264,23 @@ async fn apply(db: &dyn Database, id: SubscriberId, change: Change<'_>) -> Resul
             Ok(Ok(Done::SearchRemoved))
         }
         Change::Unknown => Ok(Err("Unknown action: reload the page and try again.".into())),
+    }
+}
+
+/// Sets what subscription `id`'s digest carries, from the form's value
+/// (`trending`, `recommended` or `both`), through
+/// [`paperboy_store::Mailing::set_digest_content`]. A subscription that is
+/// not a member's own can only carry trending papers: asking for more is
+/// refused with the store's message (sign in and subscribe from the
+/// settings), as is a value the form does not offer.
+pub async fn set_content(db: &dyn Database, id: SubscriberId, raw: &str) -> Result<Result<Done, Refusal>, StoreError> {
+    let Some(content) = DigestContent::parse(raw.trim()) else {
+        return Ok(Err("Choose what the digest carries: trending papers, recommended for you, or both.".into()));
+    };
+    match db.set_digest_content(id, content).await {
+        Ok(_) => Ok(Ok(Done::Saved)),
+        Err(e @ StoreError::DigestNeedsMember) => Ok(Err(capitalize(&e.to_string()))),
+        Err(e) => Err(e),
     }
 }
 

@@ -36,7 +36,7 @@ async fn setup() -> (tempfile::TempDir, SqlStore, Arc<Postman>) {
         ca_file: None,
     };
     let mailer = Mailer::new(&smtp, &site.from).unwrap();
-    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
+    let builder = DigestBuilder { db, search: None, picks: None, signer: Signer::random().unwrap(), site };
     let postman = Arc::new(Postman::new(builder, mailer, DeliverySettings::default()));
     (dir, store, postman)
 }
@@ -71,13 +71,13 @@ async fn a_visitor_confirms_by_link_manages_and_unsubscribes() {
     assert!(confirmed.confirmed_at.is_some());
 
     let manage = link(&postman, Purpose::Manage, sub.id);
-    let update = Change::Update { frequency: None, categories: "cs.LG" };
+    let update = Change::Update { frequency: None, categories: "cs.LG", content: None };
     let (_, outcome) = subscriptions::manage(&db, &postman, &manage, update).await.unwrap();
     assert_eq!(outcome.unwrap_err(), "Choose how often: daily or weekly.");
-    let update = Change::Update { frequency: Some(Frequency::Weekly), categories: "cs.LG; DROP" };
+    let update = Change::Update { frequency: Some(Frequency::Weekly), categories: "cs.LG; DROP", content: None };
     let (_, outcome) = subscriptions::manage(&db, &postman, &manage, update).await.unwrap();
     assert!(outcome.unwrap_err().contains("is not a category"));
-    let update = Change::Update { frequency: Some(Frequency::Weekly), categories: "cs.LG, cs.CV" };
+    let update = Change::Update { frequency: Some(Frequency::Weekly), categories: "cs.LG, cs.CV", content: None };
     let (digest, outcome) = subscriptions::manage(&db, &postman, &manage, update).await.unwrap();
     assert_eq!(outcome, Ok(Done::Saved));
     assert_eq!(digest.subscriber.frequency, Frequency::Weekly);

@@ -47,6 +47,12 @@ fn paper(n: u32, title: &str) -> Paper {
 }
 
 async fn site() -> Option<TestSite> {
+    site_with(false).await
+}
+
+/// [`site`], with members' recommendations in digests when `recommend`
+/// (the recommender over text features: the test site has no vectors).
+async fn site_with(recommend: bool) -> Option<TestSite> {
     let (dir, store) = common::sqlite().await;
     let sink = Sink::started(&dir.path().join("sink"))?;
     store.upsert_papers(&[paper(1, "Sparse Mixture of Experts"), paper(2, "Diffusion at Scale")]).await.unwrap();
@@ -58,7 +64,12 @@ async fn site() -> Option<TestSite> {
         from: paperboy_mail::message::sender("Paperboy", "digest@example.org").unwrap(),
         tz: "UTC".parse().unwrap(),
     };
-    let builder = DigestBuilder { db, search: None, signer: Signer::random().unwrap(), site };
+    let picks = recommend.then(|| {
+        let recs = paperboy_services::recommend::RecsService::new(None, Default::default());
+        Arc::new(paperboy_services::jobs::picks::RecsPicks::new(recs, Arc::clone(&db)))
+            as Arc<dyn paperboy_mail::PersonalPicks>
+    });
+    let builder = DigestBuilder { db, search: None, picks, signer: Signer::random().unwrap(), site };
     let smtp = smtp_settings(sink.port, Security::Plain, None);
     let mailer = Mailer::new(&smtp, &builder.site.from).unwrap();
     let postman = Arc::new(Postman::new(builder, mailer, DeliverySettings { per_second: 100.0, ..Default::default() }));
@@ -280,4 +291,137 @@ async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
     let r = a.post("/subscribe", &[("csrf", &page.csrf()), ("email", "root@example.org")]).await;
     assert!(r.body.contains("You are subscribed with"), "{}", r.body);
     assert!(site.store.subscriber_by_email(&root).await.unwrap().unwrap().confirmed_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_chooses_what_the_digest_carries_and_a_plain_subscriber_cannot_choose_recommendations() {
+    use paperboy_core::Role;
+    use paperboy_services::accounts::{self, SignUp};
+    use paperboy_store::DigestContent;
+    let Some(site) = site().await else { return };
+    let member = SignUp {
+        username: "ada",
+        email: "ada@example.org",
+        password: "correct horse battery",
+        role: Role::Member,
+        email_verified: true,
+    };
+    accounts::sign_up(&site.store, &member).await.unwrap();
+    let mut b = Browser::new(&site);
+    let csrf = b.get("/login").await.csrf();
+    b.post("/login", &[("csrf", &csrf), ("username", "ada"), ("password", "correct horse battery")]).await;
+    let settings = b.get("/settings").await;
+    assert!(!settings.body.contains("What the digest carries"), "no choice before there is a subscription");
+    let r = b.post("/settings/digest", &[("csrf", &settings.csrf()), ("do", "subscribe")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "back to /settings: {}", r.body);
+    let email = Email::parse("ada@example.org").unwrap();
+    let sub = site.store.subscriber_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(sub.content, DigestContent::Trending, "a new subscription carries trending papers");
+
+    // The choice is on the member's settings page, and round-trips.
+    let page = b.get("/settings").await;
+    assert!(page.body.contains("What the digest carries"), "{}", page.body);
+    assert!(page.body.contains(r#"value="trending" checked"#), "{}", page.body);
+    for (value, content) in [("recommended", DigestContent::Recommended), ("both", DigestContent::Both)] {
+        let r = b
+            .post(
+                "/settings/digest",
+                &[
+                    ("csrf", &page.csrf()),
+                    ("do", "update"),
+                    ("frequency", "weekly"),
+                    ("categories", "cs.LG"),
+                    ("content", value),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{value}: {}", r.body);
+        let now = site.store.subscriber(sub.id).await.unwrap().unwrap();
+        assert_eq!((now.content, now.frequency), (content, Frequency::Weekly), "{value}");
+        let shown = b.get("/settings").await;
+        assert!(shown.body.contains(&format!(r#"value="{value}" checked"#)), "{value}: {}", shown.body);
+    }
+    let r = b
+        .post(
+            "/settings/digest",
+            &[("csrf", &page.csrf()), ("do", "update"), ("frequency", "daily"), ("content", "everything")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("Choose what the digest carries"), "{}", r.body);
+    let now = site.store.subscriber(sub.id).await.unwrap().unwrap();
+    assert_eq!((now.content, now.frequency), (DigestContent::Both, Frequency::Weekly), "a refusal changes nothing");
+
+    // A subscription without a member: no choice on its manage page, and a
+    // forged post asking for recommendations is a 400 that says why.
+    let plain = site.store.subscribe(&Email::parse("bob@example.org").unwrap(), None).await.unwrap();
+    site.store.confirm_subscriber(plain.id).await.unwrap();
+    let token = site.postman.signer().sign(Purpose::Manage, plain.id, Utc::now() + chrono::Duration::days(1));
+    let manage = format!("/subscription/{token}");
+    let form = b.get(&manage).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(!form.body.contains("What the digest carries"), "{}", form.body);
+    let r = b
+        .post(&manage, &[("csrf", &form.csrf()), ("do", "update"), ("frequency", "weekly"), ("content", "recommended")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("Recommendations are mailed only to a member"), "{}", r.body);
+    let after = site.store.subscriber(plain.id).await.unwrap().unwrap();
+    assert_eq!((after.content, after.frequency), (DigestContent::Trending, Frequency::Daily), "nothing changed");
+    // Trending stays a valid choice for it.
+    let r = b
+        .post(&manage, &[("csrf", &form.csrf()), ("do", "update"), ("frequency", "weekly"), ("content", "trending")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(site.store.subscriber(plain.id).await.unwrap().unwrap().frequency, Frequency::Weekly);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_preview_shows_the_admins_own_recommendations_with_reasons() {
+    use paperboy_core::Role;
+    use paperboy_services::accounts::{self, SignUp};
+    use paperboy_store::{Accounts, Community};
+    let Some(site) = site_with(true).await else { return };
+    let mut liked = paper(9, "Routing tokens in a sparse mixture of experts");
+    liked.listed_on = Utc::now().date_naive() - chrono::Days::new(40);
+    // Papers far from the like, so that the text features can tell.
+    let others = [
+        "Protein folding on cubic lattices",
+        "Weak lensing shear of galaxy clusters",
+        "Glacier retreat from satellite radar",
+        "Bayesian optimisation of reaction yields",
+    ];
+    let mut papers: Vec<Paper> = others.iter().enumerate().map(|(i, t)| paper(20 + i as u32, t)).collect();
+    papers.push(liked.clone());
+    site.store.upsert_papers(&papers).await.unwrap();
+    let admin = SignUp {
+        username: "root",
+        email: "root@example.org",
+        password: "correct horse battery",
+        role: Role::Admin,
+        email_verified: true,
+    };
+    accounts::sign_up(&site.store, &admin).await.unwrap();
+    let mut a = Browser::new(&site);
+    let csrf = a.get("/login").await.csrf();
+    a.post("/login", &[("csrf", &csrf), ("username", "root"), ("password", "correct horse battery")]).await;
+
+    // No signal yet: nothing to recommend, the trending papers as before.
+    let cold = a.get("/admin/digest?format=text").await;
+    assert_eq!(cold.status, StatusCode::OK);
+    assert!(cold.body.contains("TRENDING") && !cold.body.contains("RECOMMENDED"), "{}", cold.body);
+
+    let user = site.store.user_by_email(&Email::parse("root@example.org").unwrap()).await.unwrap().unwrap();
+    site.store.set_vote(user.id, &liked.id, true).await.unwrap();
+    let both = a.get("/admin/digest?format=text").await;
+    let (rec, trend) = (both.body.find("RECOMMENDED FOR YOU"), both.body.find("TRENDING"));
+    assert!(rec.is_some() && trend.is_some() && rec < trend, "both, recommendations first: {}", both.body);
+    assert!(both.body.contains(&format!("Like: {}", liked.title)), "{}", both.body);
+    let only = a.get("/admin/digest?content=recommended").await;
+    assert!(only.body.contains("Recommended for you</h2>") && !only.body.contains("Trending</h2>"), "{}", only.body);
+    assert!(only.body.contains("Sparse Mixture of Experts"), "the paper closest to the like: {}", only.body);
+    let bad = a.get("/admin/digest?content=everything").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("content must be trending, recommended or both"), "{}", bad.body);
+    assert!(site.sink.messages().is_empty(), "a preview sends nothing");
 }

@@ -1,8 +1,10 @@
 //! `paperboy digest run`: builds a period's email digests into the outbox
 //! and delivers them; and the digest builder and postman that `serve`
 //! hands to its digest and outbox jobs (`paperboy_services::jobs`), which
-//! build the same digests at the configured time. The `[mail]` settings
-//! they share are in `config::mail`.
+//! build the same digests at the configured time, with saved searches
+//! matched by hybrid search and a member's recommendations from the same
+//! [`RecsService`] as `/for-you`. The `[mail]` settings they share are in
+//! `config::mail`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,18 +15,28 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use paperboy_core::Email;
-use paperboy_mail::{DigestBuilder, Mailer, Period, Postman, SavedSearchMatcher, Signer, Site};
+use paperboy_mail::{DigestBuilder, Mailer, Period, PersonalPicks, Postman, SavedSearchMatcher, Signer, Site};
 use paperboy_search::SearchEngine;
 use paperboy_services::jobs::digest::HybridMatcher;
+use paperboy_services::jobs::picks::RecsPicks;
 use paperboy_services::lease::{DIGEST_LEASE, holder_id, wait_for_lease};
+use paperboy_services::recommend::{Popularity, RecsService};
 use paperboy_store::{Database, Frequency};
 
+/// The recommender over `engine`, scoring popularity with the site's
+/// `[ranking]` settings: what `/for-you` and the personal digest rank with.
+pub fn recommender(settings: &Settings, engine: &Arc<SearchEngine>) -> RecsService {
+    RecsService::new(Some(Arc::clone(engine)), Popularity { params: settings.ranking, weights: settings.weights })
+}
+
 /// Everything mail needs, for `serve` and `digest run`. `smtp` may be
-/// `None` only for a dry run.
+/// `None` only for a dry run; without `recs`, every digest carries
+/// trending papers.
 pub async fn builder(
     settings: &Settings,
     db: Arc<dyn Database>,
     search: Option<Arc<SearchEngine>>,
+    recs: Option<RecsService>,
     base_url: &str,
 ) -> Result<DigestBuilder> {
     let mail = &settings.mail;
@@ -32,8 +44,9 @@ pub async fn builder(
     let from = paperboy_mail::message::sender(&settings.server.site_name, &mail.from)?;
     let tz = mail.time_zone.trim().parse().map_err(|_| anyhow::anyhow!("unknown time zone {:?}", mail.time_zone))?;
     Ok(DigestBuilder {
-        db,
         search: search.map(|engine| Arc::new(HybridMatcher(engine)) as Arc<dyn SavedSearchMatcher>),
+        picks: recs.map(|r| Arc::new(RecsPicks::new(r, Arc::clone(&db))) as Arc<dyn PersonalPicks>),
+        db,
         signer,
         site: Site {
             name: settings.server.site_name.clone(),
@@ -112,15 +125,21 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
     // --base-url is in settings.server already.
     let server = &settings.server;
     let base_url = server.base_url.clone().unwrap_or_else(|| format!("http://{}", server.addr));
-    let builder = builder(settings, Arc::clone(&db), Some(engine), &base_url).await?;
+    let recs = recommender(settings, &engine);
+    let builder = builder(settings, Arc::clone(&db), Some(engine), Some(recs), &base_url).await?;
     let period = Period::at(frequency, Utc::now(), builder.site.tz);
     if args.dry_run {
         let report = builder.build_period(&period, only.as_ref(), true).await?;
         println!(
-            "{} digests for {} would be queued (dry run): {} (empty, not sent: {}, queued before: {})",
-            args.period, period.key, report.built, report.empty, report.already_there
+            "{} digests for {} would be queued (dry run): {} (empty, not sent: {}, queued before: {}{})",
+            args.period,
+            period.key,
+            report.built,
+            report.empty,
+            report.already_there,
+            not_built(report.failed)
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if report.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     // The SMTP settings are checked (a bad CA file, say) before anything is queued.
     let postman = postman(builder, settings)?.context("no SMTP server is configured: set PAPERBOY_SMTP_HOST")?;
@@ -130,8 +149,13 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
     let build = || postman.builder.build_period(&period, only.as_ref(), false);
     let report = wait_for_lease(db.as_ref(), DIGEST_LEASE, &holder, settings.lease, build).await??;
     println!(
-        "{} digests for {} queued: {} (empty, not sent: {}, queued before: {})",
-        args.period, period.key, report.built, report.empty, report.already_there
+        "{} digests for {} queued: {} (empty, not sent: {}, queued before: {}{})",
+        args.period,
+        period.key,
+        report.built,
+        report.empty,
+        report.already_there,
+        not_built(report.failed)
     );
     let sent = postman.deliver_now().await?;
     let counts = db.outbox_counts().await?;
@@ -145,5 +169,19 @@ pub async fn run(cmd: DigestCommand, settings: &Settings) -> Result<ExitCode> {
         smtp_ms = sent.smtp_time.as_millis() as u64,
         "digest run timings"
     );
+    if report.failed > 0 {
+        eprintln!(
+            "{} digests could not be built (the log says why); the others were sent. Run the same command again \
+             to build the missing ones: nobody gets a second digest for {}.",
+            report.failed, period.key
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `, not built: N` when some digests failed; nothing otherwise, so that
+/// the line of a clean run reads as before.
+fn not_built(failed: u64) -> String {
+    if failed > 0 { format!(", not built: {failed}") } else { String::new() }
 }

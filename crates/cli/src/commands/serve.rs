@@ -18,7 +18,6 @@ use paperboy_services::jobs::harvest::Harvest;
 use paperboy_services::jobs::index_follow::IndexFollow;
 use paperboy_services::jobs::outbox::Outbox;
 use paperboy_services::jobs::sweep::Sweep;
-use paperboy_services::recommend::{Popularity, RecsService};
 use paperboy_store::{Catalog, Database, HarvestTrigger};
 use paperboy_web::{AppState, ResponseCache, WebSettings};
 
@@ -62,16 +61,19 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         );
     }
     super::sync_with_progress(store.as_ref(), &engine).await?;
+    // Recommendations, for the For-you pages and the personal digest (one
+    // engine and feature cache for both).
+    let recs = super::digest::recommender(settings, &engine);
     // Email digests and account mail, only when an SMTP server is configured.
-    let builder = super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), &base_url).await?;
+    let builder =
+        super::digest::builder(settings, Arc::clone(&db), Some(Arc::clone(&engine)), Some(recs.clone()), &base_url)
+            .await?;
     let postman = super::digest::postman(builder, settings)?;
     if postman.is_none() {
         tracing::info!("email is off: no SMTP server configured (set PAPERBOY_SMTP_HOST to turn digests on)");
     }
     let cache = Arc::new(ResponseCache::default());
     let jobs = background_jobs(settings, &db, &engine, postman.as_ref(), &cache)?.start();
-    let recs =
-        RecsService::new(Some(Arc::clone(&engine)), Popularity { params: settings.ranking, weights: settings.weights });
     let state = AppState {
         cache,
         recs,

@@ -11,8 +11,11 @@
 //! the time has passed catches up on the day's (or the week's) digests.
 //!
 //! Saved searches are matched by [`HybridMatcher`]: hybrid search over
-//! the papers listed in the period, which is why the digest job lives here
-//! and not in `paperboy-mail`.
+//! the papers listed in the period, and a member's recommendations come
+//! from [`super::picks::RecsPicks`], which is why the digest job lives here
+//! and not in `paperboy-mail`. A digest that fails for one subscriber does
+//! not stop the others; the run then fails, so the supervisor retries it,
+//! and the retry builds only the digests still missing.
 
 use std::sync::Arc;
 
@@ -105,9 +108,15 @@ impl Job for Digest {
         let period = Period::at(self.frequency, ctx.clock.now(), builder.site.tz);
         let r = builder.build_period(&period, None, false).await?;
         self.postman.kick();
-        Ok(Ran::did(format!(
-            "digests for {} queued: {} (empty, not sent: {}, queued before: {})",
-            period.key, r.built, r.empty, r.already_there
-        )))
+        let note = format!(
+            "digests for {} queued: {} (empty, not sent: {}, queued before: {}, not built: {})",
+            period.key, r.built, r.empty, r.already_there, r.failed
+        );
+        if r.failed > 0 {
+            // A failed run is retried with backoff; the retry builds only the
+            // digests that are missing (each subscriber's row is unique).
+            return Err(JobError::Failed(format!("{note}; the subscribers not built are retried")));
+        }
+        Ok(Ran::did(note))
     }
 }

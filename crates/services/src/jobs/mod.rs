@@ -13,7 +13,8 @@
 //!
 //! The jobs themselves, one file each: [`index_follow`] (keyword side of the
 //! search index), [`embed`] (vectors for new papers), [`harvest`] (the
-//! daily arXiv harvest), [`digest`] (building a period's digests),
+//! daily arXiv harvest), [`digest`] (building a period's digests, with
+//! [`picks`] for a member's recommendations),
 //! [`outbox`] (sending what is due), [`sweep`] (expired sessions, links,
 //! old rate-limit records), [`signals_github`] and [`signals_hf`] (trending
 //! signals from GitHub and Hugging Face).
@@ -31,6 +32,7 @@ pub mod embed;
 pub mod harvest;
 pub mod index_follow;
 pub mod outbox;
+pub mod picks;
 pub mod signals_github;
 pub mod signals_hf;
 pub mod sweep;

@@ -1,7 +1,10 @@
-//! `GET /admin/digest?period=daily|weekly&format=html|text`: an admin sees
-//! the digest as it would be mailed now: their own subscription's (saved
-//! searches and categories included) when they have one, else trending
-//! papers only. Nothing is queued or sent.
+//! `GET /admin/digest?period=daily|weekly&format=html|text&content=…`: an
+//! admin sees the digest as it would be mailed now: their own
+//! subscription's (saved searches, categories and, when it asks for them,
+//! their own recommendations included) when they have one, else their own
+//! recommendations and the trending papers. `content=trending|recommended|both`
+//! previews another choice of what the digest carries. Nothing is queued or
+//! sent.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -9,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use paperboy_core::Role;
 use paperboy_mail::Period;
-use paperboy_store::{Frequency, Subscriber, SubscriberId};
+use paperboy_store::{DigestContent, Frequency, Subscriber, SubscriberId};
 
 use crate::AppState;
 use crate::auth::CurrentUser;
@@ -34,22 +37,32 @@ pub async fn preview(State(st): State<AppState>, CurrentUser(v): CurrentUser, Ra
             Some("text") => true,
             Some(_) => return Err(WebError::bad("format must be html or text")),
         };
+        let content = match q.get("content") {
+            None => None,
+            Some(c) => Some(
+                DigestContent::parse(c)
+                    .ok_or_else(|| WebError::bad("content must be trending, recommended or both"))?,
+            ),
+        };
         let builder = &mail.builder;
         let period = Period::at(frequency, Utc::now(), builder.site.tz);
         let user = v.user();
-        let sub = st.store.subscriber_for_user(user.id).await?.unwrap_or_else(|| Subscriber {
+        let mut sub = st.store.subscriber_for_user(user.id).await?.unwrap_or_else(|| Subscriber {
             id: SubscriberId(0),
             email: user.email.clone(),
             user: Some(user.id),
             frequency,
             categories: Vec::new(),
-            content: paperboy_store::DigestContent::Trending,
+            content: DigestContent::Both,
             created_at: Utc::now(),
             confirmed_at: Some(Utc::now()),
             unsubscribed_at: None,
             paused_at: None,
             bounces: 0,
         });
+        if let Some(content) = content {
+            sub.content = content;
+        }
         let trending = builder.trending(&period).await.map_err(|e| WebError::Internal(e.to_string()))?;
         let mut spent = std::time::Duration::ZERO;
         let digest = builder

@@ -12,7 +12,9 @@
 //!   POST needs no CSRF token (RFC 8058 one-click comes from mail
 //!   providers): the signed token is the proof.
 //! * `GET|POST /subscription/{token}`: frequency, categories and saved
-//!   searches, reached with the signed manage link (CSRF-checked forms).
+//!   searches, reached with the signed manage link (CSRF-checked forms);
+//!   on a member's own subscription also what the digest carries (trending
+//!   papers, recommended for me, or both).
 //!
 //! Forged, garbled and expired links are 400, each with what to do next.
 //! The workflows are [`paperboy_services::subscriptions`]'s; this module
@@ -29,7 +31,7 @@ use maud::{Markup, html};
 use paperboy_core::Email;
 use paperboy_mail::{Postman, Purpose};
 use paperboy_services::subscriptions::{self, Change, Digest, Done};
-use paperboy_store::{Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, SubscriberId};
+use paperboy_store::{DigestContent, Frequency, MAX_CATEGORIES, MAX_SAVED_SEARCHES, SubscriberId};
 
 use crate::AppState;
 use crate::auth::{self, Form, MaybeUser};
@@ -223,6 +225,16 @@ pub fn manage_body(
                     label { input type="radio" name="frequency" value="daily" checked[sub.frequency == Frequency::Daily]; " Every weekday" }
                     label { input type="radio" name="frequency" value="weekly" checked[sub.frequency == Frequency::Weekly]; " Weekly (Mondays)" }
                 }
+                @if sub.user.is_some() {
+                    fieldset {
+                        legend { "What the digest carries" }
+                        @for (value, words) in CONTENT_CHOICES {
+                            label { input type="radio" name="content" value=(value.as_str()) checked[sub.content == value]; " " (words) }
+                        }
+                        p.muted { "Recommendations come from your upvotes, reading list, follows and library, each with the reason it was picked; "
+                            a href="/for-you" { "see them now" } " or " a href="/settings/interests" { "change what they learn from" } "." }
+                    }
+                }
                 label { "Categories to follow " small.muted { "(space separated, e.g. cs.LG cs.CV; at most " (MAX_CATEGORIES) ")" }
                     input type="text" name="categories" value=(sub.categories.join(" ")) maxlength="400"; }
                 button type="submit" { "Save" }
@@ -255,6 +267,13 @@ pub fn manage_body(
     })
 }
 
+/// The choices of "What the digest carries", as the form offers them.
+const CONTENT_CHOICES: [(DigestContent, &str); 3] = [
+    (DigestContent::Trending, "Trending papers"),
+    (DigestContent::Recommended, "Recommended for me"),
+    (DigestContent::Both, "Both: recommended for me, then trending"),
+];
+
 /// `GET /subscription/{token}`.
 pub async fn manage_page(State(st): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
     let result = async {
@@ -272,6 +291,7 @@ fn change(form: &Form) -> Change<'_> {
         Some("update") => Change::Update {
             frequency: form.get("frequency").and_then(Frequency::parse),
             categories: form.raw("categories"),
+            content: form.get("content"),
         },
         Some("add") => Change::AddSearch(form.raw("query")),
         Some("remove") => Change::RemoveSearch(form.get("search").and_then(|s| s.parse::<i64>().ok())),
@@ -326,7 +346,8 @@ pub fn settings_section(st: &AppState, v: &crate::auth::Viewer, digest: Option<&
         None => Ok(html! {
             section.account-form.digest-settings {
                 h2 { "Email digest" }
-                p { "Get trending papers, your saved searches and followed categories at " strong { (user.email) } "." }
+                p { "Get trending papers, your saved searches and followed categories at " strong { (user.email) } ". "
+                    "Once subscribed, you can have it carry papers recommended for you as well, or instead." }
                 form method="post" action="/settings/digest" {
                     input type="hidden" name="csrf" value=(v.csrf());
                     input type="hidden" name="do" value="subscribe";
