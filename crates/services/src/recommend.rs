@@ -205,6 +205,8 @@ fn fingerprint(item: &Item<'_>) -> u64 {
 
 /// A period's candidates and the catalog change they were read at.
 type PeriodCandidates = (u64, Arc<Vec<StoredPaper>>);
+/// A member's ranking and the candidates (held weakly) its indexes are into.
+type KeptRanking = (Weak<Vec<StoredPaper>>, Vec<Scored>);
 
 struct Inner {
     search: Option<Arc<SearchEngine>>,
@@ -215,7 +217,7 @@ struct Inner {
     /// sequence number they were read at.
     candidates: Mutex<HashMap<FeedPeriod, PeriodCandidates>>,
     /// Recent rankings by [`ranking_key`], with the candidates they index.
-    rankings: Mutex<HashMap<u64, (Weak<Vec<StoredPaper>>, Vec<Scored>)>>,
+    rankings: Mutex<HashMap<u64, KeptRanking>>,
 }
 
 /// Recommendations for members (see the module documentation). Cheap to
