@@ -6,6 +6,9 @@
 # Usage: bash bench/recs.sh [DIR] [--json]
 #   DIR defaults to ../shared/eval/recs-dev; without it the script says so
 #   and exits 0 (benchmarks skip without ../shared).
+# When a paperboy binary is built ($PAPERBOY_BIN, default
+# target/release/paperboy), `paperboy eval recs DIR --json` runs first and
+# its rows lead the one table; set PAPERBOY_BIN=none to skip it.
 # scikit-learn is installed into .bench-venv on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +23,14 @@ VENV=.bench-venv
 if ! "$VENV/bin/python" -c 'import sklearn' 2>/dev/null; then
   "$VENV/bin/pip" install -q 'scikit-learn>=1.5' numpy
 fi
-exec "$VENV/bin/python" bench/recs_baseline.py "$DIR" "$@"
+BIN="${PAPERBOY_BIN:-target/release/paperboy}"
+OURS=()
+if [ "$BIN" != none ] && [ -x "$BIN" ]; then
+  TMP="$(mktemp -d)"
+  trap 'rm -rf "$TMP"' EXIT
+  "$BIN" eval recs "$DIR" --json > "$TMP/ours.json"
+  OURS=(--ours "$TMP/ours.json")
+else
+  echo "note: no paperboy binary at $BIN (cargo build --release --bin paperboy); the table has the references only" >&2
+fi
+"$VENV/bin/python" bench/recs_baseline.py "$DIR" "${OURS[@]}" "$@"

@@ -20,7 +20,11 @@ Methods:
 - `recency`: newest candidate first (by id, which orders arXiv ids by
   month and number).
 
-Usage: python3 bench/recs_baseline.py DIR [--json]
+With `--ours FILE` (the output of `paperboy eval recs DIR --json`), the
+table starts with Paperboy's rows, so both sides are read in one table
+(bench/recs.sh does this when a paperboy binary is built).
+
+Usage: python3 bench/recs_baseline.py DIR [--json] [--ours FILE]
 Needs scikit-learn and numpy (bench/recs.sh installs them in .bench-venv).
 """
 
@@ -80,6 +84,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", type=Path)
     ap.add_argument("--json", action="store_true", help="print the table as JSON")
+    ap.add_argument("--ours", type=Path, help="`paperboy eval recs DIR --json` output to put first")
     args = ap.parse_args()
 
     import numpy as np
@@ -138,6 +143,9 @@ def main():
                 methods[name].append(m)
 
     table = []
+    if args.ours:
+        for row in json.loads(args.ours.read_text())["methods"]:
+            table.append({k: row[k] for k in ("method", "users", "ndcg@10", "recall@50", "mrr@10")})
     for name, rows in methods.items():
         n = len(rows)
         table.append(
@@ -153,9 +161,10 @@ def main():
         print(json.dumps({"scikit-learn": sklearn.__version__, "methods": table}, indent=2))
     else:
         print(f"scikit-learn {sklearn.__version__}, {len(users)} users, {len(cand_ids)} candidates")
-        print(f"{'method':<16} {'users':>5} {'nDCG@10':>8} {'Recall@50':>9} {'MRR@10':>7}")
+        w = max(16, *(len(r["method"]) for r in table))
+        print(f"{'method':<{w}} {'users':>5} {'nDCG@10':>8} {'Recall@50':>9} {'MRR@10':>7}")
         for r in table:
-            print(f"{r['method']:<16} {r['users']:>5} {r['ndcg@10']:>8.4f} {r['recall@50']:>9.4f} {r['mrr@10']:>7.4f}")
+            print(f"{r['method']:<{w}} {r['users']:>5} {r['ndcg@10']:>8.4f} {r['recall@50']:>9.4f} {r['mrr@10']:>7.4f}")
 
 
 if __name__ == "__main__":
