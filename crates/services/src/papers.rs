@@ -116,22 +116,6 @@ pub async fn marks_among(
     Ok(Marks { voted: voted?, not_for_me: not_for_me? })
 }
 
-/// Which of `items` `viewer` upvotes (none for visitors).
-pub async fn voted_among(
-    db: &dyn Database,
-    viewer: Option<UserId>,
-    items: &[StoredPaper],
-) -> Result<Vec<PaperId>, StoreError> {
-    let Some(user) = viewer else {
-        return Ok(Vec::new());
-    };
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<PaperId> = items.iter().map(|i| i.paper.id.clone()).collect();
-    db.voted_among(user, &ids).await
-}
-
 /// What a paper's page shows besides similar papers.
 #[derive(Debug, Clone)]
 pub struct PaperPage {
