@@ -43,16 +43,7 @@ async fn site_with(config: WebSettings) -> Site {
         .upsert_papers(&[paper(PAPER, "Sparse Mixture of Experts"), paper("2603.00102", "Diffusion at Scale")])
         .await
         .unwrap();
-    for name in ["alice", "bob"] {
-        let form = SignUp {
-            username: name,
-            email: &format!("{name}@example.org"),
-            password: PW,
-            role: Role::Member,
-            email_verified: true,
-        };
-        accounts::sign_up(&store, &form).await.unwrap();
-    }
+    common::members(&store, &["alice", "bob"], PW).await;
     Launch::bind().await.config(config).keep(dir).serve(store)
 }
 

@@ -13,8 +13,7 @@ use crate::common;
 use chrono::{NaiveDate, Utc};
 use common::json::{PAPER_KEYS, keys, set};
 use common::{Browser, Launch, Server as Site};
-use paperboy_core::{Paper, PaperId, Role};
-use paperboy_services::accounts::{self, SignUp};
+use paperboy_core::{Paper, PaperId};
 use paperboy_store::{Accounts, Catalog, Interests};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -71,16 +70,7 @@ async fn site() -> Site {
         papers.push(paper(id, title, 10 + i as u32, &["quant-ph"]));
     }
     store.upsert_papers(&papers).await.unwrap();
-    for name in ["alice", "bob", "carol"] {
-        let form = SignUp {
-            username: name,
-            email: &format!("{name}@example.org"),
-            password: PW,
-            role: Role::Member,
-            email_verified: true,
-        };
-        accounts::sign_up(&store, &form).await.unwrap();
-    }
+    common::members(&store, &["alice", "bob", "carol"], PW).await;
     Launch::bind().await.keep(dir).serve(store)
 }
 

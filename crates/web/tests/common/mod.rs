@@ -38,6 +38,21 @@ pub async fn sqlite() -> (TempDir, SqlStore) {
     (file.into_dir(), store)
 }
 
+/// Signs up verified members `names` (address `NAME@example.org`) with
+/// `password`, through the same service as the sign-up form.
+pub async fn members(store: &SqlStore, names: &[&str], password: &str) {
+    for name in names {
+        let form = paperboy_services::accounts::SignUp {
+            username: name,
+            email: &format!("{name}@example.org"),
+            password,
+            role: paperboy_core::Role::Member,
+            email_verified: true,
+        };
+        paperboy_services::accounts::sign_up(store, &form).await.unwrap();
+    }
+}
+
 /// An HTTP client that never follows redirects.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()

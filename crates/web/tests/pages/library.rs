@@ -9,8 +9,7 @@ use crate::common;
 
 use common::catalog::paper;
 use common::{Browser, Launch, Server};
-use paperboy_core::{Role, UserId};
-use paperboy_services::accounts::{self, SignUp};
+use paperboy_core::UserId;
 use paperboy_store::{Catalog, Interests, SqlStore};
 use reqwest::StatusCode;
 
@@ -43,16 +42,7 @@ pub async fn site() -> Server {
         ])
         .await
         .unwrap();
-    for name in ["ann", "bob"] {
-        let form = SignUp {
-            username: name,
-            email: &format!("{name}@example.org"),
-            password: PW,
-            role: Role::Member,
-            email_verified: true,
-        };
-        accounts::sign_up(&store, &form).await.unwrap();
-    }
+    common::members(&store, &["ann", "bob"], PW).await;
     Launch::bind().await.keep(dir).serve(store)
 }
 
