@@ -42,8 +42,11 @@ pub(crate) struct Idf {
 impl Idf {
     /// Counts document frequencies over `docs` and keeps the terms with
     /// `min_df <= df <= max_df · n`.
-    pub(crate) fn fit<'a>(docs: impl Iterator<Item = &'a Features>, min_df: u32, max_df: f32) -> Idf {
-        let mut df: TermMap<u32> = TermMap::default();
+    pub(crate) fn fit<'a>(docs: impl Iterator<Item = &'a Features> + Clone, min_df: u32, max_df: f32) -> Idf {
+        // Sized once: growing a table of a few hundred thousand terms
+        // (most word pairs occur once) rehashes it several times.
+        let terms: usize = docs.clone().map(Features::len).sum();
+        let mut df: TermMap<u32> = TermMap::with_capacity_and_hasher(terms / 2, Default::default());
         let mut n = 0usize;
         for doc in docs {
             n += 1;
