@@ -230,8 +230,6 @@ async fn bad_addresses_injection_and_bad_links_are_refused_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
-    use paperboy_core::Role;
-    use paperboy_services::accounts::{self, SignUp};
     let Some(site) = site().await else { return };
     let mut b = Browser::new(&site);
     let form = b.get("/signup").await;
@@ -259,17 +257,7 @@ async fn account_links_are_mailed_and_the_preview_is_for_admins_only() {
     // The preview: a member is refused, an admin sees the mail's HTML and text.
     let preview = b.get("/admin/digest").await;
     assert_eq!(preview.status, StatusCode::FORBIDDEN);
-    let admin = SignUp {
-        username: "root",
-        email: "root@example.org",
-        password: "correct horse battery",
-        role: Role::Admin,
-        email_verified: true,
-    };
-    accounts::sign_up(&site.store, &admin).await.unwrap();
-    let mut a = Browser::new(&site);
-    let csrf = a.get("/login").await.csrf();
-    a.post("/login", &[("csrf", &csrf), ("username", "root"), ("password", "correct horse battery")]).await;
+    let mut a = signed_in_admin(&site).await;
     let html = a.get("/admin/digest").await;
     assert_eq!(html.status, StatusCode::OK);
     assert!(html.body.contains("Sparse Mixture of Experts") && html.body.contains("<table"));
@@ -378,8 +366,6 @@ async fn a_member_chooses_what_the_digest_carries_and_a_plain_subscriber_cannot_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_preview_shows_the_admins_own_recommendations_with_reasons() {
-    use paperboy_core::Role;
-    use paperboy_services::accounts::{self, SignUp};
     use paperboy_store::{Accounts, Community};
     let Some(site) = site_with(true).await else { return };
     let mut liked = paper(9, "Routing tokens in a sparse mixture of experts");
@@ -394,17 +380,7 @@ async fn the_admin_preview_shows_the_admins_own_recommendations_with_reasons() {
     let mut papers: Vec<Paper> = others.iter().enumerate().map(|(i, t)| paper(20 + i as u32, t)).collect();
     papers.push(liked.clone());
     site.store.upsert_papers(&papers).await.unwrap();
-    let admin = SignUp {
-        username: "root",
-        email: "root@example.org",
-        password: "correct horse battery",
-        role: Role::Admin,
-        email_verified: true,
-    };
-    accounts::sign_up(&site.store, &admin).await.unwrap();
-    let mut a = Browser::new(&site);
-    let csrf = a.get("/login").await.csrf();
-    a.post("/login", &[("csrf", &csrf), ("username", "root"), ("password", "correct horse battery")]).await;
+    let mut a = signed_in_admin(&site).await;
 
     // No signal yet: nothing to recommend, the trending papers as before.
     let cold = a.get("/admin/digest?format=text").await;
@@ -424,4 +400,22 @@ async fn the_admin_preview_shows_the_admins_own_recommendations_with_reasons() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("content must be trending, recommended or both"), "{}", bad.body);
     assert!(site.sink.messages().is_empty(), "a preview sends nothing");
+}
+
+/// Signs up the admin `root` (root@example.org) and returns a browser logged in as them.
+async fn signed_in_admin(site: &Server) -> Browser {
+    use paperboy_core::Role;
+    use paperboy_services::accounts::{self, SignUp};
+    let admin = SignUp {
+        username: "root",
+        email: "root@example.org",
+        password: "correct horse battery",
+        role: Role::Admin,
+        email_verified: true,
+    };
+    accounts::sign_up(&site.store, &admin).await.unwrap();
+    let mut a = Browser::new(site);
+    let csrf = a.get("/login").await.csrf();
+    a.post("/login", &[("csrf", &csrf), ("username", "root"), ("password", "correct horse battery")]).await;
+    a
 }

@@ -51,12 +51,7 @@ pub async fn run(cmd: EvalCommand, settings: &Settings) -> Result<ExitCode> {
     let report = tokio::task::spawn_blocking(move || paperboy_search::eval_beir(&dir, &split, &modes, embedder))
         .await?
         .with_context(|| format!("evaluating {label} failed"))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{report}");
-    }
-    Ok(ExitCode::SUCCESS)
+    print_report(&report, json)
 }
 
 async fn recs(dir: PathBuf, json: bool, settings: &Settings) -> Result<ExitCode> {
@@ -70,8 +65,13 @@ async fn recs(dir: PathBuf, json: bool, settings: &Settings) -> Result<ExitCode>
     let report = tokio::task::spawn_blocking(move || super::eval_recs::evaluate(&dir, embedder))
         .await?
         .with_context(|| format!("evaluating {label} failed"))?;
+    print_report(&report, json)
+}
+
+/// Prints an evaluation report as its table, or as JSON with `--json`.
+fn print_report(report: &(impl serde::Serialize + std::fmt::Display), json: bool) -> Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
         print!("{report}");
     }
