@@ -5,6 +5,7 @@
 //! implicitly, no async. Every other crate depends on this one and on nothing
 //! "above" it, so the types here are the vocabulary the whole system shares.
 
+pub mod embedding;
 pub mod error;
 pub mod id;
 pub mod member;

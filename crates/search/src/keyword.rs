@@ -122,18 +122,7 @@ fn register_analyzers(index: &Index) {
     m.register(RAW_LOWER, TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build());
 }
 
-/// The text embedded for a paper: title + ". " + abstract (best on SciFact
-/// of the variants tried: title only, abstract only, title + abstract).
-pub fn embedding_text(title: &str, abstract_text: &str) -> String {
-    let t = title.trim().trim_end_matches('.');
-    if abstract_text.trim().is_empty() { t.to_string() } else { format!("{t}. {}", abstract_text.trim()) }
-}
-
-/// A stable hash of a paper's embedding text: when it changes the vector is
-/// stale.
-pub fn text_hash(text: &str) -> u64 {
-    paperboy_core::id::fnv1a64(text.as_bytes())
-}
+pub use paperboy_core::embedding::{embedding_text, text_hash};
 
 /// Commit payload.
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]

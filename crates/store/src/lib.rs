@@ -39,6 +39,10 @@ pub use domain::community::{
     Comment, CommentPage, Community, MemberPapers, Profile, ReadingListEntry, Submission, SubmitOutcome, Vote,
 };
 pub use domain::coordination::{AttemptId, Coordination, Lease, Reservation};
+pub use domain::embeddings::{
+    ClaimInfo, EmbedClaim, EmbedTask, EmbeddingBacklog, Embeddings, ModelKey, ModelRegistration, NewEmbedding,
+    StoredBatch, StoredEmbedding,
+};
 pub use domain::harvests::{HarvestArgs, HarvestCounts, HarvestRun, HarvestStatus, HarvestTrigger, Harvests};
 pub use domain::interests::{
     InterestKind, InterestProfile, Interests, LibraryEntry, LibraryFormat, LibraryImport, LibraryText, LikeSource,

@@ -541,3 +541,57 @@ impl paperboy_store::Interests for BrokenStore {
         Err(broken())
     }
 }
+
+#[async_trait::async_trait]
+impl paperboy_store::Embeddings for BrokenStore {
+    async fn register_embedding_model(
+        &self,
+        _: &paperboy_store::ModelKey,
+    ) -> Result<paperboy_store::ModelRegistration, StoreError> {
+        Err(broken())
+    }
+    async fn claim_embedding_work(
+        &self,
+        _: &paperboy_store::ModelKey,
+        _: &str,
+        _: u32,
+        _: std::time::Duration,
+    ) -> Result<Option<paperboy_store::EmbedClaim>, StoreError> {
+        Err(broken())
+    }
+    async fn renew_embedding_claim(&self, _: &str, _: &str, _: std::time::Duration) -> Result<bool, StoreError> {
+        Err(broken())
+    }
+    async fn store_embeddings(
+        &self,
+        _: &paperboy_store::ModelKey,
+        _: &str,
+        _: &str,
+        _: &[paperboy_store::NewEmbedding],
+    ) -> Result<paperboy_store::StoredBatch, StoreError> {
+        Err(broken())
+    }
+    async fn release_embedding_claim(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(broken())
+    }
+    async fn embeddings_since(
+        &self,
+        _: &paperboy_store::ModelKey,
+        _: u64,
+        _: u32,
+    ) -> Result<Vec<paperboy_store::StoredEmbedding>, StoreError> {
+        Err(broken())
+    }
+    async fn embedding_backlog(
+        &self,
+        _: &paperboy_store::ModelKey,
+    ) -> Result<paperboy_store::EmbeddingBacklog, StoreError> {
+        Err(broken())
+    }
+    async fn embedding_store_counts(&self, _: &paperboy_store::ModelKey) -> Result<Vec<(PaperId, u64)>, StoreError> {
+        Err(broken())
+    }
+    async fn prune_other_embeddings(&self, _: &paperboy_store::ModelKey) -> Result<u64, StoreError> {
+        Err(broken())
+    }
+}

@@ -6,7 +6,8 @@
 //! (subscriptions and the outbox), [`Harvests`] (the harvest log),
 //! [`Coordination`] (leases, shared rate limits and secrets between
 //! processes) [`Signals`] (trending signals from GitHub and Hugging
-//! Face) and [`Interests`] (a member's own signals for recommendations). [`Database`] is all of them, which is what the web layer
+//! Face) [`Interests`] (a member's own signals for recommendations) and
+//! [`Embeddings`] (papers' vectors, computed once per deployment). [`Database`] is all of them, which is what the web layer
 //! holds. They are object-safe async traits that speak in domain types; no
 //! SQL here (that is `sql/`).
 
@@ -14,6 +15,7 @@ pub(crate) mod accounts;
 pub(crate) mod catalog;
 pub(crate) mod community;
 pub(crate) mod coordination;
+pub(crate) mod embeddings;
 pub(crate) mod harvests;
 pub(crate) mod interests;
 pub(crate) mod mailing;
@@ -24,6 +26,7 @@ use accounts::Accounts;
 use catalog::Catalog;
 use community::Community;
 use coordination::Coordination;
+use embeddings::Embeddings;
 use harvests::Harvests;
 use interests::Interests;
 use mailing::Mailing;
@@ -34,11 +37,12 @@ use signals::Signals;
 /// do, moderation, the mail, the harvest log, the coordination between
 /// processes and the trending signals.
 pub trait Database:
-    Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals + Interests
+    Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals + Interests + Embeddings
 {
 }
 
-impl<T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals + Interests> Database
-    for T
+impl<
+    T: Catalog + Accounts + Community + Moderation + Mailing + Harvests + Coordination + Signals + Interests + Embeddings,
+> Database for T
 {
 }

@@ -12,6 +12,7 @@ pub(crate) mod backend;
 mod catalog;
 mod community;
 mod coordination;
+mod embeddings;
 pub(crate) mod exec;
 mod harvests;
 mod interests;
