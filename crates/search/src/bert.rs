@@ -77,6 +77,12 @@ pub struct BertConfig {
     pub type_vocab_size: usize,
 }
 
+/// The arithmetic of this forward pass, part of the model fingerprint
+/// (`paperboy_store::ModelKey`): change it whenever a kernel change can move
+/// the vectors (another precision, another quantisation), so that vectors of
+/// the old and new arithmetic are never mixed in one index.
+pub const ARITHMETIC: &str = "f32-packed-1";
+
 fn default_hidden_act() -> String {
     "gelu".into()
 }
