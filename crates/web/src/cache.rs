@@ -39,6 +39,11 @@
 //! `Cache-Control: no-store` (the login and sign-up forms carry a CSRF
 //! token).
 //!
+//! Each entry keeps its strong `ETag` (a hash of the body, computed once
+//! when stored) and, for compressible bodies, the gzip and brotli bytes,
+//! each made on the first request that asks for it: a hit hashes and
+//! compresses nothing (see `compress.rs`, `conditional.rs`).
+//!
 //! Entries are keyed by path and the whole query string, so two searches
 //! never share an entry. Search responses (`/search…`, `/api/papers/search`,
 //! `…/similar`) also depend on the search index, which catches up with the
@@ -47,20 +52,23 @@
 //! search rendered before the index caught up is never served again.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use paperboy_services::jobs::cache_follow::{Cursor, FollowChanges, READ_LIMIT, START_BACK};
 use paperboy_store::reads::{Reads, tracking};
 use paperboy_store::{CommunityChange, Database, StoreError};
 
 use crate::AppState;
+use crate::compress::{self, Coding};
+use crate::conditional::{etag_value, tag_of};
 use crate::error::WebError;
 
 /// How long a response may be served from the cache at most.
@@ -78,16 +86,50 @@ struct Entry {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    /// The opaque part of the strong `ETag` of `body`.
+    tag: String,
+    /// Whether the body is of a compressible type and large enough.
+    compressible: bool,
+    /// The gzip and brotli bytes, made on first demand.
+    encoded: Arc<[OnceLock<Bytes>; 2]>,
     stored: Instant,
     /// What the response was rendered from.
     reads: Reads,
 }
 
 impl Entry {
-    fn response(&self) -> Response {
-        let mut r = Response::new(Body::from(self.body.clone()));
+    fn new(status: StatusCode, mut headers: HeaderMap, body: Bytes, reads: Reads) -> Entry {
+        let text = compress::compressible_type(&headers);
+        if text {
+            compress::vary_on_encoding(&mut headers);
+        }
+        Entry {
+            status,
+            tag: tag_of(&body),
+            compressible: text && body.len() >= compress::MIN_SIZE,
+            headers,
+            body,
+            encoded: Arc::default(),
+            stored: Instant::now(),
+            reads,
+        }
+    }
+
+    /// The response in `coding` (identity when the body is not compressible).
+    fn response(&self, coding: Coding) -> Response {
+        let coding = if self.compressible { coding } else { Coding::Identity };
+        let body = match coding {
+            Coding::Identity => self.body.clone(),
+            Coding::Gzip => self.encoded[0].get_or_init(|| compress::encode(coding, &self.body)).clone(),
+            Coding::Brotli => self.encoded[1].get_or_init(|| compress::encode(coding, &self.body)).clone(),
+        };
+        let mut r = Response::new(Body::from(body));
         *r.status_mut() = self.status;
         *r.headers_mut() = self.headers.clone();
+        if coding != Coding::Identity {
+            compress::mark_encoded(r.headers_mut(), coding);
+        }
+        r.headers_mut().insert(header::ETAG, etag_value(&self.tag, coding));
         r
     }
 }
@@ -110,6 +152,9 @@ pub struct ResponseCache {
     /// The position in the community change feed; locked while following.
     cursor: tokio::sync::Mutex<Cursor>,
     max_body: usize,
+    /// Requests served from the cache, and cacheable requests that were not.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl Default for ResponseCache {
@@ -121,7 +166,19 @@ impl Default for ResponseCache {
 impl ResponseCache {
     /// An empty cache that keeps bodies of at most `max_body` bytes.
     pub fn new(max_body: usize) -> ResponseCache {
-        ResponseCache { inner: Mutex::default(), cursor: tokio::sync::Mutex::default(), max_body }
+        ResponseCache {
+            inner: Mutex::default(),
+            cursor: tokio::sync::Mutex::default(),
+            max_body,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests served from the cache and cacheable requests that were
+    /// rendered instead, since the start (for `/metrics`).
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -225,7 +282,7 @@ fn cacheable(method: &Method, path: &str) -> bool {
 }
 
 /// A member's own pages (see [`cacheable`]).
-fn is_private_path(path: &str) -> bool {
+pub(crate) fn is_private_path(path: &str) -> bool {
     path == "/for-you" || path.starts_with("/for-you/") || path == "/api/recommendations"
 }
 
@@ -307,9 +364,12 @@ pub async fn middleware(
         return next.run(request).await;
     }
     let key = cache_key(request.uri());
+    let coding = compress::negotiate(request.headers().get_all(header::ACCEPT_ENCODING));
     if let Some(hit) = cache.get(&key, seq) {
-        return hit.response();
+        cache.hits.fetch_add(1, Ordering::Relaxed);
+        return hit.response(coding);
     }
+    cache.misses.fetch_add(1, Ordering::Relaxed);
     let generation = cache.generation();
     let (response, reads) = tracking(next.run(request)).await;
     if response.status() != StatusCode::OK
@@ -325,19 +385,11 @@ pub async fn middleware(
             return WebError::Internal(format!("buffering a response: {e}")).into_json_response();
         }
     };
-    cache.put(
-        key,
-        seq,
-        generation,
-        Entry {
-            status: parts.status,
-            headers: parts.headers.clone(),
-            body: body.clone(),
-            stored: Instant::now(),
-            reads,
-        },
-    );
-    Response::from_parts(parts, Body::from(body)).into_response()
+    let entry = Entry::new(parts.status, parts.headers, body, reads);
+    let mut response = entry.response(coding);
+    *response.extensions_mut() = parts.extensions;
+    cache.put(key, seq, generation, entry);
+    response
 }
 
 #[cfg(test)]
@@ -345,13 +397,29 @@ mod tests {
     use super::*;
 
     fn entry(body: &'static str) -> Entry {
-        Entry {
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(body.as_bytes()),
-            stored: Instant::now(),
-            reads: Reads::default(),
-        }
+        Entry::new(StatusCode::OK, HeaderMap::new(), Bytes::from_static(body.as_bytes()), Reads::default())
+    }
+
+    #[test]
+    fn an_entry_compresses_once_per_coding_and_keeps_its_tag() {
+        use axum::http::HeaderValue;
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        let e = Entry::new(StatusCode::OK, h, Bytes::from("<p>paper</p>".repeat(200)), Reads::default());
+        let br = e.response(Coding::Brotli);
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[header::VARY], "accept-encoding");
+        assert_eq!(br.headers()[header::ETAG], format!("\"{}-br\"", e.tag));
+        let first = e.encoded[1].get().unwrap().as_ptr();
+        let again = e.clone().response(Coding::Brotli);
+        assert_eq!(e.encoded[1].get().unwrap().as_ptr(), first, "the same bytes, not compressed again");
+        assert_eq!(again.headers()[header::ETAG], br.headers()[header::ETAG]);
+        assert!(e.encoded[0].get().is_none(), "gzip not made until asked for");
+        let plain = e.response(Coding::Identity);
+        assert!(!plain.headers().contains_key(header::CONTENT_ENCODING));
+        assert_eq!(plain.headers()[header::ETAG], format!("\"{}\"", e.tag));
+        let small = entry("tiny");
+        assert!(!small.response(Coding::Gzip).headers().contains_key(header::CONTENT_ENCODING));
     }
 
     #[test]

@@ -239,12 +239,8 @@ async fn render(
         Some(p) => format!("{base}{}", period_url(p, opts, 0)),
         None => format!("{base}{}", root_url(opts)),
     };
-    let updated = items
-        .iter()
-        .map(|i| last_change(&i.paper))
-        .max()
-        .or_else(|| shown.map(|p| day_start(p.start())))
-        .unwrap_or_else(Utc::now);
+    let newest = items.iter().map(|i| last_change(&i.paper)).max();
+    let updated = newest.or_else(|| shown.map(|p| day_start(p.start()))).unwrap_or_else(Utc::now);
     let meta = FeedMeta {
         title,
         subtitle: "Trending research papers".to_string(),
@@ -258,7 +254,12 @@ async fn render(
         FeedKind::Atom => atom(&meta, &items),
         FeedKind::Rss => rss(&meta, &items),
     };
-    Ok(([(header::CONTENT_TYPE, kind.content_type())], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, kind.content_type())], body).into_response();
+    if let Some(t) = newest {
+        // The newest paper's change: what the document says it was updated.
+        response.headers_mut().insert(header::LAST_MODIFIED, crate::conditional::http_date(t));
+    }
+    Ok(response)
 }
 
 async fn period_feed(

@@ -19,11 +19,14 @@ pub mod assets;
 pub mod auth;
 pub mod bibtex;
 mod cache;
+pub mod compress;
+pub mod conditional;
 mod dates;
 pub mod error;
 pub mod feeds;
 pub mod links;
 pub mod markdown;
+pub mod metrics;
 pub mod multipart;
 pub mod openapi;
 pub mod pages;
@@ -127,6 +130,11 @@ pub struct AppState {
 
 /// The whole site.
 pub fn router(state: AppState) -> Router {
+    router_with_metrics(state, Arc::default())
+}
+
+/// The whole site, counting its requests in `http` (see [`metrics`]).
+pub fn router_with_metrics(state: AppState, http: Arc<metrics::HttpMetrics>) -> Router {
     let mut state = state;
     // A trailing slash would double in every absolute link.
     if state.config.base_url.ends_with('/') || state.config.mail_enabled != state.mail.is_some() {
@@ -216,14 +224,17 @@ pub fn router(state: AppState) -> Router {
         .route("/unsubscribe/{token}", get(pages::subscribe::unsubscribe_page).post(pages::subscribe::unsubscribe))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Outermost last: proxy, headers, panic guard, session, cache, then
-        // CSRF (above), then the handler.
+        // Outermost last: proxy, access log and metrics, headers, panic
+        // guard, validators and compression, session, cache, then CSRF
+        // (above), then the handler.
         .layer(from_fn_with_state((state.clone(), Arc::clone(&state.cache)), cache::middleware))
         .layer(from_fn_with_state(state.clone(), auth::session_middleware))
+        .layer(axum::middleware::from_fn(conditional::middleware))
         .layer(Extension(Arc::new(ratelimit::Limits::default())))
         .layer(Extension(pages::submit::Fetcher::new(&state.config.arxiv_base_url)))
         .layer(from_fn_with_state(state.clone(), panic::panic_guard))
         .layer(map_response_with_state(state.config.base_url.starts_with("https://"), security_headers))
+        .layer(from_fn_with_state(http, metrics::observe))
         .layer(from_fn_with_state(state.clone(), proxy::middleware))
         .with_state(state)
 }

@@ -22,10 +22,11 @@ use crate::error::WebError;
 pub async fn panic_guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let id = req.extensions().get::<crate::metrics::RequestId>().map(|id| id.0.clone());
     match CatchUnwind(Box::pin(next.run(req))).await {
         Ok(response) => response,
         Err(payload) => {
-            let request_id = request_id();
+            let request_id = id.unwrap_or_else(request_id);
             tracing::error!(%request_id, %method, %path, panic = %panic_message(payload.as_ref()), "a handler panicked");
             let err = WebError::Panicked { request_id };
             if crate::is_api_path(&path) { err.into_json_response() } else { err.into_html_response(&st.config) }
