@@ -73,6 +73,8 @@ enum Command {
     /// Accounts and moderation: create-user, create-token, suspend, hide-paper, hide-comment
     #[command(subcommand)]
     Admin(commands::admin::AdminCommand),
+    /// The deployment's state from its database: catalog, embedding backlog, last harvest and digest, leases (`--json` for scripts)
+    Status(commands::status::StatusArgs),
     /// Apply the database's schema migrations and print its schema version
     Migrate(commands::database::MigrateArgs),
     /// Copy the SQLite catalog in --data-dir into an empty PostgreSQL database: `copy-to-postgres --to URL`
@@ -162,6 +164,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Digest(cmd) => commands::digest::run(cmd, &settings).await,
         Command::Harvest(args) => commands::harvest::run(args, &settings).await,
         Command::Signals(cmd) => commands::signals::run(cmd, &settings).await,
+        Command::Status(args) => commands::status::run(args, &settings).await,
         Command::Migrate(args) => commands::database::migrate(args, &settings).await,
         Command::CopyToPostgres(args) => commands::database::copy_to_postgres(args, &settings).await,
     }

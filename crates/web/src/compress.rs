@@ -142,7 +142,8 @@ pub fn encode(coding: Coding, body: &[u8]) -> Bytes {
 /// Adds `Accept-Encoding` to the response's `Vary` unless it is there.
 pub fn vary_on_encoding(headers: &mut HeaderMap) {
     let present = headers.get_all(header::VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("accept-encoding") || t.trim() == "*"))
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("accept-encoding") || t.trim() == "*"))
     });
     if !present {
         headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));

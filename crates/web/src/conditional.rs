@@ -50,16 +50,18 @@ fn content_tag(tag: &str) -> &str {
     let tag = tag.trim();
     let tag = tag.strip_prefix("W/").unwrap_or(tag);
     let tag = tag.trim_matches('"');
-    [Coding::Gzip, Coding::Brotli]
-        .iter()
-        .find_map(|c| tag.strip_suffix(c.etag_suffix()))
-        .unwrap_or(tag)
+    [Coding::Gzip, Coding::Brotli].iter().find_map(|c| tag.strip_suffix(c.etag_suffix())).unwrap_or(tag)
 }
 
 /// Whether `If-None-Match` (`values`) matches the response's `etag`.
 pub fn none_match(values: &[&str], etag: &str) -> bool {
     let current = content_tag(etag);
-    values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|t| !t.is_empty()).any(|t| t == "*" || content_tag(t) == current)
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .any(|t| t == "*" || content_tag(t) == current)
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
@@ -84,7 +86,8 @@ struct Conditions {
 fn not_modified(headers: &HeaderMap) -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::NOT_MODIFIED;
-    for name in [header::ETAG, header::CACHE_CONTROL, header::VARY, header::LAST_MODIFIED, header::EXPIRES, header::SET_COOKIE]
+    for name in
+        [header::ETAG, header::CACHE_CONTROL, header::VARY, header::LAST_MODIFIED, header::EXPIRES, header::SET_COOKIE]
     {
         for v in headers.get_all(&name) {
             r.headers_mut().append(name.clone(), v.clone());
@@ -129,7 +132,8 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    if (cond.member || parts.headers.contains_key(header::SET_COOKIE)) && !parts.headers.contains_key(header::CACHE_CONTROL)
+    if (cond.member || parts.headers.contains_key(header::SET_COOKIE))
+        && !parts.headers.contains_key(header::CACHE_CONTROL)
     {
         parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
     }

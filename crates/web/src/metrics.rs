@@ -71,9 +71,9 @@ impl HttpMetrics {
         let stats = self.routes.read().unwrap_or_else(|p| p.into_inner()).get(route).cloned();
         let stats = match stats {
             Some(s) => s,
-            None => Arc::clone(
-                self.routes.write().unwrap_or_else(|p| p.into_inner()).entry(route.to_string()).or_default(),
-            ),
+            None => {
+                Arc::clone(self.routes.write().unwrap_or_else(|p| p.into_inner()).entry(route.to_string()).or_default())
+            }
         };
         *stats.counts.lock().unwrap_or_else(|p| p.into_inner()).entry((method.to_string(), status)).or_default() += 1;
         let secs = elapsed.as_secs_f64();
@@ -95,7 +95,11 @@ impl HttpMetrics {
             rows.sort();
             for ((method, status), n) in rows {
                 let status = status.to_string();
-                out.sample("http_requests_total", &[("route", route), ("method", method), ("status", &status)], *n as f64);
+                out.sample(
+                    "http_requests_total",
+                    &[("route", route), ("method", method), ("status", &status)],
+                    *n as f64,
+                );
             }
         }
         out.family("http_request_duration_seconds", "histogram", "Time to the response's headers, by matched route.");
@@ -241,7 +245,8 @@ pub fn router(state: MetricsState) -> Router {
 
 fn authorized(headers: &HeaderMap, token: Option<&str>) -> bool {
     let Some(token) = token else { return true };
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     // Compared in constant time: the token guards the metrics on a public port.
     given.is_some_and(|g| {
         g.len() == token.len() && g.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
@@ -270,7 +275,11 @@ pub async fn render(st: &MetricsState) -> String {
     let mut out = Exposition::default();
     st.http.write(&mut out);
     let (hits, misses) = st.cache.hits_and_misses();
-    out.family("paperboy_response_cache_requests_total", "counter", "Cacheable requests: served from the response cache (hit) or rendered (miss).");
+    out.family(
+        "paperboy_response_cache_requests_total",
+        "counter",
+        "Cacheable requests: served from the response cache (hit) or rendered (miss).",
+    );
     out.sample("paperboy_response_cache_requests_total", &[("result", "hit")], hits as f64);
     out.sample("paperboy_response_cache_requests_total", &[("result", "miss")], misses as f64);
     if let Some(board) = &st.jobs {
@@ -316,7 +325,11 @@ async fn store_metrics(st: &MetricsState, out: &mut Exposition) {
                 );
                 out.family("paperboy_harvest_last_run_status", "gauge", "1 for the status of the last harvest run.");
                 out.sample("paperboy_harvest_last_run_status", &[("status", run.status.as_str())], 1.0);
-                out.family("paperboy_harvest_last_run_records", "gauge", "Records of the last harvest run, by outcome.");
+                out.family(
+                    "paperboy_harvest_last_run_records",
+                    "gauge",
+                    "Records of the last harvest run, by outcome.",
+                );
                 let c = &run.counts;
                 for (what, n) in [
                     ("inserted", c.inserted),
@@ -333,22 +346,27 @@ async fn store_metrics(st: &MetricsState, out: &mut Exposition) {
         Err(e) => tracing::warn!(error = %e, "metrics: could not read the harvest runs"),
     }
     let mut sources = Vec::new();
-    for source in [
-        paperboy_services::jobs::signals_github::SOURCE,
-        paperboy_services::jobs::signals_hf::SOURCE,
-    ] {
+    for source in [paperboy_services::jobs::signals_github::SOURCE, paperboy_services::jobs::signals_hf::SOURCE] {
         match db.source_state(source).await {
             Ok(s) => sources.push(s),
             Err(e) => tracing::warn!(error = %e, source, "metrics: could not read a signal source's state"),
         }
     }
-    out.family("paperboy_signals_last_run_timestamp_seconds", "gauge", "When a signal source was last fetched (Unix time).");
+    out.family(
+        "paperboy_signals_last_run_timestamp_seconds",
+        "gauge",
+        "When a signal source was last fetched (Unix time).",
+    );
     for s in &sources {
         if let Some(t) = s.last_run_at {
             out.sample("paperboy_signals_last_run_timestamp_seconds", &[("source", &s.source)], seconds(t));
         }
     }
-    out.family("paperboy_signals_last_ok_timestamp_seconds", "gauge", "When a signal source's fetch last succeeded (Unix time).");
+    out.family(
+        "paperboy_signals_last_ok_timestamp_seconds",
+        "gauge",
+        "When a signal source's fetch last succeeded (Unix time).",
+    );
     for s in &sources {
         if let Some(t) = s.last_ok_at {
             out.sample("paperboy_signals_last_ok_timestamp_seconds", &[("source", &s.source)], seconds(t));
@@ -362,7 +380,11 @@ async fn store_metrics(st: &MetricsState, out: &mut Exposition) {
     if let Some(model) = &st.embedding_model {
         match db.embedding_backlog(model).await {
             Ok(b) => {
-                out.family("paperboy_embedding_papers", "gauge", "Visible papers by vector state for the server's model.");
+                out.family(
+                    "paperboy_embedding_papers",
+                    "gauge",
+                    "Visible papers by vector state for the server's model.",
+                );
                 out.sample("paperboy_embedding_papers", &[("state", "current")], b.current as f64);
                 out.sample("paperboy_embedding_papers", &[("state", "waiting")], b.waiting as f64);
                 out.single(
@@ -396,7 +418,10 @@ mod tests {
         let mut out = Exposition::default();
         m.write(&mut out);
         let text = out.finish();
-        assert!(text.contains("http_requests_total{route=\"/papers/{*id}\",method=\"GET\",status=\"200\"} 2\n"), "{text}");
+        assert!(
+            text.contains("http_requests_total{route=\"/papers/{*id}\",method=\"GET\",status=\"200\"} 2\n"),
+            "{text}"
+        );
         assert!(text.contains("http_requests_total{route=\"/papers/{*id}\",method=\"GET\",status=\"404\"} 1\n"));
         assert!(text.contains("http_request_duration_seconds_bucket{route=\"/papers/{*id}\",le=\"0.001\"} 1\n"));
         assert!(text.contains("http_request_duration_seconds_bucket{route=\"/papers/{*id}\",le=\"0.05\"} 2\n"));

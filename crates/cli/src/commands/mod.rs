@@ -13,6 +13,7 @@ pub mod papers;
 pub mod search;
 pub mod serve;
 pub mod signals;
+pub mod status;
 
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@ use paperboy_services::jobs::index_follow::IndexFollow;
 use paperboy_services::jobs::outbox::Outbox;
 use paperboy_services::jobs::sweep::Sweep;
 use paperboy_store::{Catalog, Database, HarvestTrigger};
+use paperboy_web::metrics::{HttpMetrics, MetricsState};
 use paperboy_web::{AppState, ResponseCache, WebSettings};
 
 use crate::config::{self, Settings};
@@ -74,6 +75,15 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     }
     let cache = Arc::new(ResponseCache::default());
     let jobs = background_jobs(settings, &db, &engine, postman.as_ref(), &cache)?.start();
+    let http = Arc::new(HttpMetrics::default());
+    let metrics = MetricsState {
+        http: Arc::clone(&http),
+        cache: Arc::clone(&cache),
+        store: Arc::clone(&db),
+        jobs: Some(jobs.status()),
+        embedding_model: super::status::server_model_key(settings),
+        token: settings.server.metrics_token.clone(),
+    };
     let state = AppState {
         cache,
         recs,
@@ -94,13 +104,47 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             max_age_days: settings.code_trending_days,
         }),
     };
+    let limits = state.config.connections;
+    let mut app = paperboy_web::router_with_metrics(state, http);
+    if metrics.token.is_some() {
+        tracing::info!("GET /metrics is on the public port for requests with the metrics token");
+        app = app.merge(paperboy_web::metrics::router(metrics.clone()));
+    }
+    let metrics_server = match &settings.server.metrics_addr {
+        Some(addr) => Some(metrics_listener(addr, MetricsState { token: None, ..metrics }, limits).await?),
+        None => None,
+    };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
     tracing::info!(%local, %base_url, papers, "listening");
-    let served = paperboy_web::serve(listener, state, shutdown_signal()).await.context("the server failed");
+    let served =
+        paperboy_web::server::serve_router(listener, app, limits, shutdown_signal()).await.context("the server failed");
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
     jobs.shutdown(JOBS_STOP_BOUND).await;
     served?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Answers `GET /metrics` on `addr` (`[server] metrics_addr`) until aborted.
+async fn metrics_listener(
+    addr: &str,
+    metrics: MetricsState,
+    limits: paperboy_web::ConnectionLimits,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for metrics (choose another PAPERBOY_METRICS_ADDR)"))?;
+    let local = listener.local_addr()?;
+    println!("Metrics at http://{local}/metrics");
+    tracing::info!(%local, "metrics listening");
+    let app = paperboy_web::metrics::router(metrics);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = paperboy_web::server::serve_router(listener, app, limits, std::future::pending()).await {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    }))
 }
 
 /// How often the response cache reads the community change feed: what

@@ -85,6 +85,21 @@ pub const MAX_CONNECTIONS: Key = Key::new(
     "connections served at once; more are answered 503 with Retry-After at once",
 );
 
+pub const METRICS_ADDR: Key = Key::new(
+    "server",
+    "metrics_addr",
+    "PAPERBOY_METRICS_ADDR",
+    DefaultValue::Unset("no metrics listener"),
+    "a second address, HOST:PORT, answering GET /metrics (Prometheus) and nothing else, e.g. 127.0.0.1:9898",
+);
+pub const METRICS_TOKEN: Key = Key::new(
+    "server",
+    "metrics_token",
+    "PAPERBOY_METRICS_TOKEN",
+    DefaultValue::Unset("/metrics is not on the public port"),
+    "when set, the public port also answers GET /metrics to requests with Authorization: Bearer TOKEN",
+);
+
 pub const KEYS: &[Key] = &[
     ADDR,
     BASE_URL,
@@ -95,6 +110,8 @@ pub const KEYS: &[Key] = &[
     BODY_TIMEOUT,
     IDLE_TIMEOUT,
     MAX_CONNECTIONS,
+    METRICS_ADDR,
+    METRICS_TOKEN,
 ];
 
 /// `[server]` in `paperboy.toml`.
@@ -110,6 +127,8 @@ pub struct ServerSection {
     pub body_timeout_seconds: Option<u64>,
     pub idle_timeout_seconds: Option<u64>,
     pub max_connections: Option<u64>,
+    pub metrics_addr: Option<String>,
+    pub metrics_token: Option<String>,
 }
 
 /// `[server]` after the merge.
@@ -123,6 +142,10 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<IpBlock>,
     /// Timeouts and the connection cap of `serve`.
     pub connections: ConnectionLimits,
+    /// Where `/metrics` is answered on its own listener (`None`: nowhere).
+    pub metrics_addr: Option<String>,
+    /// The bearer token that opens `/metrics` on the public port (`None`: closed).
+    pub metrics_token: Option<String>,
 }
 
 impl ServerSettings {
@@ -156,6 +179,12 @@ impl ServerSettings {
             site_name: pick(&SITE_NAME, None, env, file.site_name, DEFAULT_SITE_NAME.to_string())?.value,
             trusted_proxies: proxies.convert(|list| list.iter().map(|p| p.parse::<IpBlock>()).collect())?,
             connections,
+            metrics_addr: pick_opt(&METRICS_ADDR, None, env, file.metrics_addr)?
+                .map(|p| p.value)
+                .filter(|a: &String| !a.trim().is_empty()),
+            metrics_token: pick_opt(&METRICS_TOKEN, None, env, file.metrics_token)?
+                .map(|p| p.value)
+                .filter(|t: &String| !t.trim().is_empty()),
         })
     }
 }
