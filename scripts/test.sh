@@ -22,8 +22,9 @@ fi
 # exactness and semantic-search tests. Idempotent.
 bash scripts/fetch-model.sh models/all-MiniLM-L6-v2
 
-# A real SMTP server for the email tests: aiosmtpd from PyPI in a venv
-# (Debian's python3 needs python3-venv for that). Tests find it through
+# A real SMTP server for the email tests (aiosmtpd) and a Prometheus client
+# that parses /metrics in the web tests (prometheus_client), from PyPI in a
+# venv (Debian's python3 needs python3-venv for that). Tests find it through
 # PAPERBOY_TEST_PYTHON.
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -31,10 +32,10 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
 fi
-if [ ! -x .test-venv/bin/python ] || ! .test-venv/bin/python -c 'import aiosmtpd' >/dev/null 2>&1; then
-  echo "== setting up .test-venv (aiosmtpd)"
+if [ ! -x .test-venv/bin/python ] || ! .test-venv/bin/python -c 'import aiosmtpd, prometheus_client' >/dev/null 2>&1; then
+  echo "== setting up .test-venv (aiosmtpd, prometheus_client)"
   python3 -m venv .test-venv
-  .test-venv/bin/pip install -q -r tests/fixtures/smtp/requirements.txt
+  .test-venv/bin/pip install -q -r tests/fixtures/smtp/requirements.txt -r tests/fixtures/metrics/requirements.txt
 fi
 export PAPERBOY_TEST_PYTHON="$PWD/.test-venv/bin/python"
 
