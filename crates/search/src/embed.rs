@@ -89,6 +89,7 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        let _span = tracing::debug_span!("embed.batch", texts = texts.len()).entered();
         let inputs: Vec<String> = texts.iter().map(|t| t.chars().take(MAX_INPUT_CHARS).collect()).collect();
         let encodings = self
             .tokenizer

@@ -219,7 +219,8 @@ async fn render(
         offset: 0,
         limit: FEED_ITEMS,
     };
-    let listing = papers::listing(st.store.as_ref(), period, &slice, false, None).await?;
+    let span = tracing::debug_span!("store.feed", period = ?period, feed = ?kind);
+    let listing = crate::metrics::timed(span, papers::listing(st.store.as_ref(), period, &slice, false, None)).await?;
     let (shown, items) = match listing {
         Some(l) => (Some(l.period), l.page.items),
         None => (None, Vec::new()),

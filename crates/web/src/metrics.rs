@@ -174,6 +174,21 @@ pub async fn observe(State(http): State<Arc<HttpMetrics>>, mut req: Request, nex
     response
 }
 
+/// Runs `fut` inside `span` and ends with a debug event carrying its
+/// duration (`elapsed_ms`): the tracing around store, search and embedding
+/// calls in the hot paths. Costs next to nothing when the span's level is
+/// filtered out.
+pub async fn timed<T>(span: tracing::Span, fut: impl std::future::Future<Output = T>) -> T {
+    use tracing::Instrument as _;
+    if span.is_disabled() {
+        return fut.await;
+    }
+    let start = Instant::now();
+    let out = fut.instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(elapsed_ms = start.elapsed().as_secs_f64() * 1000.0, "done"));
+    out
+}
+
 /// A text exposition (format 0.0.4) being written.
 #[derive(Default)]
 pub struct Exposition(String);

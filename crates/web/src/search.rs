@@ -202,21 +202,23 @@ async fn blocking<T: Send + 'static>(
 pub async fn run(engine: &Arc<SearchEngine>, q: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
     let engine = Arc::clone(engine);
     let q = q.to_string();
-    blocking(move || {
+    let span = tracing::debug_span!("search", mode = ?opts.mode, query_chars = q.chars().count());
+    let search = blocking(move || {
         let mut opts = opts;
         if opts.mode != SearchMode::Keyword && !engine.semantic_available() {
             opts.mode = SearchMode::Keyword;
         }
         engine.search(&q, &opts)
-    })
-    .await
+    });
+    crate::metrics::timed(span, search).await
 }
 
 /// The stored papers of `hits`, in order, in one store call; hits the store
 /// no longer has (or hides) are left out.
 pub async fn papers_of(store: &dyn Catalog, hits: Vec<Hit>) -> Result<Vec<(StoredPaper, Hit)>, WebError> {
     let ids: Vec<PaperId> = hits.iter().map(|h| h.id.clone()).collect();
-    let mut papers = store.papers_by_ids(&ids).await?.into_iter().peekable();
+    let span = tracing::debug_span!("store.papers_by_ids", ids = ids.len());
+    let mut papers = crate::metrics::timed(span, store.papers_by_ids(&ids)).await?.into_iter().peekable();
     let mut out = Vec::with_capacity(hits.len());
     for hit in hits {
         // `papers_by_ids` keeps the order of `ids` and leaves out the missing.

@@ -137,7 +137,7 @@ async fn metrics_listener(
         .await
         .with_context(|| format!("cannot listen on {addr} for metrics (choose another PAPERBOY_METRICS_ADDR)"))?;
     let local = listener.local_addr()?;
-    println!("Metrics at http://{local}/metrics");
+    println!("Prometheus metrics: http://{local}/metrics");
     tracing::info!(%local, "metrics listening");
     let app = paperboy_web::metrics::router(metrics);
     Ok(tokio::spawn(async move {

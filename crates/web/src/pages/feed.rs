@@ -168,8 +168,9 @@ async fn show(st: &AppState, period: Option<FeedPeriod>, params: ViewParams) -> 
     let page_size = st.config.page_size.max(1);
     let viewer = current_viewer().map(|v| v.user().id);
     let latest = period.is_none();
-    let Some(listing) = papers::listing(st.store.as_ref(), period, &slice(&params, page_size)?, true, viewer).await?
-    else {
+    let span = tracing::debug_span!("store.feed", period = ?period, page = "html");
+    let listing = papers::listing(st.store.as_ref(), period, &slice(&params, page_size)?, true, viewer);
+    let Some(listing) = crate::metrics::timed(span, listing).await? else {
         return Ok(empty_catalog(&st.config));
     };
     let in_range = |p: &FeedPeriod| YEARS.contains(&p.start().year()) && YEARS.contains(&p.end().year());
