@@ -169,7 +169,8 @@ async fn show(st: &AppState, period: Option<FeedPeriod>, params: ViewParams) -> 
     let viewer = current_viewer().map(|v| v.user().id);
     let latest = period.is_none();
     let span = tracing::debug_span!("store.feed", period = ?period, page = "html");
-    let listing = papers::listing(st.store.as_ref(), period, &slice(&params, page_size)?, true, viewer);
+    let wanted = slice(&params, page_size)?;
+    let listing = papers::listing(st.store.as_ref(), period, &wanted, true, viewer);
     let Some(listing) = crate::metrics::timed(span, listing).await? else {
         return Ok(empty_catalog(&st.config));
     };
