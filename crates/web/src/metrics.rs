@@ -133,7 +133,7 @@ impl RequestId {
             paperboy_store::secret::random_hex()
                 .ok()
                 .and_then(|h| u32::from_str_radix(&h[..8], 16).ok())
-                .unwrap_or_else(|| std::process::id())
+                .unwrap_or_else(std::process::id)
         });
         RequestId(format!("{prefix:08x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed) as u32))
     }
