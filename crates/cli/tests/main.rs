@@ -16,3 +16,4 @@ mod move_to_postgres;
 mod multi_server;
 mod postgres;
 mod signals;
+mod vectors_shared;
