@@ -8,7 +8,7 @@
 //! read from SQLite in rowid order (parents before the replies and resumed runs
 //! that point at them), each value is checked against its target type
 //! (SQLite INTEGER to BIGINT, INTEGER 0/1 to BOOLEAN, TEXT to TEXT, REAL or
-//! INTEGER to DOUBLE PRECISION, NULL to NULL; anything else is an error, never
+//! INTEGER to DOUBLE PRECISION, BLOB to BYTEA, NULL to NULL; anything else is an error, never
 //! a silent conversion) and inserted in batches with `$N` placeholders, primary
 //! keys included. Everything happens in one PostgreSQL transaction, under the
 //! catalog's advisory lock, from one SQLite read snapshot; at the end every
@@ -56,6 +56,10 @@ pub const TABLES: &[&str] = &[
     "followed_categories",
     "library_entries",
     "feed_secrets",
+    "embedding_models",
+    "paper_embeddings",
+    "embedding_claims",
+    "embedding_stores",
 ];
 
 /// Rows read from SQLite at a time.
@@ -136,6 +140,7 @@ enum Kind {
     Bool,
     Real,
     Text,
+    Bytes,
 }
 
 impl Kind {
@@ -145,6 +150,7 @@ impl Kind {
             "boolean" => Some(Kind::Bool),
             "double precision" | "real" => Some(Kind::Real),
             "text" | "character varying" | "character" => Some(Kind::Text),
+            "bytea" => Some(Kind::Bytes),
             _ => None,
         }
     }
@@ -155,6 +161,7 @@ impl Kind {
             Kind::Bool => "an INTEGER 0 or 1",
             Kind::Real => "a REAL or INTEGER",
             Kind::Text => "TEXT",
+            Kind::Bytes => "a BLOB",
         }
     }
 }
@@ -166,6 +173,7 @@ enum Value {
     Bool(bool),
     Real(f64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 struct TablePlan {
@@ -330,6 +338,7 @@ fn decode_row(plan: &TablePlan, row: &SqliteRow) -> Result<Vec<Value>, CopyError
             },
             (Kind::Real, "REAL" | "INTEGER") => Value::Real(<f64 as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
             (Kind::Text, "TEXT") => Value::Text(<String as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
+            (Kind::Bytes, "BLOB") => Value::Bytes(<Vec<u8> as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
             _ => return Err(bad()),
         };
         out.push(value);
@@ -359,10 +368,12 @@ async fn insert(
                 (Value::Null, Kind::Bool) => query.bind(None::<bool>),
                 (Value::Null, Kind::Real) => query.bind(None::<f64>),
                 (Value::Null, Kind::Text) => query.bind(None::<String>),
+                (Value::Null, Kind::Bytes) => query.bind(None::<Vec<u8>>),
                 (Value::Int(v), _) => query.bind(*v),
                 (Value::Bool(v), _) => query.bind(*v),
                 (Value::Real(v), _) => query.bind(*v),
                 (Value::Text(v), _) => query.bind(v.clone()),
+                (Value::Bytes(v), _) => query.bind(v.clone()),
             };
         }
     }

@@ -1,0 +1,345 @@
+//! Papers' vectors in the database on both backends (migration 0011): claims
+//! under leases (atomic across concurrent claimers, taken over once
+//! expired), storing (dropped when the text changed, the paper is hidden, or
+//! a current vector exists), the feed, the audit, a second model, pruning,
+//! corrupt and wrong-length vectors, and the backfill of `embed_hash` at open.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::common;
+
+use chrono::NaiveDate;
+use common::TestDb;
+use paperboy_core::embedding::embedding_hash;
+use paperboy_core::{Paper, PaperId};
+use paperboy_store::{
+    Catalog, EmbedClaim, Embeddings, ModelKey, Moderation, NewEmbedding, SqlStore, StoreError, StoredBatch,
+};
+
+on_both_backends!(
+    claim_store_and_feed_round_trip,
+    concurrent_claimers_never_hold_the_same_paper,
+    an_expired_claim_is_taken_over_and_a_late_store_is_dropped,
+    a_store_after_the_text_changed_is_dropped_and_the_paper_waits_again,
+    a_changed_text_makes_a_paper_wait_again,
+    hidden_papers_are_neither_claimed_nor_in_the_feed,
+    a_second_model_sees_everything_waiting_and_pruning_keeps_one_model,
+    a_vector_of_the_wrong_length_stores_nothing,
+    a_corrupt_stored_vector_is_an_error,
+    released_claims_free_their_papers_and_the_backlog_counts,
+    embed_hashes_missing_before_the_migration_are_filled_in_at_open,
+);
+
+fn pid(s: &str) -> PaperId {
+    PaperId::parse(s).unwrap()
+}
+
+fn paper(n: u32, title: &str) -> Paper {
+    let mut p = Paper::new(pid(&format!("2603.{n:05}")), title, NaiveDate::from_ymd_opt(2026, 3, 10).unwrap());
+    p.authors = vec!["Ada Lovelace".into()];
+    p.abstract_text = format!("Abstract of {title}.");
+    p.categories = vec!["cs.LG".into()];
+    p.version = Some(1);
+    p.normalize();
+    p
+}
+
+async fn catalog(store: &SqlStore, n: u32) -> Vec<Paper> {
+    let papers: Vec<Paper> = (1..=n).map(|i| paper(i, &format!("Paper number {i}"))).collect();
+    store.upsert_papers(&papers).await.unwrap();
+    papers
+}
+
+fn model(name: &str, dim: u32) -> ModelKey {
+    ModelKey { name: name.into(), fingerprint: format!("{name}-fp"), dim }
+}
+
+/// A vector that says which paper it is for.
+fn vector_for(id: &PaperId, dim: u32) -> Vec<f32> {
+    let seed = id.to_string().bytes().map(f32::from).sum::<f32>();
+    (0..dim).map(|i| seed + i as f32 * 0.5).collect()
+}
+
+fn vectors(claim: &EmbedClaim, dim: u32) -> Vec<NewEmbedding> {
+    claim
+        .tasks
+        .iter()
+        .map(|t| NewEmbedding { id: t.id.clone(), text_hash: t.text_hash, vector: vector_for(&t.id, dim) })
+        .collect()
+}
+
+const TTL: Duration = Duration::from_secs(60);
+
+/// Claims everything waiting and stores it, in claims of `batch`; returns the papers stored.
+async fn embed_all(store: &SqlStore, m: &ModelKey, holder: &str, batch: u32) -> u64 {
+    let mut stored = 0;
+    while let Some(claim) = store.claim_embedding_work(m, holder, batch, TTL).await.unwrap() {
+        let done = store.store_embeddings(m, &claim.claim, holder, &vectors(&claim, m.dim)).await.unwrap();
+        stored += done.stored;
+    }
+    stored
+}
+
+async fn claim_store_and_feed_round_trip(db: TestDb) {
+    let store = &db.store;
+    let papers = catalog(store, 5).await;
+    let m = model("mini", 4);
+    let reg = store.register_embedding_model(&m).await.unwrap();
+    assert!(reg.new_model);
+    assert_eq!((reg.current, reg.waiting), (0, 5));
+    assert!(reg.other_models.is_empty());
+    assert!(!store.register_embedding_model(&m).await.unwrap().new_model, "registering is idempotent");
+
+    let claim = store.claim_embedding_work(&m, "w1", 3, TTL).await.unwrap().expect("work is waiting");
+    assert_eq!(claim.holder, "w1");
+    let ids: Vec<PaperId> = claim.tasks.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(ids, papers[..3].iter().map(|p| p.id.clone()).collect::<Vec<_>>(), "oldest papers first");
+    let first = &claim.tasks[0];
+    assert_eq!(first.title, papers[0].title);
+    assert_eq!(first.abstract_text, papers[0].abstract_text);
+    assert_eq!(first.text_hash, embedding_hash(&papers[0].title, &papers[0].abstract_text));
+    assert!(store.renew_embedding_claim(&claim.claim, "w1", TTL).await.unwrap());
+    assert!(!store.renew_embedding_claim(&claim.claim, "someone else", TTL).await.unwrap());
+
+    let done = store.store_embeddings(&m, &claim.claim, "w1", &vectors(&claim, 4)).await.unwrap();
+    assert_eq!(done, StoredBatch { stored: 3, dropped: 0 });
+    assert!(!store.renew_embedding_claim(&claim.claim, "w1", TTL).await.unwrap(), "storing ends the claim");
+
+    let feed = store.embeddings_since(&m, 0, 100).await.unwrap();
+    assert_eq!(feed.len(), 3);
+    assert_eq!(feed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    for e in &feed {
+        assert_eq!(e.vector, vector_for(&e.id, 4), "vectors round-trip exactly");
+    }
+    assert_eq!(store.embeddings_since(&m, 2, 100).await.unwrap().len(), 1);
+    assert_eq!(store.embeddings_since(&m, 0, 2).await.unwrap().len(), 2, "the limit holds");
+
+    assert_eq!(embed_all(store, &m, "w2", 10).await, 2);
+    assert!(store.claim_embedding_work(&m, "w2", 10, TTL).await.unwrap().is_none(), "nothing waits");
+    let backlog = store.embedding_backlog(&m).await.unwrap();
+    assert_eq!((backlog.papers, backlog.current, backlog.waiting), (5, 5, 0));
+    assert_eq!(backlog.last_seq, 5);
+    assert_eq!(backlog.stored_last_hour, 5);
+    assert!(backlog.last_stored_at.is_some());
+    assert!(backlog.claims.is_empty());
+    let counts = store.embedding_store_counts(&m).await.unwrap();
+    assert_eq!(counts.len(), 5);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "each paper stored once: {counts:?}");
+}
+
+async fn concurrent_claimers_never_hold_the_same_paper(db: TestDb) {
+    catalog(&db.store, 120).await;
+    let m = model("mini", 3);
+    db.store.register_embedding_model(&m).await.unwrap();
+    let handles = db.handles(6).await;
+    let mut tasks = Vec::new();
+    for (i, store) in handles.into_iter().enumerate() {
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move {
+            let holder = format!("worker-{i}");
+            let mut held = Vec::new();
+            // Claim without storing: every claim stays live, so overlaps would show.
+            while let Some(claim) = store.claim_embedding_work(&m, &holder, 7, TTL).await.unwrap() {
+                held.extend(claim.tasks.into_iter().map(|t| t.id));
+            }
+            held
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "no paper is held by two live claims");
+    assert_eq!(all.len(), 120, "every waiting paper was claimed once");
+    let backlog = db.store.embedding_backlog(&m).await.unwrap();
+    assert_eq!(backlog.claims.iter().map(|c| c.papers).sum::<u64>(), 120);
+    assert_eq!(backlog.waiting, 120, "claimed papers still wait until stored");
+}
+
+async fn an_expired_claim_is_taken_over_and_a_late_store_is_dropped(db: TestDb) {
+    let store = &db.store;
+    catalog(store, 2).await;
+    let m = model("mini", 2);
+    let old = store.claim_embedding_work(&m, "crashed", 10, Duration::from_millis(1)).await.unwrap().unwrap();
+    assert_eq!(old.tasks.len(), 2);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let new = store.claim_embedding_work(&m, "rescuer", 10, TTL).await.unwrap().expect("expired papers are free");
+    assert_eq!(new.tasks.len(), 2);
+    assert!(!store.renew_embedding_claim(&old.claim, "crashed", TTL).await.unwrap(), "the old claim is gone");
+    let done = store.store_embeddings(&m, &new.claim, "rescuer", &vectors(&new, 2)).await.unwrap();
+    assert_eq!(done.stored, 2);
+    // The crashed worker comes back late: the papers have current vectors.
+    let late = store.store_embeddings(&m, &old.claim, "crashed", &vectors(&old, 2)).await.unwrap();
+    assert_eq!(late, StoredBatch { stored: 0, dropped: 2 });
+    assert!(store.embedding_store_counts(&m).await.unwrap().iter().all(|(_, n)| *n == 1));
+}
+
+async fn a_store_after_the_text_changed_is_dropped_and_the_paper_waits_again(db: TestDb) {
+    let store = &db.store;
+    let mut papers = catalog(store, 2).await;
+    let m = model("mini", 2);
+    let claim = store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
+    papers[0].abstract_text = "A rewritten abstract.".into();
+    papers[0].version = Some(2);
+    store.upsert_papers(&papers[..1]).await.unwrap();
+    let done = store.store_embeddings(&m, &claim.claim, "w", &vectors(&claim, 2)).await.unwrap();
+    assert_eq!(done, StoredBatch { stored: 1, dropped: 1 });
+    let again = store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().expect("the changed paper waits");
+    assert_eq!(again.tasks.len(), 1);
+    assert_eq!(again.tasks[0].id, papers[0].id);
+    assert_eq!(again.tasks[0].abstract_text, "A rewritten abstract.");
+    assert_eq!(again.tasks[0].text_hash, embedding_hash(&papers[0].title, "A rewritten abstract."));
+}
+
+async fn a_changed_text_makes_a_paper_wait_again(db: TestDb) {
+    let store = &db.store;
+    let mut papers = catalog(store, 3).await;
+    let m = model("mini", 2);
+    assert_eq!(embed_all(store, &m, "w", 10).await, 3);
+    let before = store.embeddings_since(&m, 0, 10).await.unwrap();
+    assert_eq!(before.len(), 3);
+
+    // A change that leaves title and abstract alone keeps the vector.
+    papers[1].comment = Some("10 pages".into());
+    papers[1].version = Some(2);
+    store.upsert_papers(&papers[1..2]).await.unwrap();
+    assert!(store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().is_none());
+
+    papers[1].title = "A new title".into();
+    papers[1].version = Some(3);
+    store.upsert_papers(&papers[1..2]).await.unwrap();
+    let backlog = store.embedding_backlog(&m).await.unwrap();
+    assert_eq!((backlog.current, backlog.waiting), (2, 1));
+    let feed = store.embeddings_since(&m, 0, 10).await.unwrap();
+    assert_eq!(feed.len(), 2, "a stale vector leaves the feed");
+    assert!(feed.iter().all(|e| e.id != papers[1].id));
+
+    assert_eq!(embed_all(store, &m, "w", 10).await, 1);
+    let feed = store.embeddings_since(&m, 0, 10).await.unwrap();
+    let last = feed.last().unwrap();
+    assert_eq!((last.seq, &last.id), (4, &papers[1].id), "re-embedded at a new feed position, once");
+    assert_eq!(last.text_hash, embedding_hash("A new title", &papers[1].abstract_text));
+    let counts = store.embedding_store_counts(&m).await.unwrap();
+    assert_eq!(counts.iter().find(|(id, _)| *id == papers[1].id).unwrap().1, 2, "the audit counts both stores");
+}
+
+async fn hidden_papers_are_neither_claimed_nor_in_the_feed(db: TestDb) {
+    let store = &db.store;
+    let papers = catalog(store, 3).await;
+    let m = model("mini", 2);
+    store.set_paper_hidden(&papers[0].id, true).await.unwrap();
+    let claim = store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
+    assert_eq!(claim.tasks.iter().map(|t| &t.id).collect::<Vec<_>>(), vec![&papers[1].id, &papers[2].id]);
+    // Hidden while claimed: its vector is dropped.
+    store.set_paper_hidden(&papers[1].id, true).await.unwrap();
+    let done = store.store_embeddings(&m, &claim.claim, "w", &vectors(&claim, 2)).await.unwrap();
+    assert_eq!(done, StoredBatch { stored: 1, dropped: 1 });
+    let backlog = store.embedding_backlog(&m).await.unwrap();
+    assert_eq!((backlog.papers, backlog.current, backlog.waiting), (1, 1, 0));
+
+    // Shown again, it waits; hidden after storing, it leaves the feed.
+    store.set_paper_hidden(&papers[1].id, false).await.unwrap();
+    assert_eq!(embed_all(store, &m, "w", 10).await, 1);
+    assert_eq!(store.embeddings_since(&m, 0, 10).await.unwrap().len(), 2);
+    store.set_paper_hidden(&papers[2].id, true).await.unwrap();
+    let feed = store.embeddings_since(&m, 0, 10).await.unwrap();
+    assert_eq!(feed.iter().map(|e| &e.id).collect::<Vec<_>>(), vec![&papers[1].id]);
+}
+
+async fn a_second_model_sees_everything_waiting_and_pruning_keeps_one_model(db: TestDb) {
+    let store = &db.store;
+    catalog(store, 4).await;
+    let a = model("mini", 2);
+    let b = ModelKey { fingerprint: "faster-arithmetic".into(), ..a.clone() };
+    assert_eq!(embed_all(store, &a, "w", 3).await, 4);
+    let reg = store.register_embedding_model(&b).await.unwrap();
+    assert!(reg.new_model);
+    assert_eq!((reg.current, reg.waiting), (0, 4));
+    assert_eq!(reg.other_models, vec![("mini".to_string(), "mini-fp".to_string(), 4)]);
+    assert!(store.embeddings_since(&b, 0, 10).await.unwrap().is_empty(), "models never mix");
+    assert_eq!(embed_all(store, &b, "w", 3).await, 4);
+    assert_eq!(store.embedding_backlog(&b).await.unwrap().last_seq, 4, "each model has its own feed");
+
+    assert_eq!(store.prune_other_embeddings(&b).await.unwrap(), 4);
+    assert!(store.embeddings_since(&a, 0, 10).await.unwrap().is_empty());
+    assert!(store.embedding_store_counts(&a).await.unwrap().is_empty(), "audit rows go too");
+    assert_eq!(store.embeddings_since(&b, 0, 10).await.unwrap().len(), 4);
+    assert!(store.register_embedding_model(&b).await.unwrap().other_models.is_empty());
+    assert_eq!(store.prune_other_embeddings(&b).await.unwrap(), 0);
+}
+
+async fn a_vector_of_the_wrong_length_stores_nothing(db: TestDb) {
+    let store = &db.store;
+    catalog(store, 2).await;
+    let m = model("mini", 3);
+    let claim = store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
+    let mut vs = vectors(&claim, 3);
+    vs[1].vector.pop();
+    let err = store.store_embeddings(&m, &claim.claim, "w", &vs).await.unwrap_err();
+    assert!(matches!(err, StoreError::WrongVectorLength { found: 2, expected: 3, .. }), "{err:?}");
+    assert!(store.embeddings_since(&m, 0, 10).await.unwrap().is_empty(), "nothing was stored");
+    assert!(store.renew_embedding_claim(&claim.claim, "w", TTL).await.unwrap(), "the claim is still held");
+}
+
+async fn a_corrupt_stored_vector_is_an_error(db: TestDb) {
+    let store = &db.store;
+    catalog(store, 1).await;
+    let m = model("mini", 3);
+    assert_eq!(embed_all(store, &m, "w", 10).await, 1);
+    // A row whose bytes do not match its model's length is corrupt.
+    match (store.sqlite(), store.postgres()) {
+        (Some(s), _) => {
+            sqlx::query("UPDATE paper_embeddings SET vector = x'0000'").execute(s.pool()).await.unwrap();
+        }
+        (_, Some(p)) => {
+            sqlx::query("UPDATE paper_embeddings SET vector = '\\x0000'::bytea").execute(p.pool()).await.unwrap();
+        }
+        _ => unreachable!(),
+    }
+    let err = store.embeddings_since(&m, 0, 10).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { why, .. } if why.contains("2 bytes")), "{err:?}");
+}
+
+async fn released_claims_free_their_papers_and_the_backlog_counts(db: TestDb) {
+    let store = &db.store;
+    catalog(store, 4).await;
+    let m = model("mini", 2);
+    let a = store.claim_embedding_work(&m, "alpha", 3, TTL).await.unwrap().unwrap();
+    let b = store.claim_embedding_work(&m, "beta", 3, TTL).await.unwrap().unwrap();
+    assert_eq!((a.tasks.len(), b.tasks.len()), (3, 1));
+    let backlog = store.embedding_backlog(&m).await.unwrap();
+    let held: Vec<(&str, u64)> = backlog.claims.iter().map(|c| (c.holder.as_str(), c.papers)).collect();
+    assert_eq!(held, vec![("alpha", 3), ("beta", 1)]);
+    assert!(store.claim_embedding_work(&m, "gamma", 3, TTL).await.unwrap().is_none(), "all held");
+    store.release_embedding_claim(&a.claim, "alpha").await.unwrap();
+    let c = store.claim_embedding_work(&m, "gamma", 3, TTL).await.unwrap().expect("released papers are free");
+    assert_eq!(c.tasks.iter().map(|t| &t.id).collect::<Vec<_>>(), a.tasks.iter().map(|t| &t.id).collect::<Vec<_>>());
+    // Storing part of a claim frees the rest at once.
+    let part = &vectors(&c, 2)[..1];
+    assert_eq!(store.store_embeddings(&m, &c.claim, "gamma", part).await.unwrap().stored, 1);
+    let d = store.claim_embedding_work(&m, "delta", 10, TTL).await.unwrap().unwrap();
+    assert_eq!(d.tasks.len(), 2);
+}
+
+async fn embed_hashes_missing_before_the_migration_are_filled_in_at_open(db: TestDb) {
+    let papers = catalog(&db.store, 2500).await;
+    let set_null = "UPDATE papers SET embed_hash = NULL";
+    match (db.store.sqlite(), db.store.postgres()) {
+        (Some(s), _) => sqlx::query(set_null).execute(s.pool()).await.unwrap().rows_affected(),
+        (_, Some(p)) => sqlx::query(set_null).execute(p.pool()).await.unwrap().rows_affected(),
+        _ => unreachable!(),
+    };
+    assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 2500);
+    let m = model("mini", 2);
+    assert!(db.store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().is_none(), "no hash, not waiting yet");
+
+    let reopened = db.reopen().await;
+    assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 0);
+    let claim = reopened.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
+    assert_eq!(claim.tasks[0].text_hash, embedding_hash(&papers[0].title, &papers[0].abstract_text));
+    let expected = embedding_hash(&papers[2499].title, &papers[2499].abstract_text) as i64;
+    let last = db.count("SELECT embed_hash FROM papers WHERE paper_id = '2603.02500'").await;
+    assert_eq!(last, expected, "filled in across batches, as the hash of title and abstract");
+}
