@@ -49,23 +49,24 @@ pub async fn follow_vectors(
     mut progress: impl FnMut(u64),
 ) -> Result<FollowReport, IndexError> {
     let mut report = FollowReport { loaded: 0, seq: after };
-    loop {
-        let batch = store.embeddings_since(model, report.seq, BATCH).await?;
-        let Some(last) = batch.last().map(|e| e.seq) else { break };
+    let mut batch = store.embeddings_since(model, report.seq, BATCH).await?;
+    // The next batch is read from the store while this one goes into the
+    // index (the graph insertion is the slower half).
+    while let Some(last) = batch.last().map(|e| e.seq) {
         let full = batch.len() >= BATCH as usize;
         let n = batch.len() as u64;
         let items: Vec<_> = batch.into_iter().map(|e| (e.id, e.text_hash, e.vector)).collect();
         let engine2 = Arc::clone(engine);
         let fingerprint = model.fingerprint.clone();
-        tokio::task::spawn_blocking(move || engine2.put_vectors(&fingerprint, last, &items))
-            .await
-            .map_err(|e| IndexError::Join(e.to_string()))??;
+        let put = tokio::task::spawn_blocking(move || engine2.put_vectors(&fingerprint, last, &items));
+        let next =
+            async { if full && !stop() { store.embeddings_since(model, last, BATCH).await } else { Ok(Vec::new()) } };
+        let (put, next) = tokio::join!(put, next);
+        put.map_err(|e| IndexError::Join(e.to_string()))??;
         report.loaded += n;
         report.seq = last;
         progress(report.loaded);
-        if !full || stop() {
-            break;
-        }
+        batch = next?;
     }
     Ok(report)
 }
