@@ -9,7 +9,8 @@
 //!    pending);
 //! 3. a fourth server started afterwards has every vector too, loaded from
 //!    the database without embedding any: the audit still counts one per
-//!    paper.
+//!    paper;
+//! 4. `paperboy embed --prune` wants `--yes`, and keeps the model in use.
 //!
 //! Needs `PAPERBOY_TEST_PG_URL` and the model (`PAPERBOY_MODEL_DIR` or
 //! `models/all-MiniLM-L6-v2`): skipped with a message when missing, except
@@ -166,4 +167,12 @@ fn servers_and_a_worker_embed_each_paper_once() {
     assert_eq!(after, counts, "the fourth server embedded nothing: the audit is unchanged");
     drop(fourth);
     drop(servers);
+
+    // 4. Pruning other models' vectors asks for confirmation, and keeps this model's.
+    let out = paperboy(work.path(), &db.url, &model).args(["embed", "--prune"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--yes"), "{out:?}");
+    let said =
+        ok(&paperboy(work.path(), &db.url, &model).args(["embed", "--prune", "--yes"]).output().unwrap(), "prune");
+    assert!(said.contains("deleted 0 vectors of other models"), "{said}");
+    assert_eq!(rt.block_on(store.embedding_store_counts(&key)).unwrap(), counts);
 }
