@@ -20,6 +20,7 @@ use paperboy_store::{
 on_both_backends!(
     claim_store_and_feed_round_trip,
     concurrent_claimers_never_hold_the_same_paper,
+    concurrent_embedders_store_each_paper_once_in_feed_order,
     an_expired_claim_is_taken_over_and_a_late_store_is_dropped,
     a_store_after_the_text_changed_is_dropped_and_the_paper_waits_again,
     a_changed_text_makes_a_paper_wait_again,
@@ -156,6 +157,29 @@ async fn concurrent_claimers_never_hold_the_same_paper(db: TestDb) {
     let backlog = db.store.embedding_backlog(&m).await.unwrap();
     assert_eq!(backlog.claims.iter().map(|c| c.papers).sum::<u64>(), 120);
     assert_eq!(backlog.waiting, 120, "claimed papers still wait until stored");
+}
+
+async fn concurrent_embedders_store_each_paper_once_in_feed_order(db: TestDb) {
+    catalog(&db.store, 150).await;
+    let m = model("mini", 3);
+    let handles = db.handles(5).await;
+    let mut tasks = Vec::new();
+    for (i, store) in handles.into_iter().enumerate() {
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move { embed_all(&store, &m, &format!("embedder-{i}"), 8).await }));
+    }
+    let mut stored = 0;
+    for t in tasks {
+        stored += t.await.unwrap();
+    }
+    assert_eq!(stored, 150);
+    let counts = db.store.embedding_store_counts(&m).await.unwrap();
+    assert_eq!(counts.len(), 150);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "each paper embedded once");
+    let feed = db.store.embeddings_since(&m, 0, 1000).await.unwrap();
+    assert_eq!(feed.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=150).collect::<Vec<u64>>(), "no gaps");
+    let backlog = db.store.embedding_backlog(&m).await.unwrap();
+    assert_eq!((backlog.current, backlog.waiting, backlog.last_seq), (150, 0, 150));
 }
 
 async fn an_expired_claim_is_taken_over_and_a_late_store_is_dropped(db: TestDb) {

@@ -255,10 +255,13 @@ impl SqlStore {
         if let Some(e) = existing {
             q = q.bind(e.pk);
         }
-        q.execute(&mut *tx).await?;
         if let Some(pk) = waits_again {
+            // Before the paper's row is written: vector stores lock the model's
+            // row first and the paper's (a foreign-key check) second, so this
+            // takes them in the same order (no deadlock with a merge on PostgreSQL).
             super::embeddings::waits_again(tx, pk).await?;
         }
+        q.execute(&mut *tx).await?;
         if let Some(old) = renamed_from {
             Self::record_change(tx, &old, now).await?;
         }
