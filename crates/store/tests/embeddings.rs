@@ -352,23 +352,45 @@ async fn released_claims_free_their_papers_and_the_backlog_counts(db: TestDb) {
 
 async fn embed_hashes_missing_before_the_migration_are_filled_in_at_open(db: TestDb) {
     let papers = catalog(&db.store, 2500).await;
-    let set_null = "UPDATE papers SET embed_hash = NULL";
-    match (db.store.sqlite(), db.store.postgres()) {
-        (Some(s), _) => sqlx::query(set_null).execute(s.pool()).await.unwrap().rows_affected(),
-        (_, Some(p)) => sqlx::query(set_null).execute(p.pool()).await.unwrap().rows_affected(),
+    let set_null = async || match (db.store.sqlite(), db.store.postgres()) {
+        (Some(s), _) => {
+            sqlx::query("UPDATE papers SET embed_hash = NULL").execute(s.pool()).await.unwrap().rows_affected()
+        }
+        (_, Some(p)) => {
+            sqlx::query("UPDATE papers SET embed_hash = NULL").execute(p.pool()).await.unwrap().rows_affected()
+        }
         _ => unreachable!(),
     };
-    assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 2500);
     let m = model("mini", 2);
-    assert!(db.store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().is_none(), "no hash, not waiting yet");
+    // Everything embedded, then the hashes lost, as in a database from before 0011.
+    assert_eq!(embed_all(&db.store, &m, "w", 1000).await, 2500);
+    assert_eq!(set_null().await, 2500);
+    assert_eq!(db.store.embedding_backlog(&m).await.unwrap().waiting, 0, "no hash, not waiting");
 
     let reopened = db.reopen().await;
     assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 0);
-    let claim = reopened.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
-    assert_eq!(claim.tasks[0].text_hash, embedding_hash(&papers[0].title, &papers[0].abstract_text));
     let expected = embedding_hash(&papers[2499].title, &papers[2499].abstract_text) as i64;
     let last = db.count("SELECT embed_hash FROM papers WHERE paper_id = '2603.02500'").await;
     assert_eq!(last, expected, "filled in across batches, as the hash of title and abstract");
+    assert!(reopened.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().is_none(), "the same texts: current");
+
+    // Papers written by SQL without their hash, while the store is open: a claim fills them in first.
+    set_null().await;
+    sqlx_update_title(&db, "2603.00007").await;
+    let claim = db.store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().expect("the retitled paper waits");
+    assert_eq!(claim.tasks.len(), 1);
+    assert_eq!(claim.tasks[0].text_hash, embedding_hash("Retitled by hand", &papers[6].abstract_text));
+    assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 0);
+}
+
+/// Changes a paper's title by SQL, as a tool outside the store might.
+async fn sqlx_update_title(db: &TestDb, id: &str) {
+    let sql = format!("UPDATE papers SET title = 'Retitled by hand' WHERE paper_id = '{id}'");
+    match (db.store.sqlite(), db.store.postgres()) {
+        (Some(s), _) => sqlx::query(&sql).execute(s.pool()).await.unwrap().rows_affected(),
+        (_, Some(p)) => sqlx::query(&sql).execute(p.pool()).await.unwrap().rows_affected(),
+        _ => unreachable!(),
+    };
 }
 
 /// The waiting query at catalog scale on SQLite (run with `--ignored

@@ -6,9 +6,9 @@
 //! * A paper *waits* for a model when it is visible, has an `embed_hash`, and
 //!   has no row in `paper_embeddings` for the model with that hash. The
 //!   waiting query walks `papers_embed` (visible papers in pk order, with
-//!   their hash) and anti-joins `paper_embeddings_current` and the live
-//!   claims, oldest first, with a LIMIT: it stops at the first `max` papers
-//!   it finds.
+//!   their hash) and anti-joins the model's vectors and live claims by their
+//!   primary keys, oldest first, with a LIMIT: it stops at the first `max`
+//!   papers it finds.
 //! * `embedding_models.waiting_from` bounds that walk from below (no paper
 //!   waiting for the model has a smaller pk): claims move it up, writes
 //!   that make an older paper wait again move it down ([`waits_again`]);
@@ -17,6 +17,8 @@
 //!   a claim inserts its papers' rows, and takes over a row only if it has
 //!   expired (`ON CONFLICT … DO UPDATE … WHERE expires_at < now`), so two
 //!   claims can never both hold a paper, whatever the backend's isolation.
+//!   Expired claims are swept at the start of each claim (their papers are
+//!   free either way; a swept row cannot hold `waiting_from` down).
 //! * Claims and stores of one model take turns: each transaction starts by
 //!   updating the model's row in `embedding_models` ([`TAKE_TURN`]). On
 //!   SQLite that first write takes the database's write lock; on PostgreSQL
@@ -61,6 +63,9 @@ const REGISTER: &str = "INSERT INTO embedding_models (name, fingerprint, dim, la
 /// Binds: name, fingerprint, dim.
 const MODEL_ID: &str =
     "SELECT id, last_seq, waiting_from FROM embedding_models WHERE name = ? AND fingerprint = ? AND dim = ?";
+
+/// Whether any paper lacks its `embed_hash`. No binds.
+const ANY_MISSING: &str = "SELECT pk FROM papers WHERE embed_hash IS NULL LIMIT 1";
 
 /// Moves every model's `waiting_from` down to ?1 where it is above.
 const LOWER: &str = "UPDATE embedding_models SET waiting_from = ?1 WHERE waiting_from > ?1";
@@ -149,7 +154,8 @@ const STORE_COUNTS: &str = "SELECT p.paper_id, s.stores FROM embedding_stores s 
 /// transaction; returns how many rows it filled. Idempotent, and safe while
 /// other processes write: a row is only set while still NULL, and every
 /// write of a paper's text sets the hash itself. Runs at every open (once
-/// nothing is NULL it is one indexed query).
+/// nothing is NULL it is one indexed query), and before a claim when a
+/// paper has no hash (written by SQL outside the store).
 pub(crate) async fn backfill_embed_hashes(backend: &dyn Backend) -> Result<u64, StoreError> {
     let mut filled = 0u64;
     let mut after = i64::MIN;
@@ -336,6 +342,11 @@ impl Embeddings for SqlStore {
             return Ok(None);
         }
         let (id, _) = self.ensure_model(model).await?;
+        // Papers written without their hash (by SQL outside the store, since
+        // this process opened) get it now: one index probe when there are none.
+        if Query::new(ANY_MISSING).fetch_optional(self.pool()).await?.is_some() {
+            backfill_embed_hashes(self.backend()).await?;
+        }
         let claim = random_hex()?;
         let now = fmt_ts(Utc::now());
         let expires_at = until(ttl);
