@@ -389,7 +389,7 @@ mod tests {
     use sqlx::{Connection, PgConnection};
 
     use super::*;
-    use crate::{Interests, Mailing};
+    use crate::{Embeddings, Interests, Mailing};
 
     /// A fresh PostgreSQL store on the server at `PAPERBOY_TEST_PG_URL`;
     /// `None` (the test passes with a note) without one, except under CI.
@@ -449,6 +449,12 @@ mod tests {
                (12, 5, 'ris', NULL, 'Elsewhere', 'elsewhere', 'Ab', '[]', NULL, NULL, '10.1/x', NULL, NULL,
                 '2024-01-07T00:00:00.000Z');
         INSERT INTO feed_secrets (user_id, secret_hash, created_at) VALUES (9, 'ab12', '2024-01-08T00:00:00.000Z');
+        UPDATE papers SET embed_hash = 77 WHERE pk = 3;
+        INSERT INTO embedding_models (id, name, fingerprint, dim, waiting_from, last_seq, registered_at)
+        VALUES (4, 'm', 'f', 2, 8, 5, '2024-01-09T00:00:00.000Z');
+        INSERT INTO paper_embeddings (model_id, paper_pk, text_hash, seq, stored_at, vector)
+        VALUES (4, 3, 77, 5, '2024-01-09T00:00:00.000Z', x'0000803f000000c0');
+        INSERT INTO embedding_stores (model_id, paper_pk, stores) VALUES (4, 3, 1);
     ";
 
     #[tokio::test]
@@ -520,6 +526,20 @@ mod tests {
         assert_eq!(store.interest_profile(paperboy_core::UserId(9), 10).await.unwrap().not_for_me.len(), 1);
         let sub = store.subscriber(crate::SubscriberId(4)).await.unwrap().unwrap();
         assert_eq!(sub.content, crate::DigestContent::Both);
+
+        // Vectors (migration 0011): BLOB to BYTEA, byte for byte, with their
+        // feed numbers and audit; the model's id sequence moves past them.
+        let model = crate::ModelKey { name: "m".into(), fingerprint: "f".into(), dim: 2 };
+        let feed = store.embeddings_since(&model, 0, 10).await.unwrap();
+        assert_eq!(feed.len(), 1);
+        assert_eq!((feed[0].seq, feed[0].text_hash, feed[0].vector.clone()), (5, 77, vec![1.0, -2.0]));
+        assert_eq!(store.embedding_store_counts(&model).await.unwrap().len(), 1);
+        assert_eq!(store.embedding_backlog(&model).await.unwrap().last_seq, 5);
+        let next: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('embedding_models', 'id'))")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(next, 5);
         drop(store);
 
         let again = copy_sqlite_to_postgres(&source, &target, |_, _| {}).await;

@@ -20,6 +20,7 @@ use paperboy_store::{
 on_both_backends!(
     claim_store_and_feed_round_trip,
     concurrent_claimers_never_hold_the_same_paper,
+    concurrent_embedders_store_each_paper_once_in_feed_order,
     an_expired_claim_is_taken_over_and_a_late_store_is_dropped,
     a_store_after_the_text_changed_is_dropped_and_the_paper_waits_again,
     a_changed_text_makes_a_paper_wait_again,
@@ -158,6 +159,29 @@ async fn concurrent_claimers_never_hold_the_same_paper(db: TestDb) {
     assert_eq!(backlog.waiting, 120, "claimed papers still wait until stored");
 }
 
+async fn concurrent_embedders_store_each_paper_once_in_feed_order(db: TestDb) {
+    catalog(&db.store, 150).await;
+    let m = model("mini", 3);
+    let handles = db.handles(5).await;
+    let mut tasks = Vec::new();
+    for (i, store) in handles.into_iter().enumerate() {
+        let m = m.clone();
+        tasks.push(tokio::spawn(async move { embed_all(&store, &m, &format!("embedder-{i}"), 8).await }));
+    }
+    let mut stored = 0;
+    for t in tasks {
+        stored += t.await.unwrap();
+    }
+    assert_eq!(stored, 150);
+    let counts = db.store.embedding_store_counts(&m).await.unwrap();
+    assert_eq!(counts.len(), 150);
+    assert!(counts.iter().all(|(_, n)| *n == 1), "each paper embedded once");
+    let feed = db.store.embeddings_since(&m, 0, 1000).await.unwrap();
+    assert_eq!(feed.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=150).collect::<Vec<u64>>(), "no gaps");
+    let backlog = db.store.embedding_backlog(&m).await.unwrap();
+    assert_eq!((backlog.current, backlog.waiting, backlog.last_seq), (150, 0, 150));
+}
+
 async fn an_expired_claim_is_taken_over_and_a_late_store_is_dropped(db: TestDb) {
     let store = &db.store;
     catalog(store, 2).await;
@@ -268,6 +292,9 @@ async fn a_second_model_sees_everything_waiting_and_pruning_keeps_one_model(db: 
     assert_eq!(store.embeddings_since(&b, 0, 10).await.unwrap().len(), 4);
     assert!(store.register_embedding_model(&b).await.unwrap().other_models.is_empty());
     assert_eq!(store.prune_other_embeddings(&b).await.unwrap(), 0);
+    // The pruned model, back again, finds every paper waiting.
+    assert_eq!(store.embedding_backlog(&a).await.unwrap().waiting, 4);
+    assert_eq!(embed_all(store, &a, "w", 3).await, 4);
 }
 
 async fn a_vector_of_the_wrong_length_stores_nothing(db: TestDb) {
@@ -325,21 +352,152 @@ async fn released_claims_free_their_papers_and_the_backlog_counts(db: TestDb) {
 
 async fn embed_hashes_missing_before_the_migration_are_filled_in_at_open(db: TestDb) {
     let papers = catalog(&db.store, 2500).await;
-    let set_null = "UPDATE papers SET embed_hash = NULL";
-    match (db.store.sqlite(), db.store.postgres()) {
-        (Some(s), _) => sqlx::query(set_null).execute(s.pool()).await.unwrap().rows_affected(),
-        (_, Some(p)) => sqlx::query(set_null).execute(p.pool()).await.unwrap().rows_affected(),
+    let set_null = async || match (db.store.sqlite(), db.store.postgres()) {
+        (Some(s), _) => {
+            sqlx::query("UPDATE papers SET embed_hash = NULL").execute(s.pool()).await.unwrap().rows_affected()
+        }
+        (_, Some(p)) => {
+            sqlx::query("UPDATE papers SET embed_hash = NULL").execute(p.pool()).await.unwrap().rows_affected()
+        }
         _ => unreachable!(),
     };
-    assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 2500);
     let m = model("mini", 2);
-    assert!(db.store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().is_none(), "no hash, not waiting yet");
+    // Everything embedded, then the hashes lost, as in a database from before 0011.
+    assert_eq!(embed_all(&db.store, &m, "w", 1000).await, 2500);
+    assert_eq!(set_null().await, 2500);
+    assert_eq!(db.store.embedding_backlog(&m).await.unwrap().waiting, 0, "no hash, not waiting");
 
     let reopened = db.reopen().await;
     assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 0);
-    let claim = reopened.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
-    assert_eq!(claim.tasks[0].text_hash, embedding_hash(&papers[0].title, &papers[0].abstract_text));
     let expected = embedding_hash(&papers[2499].title, &papers[2499].abstract_text) as i64;
     let last = db.count("SELECT embed_hash FROM papers WHERE paper_id = '2603.02500'").await;
     assert_eq!(last, expected, "filled in across batches, as the hash of title and abstract");
+    assert!(reopened.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().is_none(), "the same texts: current");
+
+    // Papers written by SQL without their hash, while the store is open: a claim fills them in first.
+    set_null().await;
+    sqlx_update_title(&db, "2603.00007").await;
+    let claim = db.store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().expect("the retitled paper waits");
+    assert_eq!(claim.tasks.len(), 1);
+    assert_eq!(claim.tasks[0].text_hash, embedding_hash("Retitled by hand", &papers[6].abstract_text));
+    assert_eq!(db.count("SELECT COUNT(*) FROM papers WHERE embed_hash IS NULL").await, 0);
+}
+
+/// Changes a paper's title by SQL, as a tool outside the store might.
+async fn sqlx_update_title(db: &TestDb, id: &str) {
+    let sql = format!("UPDATE papers SET title = 'Retitled by hand' WHERE paper_id = '{id}'");
+    match (db.store.sqlite(), db.store.postgres()) {
+        (Some(s), _) => sqlx::query(&sql).execute(s.pool()).await.unwrap().rows_affected(),
+        (_, Some(p)) => sqlx::query(&sql).execute(p.pool()).await.unwrap().rows_affected(),
+        _ => unreachable!(),
+    };
+}
+
+/// The waiting query at catalog scale on SQLite (run with `--ignored
+/// --nocapture`; prints, asserts only what it claimed): 1,000,000 papers
+/// written by SQL, all but the newest 10 with a current vector of the model
+/// (4 numbers each: the waiting query reads the covering indexes only, never
+/// the vectors), then the claim that must find those 10, a new model's first
+/// claim, a feed page and the backlog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement at 1,000,000 papers (about a minute)"]
+async fn the_waiting_query_at_a_million_papers() {
+    use std::time::Instant;
+    const N: i64 = 1_000_000;
+    let db = TestDb::sqlite().await;
+    let store = &db.store;
+    let pool = store.sqlite().unwrap().pool();
+    let started = Instant::now();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+         INSERT INTO papers (paper_id, title, title_key, authors, abstract, categories, listed_on, content_hash, \
+         created_at, modified_at, embed_hash) \
+         SELECT printf('%02d%02d.%05d', 15 + (i / 99999) / 12, 1 + (i / 99999) % 12, 1 + i % 99999), \
+         'Title ' || i, 'title ' || i, '[]', 'Abstract ' || i, ' cs.LG ', '2026-03-10', i, \
+         '2026-03-10T00:00:00Z', '2026-03-10T00:00:00Z', i * 7919 FROM n",
+    )
+    .bind(N - 1)
+    .execute(pool)
+    .await
+    .unwrap();
+    let m = model("mini", 4);
+    store.register_embedding_model(&m).await.unwrap();
+    sqlx::query(
+        "INSERT INTO paper_embeddings (model_id, paper_pk, text_hash, seq, stored_at, vector) \
+         SELECT 1, pk, embed_hash, pk, '2026-03-10T00:00:00.000Z', zeroblob(16) FROM papers WHERE pk <= ?",
+    )
+    .bind(N - 10)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE embedding_models SET last_seq = ? WHERE id = 1").bind(N - 10).execute(pool).await.unwrap();
+    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    println!("built {N} papers and {} vectors in {:.1?}", N - 10, started.elapsed());
+
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT p.pk FROM papers p \
+         LEFT JOIN paper_embeddings e ON e.model_id = 1 AND e.paper_pk = p.pk \
+         LEFT JOIN embedding_claims c ON c.model_id = 1 AND c.paper_pk = p.pk \
+         WHERE p.pk >= 0 AND p.hidden_at IS NULL AND p.embed_hash IS NOT NULL \
+         AND (e.text_hash IS NULL OR e.text_hash <> p.embed_hash) \
+         AND (c.expires_at IS NULL OR c.expires_at < 'x') ORDER BY p.pk LIMIT 64",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    println!("plan of the waiting query: {:?}", plan.iter().map(|r| &r.3).collect::<Vec<_>>());
+
+    // The first claim after the model is registered walks from the oldest paper.
+    let t = Instant::now();
+    let claim = store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().unwrap();
+    println!("first claim, walking all {N} papers to the newest 10 waiting: {:.1?}", t.elapsed());
+    assert_eq!(claim.tasks.len(), 10);
+    let t = Instant::now();
+    assert!(store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().is_none());
+    println!("next claim, nothing free (10 under claims): {:.1?}", t.elapsed());
+    store.store_embeddings(&m, &claim.claim, "w", &vectors(&claim, 4)).await.unwrap();
+    let t = Instant::now();
+    assert!(store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().is_none());
+    println!("claim with nothing waiting: {:.1?}", t.elapsed());
+
+    // Steady state: new papers arrive and are claimed.
+    let new: Vec<Paper> = (1..=20).map(|i| paper(i, &format!("A new paper {i}"))).collect();
+    store.upsert_papers(&new).await.unwrap();
+    let t = Instant::now();
+    let claim = store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().unwrap();
+    println!("claim of 20 new papers: {:.1?}", t.elapsed());
+    assert_eq!(claim.tasks.len(), 20);
+    store.store_embeddings(&m, &claim.claim, "w", &vectors(&claim, 4)).await.unwrap();
+
+    // An old paper's text changes: the next claim walks from it.
+    let mut old = new[0].clone();
+    old.id = pid("1501.01001");
+    old.title = "An old paper, retitled".into();
+    assert_eq!(store.upsert_papers(&[old]).await.unwrap(), vec![paperboy_store::UpsertOutcome::Updated]);
+    let t = Instant::now();
+    let claim = store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().unwrap();
+    println!("claim of a changed paper near the start (then nothing after it): {:.1?}", t.elapsed());
+    assert_eq!(claim.tasks.len(), 1);
+    store.store_embeddings(&m, &claim.claim, "w", &vectors(&claim, 4)).await.unwrap();
+    let t = Instant::now();
+    assert!(store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().is_none());
+    println!("the claim after it, walking from that paper: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    assert!(store.claim_embedding_work(&m, "w", 64, TTL).await.unwrap().is_none());
+    println!("steady state again, nothing waiting: {:.1?}", t.elapsed());
+
+    let other = model("other", 4);
+    let t = Instant::now();
+    let first = store.claim_embedding_work(&other, "w", 64, TTL).await.unwrap().unwrap();
+    println!("a new model's first claim (all {N} waiting): {:.1?}", t.elapsed());
+    assert_eq!(first.tasks.len(), 64);
+
+    let t = Instant::now();
+    let page = store.embeddings_since(&m, (N - 2000) as u64, 1000).await.unwrap();
+    println!("feed page of 1000 at the end: {:.1?}", t.elapsed());
+    assert_eq!(page.len(), 1000);
+    let t = Instant::now();
+    let backlog = store.embedding_backlog(&m).await.unwrap();
+    println!("backlog: {:.1?} ({backlog:?})", t.elapsed());
+    assert_eq!(backlog.waiting, 0);
 }

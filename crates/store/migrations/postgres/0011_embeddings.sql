@@ -14,7 +14,15 @@ CREATE INDEX papers_embed ON papers (pk, embed_hash) WHERE hidden_at IS NULL;
 -- Papers not backfilled yet (empty once the store has opened).
 CREATE INDEX papers_embed_missing ON papers (pk) WHERE embed_hash IS NULL;
 
--- Every model a process has embedded with. `last_seq` is the model's vector
+-- Every model a process has embedded with. `waiting_from` is a pk no paper
+-- waiting for the model is below, so that the waiting query starts there
+-- rather than at the oldest paper (at a million papers, walking every
+-- embedded paper to find the few new ones took seconds): a claim moves it up
+-- to its smallest live claim (or past the newest paper), and every write
+-- that makes an older paper wait again moves it down (a changed title or
+-- abstract, a merge, a paper shown again, the backfill). New papers need
+-- nothing: catalog writers take turns, so a new pk is above every pk seen.
+-- `last_seq` is the model's vector
 -- feed: a store takes its numbers by adding to it, and that update is the
 -- store transaction's first statement, so stores of one model take turns
 -- (SQLite's write lock; a row lock on PostgreSQL) and feed numbers become
@@ -24,6 +32,7 @@ CREATE TABLE embedding_models (
     name          TEXT NOT NULL,
     fingerprint   TEXT NOT NULL,
     dim           BIGINT NOT NULL,
+    waiting_from  BIGINT NOT NULL DEFAULT 0,
     last_seq      BIGINT NOT NULL DEFAULT 0,
     registered_at TEXT NOT NULL,
     UNIQUE (name, fingerprint, dim)

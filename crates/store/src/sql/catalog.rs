@@ -38,13 +38,14 @@ pub(crate) struct Existing {
     pub(crate) paper_id: String,
     pub(crate) version: Option<i64>,
     pub(crate) content_hash: i64,
+    pub(crate) embed_hash: Option<i64>,
 }
 
 /// The row a local paper (?1: id, ?2: title key) is: anything with its id or title.
-pub(crate) const FIND_LOCAL_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+pub(crate) const FIND_LOCAL_SQL: &str = "SELECT pk, paper_id, version, content_hash, embed_hash FROM papers \
      WHERE paper_id = ?1 OR title_key = ?2 ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 /// The row an arXiv paper is: found by id, or a local paper of the same title it takes over.
-pub(crate) const FIND_ARXIV_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+pub(crate) const FIND_ARXIV_SQL: &str = "SELECT pk, paper_id, version, content_hash, embed_hash FROM papers \
      WHERE paper_id = ?1 OR (title_key = ?2 AND paper_id LIKE 'pb-%') \
      ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 
@@ -205,7 +206,13 @@ impl SqlStore {
         let id = paper.id.to_string();
         let sql = if paper.id.is_local() { FIND_LOCAL_SQL } else { FIND_ARXIV_SQL };
         let row = Query::new(sql).bind(&id).bind(key).fetch_optional(&mut *tx).await?;
-        Ok(row.map(|r| Existing { pk: r.int(0), paper_id: r.text(1), version: r.opt_int(2), content_hash: r.int(3) }))
+        Ok(row.map(|r| Existing {
+            pk: r.int(0),
+            paper_id: r.text(1),
+            version: r.opt_int(2),
+            content_hash: r.int(3),
+            embed_hash: r.opt_int(4),
+        }))
     }
 
     /// One paper by the upsert rules, inside the caller's catalog
@@ -220,6 +227,7 @@ impl SqlStore {
             return Ok(outcome);
         }
         let authors = serde_json::to_string(&paper.authors).unwrap_or_else(|_| "[]".into());
+        let embed_hash = embedding_hash(&paper.title, &paper.abstract_text) as i64;
         let sql = if existing.is_some() { UPDATE_SQL } else { INSERT_SQL };
         let mut q = Query::new(sql)
             .bind(&id)
@@ -241,10 +249,17 @@ impl SqlStore {
             .bind(hash)
             .bind(paper.listed_on.format("%Y-%m-%d").to_string())
             .bind(now)
-            .bind(embedding_hash(&paper.title, &paper.abstract_text) as i64);
+            .bind(embed_hash);
         let renamed_from = existing.as_ref().filter(|e| e.paper_id != id).map(|e| e.paper_id.clone());
+        let waits_again = existing.as_ref().filter(|e| e.embed_hash != Some(embed_hash)).map(|e| e.pk);
         if let Some(e) = existing {
             q = q.bind(e.pk);
+        }
+        if let Some(pk) = waits_again {
+            // Before the paper's row is written: vector stores lock the model's
+            // row first and the paper's (a foreign-key check) second, so this
+            // takes them in the same order (no deadlock with a merge on PostgreSQL).
+            super::embeddings::waits_again(tx, pk).await?;
         }
         q.execute(&mut *tx).await?;
         if let Some(old) = renamed_from {

@@ -6,13 +6,19 @@
 //! * A paper *waits* for a model when it is visible, has an `embed_hash`, and
 //!   has no row in `paper_embeddings` for the model with that hash. The
 //!   waiting query walks `papers_embed` (visible papers in pk order, with
-//!   their hash) and anti-joins `paper_embeddings_current` and the live
-//!   claims, oldest first, with a LIMIT: it stops at the first `max` papers
-//!   it finds.
+//!   their hash) and anti-joins the model's vectors and live claims by their
+//!   primary keys, oldest first, with a LIMIT: it stops at the first `max`
+//!   papers it finds.
+//! * `embedding_models.waiting_from` bounds that walk from below (no paper
+//!   waiting for the model has a smaller pk): claims move it up, writes
+//!   that make an older paper wait again move it down ([`waits_again`]);
+//!   migration 0011 explains why new papers need nothing.
 //! * Claims are per paper (`embedding_claims`, primary key (model, paper)):
 //!   a claim inserts its papers' rows, and takes over a row only if it has
 //!   expired (`ON CONFLICT … DO UPDATE … WHERE expires_at < now`), so two
 //!   claims can never both hold a paper, whatever the backend's isolation.
+//!   Expired claims are swept at the start of each claim (their papers are
+//!   free either way; a swept row cannot hold `waiting_from` down).
 //! * Claims and stores of one model take turns: each transaction starts by
 //!   updating the model's row in `embedding_models` ([`TAKE_TURN`]). On
 //!   SQLite that first write takes the database's write lock; on PostgreSQL
@@ -34,7 +40,7 @@ use paperboy_core::PaperId;
 use paperboy_core::embedding::embedding_hash;
 
 use super::backend::Backend;
-use super::exec::{Exec, Query, Row};
+use super::exec::{Exec, Query, Row, Tx};
 use super::rows::{Cells, corrupt};
 use super::{LOOKUP_CHUNK, SqlStore, fmt_ts, parse_ts, placeholders};
 use crate::StoreError;
@@ -55,21 +61,43 @@ const REGISTER: &str = "INSERT INTO embedding_models (name, fingerprint, dim, la
      VALUES (?, ?, ?, 0, ?) ON CONFLICT (name, fingerprint, dim) DO NOTHING";
 
 /// Binds: name, fingerprint, dim.
-const MODEL_ID: &str = "SELECT id, last_seq FROM embedding_models WHERE name = ? AND fingerprint = ? AND dim = ?";
+const MODEL_ID: &str =
+    "SELECT id, last_seq, waiting_from FROM embedding_models WHERE name = ? AND fingerprint = ? AND dim = ?";
+
+/// Whether any paper lacks its `embed_hash`. No binds.
+const ANY_MISSING: &str = "SELECT pk FROM papers WHERE embed_hash IS NULL LIMIT 1";
+
+/// Moves every model's `waiting_from` down to ?1 where it is above.
+const LOWER: &str = "UPDATE embedding_models SET waiting_from = ?1 WHERE waiting_from > ?1";
+
+/// Frees the expired claims of model ?1 at ?2 (swept, so that a claim whose
+/// papers no longer wait cannot hold `waiting_from` down).
+const SWEEP: &str = "DELETE FROM embedding_claims WHERE model_id = ?1 AND expires_at < ?2";
+
+/// After a claim: no waiting paper of model ? is below the smallest live
+/// claim (the claim took the oldest free ones), or, with no claims, past
+/// the newest paper. Binds: model, model.
+const RAISE: &str = "UPDATE embedding_models SET waiting_from = COALESCE( \
+     (SELECT MIN(paper_pk) FROM embedding_claims WHERE model_id = ?1), \
+     (SELECT MAX(pk) + 1 FROM papers), 0) WHERE id = ?1";
+
+/// Binds: model.
+const WAITING_FROM: &str = "SELECT waiting_from FROM embedding_models WHERE id = ?";
 
 /// The first statement of every claim and store of a model: a write to the
 /// model's row, which makes them take turns (module documentation).
 /// Binds: model.
 const TAKE_TURN: &str = "UPDATE embedding_models SET last_seq = last_seq WHERE id = ?";
 
-/// Visible papers waiting for model ?1 that no live claim holds, oldest
-/// first, at most ?6, claimed as ?2 by ?3 until ?4; an expired claim's row
-/// is taken over, a live one never (the conflict clause re-checks it).
+/// Visible papers waiting for model ?1 from pk ?7 on that no live claim
+/// holds, oldest first, at most ?6, claimed as ?2 by ?3 until ?4; an expired
+/// claim's row is taken over, a live one never (the conflict clause
+/// re-checks it).
 const CLAIM: &str = "INSERT INTO embedding_claims (model_id, paper_pk, claim, holder, expires_at) \
      SELECT ?1, p.pk, ?2, ?3, ?4 FROM papers p \
      LEFT JOIN paper_embeddings e ON e.model_id = ?1 AND e.paper_pk = p.pk \
      LEFT JOIN embedding_claims c ON c.model_id = ?1 AND c.paper_pk = p.pk \
-     WHERE p.hidden_at IS NULL AND p.embed_hash IS NOT NULL \
+     WHERE p.pk >= ?7 AND p.hidden_at IS NULL AND p.embed_hash IS NOT NULL \
      AND (e.text_hash IS NULL OR e.text_hash <> p.embed_hash) \
      AND (c.expires_at IS NULL OR c.expires_at < ?5) \
      ORDER BY p.pk LIMIT ?6 \
@@ -98,9 +126,11 @@ const SINCE: &str = "SELECT e.seq, p.paper_id, e.text_hash, e.vector FROM paper_
 /// Visible papers. No binds.
 const VISIBLE: &str = "SELECT COUNT(*) FROM papers WHERE hidden_at IS NULL";
 
-/// Visible papers with a current vector of model ?.
-const CURRENT: &str = "SELECT COUNT(*) FROM paper_embeddings e JOIN papers p ON p.pk = e.paper_pk \
-     WHERE e.model_id = ? AND p.hidden_at IS NULL AND p.embed_hash = e.text_hash";
+/// Visible papers waiting for model ?1, from pk ?2 on.
+const WAITING: &str = "SELECT COUNT(*) FROM papers p \
+     LEFT JOIN paper_embeddings e ON e.model_id = ?1 AND e.paper_pk = p.pk \
+     WHERE p.pk >= ?2 AND p.hidden_at IS NULL AND p.embed_hash IS NOT NULL \
+     AND (e.text_hash IS NULL OR e.text_hash <> p.embed_hash)";
 
 /// Live claims of model ?1 at ?2, by holder.
 const CLAIMS: &str = "SELECT holder, COUNT(*), MAX(expires_at) FROM embedding_claims \
@@ -124,10 +154,12 @@ const STORE_COUNTS: &str = "SELECT p.paper_id, s.stores FROM embedding_stores s 
 /// transaction; returns how many rows it filled. Idempotent, and safe while
 /// other processes write: a row is only set while still NULL, and every
 /// write of a paper's text sets the hash itself. Runs at every open (once
-/// nothing is NULL it is one indexed query).
+/// nothing is NULL it is one indexed query), and before a claim when a
+/// paper has no hash (written by SQL outside the store).
 pub(crate) async fn backfill_embed_hashes(backend: &dyn Backend) -> Result<u64, StoreError> {
     let mut filled = 0u64;
     let mut after = i64::MIN;
+    let mut first = true;
     loop {
         let rows = Query::new(
             "SELECT pk, title, abstract FROM papers WHERE embed_hash IS NULL AND pk > ? ORDER BY pk LIMIT ?",
@@ -153,12 +185,26 @@ pub(crate) async fn backfill_embed_hashes(backend: &dyn Backend) -> Result<u64, 
         }
         let mut tx = backend.begin_write().await?;
         filled += q.execute(&mut tx).await?;
+        if first {
+            // These papers wait from now on, however old.
+            waits_again(&mut tx, rows[0].int(0)).await?;
+            first = false;
+        }
         tx.commit().await?;
     }
     if filled > 0 {
         tracing::info!(papers = filled, backend = backend.name(), "filled in the embedding-text hashes of papers");
     }
     Ok(filled)
+}
+
+/// Paper `pk` may wait for vectors again (its text changed, it was merged,
+/// shown again, or its hash was filled in): every model's `waiting_from`
+/// moves down to it, in the caller's transaction. One indexed statement that
+/// changes no row in the usual case (new papers are above it already).
+pub(crate) async fn waits_again(tx: &mut Tx<'_>, pk: i64) -> Result<(), sqlx::Error> {
+    Query::new(LOWER).bind(pk).execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// A vector as stored: its numbers as little-endian f32 bytes.
@@ -203,16 +249,16 @@ struct Target {
 }
 
 impl SqlStore {
-    /// The id of `model` in `embedding_models` and its newest feed number, if
-    /// any process registered it.
-    async fn model_row(&self, on: Exec<'_>, model: &ModelKey) -> Result<Option<(i64, i64)>, StoreError> {
+    /// The id of `model` in `embedding_models`, its newest feed number and
+    /// its `waiting_from`, if any process registered it.
+    async fn model_row(&self, on: Exec<'_>, model: &ModelKey) -> Result<Option<(i64, i64, i64)>, StoreError> {
         let row = Query::new(MODEL_ID)
             .bind(model.name.as_str())
             .bind(model.fingerprint.as_str())
             .bind(i64::from(model.dim))
             .fetch_optional(on)
             .await?;
-        Ok(row.map(|r| (r.int(0), r.int(1))))
+        Ok(row.map(|r| (r.int(0), r.int(1), r.int(2))))
     }
 
     /// Registers `model` if no process has; its id, and whether it is new.
@@ -224,20 +270,21 @@ impl SqlStore {
             .bind(fmt_ts(Utc::now()))
             .execute(self.pool())
             .await?;
-        let (id, _) = self.model_row(self.pool(), model).await?.ok_or_else(|| {
+        let (id, _, _) = self.model_row(self.pool(), model).await?.ok_or_else(|| {
             corrupt(&format!("embedding model {}", model.name), "registered but not found".to_string())
         })?;
         Ok((id, added > 0))
     }
 
-    /// (visible papers, of them with a current vector of model `id`).
-    async fn embedding_counts(&self, id: Option<i64>) -> Result<(u64, u64), StoreError> {
+    /// (visible papers, of them waiting for model `id`, whose `waiting_from`
+    /// is `from`): only the papers from `from` on are looked at.
+    async fn embedding_counts(&self, model: Option<(i64, i64)>) -> Result<(u64, u64), StoreError> {
         let papers = count(Query::new(VISIBLE).fetch_one(self.pool()).await?.int(0));
-        let current = match id {
-            Some(id) => count(Query::new(CURRENT).bind(id).fetch_one(self.pool()).await?.int(0)),
-            None => 0,
+        let waiting = match model {
+            Some((id, from)) => count(Query::new(WAITING).bind(id).bind(from).fetch_one(self.pool()).await?.int(0)),
+            None => papers,
         };
-        Ok((papers, current))
+        Ok((papers, waiting))
     }
 
     /// What the papers of `ids` are now, as far as storing model `model`'s
@@ -277,10 +324,11 @@ fn to_task(r: &Row) -> Result<EmbedTask, StoreError> {
 impl Embeddings for SqlStore {
     async fn register_embedding_model(&self, model: &ModelKey) -> Result<ModelRegistration, StoreError> {
         let (id, new_model) = self.ensure_model(model).await?;
-        let (papers, current) = self.embedding_counts(Some(id)).await?;
+        let from = Query::new(WAITING_FROM).bind(id).fetch_one(self.pool()).await?.int(0);
+        let (papers, waiting) = self.embedding_counts(Some((id, from))).await?;
         let rows = Query::new(OTHER_MODELS).bind(id).fetch_all(self.pool()).await?;
         let other_models = rows.iter().map(|r| (r.text(0), r.text(1), count(r.int(2)))).collect();
-        Ok(ModelRegistration { new_model, current, waiting: papers.saturating_sub(current), other_models })
+        Ok(ModelRegistration { new_model, current: papers.saturating_sub(waiting), waiting, other_models })
     }
 
     async fn claim_embedding_work(
@@ -294,20 +342,29 @@ impl Embeddings for SqlStore {
             return Ok(None);
         }
         let (id, _) = self.ensure_model(model).await?;
+        // Papers written without their hash (by SQL outside the store, since
+        // this process opened) get it now: one index probe when there are none.
+        if Query::new(ANY_MISSING).fetch_optional(self.pool()).await?.is_some() {
+            backfill_embed_hashes(self.backend()).await?;
+        }
         let claim = random_hex()?;
         let now = fmt_ts(Utc::now());
         let expires_at = until(ttl);
         let mut tx = self.backend().begin_write().await?;
         Query::new(TAKE_TURN).bind(id).execute(&mut tx).await?;
+        Query::new(SWEEP).bind(id).bind(now.as_str()).execute(&mut tx).await?;
+        let from = Query::new(WAITING_FROM).bind(id).fetch_one(&mut tx).await?.int(0);
         let taken = Query::new(CLAIM)
             .bind(id)
             .bind(claim.as_str())
             .bind(holder)
             .bind(fmt_ts(expires_at))
-            .bind(now)
+            .bind(now.as_str())
             .bind(i64::from(max))
+            .bind(from)
             .execute(&mut tx)
             .await?;
+        Query::new(RAISE).bind(id).execute(&mut tx).await?;
         if taken == 0 {
             tx.commit().await?;
             return Ok(None);
@@ -402,7 +459,7 @@ impl Embeddings for SqlStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<StoredEmbedding>, StoreError> {
-        let Some((id, _)) = self.model_row(self.pool(), model).await? else { return Ok(Vec::new()) };
+        let Some((id, _, _)) = self.model_row(self.pool(), model).await? else { return Ok(Vec::new()) };
         let rows = Query::new(SINCE)
             .bind(id)
             .bind(i64::try_from(after).unwrap_or(i64::MAX))
@@ -420,17 +477,17 @@ impl Embeddings for SqlStore {
 
     async fn embedding_backlog(&self, model: &ModelKey) -> Result<EmbeddingBacklog, StoreError> {
         let found = self.model_row(self.pool(), model).await?;
-        let (papers, current) = self.embedding_counts(found.map(|f| f.0)).await?;
+        let (papers, waiting) = self.embedding_counts(found.map(|f| (f.0, f.2))).await?;
         let mut backlog = EmbeddingBacklog {
             papers,
-            current,
-            waiting: papers.saturating_sub(current),
+            current: papers.saturating_sub(waiting),
+            waiting,
             claims: Vec::new(),
             stored_last_hour: 0,
             last_stored_at: None,
             last_seq: 0,
         };
-        let Some((id, last_seq)) = found else { return Ok(backlog) };
+        let Some((id, last_seq, _)) = found else { return Ok(backlog) };
         let now = Utc::now();
         let rows = Query::new(CLAIMS).bind(id).bind(fmt_ts(now)).fetch_all(self.pool()).await?;
         for r in &rows {
@@ -448,7 +505,7 @@ impl Embeddings for SqlStore {
     }
 
     async fn embedding_store_counts(&self, model: &ModelKey) -> Result<Vec<(PaperId, u64)>, StoreError> {
-        let Some((id, _)) = self.model_row(self.pool(), model).await? else { return Ok(Vec::new()) };
+        let Some((id, _, _)) = self.model_row(self.pool(), model).await? else { return Ok(Vec::new()) };
         let rows = Query::new(STORE_COUNTS).bind(id).fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((paper_id(r.text(0))?, count(r.int(1))))).collect()
     }
@@ -459,6 +516,8 @@ impl Embeddings for SqlStore {
         let deleted = Query::new("DELETE FROM paper_embeddings WHERE model_id <> ?").bind(id).execute(&mut tx).await?;
         Query::new("DELETE FROM embedding_stores WHERE model_id <> ?").bind(id).execute(&mut tx).await?;
         Query::new("DELETE FROM embedding_claims WHERE model_id <> ?").bind(id).execute(&mut tx).await?;
+        // Every paper waits for the pruned models again, should one come back.
+        Query::new("UPDATE embedding_models SET waiting_from = 0 WHERE id <> ?").bind(id).execute(&mut tx).await?;
         tx.commit().await?;
         Ok(deleted)
     }
