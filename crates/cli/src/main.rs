@@ -56,6 +56,8 @@ enum Command {
     Search(commands::search::SearchArgs),
     /// Rebuild the search index from the catalog
     Reindex(commands::search::ReindexArgs),
+    /// Embed waiting papers into the database (a worker sharing the work with every server; needs only --database-url and the model)
+    Embed(commands::embed::EmbedArgs),
     /// Measure search quality on a BEIR-format data set
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
@@ -158,6 +160,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Papers(cmd) => commands::papers::run(cmd, &settings).await,
         Command::Search(args) => commands::search::run(args, &settings).await,
         Command::Reindex(args) => commands::search::reindex(args, &settings).await,
+        Command::Embed(args) => commands::embed::run(&args, &settings).await,
         Command::Eval(cmd) => commands::eval::run(cmd, &settings).await,
         Command::Model(cmd) => commands::model::run(cmd, &settings).await,
         Command::Admin(cmd) => commands::admin::run(cmd, &settings).await,

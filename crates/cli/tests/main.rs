@@ -17,3 +17,4 @@ mod multi_server;
 mod postgres;
 mod signals;
 mod status;
+mod vectors_shared;

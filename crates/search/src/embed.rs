@@ -6,6 +6,13 @@
 //! optionally `config.json` (the MiniLM-L6 BERT config is built in). The
 //! tokenizer is Hugging Face's; the encoder is [`crate::bert`].
 //! `scripts/fetch-model.sh` puts them in place.
+//!
+//! Every loaded model has an identity, [`ModelIdentity`]: a name (the model
+//! directory's) and a fingerprint of everything that decides its vectors
+//! (the weights' and tokenizer's bytes, the config, truncation, pooling and
+//! [`crate::bert::ARITHMETIC`]), computed once at load. Vectors computed by
+//! two processes are interchangeable exactly when their fingerprints match:
+//! the store keeps vectors per identity.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +42,70 @@ pub struct Embedder {
     model: Bert,
     tokenizer: Tokenizer,
     dir: PathBuf,
+    identity: ModelIdentity,
+}
+
+/// What identifies a loaded model's vectors (module docs), as plain values:
+/// the store has its own type for it, which the services build from this.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModelIdentity {
+    /// The model directory's name (`all-MiniLM-L6-v2`), for operators.
+    pub name: String,
+    /// 16 lowercase hex digits; equal fingerprints give equal vectors.
+    pub fingerprint: String,
+    /// Vector length.
+    pub dim: usize,
+}
+
+/// How vectors are pooled, part of the fingerprint (change it with the pooling).
+const POOLING: &str = "mean-over-tokens,l2-normalised";
+
+/// 64-bit FNV-1a, fed in pieces (a 90 MB weights file is read in chunks).
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// Hashes a file's bytes, streamed.
+    fn file(path: &Path) -> Result<u64> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
+        let mut h = Fnv::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| SearchError::io(format!("reading {}", path.display()), e))?;
+            if n == 0 {
+                return Ok(h.0);
+            }
+            h.write(&buf[..n]);
+        }
+    }
+}
+
+/// The fingerprint of the model in `dir` (module docs).
+fn fingerprint(weights: &Path, tokenizer: &Path, config: Option<&Path>, max_tokens: usize) -> Result<String> {
+    let config_hash = match config {
+        Some(path) => format!("{:016x}", Fnv::file(path)?),
+        None => "built-in-minilm-l6".to_string(),
+    };
+    let described = format!(
+        "weights={:016x};tokenizer={:016x};config={config_hash};max_tokens={max_tokens};pooling={POOLING};arithmetic={}",
+        Fnv::file(weights)?,
+        Fnv::file(tokenizer)?,
+        crate::bert::ARITHMETIC
+    );
+    let mut h = Fnv::new();
+    h.write(described.as_bytes());
+    Ok(format!("{:016x}", h.0))
 }
 
 impl std::fmt::Debug for Embedder {
@@ -64,14 +135,20 @@ impl Embedder {
         };
         let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| model_err(format!("tokenizer.json: {e}")))?;
         tokenizer.with_padding(None);
+        let max_tokens = MAX_TOKENS.min(config.max_position_embeddings);
         tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS.min(config.max_position_embeddings),
-                ..Default::default()
-            }))
+            .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
             .map_err(|e| model_err(format!("tokenizer truncation: {e}")))?;
+        let fingerprint =
+            fingerprint(&weights, &tok_path, config_path.is_file().then_some(config_path.as_path()), max_tokens)?;
         let model = Bert::load(&weights, config).map_err(|e| model_err(e.0))?;
-        Ok(Embedder { model, tokenizer, dir: dir.to_path_buf() })
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "model".to_string());
+        let identity = ModelIdentity { name, fingerprint, dim: model.hidden_size() };
+        Ok(Embedder { model, tokenizer, dir: dir.to_path_buf(), identity })
     }
 
     /// Number of dimensions of every vector (384 for MiniLM-L6).
@@ -82,6 +159,11 @@ impl Embedder {
     /// The directory the model was loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The model's identity (module docs): vectors are stored and shared under it.
+    pub fn model_key(&self) -> &ModelIdentity {
+        &self.identity
     }
 
     /// Embeds texts: one unit-length vector per text, in order.

@@ -14,6 +14,18 @@
 //! [`SearchEngine::embed_pending`] catches up. Vectors of documents no longer
 //! in the keyword index are dropped at open.
 //!
+//! Vectors come from one of two places. Standalone (`paperboy index`,
+//! evaluation, tests) the engine embeds with its own model
+//! ([`SearchEngine::embed_pending`]). A server instead follows the vectors
+//! stored in the database ([`SearchEngine::put_vectors`]): each batch is
+//! logged durably in the vector index, then the feed position it reached
+//! is written to `vector-feed` beside the index (atomically, with the
+//! fingerprint of the model the vectors belong to), so a restart resumes
+//! there and a replay is harmless (upserts by paper id). A vector is kept
+//! whatever the keyword document's text hash is: one that does not match
+//! (yet) counts as pending, and becomes current when the document catches
+//! up with the text it was computed from.
+//!
 //! One writer per directory: [`SearchEngine::open`] takes an exclusive lock
 //! on `writer.lock` (an OS file lock, released when the process ends, however
 //! it ends). The process that gets it writes; any other process that opens
@@ -195,6 +207,44 @@ fn lock_err<T>(p: std::sync::PoisonError<T>) -> T {
 
 /// The name of the lock file in an index directory.
 pub const WRITER_LOCK: &str = "writer.lock";
+
+/// The file beside the index that holds the vector feed's position.
+pub const VECTOR_FEED_FILE: &str = "vector-feed";
+
+/// How far the vector index has followed the database's vectors: the
+/// model they belong to and the feed position applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VectorFeedMark {
+    /// The model fingerprint (`ModelIdentity::fingerprint`).
+    pub fingerprint: String,
+    /// The last feed position whose vector is in the index.
+    pub seq: u64,
+}
+
+impl VectorFeedMark {
+    fn parse(text: &str) -> Option<VectorFeedMark> {
+        let mut parts = text.split_whitespace();
+        let fingerprint = parts.next()?.to_string();
+        let seq = parts.next()?.parse().ok()?;
+        parts.next().is_none().then_some(VectorFeedMark { fingerprint, seq })
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename.
+fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let ctx = |what: &str| format!("{what} {}", tmp.display());
+    let mut f = std::fs::File::create(&tmp).map_err(|e| SearchError::io(ctx("creating"), e))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| SearchError::io(ctx("writing"), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| SearchError::io(format!("renaming to {}", path.display()), e))?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
 
 /// Takes `dir/writer.lock` for this process: `None` when another holds it.
 fn take_writer_lock(dir: &Path) -> Result<Option<std::fs::File>> {
@@ -382,6 +432,64 @@ impl SearchEngine {
         let _w = self.write_turn()?;
         self.vectors.write().unwrap_or_else(lock_err).checkpoint(true)?;
         Ok(())
+    }
+
+    /// Where the vector index stands in the database's vector feed (module
+    /// docs): `None` when it never followed one.
+    pub fn vector_feed(&self) -> Result<Option<VectorFeedMark>> {
+        let path = self.dir.join(VECTOR_FEED_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(VectorFeedMark::parse(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SearchError::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    /// Prepares to follow the vectors of the model `fingerprint` and returns
+    /// the feed position to read after. An index that followed another
+    /// model's vectors drops all its vectors first (models never mix) and
+    /// starts from the beginning, as does one that never followed a feed
+    /// (its own vectors stay until the feed replaces them).
+    pub fn start_vector_feed(&self, fingerprint: &str) -> Result<u64> {
+        let _w = self.write_turn()?;
+        match self.vector_feed()? {
+            Some(mark) if mark.fingerprint == fingerprint => Ok(mark.seq),
+            Some(mark) => {
+                tracing::warn!(
+                    old = %mark.fingerprint, new = %fingerprint,
+                    "the embedding model changed: dropping this index's vectors and loading the new model's"
+                );
+                let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+                let keys: Vec<String> = vi.keys().map(str::to_string).collect();
+                let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+                vi.delete(&refs)?;
+                vi.checkpoint(true)?;
+                drop(vi);
+                self.write_vector_feed(fingerprint, 0)?;
+                Ok(0)
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// Puts vectors computed elsewhere (by any process, stored in the
+    /// database) into the vector index: `(paper, text hash, vector)`, each
+    /// replacing the paper's vector. Once they are durable, records `seq` as
+    /// the feed position reached for the model `fingerprint`.
+    pub fn put_vectors(&self, fingerprint: &str, seq: u64, items: &[(PaperId, u64, Vec<f32>)]) -> Result<()> {
+        let _w = self.write_turn()?;
+        if !items.is_empty() {
+            let items: Vec<(String, u64, Vec<f32>)> =
+                items.iter().map(|(id, h, v)| (id.to_string(), *h, v.clone())).collect();
+            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+            vi.upsert(&items)?;
+            vi.checkpoint(false)?;
+        }
+        self.write_vector_feed(fingerprint, seq)
+    }
+
+    fn write_vector_feed(&self, fingerprint: &str, seq: u64) -> Result<()> {
+        write_file_atomic(&self.dir.join(VECTOR_FEED_FILE), format!("{fingerprint} {seq}\n").as_bytes())
     }
 
     /// The paper's sentence vector (L2-normalised), when the index has one.

@@ -25,8 +25,8 @@ pub mod keyword;
 pub mod query;
 pub mod vectors;
 
-pub use embed::Embedder;
-pub use engine::{Highlights, Hit, IndexStats, SearchEngine, SearchMode, SearchOptions, SearchResults};
+pub use embed::{Embedder, ModelIdentity};
+pub use engine::{Highlights, Hit, IndexStats, SearchEngine, SearchMode, SearchOptions, SearchResults, VectorFeedMark};
 pub use error::{Result, SearchError};
 pub use eval::{EvalOptions, EvalReport, eval_beir, eval_beir_with};
 pub use fusion::Fusion;

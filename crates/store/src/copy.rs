@@ -8,7 +8,7 @@
 //! read from SQLite in rowid order (parents before the replies and resumed runs
 //! that point at them), each value is checked against its target type
 //! (SQLite INTEGER to BIGINT, INTEGER 0/1 to BOOLEAN, TEXT to TEXT, REAL or
-//! INTEGER to DOUBLE PRECISION, NULL to NULL; anything else is an error, never
+//! INTEGER to DOUBLE PRECISION, BLOB to BYTEA, NULL to NULL; anything else is an error, never
 //! a silent conversion) and inserted in batches with `$N` placeholders, primary
 //! keys included. Everything happens in one PostgreSQL transaction, under the
 //! catalog's advisory lock, from one SQLite read snapshot; at the end every
@@ -56,6 +56,10 @@ pub const TABLES: &[&str] = &[
     "followed_categories",
     "library_entries",
     "feed_secrets",
+    "embedding_models",
+    "paper_embeddings",
+    "embedding_claims",
+    "embedding_stores",
 ];
 
 /// Rows read from SQLite at a time.
@@ -136,6 +140,7 @@ enum Kind {
     Bool,
     Real,
     Text,
+    Bytes,
 }
 
 impl Kind {
@@ -145,6 +150,7 @@ impl Kind {
             "boolean" => Some(Kind::Bool),
             "double precision" | "real" => Some(Kind::Real),
             "text" | "character varying" | "character" => Some(Kind::Text),
+            "bytea" => Some(Kind::Bytes),
             _ => None,
         }
     }
@@ -155,6 +161,7 @@ impl Kind {
             Kind::Bool => "an INTEGER 0 or 1",
             Kind::Real => "a REAL or INTEGER",
             Kind::Text => "TEXT",
+            Kind::Bytes => "a BLOB",
         }
     }
 }
@@ -166,6 +173,7 @@ enum Value {
     Bool(bool),
     Real(f64),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 struct TablePlan {
@@ -330,6 +338,7 @@ fn decode_row(plan: &TablePlan, row: &SqliteRow) -> Result<Vec<Value>, CopyError
             },
             (Kind::Real, "REAL" | "INTEGER") => Value::Real(<f64 as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
             (Kind::Text, "TEXT") => Value::Text(<String as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
+            (Kind::Bytes, "BLOB") => Value::Bytes(<Vec<u8> as Decode<Sqlite>>::decode(raw).map_err(decode_err)?),
             _ => return Err(bad()),
         };
         out.push(value);
@@ -359,10 +368,12 @@ async fn insert(
                 (Value::Null, Kind::Bool) => query.bind(None::<bool>),
                 (Value::Null, Kind::Real) => query.bind(None::<f64>),
                 (Value::Null, Kind::Text) => query.bind(None::<String>),
+                (Value::Null, Kind::Bytes) => query.bind(None::<Vec<u8>>),
                 (Value::Int(v), _) => query.bind(*v),
                 (Value::Bool(v), _) => query.bind(*v),
                 (Value::Real(v), _) => query.bind(*v),
                 (Value::Text(v), _) => query.bind(v.clone()),
+                (Value::Bytes(v), _) => query.bind(v.clone()),
             };
         }
     }
@@ -378,7 +389,7 @@ mod tests {
     use sqlx::{Connection, PgConnection};
 
     use super::*;
-    use crate::{Interests, Mailing};
+    use crate::{Embeddings, Interests, Mailing};
 
     /// A fresh PostgreSQL store on the server at `PAPERBOY_TEST_PG_URL`;
     /// `None` (the test passes with a note) without one, except under CI.
@@ -438,6 +449,12 @@ mod tests {
                (12, 5, 'ris', NULL, 'Elsewhere', 'elsewhere', 'Ab', '[]', NULL, NULL, '10.1/x', NULL, NULL,
                 '2024-01-07T00:00:00.000Z');
         INSERT INTO feed_secrets (user_id, secret_hash, created_at) VALUES (9, 'ab12', '2024-01-08T00:00:00.000Z');
+        UPDATE papers SET embed_hash = 77 WHERE pk = 3;
+        INSERT INTO embedding_models (id, name, fingerprint, dim, waiting_from, last_seq, registered_at)
+        VALUES (4, 'm', 'f', 2, 8, 5, '2024-01-09T00:00:00.000Z');
+        INSERT INTO paper_embeddings (model_id, paper_pk, text_hash, seq, stored_at, vector)
+        VALUES (4, 3, 77, 5, '2024-01-09T00:00:00.000Z', x'0000803f000000c0');
+        INSERT INTO embedding_stores (model_id, paper_pk, stores) VALUES (4, 3, 1);
     ";
 
     #[tokio::test]
@@ -509,6 +526,20 @@ mod tests {
         assert_eq!(store.interest_profile(paperboy_core::UserId(9), 10).await.unwrap().not_for_me.len(), 1);
         let sub = store.subscriber(crate::SubscriberId(4)).await.unwrap().unwrap();
         assert_eq!(sub.content, crate::DigestContent::Both);
+
+        // Vectors (migration 0011): BLOB to BYTEA, byte for byte, with their
+        // feed numbers and audit; the model's id sequence moves past them.
+        let model = crate::ModelKey { name: "m".into(), fingerprint: "f".into(), dim: 2 };
+        let feed = store.embeddings_since(&model, 0, 10).await.unwrap();
+        assert_eq!(feed.len(), 1);
+        assert_eq!((feed[0].seq, feed[0].text_hash, feed[0].vector.clone()), (5, 77, vec![1.0, -2.0]));
+        assert_eq!(store.embedding_store_counts(&model).await.unwrap().len(), 1);
+        assert_eq!(store.embedding_backlog(&model).await.unwrap().last_seq, 5);
+        let next: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('embedding_models', 'id'))")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(next, 5);
         drop(store);
 
         let again = copy_sqlite_to_postgres(&source, &target, |_, _| {}).await;

@@ -28,6 +28,12 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("stored row for {paper_id} is unreadable: {why}")]
     Corrupt { paper_id: String, why: String },
+    /// A vector handed in for storing does not have its model's length.
+    #[error(
+        "the vector for {paper_id} has {found} numbers, but model {model} makes vectors of {expected}: \
+         nothing was stored; check that the embedder runs the model it registered"
+    )]
+    WrongVectorLength { paper_id: String, model: String, found: usize, expected: u32 },
 
     /// A value failed core's validation (a blank comment, a long token name).
     #[error(transparent)]

@@ -9,6 +9,7 @@ mod catalog;
 mod community;
 mod community_changes;
 mod coordination;
+mod embeddings;
 mod harvest;
 mod interests;
 mod mailing;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod database;
 pub mod demo;
 pub mod digest;
+pub mod embed;
 pub mod eval;
 mod eval_recs;
 pub mod harvest;

@@ -13,11 +13,12 @@ use paperboy_search::SearchEngine;
 use paperboy_services::jobs::Supervisor;
 use paperboy_services::jobs::cache_follow::CacheFollow;
 use paperboy_services::jobs::digest::Digest;
-use paperboy_services::jobs::embed::Embed;
+use paperboy_services::jobs::embed::{Embed, EmbedWorker};
 use paperboy_services::jobs::harvest::Harvest;
 use paperboy_services::jobs::index_follow::IndexFollow;
 use paperboy_services::jobs::outbox::Outbox;
 use paperboy_services::jobs::sweep::Sweep;
+use paperboy_services::jobs::vector_follow::VectorFollow;
 use paperboy_store::{Catalog, Database, HarvestTrigger};
 use paperboy_web::metrics::{HttpMetrics, MetricsState};
 use paperboy_web::{AppState, ResponseCache, WebSettings};
@@ -51,7 +52,9 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     let db = store.into_database();
     let store: Arc<dyn Catalog> = db.clone();
     // Search: the index catches up with the catalog before we answer, then
-    // background jobs follow the change feed and embed new papers.
+    // background jobs follow the change feed, embed waiting papers (claimed
+    // from the database, shared with every other server and worker) and
+    // load the vectors stored in the database.
     let embedder = super::load_embedder(settings)?;
     let engine = super::open_engine(settings, embedder)?;
     if engine.is_read_only() {
@@ -81,7 +84,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         cache: Arc::clone(&cache),
         store: Arc::clone(&db),
         jobs: Some(jobs.status()),
-        embedding_model: super::status::server_model_key(settings),
+        embedding_model: engine.embedder().map(|e| paperboy_services::model::store_key(e)),
         token: settings.server.metrics_token.clone(),
     };
     let state = AppState {
@@ -155,7 +158,7 @@ const CACHE_FOLLOW_EVERY: Duration = Duration::from_millis(300);
 const JOBS_STOP_BOUND: Duration = Duration::from_secs(30);
 
 /// The background work of a server, one supervisor for all of it: the
-/// index follower and embedder, the daily harvest (when enabled), the
+/// index follower, the vector follower and the embedder, the daily harvest (when enabled), the
 /// sweeper, and, with mail on, the digests and the outbox sender. A new job
 /// is one file in `paperboy_services::jobs` and one `register` line here.
 fn background_jobs(
@@ -169,8 +172,15 @@ fn background_jobs(
     // Votes and comments taken by other servers reach this one's cached pages.
     jobs.register(CacheFollow::new(Arc::clone(cache) as _, CACHE_FOLLOW_EVERY));
     jobs.register(IndexFollow::new(Arc::clone(engine), Duration::from_secs(2)));
-    if engine.embedder().is_some() {
-        jobs.register(Embed::new(Arc::clone(engine), settings.search.embed_batch, Duration::from_secs(2)));
+    if let Some(embedder) = engine.embedder() {
+        let model = paperboy_services::model::store_key(embedder);
+        jobs.register(VectorFollow::new(Arc::clone(engine), model, Duration::from_secs(2)));
+        if settings.search.embed {
+            let worker = EmbedWorker::new(Arc::clone(db), Arc::clone(embedder), settings.search.embed_batch);
+            jobs.register(Embed::new(worker, Duration::from_secs(2)));
+        } else {
+            tracing::info!("this server embeds no papers (search.embed = false): it loads vectors stored by others");
+        }
     }
     if settings.harvest.enabled {
         let h = &settings.harvest;

@@ -97,18 +97,16 @@ pub struct LeaseStatus {
 /// The leases the background jobs take, by the names they use.
 pub const LEASES: [&str; 4] = [HARVEST_LEASE, DIGEST_LEASE, signals_github::LEASE, signals_hf::LEASE];
 
-/// The key the server's vectors are stored under, for the embedding
-/// backlog (`status`, `/metrics`). The services crate does not yet derive
-/// it from the model files (`paperboy_services::model::store_key`), so the
-/// backlog is left out: this returns `None` for any settings.
-pub fn server_model_key(_settings: &Settings) -> Option<ModelKey> {
-    None
+/// The key the servers' vectors are stored under: that of the model these
+/// settings load, as `serve` would (`None`: no model, so no backlog).
+pub fn server_model_key(settings: &Settings) -> Result<Option<ModelKey>> {
+    Ok(super::load_embedder(settings)?.map(|e| paperboy_services::model::store_key(&e)))
 }
 
 pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitCode> {
     let store = super::open_store(settings).await?;
     let db = store.into_database();
-    let status = collect(db.as_ref(), server_model_key(settings).as_ref(), Utc::now()).await?;
+    let status = collect(db.as_ref(), server_model_key(settings)?.as_ref(), Utc::now()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -161,7 +159,7 @@ pub async fn collect(db: &dyn Database, model: Option<&ModelKey>, now: DateTime<
 /// The embedding backlog of `model`, or why it is not shown.
 async fn backlog(db: &dyn Database, model: Option<&ModelKey>) -> Result<Option<Backlog>, String> {
     let Some(model) = model else {
-        return Err("the server's embedding model key is not known to this build".to_string());
+        return Err("no embedding model found (`paperboy model fetch`), so no backlog to measure".to_string());
     };
     let b = db.embedding_backlog(model).await.map_err(|e| format!("the store cannot report the backlog: {e}"))?;
     let eta_seconds =

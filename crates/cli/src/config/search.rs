@@ -26,10 +26,18 @@ pub const EMBED_BATCH: Key = Key::new(
     "embed_batch",
     "PAPERBOY_EMBED_BATCH",
     DefaultValue::Whole(DEFAULT_EMBED_BATCH as u64),
-    "papers embedded per batch by the background job, 1 to 1024",
+    "papers embedded per batch (one claim) by `serve` and `paperboy embed`, 1 to 1024",
 );
 
-pub const KEYS: &[Key] = &[MODEL_DIR, EMBED_BATCH];
+pub const EMBED: Key = Key::new(
+    "search",
+    "embed",
+    "PAPERBOY_EMBED",
+    DefaultValue::Bool(true),
+    "false: `paperboy serve` computes no vectors itself (it still loads those stored by others, e.g. `paperboy embed` workers)",
+);
+
+pub const KEYS: &[Key] = &[MODEL_DIR, EMBED_BATCH, EMBED];
 
 /// `[search]` in `paperboy.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +45,7 @@ pub const KEYS: &[Key] = &[MODEL_DIR, EMBED_BATCH];
 pub struct SearchSection {
     pub model_dir: Option<PathBuf>,
     pub embed_batch: Option<usize>,
+    pub embed: Option<bool>,
 }
 
 /// `[search]` after the merge.
@@ -45,6 +54,8 @@ pub struct SearchSettings {
     /// Explicitly configured model directory; `None` looks in the default places.
     pub model_dir: Option<PathBuf>,
     pub embed_batch: usize,
+    /// `serve` claims and embeds waiting papers (it follows stored vectors either way).
+    pub embed: bool,
 }
 
 impl SearchSettings {
@@ -55,6 +66,7 @@ impl SearchSettings {
             embed_batch: pick(&EMBED_BATCH, None, env, file.embed_batch, DEFAULT_EMBED_BATCH)?
                 .value
                 .clamp(*EMBED_BATCHES.start(), *EMBED_BATCHES.end()),
+            embed: pick(&EMBED, None, env, file.embed, true)?.value,
         })
     }
 }

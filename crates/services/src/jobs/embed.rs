@@ -1,37 +1,191 @@
-//! The background embedder: computes vectors for indexed papers that have
-//! none (or a stale one), `batch` papers per turn, turn after turn while
-//! some are waiting, then every couple of seconds. Each turn holds the
-//! search engine's writer turn only for its papers, so the index follower's
-//! keyword updates take turns with it, as they did when both were one loop.
+//! The embedder: computes papers' vectors once per deployment, sharing the
+//! work through the store. A turn claims a batch of papers waiting for a
+//! vector of this process's model (under a lease, renewed while the batch
+//! is embedded), embeds their text on a blocking thread and stores the
+//! vectors, which ends the claim; another turn follows at once while work
+//! waits, and every couple of seconds otherwise. Every server's vector
+//! index picks the stored vectors up through [`super::vector_follow`].
 //!
-//! Registered only when a model is loaded.
+//! The same [`EmbedWorker`] runs inside `paperboy serve` (the [`Embed`]
+//! job) and in `paperboy embed` (a worker that needs only the database).
+//! A claim is released when the process shuts down mid-batch; a process
+//! that dies instead leaves it to expire, and another takes the papers over.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use paperboy_search::SearchEngine;
+use paperboy_core::embedding::{embedding_hash, embedding_text};
+use paperboy_search::Embedder;
+use paperboy_store::{Database, EmbedClaim, ModelKey, ModelRegistration, NewEmbedding, StoreError};
+use tracing::{info, warn};
 
 use super::{Job, JobContext, JobError, Ran, Retry, Schedule};
-use crate::indexer::embed_turn;
 
+/// How long a claim holds its papers without a renewal.
+pub const CLAIM_TTL: Duration = Duration::from_secs(300);
 /// Progress is logged at most this often while a large catalog is embedded.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
-/// See the module documentation.
+/// What one turn of an [`EmbedWorker`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Turn {
+    /// Papers claimed (0: nothing was free).
+    pub claimed: usize,
+    /// Vectors stored.
+    pub stored: u64,
+    /// Vectors the store dropped (text changed meanwhile, or stored by another).
+    pub dropped: u64,
+}
+
+impl Turn {
+    /// A full batch was claimed: more work may be waiting.
+    pub fn full(&self, batch: u32) -> bool {
+        self.claimed >= batch as usize && self.claimed > 0
+    }
+}
+
+/// Claims, embeds and stores batches of papers for one model (module docs).
+pub struct EmbedWorker {
+    db: Arc<dyn Database>,
+    embedder: Arc<Embedder>,
+    key: ModelKey,
+    batch: u32,
+    ttl: Duration,
+}
+
+impl EmbedWorker {
+    /// A worker embedding with `embedder`, `batch` papers per claim.
+    pub fn new(db: Arc<dyn Database>, embedder: Arc<Embedder>, batch: usize) -> EmbedWorker {
+        let key = crate::model::store_key(&embedder);
+        EmbedWorker { db, embedder, key, batch: batch.clamp(1, u32::MAX as usize) as u32, ttl: CLAIM_TTL }
+    }
+
+    /// Sets how long a claim lasts without renewal (tests use a short one).
+    pub fn with_claim_ttl(mut self, ttl: Duration) -> EmbedWorker {
+        self.ttl = ttl.max(Duration::from_millis(100));
+        self
+    }
+
+    /// The model's key in the store.
+    pub fn key(&self) -> &ModelKey {
+        &self.key
+    }
+
+    /// Papers per claim.
+    pub fn batch(&self) -> u32 {
+        self.batch
+    }
+
+    /// Records the model in the store and says, loudly, when it is new
+    /// while other models have vectors: every paper is embedded again.
+    pub async fn register(&self) -> Result<ModelRegistration, StoreError> {
+        let reg = self.db.register_embedding_model(&self.key).await?;
+        if reg.new_model && !reg.other_models.is_empty() {
+            let others: Vec<String> =
+                reg.other_models.iter().map(|(name, fp, n)| format!("{name} ({fp}): {n} vectors")).collect();
+            warn!(
+                model = %self.key.name, fingerprint = %self.key.fingerprint, others = %others.join(", "),
+                "model changed: {} papers will be re-embedded (the other models' vectors stay until `paperboy embed --prune --yes`)",
+                reg.waiting
+            );
+        } else {
+            info!(
+                model = %self.key.name, fingerprint = %self.key.fingerprint,
+                current = reg.current, waiting = reg.waiting, "embedding model registered"
+            );
+        }
+        Ok(reg)
+    }
+
+    /// One turn: claims a batch for `holder`, embeds it (renewing the claim
+    /// meanwhile) and stores the vectors. When `cancel` resolves first, the
+    /// claim is released and the turn fails with [`JobError::Cancelled`].
+    pub async fn turn(&self, holder: &str, cancel: impl std::future::Future<Output = ()>) -> Result<Turn, JobError> {
+        let Some(claim) = self.db.claim_embedding_work(&self.key, holder, self.batch, self.ttl).await? else {
+            return Ok(Turn::default());
+        };
+        let claimed = claim.tasks.len();
+        let vectors = tokio::select! {
+            r = self.embed_renewing(&claim, holder) => r,
+            () = cancel => {
+                if let Err(e) = self.db.release_embedding_claim(&claim.claim, holder).await {
+                    warn!(error = %e, "could not release the embedding claim at shutdown; it expires by itself");
+                }
+                return Err(JobError::Cancelled);
+            }
+        };
+        let vectors = match vectors {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = self.db.release_embedding_claim(&claim.claim, holder).await;
+                return Err(e);
+            }
+        };
+        let stored = self.db.store_embeddings(&self.key, &claim.claim, holder, &vectors).await?;
+        Ok(Turn { claimed, stored: stored.stored, dropped: stored.dropped })
+    }
+
+    /// Embeds a claim's tasks on a blocking thread, renewing the claim every
+    /// third of its lease until done.
+    async fn embed_renewing(&self, claim: &EmbedClaim, holder: &str) -> Result<Vec<NewEmbedding>, JobError> {
+        let mut tasks = Vec::with_capacity(claim.tasks.len());
+        for t in &claim.tasks {
+            if embedding_hash(&t.title, &t.abstract_text) == t.text_hash {
+                tasks.push((t.id.clone(), t.text_hash, embedding_text(&t.title, &t.abstract_text)));
+            } else {
+                // The store and this process disagree on the text: leave the
+                // paper (it is freed when the claim ends) rather than store a
+                // vector under a fingerprint it was not computed from.
+                warn!(paper = %t.id, "the stored text fingerprint does not match this version's; not embedding it");
+            }
+        }
+        let embedder = Arc::clone(&self.embedder);
+        let work = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = tasks.iter().map(|(_, _, t)| t.as_str()).collect();
+            let vectors = embedder.embed(&refs)?;
+            Ok::<_, paperboy_search::SearchError>(
+                tasks
+                    .into_iter()
+                    .zip(vectors)
+                    .map(|((id, text_hash, _), vector)| NewEmbedding { id, text_hash, vector })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        tokio::pin!(work);
+        let every = self.ttl / 3;
+        loop {
+            tokio::select! {
+                done = &mut work => {
+                    return done
+                        .map_err(|e| JobError::Failed(format!("the embedding task failed: {e}")))?
+                        .map_err(|e| JobError::Failed(format!("embedding failed: {e}")));
+                }
+                () = tokio::time::sleep(every) => {
+                    if !self.db.renew_embedding_claim(&claim.claim, holder, self.ttl).await? {
+                        warn!(claim = %claim.claim, "the embedding claim ran out before the batch was done; another process has its papers");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The embedder inside `paperboy serve` (module docs).
 pub struct Embed {
-    engine: Arc<SearchEngine>,
-    batch: usize,
+    worker: EmbedWorker,
     idle: Duration,
-    /// Since the last progress line: when, and papers embedded since.
-    progress: Mutex<(Instant, usize)>,
+    registered: AtomicBool,
+    /// Since the last progress line: when, and vectors stored since.
+    progress: Mutex<(Instant, u64)>,
 }
 
 impl Embed {
-    /// Embeds into `engine`, `batch` papers per turn, looking for new ones
-    /// every `idle` when none is waiting.
-    pub fn new(engine: Arc<SearchEngine>, batch: usize, idle: Duration) -> Embed {
-        Embed { engine, batch: batch.max(1), idle, progress: Mutex::new((Instant::now(), 0)) }
+    /// Embeds with `worker`, looking for waiting papers every `idle` when none is.
+    pub fn new(worker: EmbedWorker, idle: Duration) -> Embed {
+        Embed { worker, idle, registered: AtomicBool::new(false), progress: Mutex::new((Instant::now(), 0)) }
     }
 }
 
@@ -49,16 +203,21 @@ impl Job for Embed {
         Retry { first: self.idle, max: Duration::from_secs(60), attempts: u32::MAX }
     }
 
-    async fn run(&self, _ctx: &JobContext) -> Result<Ran, JobError> {
-        let (done, left) = embed_turn(&self.engine, self.batch, self.batch).await?;
-        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
-        progress.1 += done;
-        // One log line per few seconds, not one per turn.
-        if progress.1 == 0 || (left > 0 && progress.0.elapsed() < REPORT_EVERY) {
-            return Ok(Ran::idle().with_more(left > 0));
+    async fn run(&self, ctx: &JobContext) -> Result<Ran, JobError> {
+        if !self.registered.load(Ordering::Relaxed) {
+            self.worker.register().await?;
+            self.registered.store(true, Ordering::Relaxed);
         }
-        let note = format!("embedding papers for semantic search: {} embedded, {left} waiting", progress.1);
+        let turn = self.worker.turn(&ctx.holder, ctx.cancelled()).await?;
+        let more = turn.full(self.worker.batch()) && turn.stored + turn.dropped > 0;
+        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        progress.1 += turn.stored;
+        // One log line per few seconds, not one per turn.
+        if progress.1 == 0 || (more && progress.0.elapsed() < REPORT_EVERY) {
+            return Ok(Ran::idle().with_more(more));
+        }
+        let note = format!("embedding papers for semantic search: {} vectors stored by this server", progress.1);
         *progress = (Instant::now(), 0);
-        Ok(Ran::did(note).with_more(left > 0))
+        Ok(Ran::did(note).with_more(more))
     }
 }

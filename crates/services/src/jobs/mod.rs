@@ -12,7 +12,9 @@
 //! [`JobStatus`], and on shutdown cancels them and waits (with a bound).
 //!
 //! The jobs themselves, one file each: [`index_follow`] (keyword side of the
-//! search index), [`embed`] (vectors for new papers), [`harvest`] (the
+//! search index), [`embed`] (vectors for waiting papers, claimed from the
+//! store and stored there once per deployment), [`vector_follow`] (the
+//! stored vectors into this server's vector index), [`harvest`] (the
 //! daily arXiv harvest), [`digest`] (building a period's digests, with
 //! [`picks`] for a member's recommendations),
 //! [`outbox`] (sending what is due), [`sweep`] (expired sessions, links,
@@ -36,6 +38,7 @@ pub mod picks;
 pub mod signals_github;
 pub mod signals_hf;
 pub mod sweep;
+pub mod vector_follow;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (8, "community_changes", include_str!("../../migrations/postgres/0008_community_changes.sql")),
     (9, "signals", include_str!("../../migrations/postgres/0009_signals.sql")),
     (10, "interests", include_str!("../../migrations/postgres/0010_interests.sql")),
+    (11, "embeddings", include_str!("../../migrations/postgres/0011_embeddings.sql")),
 ];
 
 /// Advisory lock key held (until commit) by every transaction that changes
@@ -92,7 +93,9 @@ impl PgBackend {
         conn.close().await?;
         let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         let pool = PgPoolOptions::new().max_connections((threads * 2).clamp(4, 16)).connect_lazy_with(options);
-        Ok(PgBackend { pool })
+        let backend = PgBackend { pool };
+        crate::sql::embeddings::backfill_embed_hashes(&backend).await?;
+        Ok(backend)
     }
 
     /// The underlying pool, for tests and maintenance commands.

@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::embedding::embedding_hash;
 use paperboy_core::ranking::{Candidate, age_hours, listed_at, trending_order};
 use paperboy_core::text::title_key;
 use paperboy_core::trending::{SignalInputs, score};
@@ -37,13 +38,14 @@ pub(crate) struct Existing {
     pub(crate) paper_id: String,
     pub(crate) version: Option<i64>,
     pub(crate) content_hash: i64,
+    pub(crate) embed_hash: Option<i64>,
 }
 
 /// The row a local paper (?1: id, ?2: title key) is: anything with its id or title.
-pub(crate) const FIND_LOCAL_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+pub(crate) const FIND_LOCAL_SQL: &str = "SELECT pk, paper_id, version, content_hash, embed_hash FROM papers \
      WHERE paper_id = ?1 OR title_key = ?2 ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 /// The row an arXiv paper is: found by id, or a local paper of the same title it takes over.
-pub(crate) const FIND_ARXIV_SQL: &str = "SELECT pk, paper_id, version, content_hash FROM papers \
+pub(crate) const FIND_ARXIV_SQL: &str = "SELECT pk, paper_id, version, content_hash, embed_hash FROM papers \
      WHERE paper_id = ?1 OR (title_key = ?2 AND paper_id LIKE 'pb-%') \
      ORDER BY CASE WHEN paper_id = ?1 THEN 0 ELSE 1 END LIMIT 1";
 
@@ -57,15 +59,17 @@ pub(crate) fn ts(d: Option<DateTime<Utc>>) -> Option<String> {
 
 pub(crate) const INSERT_SQL: &str = "INSERT INTO papers (paper_id, version, title, title_key, authors, abstract, \
      primary_category, categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, \
-     withdrawn, content_hash, listed_on, created_at, modified_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)";
+     withdrawn, content_hash, listed_on, created_at, modified_at, embed_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19, ?20)";
 
 /// Updates keep `listed_on` (?18 is bound but unused), `created_at`, votes and
 /// every row that refers to `pk`: the paper keeps its day and its history.
+/// `embed_hash` (?20) follows the title and abstract, so a changed text waits
+/// for a new vector (`sql/embeddings.rs`).
 pub(crate) const UPDATE_SQL: &str = "UPDATE papers SET paper_id = ?1, version = ?2, title = ?3, title_key = ?4, \
      authors = ?5, abstract = ?6, primary_category = ?7, categories = ?8, submitted_at = ?9, updated_at = ?10, \
      comment = ?11, journal_ref = ?12, doi = ?13, code_url = ?14, project_url = ?15, withdrawn = ?16, \
-     content_hash = ?17, modified_at = ?19 WHERE pk = ?20 AND ?18 IS NOT NULL";
+     content_hash = ?17, modified_at = ?19, embed_hash = ?20 WHERE pk = ?21 AND ?18 IS NOT NULL";
 
 /// Appends one paper (?1) to the change feed, at ?2.
 const RECORD_CHANGE_SQL: &str = "INSERT INTO paper_changes (paper_id, changed_at) VALUES (?1, ?2)";
@@ -202,7 +206,13 @@ impl SqlStore {
         let id = paper.id.to_string();
         let sql = if paper.id.is_local() { FIND_LOCAL_SQL } else { FIND_ARXIV_SQL };
         let row = Query::new(sql).bind(&id).bind(key).fetch_optional(&mut *tx).await?;
-        Ok(row.map(|r| Existing { pk: r.int(0), paper_id: r.text(1), version: r.opt_int(2), content_hash: r.int(3) }))
+        Ok(row.map(|r| Existing {
+            pk: r.int(0),
+            paper_id: r.text(1),
+            version: r.opt_int(2),
+            content_hash: r.int(3),
+            embed_hash: r.opt_int(4),
+        }))
     }
 
     /// One paper by the upsert rules, inside the caller's catalog
@@ -217,6 +227,7 @@ impl SqlStore {
             return Ok(outcome);
         }
         let authors = serde_json::to_string(&paper.authors).unwrap_or_else(|_| "[]".into());
+        let embed_hash = embedding_hash(&paper.title, &paper.abstract_text) as i64;
         let sql = if existing.is_some() { UPDATE_SQL } else { INSERT_SQL };
         let mut q = Query::new(sql)
             .bind(&id)
@@ -237,10 +248,18 @@ impl SqlStore {
             .bind(paper.withdrawn)
             .bind(hash)
             .bind(paper.listed_on.format("%Y-%m-%d").to_string())
-            .bind(now);
+            .bind(now)
+            .bind(embed_hash);
         let renamed_from = existing.as_ref().filter(|e| e.paper_id != id).map(|e| e.paper_id.clone());
+        let waits_again = existing.as_ref().filter(|e| e.embed_hash != Some(embed_hash)).map(|e| e.pk);
         if let Some(e) = existing {
             q = q.bind(e.pk);
+        }
+        if let Some(pk) = waits_again {
+            // Before the paper's row is written: vector stores lock the model's
+            // row first and the paper's (a foreign-key check) second, so this
+            // takes them in the same order (no deadlock with a merge on PostgreSQL).
+            super::embeddings::waits_again(tx, pk).await?;
         }
         q.execute(&mut *tx).await?;
         if let Some(old) = renamed_from {
@@ -355,16 +374,16 @@ impl SqlStore {
             // Plain `?` placeholders: sqlx resolves numbered ones much more slowly
             // in long statements on SQLite (measured: 40 rows of ?NNN ran at half
             // the speed). PostgreSQL's executor numbers them, once per statement.
-            let row = format!("({})", ["?"; 20].join(", "));
+            let row = format!("({})", ["?"; 21].join(", "));
             let rows = vec![row; chunk.len()];
             let sql = format!(
                 "{} INTO papers (paper_id, version, title, title_key, authors, abstract, primary_category, \
                  categories, submitted_at, updated_at, comment, journal_ref, doi, code_url, project_url, \
-                 withdrawn, content_hash, listed_on, created_at, modified_at) VALUES {}",
+                 withdrawn, content_hash, listed_on, created_at, modified_at, embed_hash) VALUES {}",
                 self.backend().bulk_insert(),
                 rows.join(", ")
             );
-            let mut q = Query::with_capacity(sql, chunk.len() * 20);
+            let mut q = Query::with_capacity(sql, chunk.len() * 21);
             let mut changed = Vec::with_capacity(chunk.len());
             for &i in chunk {
                 let p = &mut batch.papers[i];
@@ -389,7 +408,8 @@ impl SqlStore {
                     .bind(batch.hashes[i])
                     .bind(p.listed_on.to_string())
                     .bind(now)
-                    .bind(now);
+                    .bind(now)
+                    .bind(batch.embed_hashes[i]);
                 changed.push(id);
             }
             q.execute(&mut *tx).await?;

@@ -33,6 +33,8 @@ pub(crate) enum Value<'q> {
     Text(Option<Cow<'q, str>>),
     Int(Option<i64>),
     Bool(Option<bool>),
+    /// A BLOB (SQLite) or BYTEA (PostgreSQL): vectors.
+    Bytes(Option<Vec<u8>>),
 }
 
 impl<'q> From<&'q str> for Value<'q> {
@@ -80,6 +82,12 @@ impl From<i64> for Value<'_> {
 impl From<Option<i64>> for Value<'_> {
     fn from(v: Option<i64>) -> Self {
         Value::Int(v)
+    }
+}
+
+impl From<Vec<u8>> for Value<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(Some(v))
     }
 }
 
@@ -283,6 +291,7 @@ macro_rules! bound {
                 Value::Text(v) => q.bind(v),
                 Value::Int(v) => q.bind(v),
                 Value::Bool(v) => q.bind(v),
+                Value::Bytes(v) => q.bind(v),
             };
         }
         q

@@ -1,7 +1,7 @@
 //! The store's SQL, written once for both backends: [`SqlStore`] implements
 //! every trait of `domain/` in portable SQL (`catalog.rs`, `accounts.rs`,
 //! `community.rs`, `moderation.rs`, `mailing.rs`, `harvests.rs`,
-//! `coordination.rs`, `signals.rs`), on a small executor of our own (`exec.rs`: bound
+//! `coordination.rs`, `signals.rs`, `embeddings.rs`), on a small executor of our own (`exec.rs`: bound
 //! values, either backend's pool or transaction, rows read through
 //! `rows.rs`). What a backend supplies besides (turn-taking, locks, a few
 //! words of SQL) is the [`Backend`](backend::Backend) trait (`backend.rs`),
@@ -12,7 +12,7 @@ pub(crate) mod backend;
 mod catalog;
 mod community;
 mod coordination;
-mod embeddings;
+pub(crate) mod embeddings;
 pub(crate) mod exec;
 mod harvests;
 mod interests;

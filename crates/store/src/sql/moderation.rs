@@ -104,6 +104,11 @@ impl Moderation for SqlStore {
                 .execute(&mut tx)
                 .await?
         };
+        if changed > 0 && !hidden {
+            // Shown again, it may wait for vectors below where claims look.
+            let pk = Query::new("SELECT pk FROM papers WHERE paper_id = ?").bind(&id).fetch_one(&mut tx).await?.int(0);
+            super::embeddings::waits_again(&mut tx, pk).await?;
+        }
         if changed > 0 {
             // Followers (the search index) drop a hidden paper and take a shown one back.
             Self::record_change(&mut tx, &id, &paper_now(Utc::now())).await?;

@@ -11,7 +11,7 @@ use super::{parse_date, parse_ts};
 use crate::{Audience, Comment, PaperSignals, SourceRank, StoreError, StoredPaper, User};
 
 /// Typed cells of a result row, by column index: the few column types the
-/// schema uses (TEXT, BIGINT/INTEGER, BOOLEAN), the same on both backends.
+/// schema uses (TEXT, BIGINT/INTEGER, BOOLEAN, BLOB/BYTEA), the same on both backends.
 /// A cell of another type, or a NULL where a value is expected, is a bug in
 /// the statement and panics, as sqlx's `Row::get` does.
 pub(crate) trait Cells {
@@ -20,6 +20,7 @@ pub(crate) trait Cells {
     fn int(&self, i: usize) -> i64;
     fn opt_int(&self, i: usize) -> Option<i64>;
     fn flag(&self, i: usize) -> bool;
+    fn bytes(&self, i: usize) -> Vec<u8>;
 }
 
 impl Cells for Row {
@@ -48,6 +49,12 @@ impl Cells for Row {
         }
     }
     fn flag(&self, i: usize) -> bool {
+        match self {
+            Row::Sqlite(r) => r.get(i),
+            Row::Postgres(r) => r.get(i),
+        }
+    }
+    fn bytes(&self, i: usize) -> Vec<u8> {
         match self {
             Row::Sqlite(r) => r.get(i),
             Row::Postgres(r) => r.get(i),

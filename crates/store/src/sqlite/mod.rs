@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (8, "community_changes", include_str!("../../migrations/sqlite/0008_community_changes.sql")),
     (9, "signals", include_str!("../../migrations/sqlite/0009_signals.sql")),
     (10, "interests", include_str!("../../migrations/sqlite/0010_interests.sql")),
+    (11, "embeddings", include_str!("../../migrations/sqlite/0011_embeddings.sql")),
 ];
 
 /// A Paperboy database in one SQLite file (or in memory).
@@ -90,7 +91,9 @@ impl SqliteBackend {
         let mut conn = pool.acquire().await?;
         migrate::apply(Exec::Sqlite(&mut conn), MIGRATIONS, "sqlite").await?;
         drop(conn);
-        Ok(SqliteBackend { pool, writer: Arc::default() })
+        let backend = SqliteBackend { pool, writer: Arc::default() };
+        crate::sql::embeddings::backfill_embed_hashes(&backend).await?;
+        Ok(backend)
     }
 
     /// The underlying pool, for tests and maintenance commands.
