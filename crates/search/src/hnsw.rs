@@ -2,9 +2,17 @@
 //! vectors, scored by cosine similarity (= dot product). Nodes are numbered
 //! in insertion order and never removed: deletion is the caller's business
 //! (a tombstone list), the graph keeps routing through deleted nodes.
+//!
+//! The graph holds its vectors quantized to int8 ([`crate::quant`]), 384
+//! bytes and a scale per 384-d node instead of 1,536 bytes, and scores with
+//! the integer dot product both while building and while searching: the
+//! similarities it returns are approximate (off by about 1e-3), and callers
+//! that need exact ones re-score the best candidates (`vectors.rs`).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+
+use crate::quant::{dot_i8, quantize_into};
 
 /// Graph parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,35 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// A vector quantized for scoring against the graph's nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    codes: Vec<i8>,
+    scale: f32,
+}
+
+impl Query {
+    /// Quantizes `v` (same scheme as the nodes).
+    pub fn new(v: &[f32]) -> Self {
+        let mut codes = Vec::with_capacity(v.len());
+        let scale = quantize_into(v, &mut codes);
+        Query { codes, scale }
+    }
+
+    /// A query from codes already quantized.
+    pub fn from_codes(codes: Vec<i8>, scale: f32) -> Self {
+        Query { codes, scale }
+    }
+
+    pub fn codes(&self) -> &[i8] {
+        &self.codes
+    }
+
+    pub fn scale(&self) -> f32 {
+        self.scale
+    }
+}
+
 /// A scored node; ordered by score (then id, for determinism).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
@@ -66,12 +103,14 @@ impl PartialOrd for Scored {
     }
 }
 
-/// The graph: vectors stored contiguously, links per node per layer.
+/// The graph: int8 codes stored contiguously with a scale per node, links
+/// per node per layer.
 #[derive(Debug, Clone)]
 pub struct Hnsw {
     dim: usize,
     params: HnswParams,
-    vectors: Vec<f32>,
+    codes: Vec<i8>,
+    scales: Vec<f32>,
     /// links[node][layer] = neighbour nodes.
     links: Vec<Vec<Vec<u32>>>,
     entry: Option<u32>,
@@ -80,7 +119,15 @@ pub struct Hnsw {
 
 impl Hnsw {
     pub fn new(dim: usize, params: HnswParams) -> Self {
-        Hnsw { dim, params, vectors: Vec::new(), links: Vec::new(), entry: None, rng: 0x9e37_79b9_7f4a_7c15 }
+        Hnsw {
+            dim,
+            params,
+            codes: Vec::new(),
+            scales: Vec::new(),
+            links: Vec::new(),
+            entry: None,
+            rng: 0x9e37_79b9_7f4a_7c15,
+        }
     }
 
     /// Rebuilds a graph from its parts (see `vectors.rs` for the file).
@@ -88,13 +135,14 @@ impl Hnsw {
     pub fn from_parts(
         dim: usize,
         params: HnswParams,
-        vectors: Vec<f32>,
+        codes: Vec<i8>,
+        scales: Vec<f32>,
         links: Vec<Vec<Vec<u32>>>,
         entry: Option<u32>,
         rng: u64,
     ) -> Option<Self> {
         let n = links.len();
-        if dim == 0 || vectors.len() != n * dim || entry.is_some_and(|e| e as usize >= n) {
+        if dim == 0 || codes.len() != n * dim || scales.len() != n || entry.is_some_and(|e| e as usize >= n) {
             return None;
         }
         if n > 0 && entry.is_none() {
@@ -112,7 +160,7 @@ impl Hnsw {
                 return None;
             }
         }
-        Some(Hnsw { dim, params, vectors, links, entry, rng })
+        Some(Hnsw { dim, params, codes, scales, links, entry, rng })
     }
 
     pub fn dim(&self) -> usize {
@@ -137,10 +185,43 @@ impl Hnsw {
         &self.links[node as usize]
     }
 
-    /// The stored vector of a node.
-    pub fn vector(&self, node: u32) -> &[f32] {
+    /// The int8 codes of a node's vector.
+    pub fn code(&self, node: u32) -> &[i8] {
         let i = node as usize * self.dim;
-        &self.vectors[i..i + self.dim]
+        &self.codes[i..i + self.dim]
+    }
+
+    /// The scale of a node's codes (vector ≈ scale · codes).
+    pub fn scale(&self, node: u32) -> f32 {
+        self.scales[node as usize]
+    }
+
+    /// Approximate similarity of a query and a node.
+    #[inline]
+    pub fn sim(&self, q: &Query, node: u32) -> f32 {
+        dot_i8(&q.codes, self.code(node)) as f32 * (q.scale * self.scales[node as usize])
+    }
+
+    /// Approximate similarity of two nodes.
+    fn sim_nodes(&self, a: u32, b: u32) -> f32 {
+        dot_i8(self.code(a), self.code(b)) as f32 * (self.scales[a as usize] * self.scales[b as usize])
+    }
+
+    /// Bytes held by the quantized vectors (codes and scales).
+    pub fn vector_bytes(&self) -> usize {
+        self.codes.capacity() + self.scales.capacity() * 4
+    }
+
+    /// Bytes held by the links: the lists' contents and their headers (the
+    /// allocator's own overhead, ~16 bytes per allocation, not counted).
+    pub fn link_bytes(&self) -> usize {
+        let header = std::mem::size_of::<Vec<u32>>();
+        self.links.capacity() * header
+            + self
+                .links
+                .iter()
+                .map(|ls| ls.capacity() * header + ls.iter().map(|l| l.capacity() * 4).sum::<usize>())
+                .sum::<usize>()
     }
 
     fn top_level(&self) -> usize {
@@ -170,9 +251,16 @@ impl Hnsw {
     /// Adds a vector (expected unit length, `dim` long) and returns its node.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
         debug_assert_eq!(v.len(), self.dim);
+        let q = Query::new(&v[..self.dim.min(v.len())]);
+        self.insert_quantized(&q.codes, q.scale)
+    }
+
+    /// Adds an already quantized vector (`dim` codes) and returns its node.
+    pub fn insert_quantized(&mut self, codes: &[i8], scale: f32) -> u32 {
         let node = self.links.len() as u32;
-        self.vectors.extend_from_slice(&v[..self.dim.min(v.len())]);
-        self.vectors.resize((node as usize + 1) * self.dim, 0.0);
+        self.codes.extend_from_slice(&codes[..self.dim.min(codes.len())]);
+        self.codes.resize((node as usize + 1) * self.dim, 0);
+        self.scales.push(scale);
         let level = self.random_level();
         self.links.push(vec![Vec::new(); level + 1]);
         let Some(entry) = self.entry else {
@@ -180,8 +268,8 @@ impl Hnsw {
             return node;
         };
         let top = self.top_level();
-        let q = self.vector(node).to_vec();
-        let mut cur = Scored { sim: dot(&q, self.vector(entry)), node: entry };
+        let q = Query { codes: self.code(node).to_vec(), scale: self.scales[node as usize] };
+        let mut cur = Scored { sim: self.sim(&q, entry), node: entry };
         for layer in (level + 1..=top).rev() {
             cur = self.greedy(&q, cur, layer);
         }
@@ -211,8 +299,7 @@ impl Hnsw {
             self.links[to as usize][layer].push(node);
             return;
         }
-        let base = self.vector(to);
-        let mut cands: Vec<Scored> = list.iter().map(|&x| Scored { sim: dot(base, self.vector(x)), node: x }).collect();
+        let mut cands: Vec<Scored> = list.iter().map(|&x| Scored { sim: self.sim_nodes(to, x), node: x }).collect();
         cands.push(Scored { sim, node });
         cands.sort_by(|a, b| b.cmp(a));
         let chosen = self.select(&cands, cap);
@@ -230,8 +317,7 @@ impl Hnsw {
             if kept.len() >= m {
                 break;
             }
-            let cv = self.vector(c.node);
-            if kept.iter().all(|k| dot(cv, self.vector(k.node)) < c.sim) {
+            if kept.iter().all(|k| self.sim_nodes(c.node, k.node) < c.sim) {
                 kept.push(c);
             } else {
                 skipped.push(c);
@@ -247,11 +333,11 @@ impl Hnsw {
     }
 
     /// Greedy walk on one layer towards `q`.
-    fn greedy(&self, q: &[f32], mut cur: Scored, layer: usize) -> Scored {
+    fn greedy(&self, q: &Query, mut cur: Scored, layer: usize) -> Scored {
         loop {
             let mut moved = false;
             for &n in self.links[cur.node as usize].get(layer).map_or(&[][..], |v| v) {
-                let sim = dot(q, self.vector(n));
+                let sim = self.sim(q, n);
                 if sim > cur.sim {
                     cur = Scored { sim, node: n };
                     moved = true;
@@ -266,7 +352,7 @@ impl Hnsw {
     /// Best-first search of one layer; returns up to `ef` nodes, best first.
     fn search_layer(
         &self,
-        q: &[f32],
+        q: &Query,
         entries: &[Scored],
         ef: usize,
         layer: usize,
@@ -297,7 +383,7 @@ impl Hnsw {
                 if !visited.insert(n) {
                     continue;
                 }
-                let sim = dot(q, self.vector(n));
+                let sim = self.sim(q, n);
                 let worst = results.peek().map_or(f32::NEG_INFINITY, |r| r.0.sim);
                 if results.len() < ef || sim > worst {
                     let s = Scored { sim, node: n };
@@ -314,16 +400,25 @@ impl Hnsw {
         out
     }
 
-    /// The (approximately) `ef` nearest nodes to `q`, best first. Callers
-    /// that filter (deleted nodes) ask for more than they need.
+    /// The (approximately) `ef` nearest nodes to `q`, best first, with
+    /// approximate (quantized) similarities. Callers that filter (deleted
+    /// nodes) ask for more than they need.
     pub fn search(&self, q: &[f32], ef: usize) -> Vec<Scored> {
-        let Some(entry) = self.entry else {
-            return Vec::new();
-        };
         if q.len() != self.dim {
             return Vec::new();
         }
-        let mut cur = Scored { sim: dot(q, self.vector(entry)), node: entry };
+        self.search_quantized(&Query::new(q), ef)
+    }
+
+    /// [`search`](Self::search) with a query quantized once by the caller.
+    pub fn search_quantized(&self, q: &Query, ef: usize) -> Vec<Scored> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        if q.codes.len() != self.dim {
+            return Vec::new();
+        }
+        let mut cur = Scored { sim: self.sim(q, entry), node: entry };
         for layer in (1..=self.top_level()).rev() {
             cur = self.greedy(q, cur, layer);
         }
@@ -373,6 +468,44 @@ mod tests {
         let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.1).collect();
         let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         assert!((dot(&a, &b) - naive).abs() < 1e-3);
+    }
+
+    /// Graph search on int8 codes against exact f32 search, no re-scoring:
+    /// the graph alone must find most true neighbours.
+    #[test]
+    fn quantized_graph_recall_on_a_small_set() {
+        let (dim, n) = (32, 2_000);
+        let mut seed = 0x1234_5678u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+        };
+        let mut unit = |c: &[f32]| {
+            let mut v: Vec<f32> = c.iter().map(|x| x + 0.7 * next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= norm);
+            v
+        };
+        let centres: Vec<Vec<f32>> =
+            (0..10).map(|i| (0..dim).map(|d| if d % 10 == i { 1.0 } else { 0.0 }).collect()).collect();
+        let data: Vec<Vec<f32>> = (0..n).map(|i| unit(&centres[i % 10])).collect();
+        let queries: Vec<Vec<f32>> = (0..30).map(|i| unit(&centres[i % 10])).collect();
+        let mut h = Hnsw::new(dim, HnswParams::default());
+        for v in &data {
+            h.insert(v);
+        }
+        let mut hit = 0;
+        for q in &queries {
+            let mut exact: Vec<(f32, u32)> = data.iter().enumerate().map(|(i, v)| (dot(q, v), i as u32)).collect();
+            exact.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let want: Vec<u32> = exact.iter().take(10).map(|e| e.1).collect();
+            hit += h.search(q, 64).iter().take(10).filter(|s| want.contains(&s.node)).count();
+        }
+        let recall = hit as f64 / 300.0;
+        assert!(recall >= 0.9, "recall@10 {recall}");
+        assert!(h.vector_bytes() >= n * (dim + 4) && h.link_bytes() > n * 4);
     }
 
     #[test]
