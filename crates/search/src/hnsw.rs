@@ -55,7 +55,29 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// A vector quantized for scoring against the graph's nodes.
+/// How the graph keeps its vectors and scores a query against them.
+pub trait Store: std::fmt::Debug + Clone {
+    /// A query prepared once for many scores.
+    type Query;
+    fn with_dim(dim: usize) -> Self;
+    fn dim(&self) -> usize;
+    /// Number of vectors held.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends a vector (`dim` long).
+    fn push(&mut self, v: &[f32]);
+    fn prepare(&self, v: &[f32]) -> Self::Query;
+    /// A stored node as a query (while inserting it).
+    fn node_query(&self, node: u32) -> Self::Query;
+    fn sim(&self, q: &Self::Query, node: u32) -> f32;
+    fn sim_nodes(&self, a: u32, b: u32) -> f32;
+    /// Heap bytes held.
+    fn bytes(&self) -> usize;
+}
+
+/// A vector quantized for scoring against an [`Int8Store`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     codes: Vec<i8>,
@@ -63,24 +85,127 @@ pub struct Query {
 }
 
 impl Query {
-    /// Quantizes `v` (same scheme as the nodes).
+    /// Quantizes `v` (same scheme as the stored vectors).
     pub fn new(v: &[f32]) -> Self {
         let mut codes = Vec::with_capacity(v.len());
         let scale = quantize_into(v, &mut codes);
         Query { codes, scale }
     }
+}
 
-    /// A query from codes already quantized.
-    pub fn from_codes(codes: Vec<i8>, scale: f32) -> Self {
-        Query { codes, scale }
+/// Int8 codes stored contiguously, a scale per vector: what the index uses.
+#[derive(Debug, Clone)]
+pub struct Int8Store {
+    dim: usize,
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Int8Store {
+    /// Codes and scales (`codes.len() == dim · scales.len()`).
+    pub fn from_parts(dim: usize, codes: Vec<i8>, scales: Vec<f32>) -> Option<Self> {
+        (dim > 0 && codes.len() == scales.len() * dim).then_some(Int8Store { dim, codes, scales })
     }
 
-    pub fn codes(&self) -> &[i8] {
-        &self.codes
+    /// The int8 codes of a node's vector.
+    pub fn code(&self, node: u32) -> &[i8] {
+        let i = node as usize * self.dim;
+        &self.codes[i..i + self.dim]
     }
 
-    pub fn scale(&self) -> f32 {
-        self.scale
+    /// The scale of a node's codes (vector ≈ scale · codes).
+    pub fn scale(&self, node: u32) -> f32 {
+        self.scales[node as usize]
+    }
+
+    /// Appends already quantized codes.
+    pub fn push_quantized(&mut self, codes: &[i8], scale: f32) {
+        let n = self.scales.len();
+        self.codes.extend_from_slice(&codes[..self.dim.min(codes.len())]);
+        self.codes.resize((n + 1) * self.dim, 0);
+        self.scales.push(scale);
+    }
+}
+
+impl Store for Int8Store {
+    type Query = Query;
+    fn with_dim(dim: usize) -> Self {
+        Int8Store { dim, codes: Vec::new(), scales: Vec::new() }
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.scales.len()
+    }
+    fn push(&mut self, v: &[f32]) {
+        let q = Query::new(&v[..self.dim.min(v.len())]);
+        self.push_quantized(&q.codes, q.scale);
+    }
+    fn prepare(&self, v: &[f32]) -> Query {
+        Query::new(v)
+    }
+    fn node_query(&self, node: u32) -> Query {
+        Query { codes: self.code(node).to_vec(), scale: self.scale(node) }
+    }
+    #[inline]
+    fn sim(&self, q: &Query, node: u32) -> f32 {
+        dot_i8(&q.codes, self.code(node)) as f32 * (q.scale * self.scales[node as usize])
+    }
+    fn sim_nodes(&self, a: u32, b: u32) -> f32 {
+        dot_i8(self.code(a), self.code(b)) as f32 * (self.scales[a as usize] * self.scales[b as usize])
+    }
+    fn bytes(&self) -> usize {
+        self.codes.capacity() + self.scales.capacity() * 4
+    }
+}
+
+/// Plain f32 vectors: the reference the int8 store is measured against
+/// (`examples/vector_bench.rs`), four times its size.
+#[derive(Debug, Clone)]
+pub struct F32Store {
+    dim: usize,
+    vectors: Vec<f32>,
+}
+
+impl F32Store {
+    pub fn vector(&self, node: u32) -> &[f32] {
+        let i = node as usize * self.dim;
+        &self.vectors[i..i + self.dim]
+    }
+}
+
+impl Store for F32Store {
+    type Query = Vec<f32>;
+    fn with_dim(dim: usize) -> Self {
+        F32Store { dim, vectors: Vec::new() }
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.vectors.len() / self.dim.max(1)
+    }
+    fn push(&mut self, v: &[f32]) {
+        let n = self.len();
+        self.vectors.extend_from_slice(&v[..self.dim.min(v.len())]);
+        self.vectors.resize((n + 1) * self.dim, 0.0);
+    }
+    fn prepare(&self, v: &[f32]) -> Vec<f32> {
+        v.to_vec()
+    }
+    fn node_query(&self, node: u32) -> Vec<f32> {
+        self.vector(node).to_vec()
+    }
+    #[inline]
+    fn sim(&self, q: &Vec<f32>, node: u32) -> f32 {
+        dot(q, self.vector(node))
+    }
+    fn sim_nodes(&self, a: u32, b: u32) -> f32 {
+        dot(self.vector(a), self.vector(b))
+    }
+    fn bytes(&self) -> usize {
+        self.vectors.capacity() * 4
     }
 }
 
@@ -103,31 +228,22 @@ impl PartialOrd for Scored {
     }
 }
 
-/// The graph: int8 codes stored contiguously with a scale per node, links
-/// per node per layer.
+/// The graph: the vectors in a [`Store`] (int8 unless said otherwise),
+/// links per node per layer.
 #[derive(Debug, Clone)]
-pub struct Hnsw {
+pub struct Hnsw<S: Store = Int8Store> {
     dim: usize,
     params: HnswParams,
-    codes: Vec<i8>,
-    scales: Vec<f32>,
+    store: S,
     /// links[node][layer] = neighbour nodes.
     links: Vec<Vec<Vec<u32>>>,
     entry: Option<u32>,
     rng: u64,
 }
 
-impl Hnsw {
+impl<S: Store> Hnsw<S> {
     pub fn new(dim: usize, params: HnswParams) -> Self {
-        Hnsw {
-            dim,
-            params,
-            codes: Vec::new(),
-            scales: Vec::new(),
-            links: Vec::new(),
-            entry: None,
-            rng: 0x9e37_79b9_7f4a_7c15,
-        }
+        Hnsw { dim, params, store: S::with_dim(dim), links: Vec::new(), entry: None, rng: 0x9e37_79b9_7f4a_7c15 }
     }
 
     /// Rebuilds a graph from its parts (see `vectors.rs` for the file).
@@ -135,14 +251,13 @@ impl Hnsw {
     pub fn from_parts(
         dim: usize,
         params: HnswParams,
-        codes: Vec<i8>,
-        scales: Vec<f32>,
+        store: S,
         links: Vec<Vec<Vec<u32>>>,
         entry: Option<u32>,
         rng: u64,
     ) -> Option<Self> {
         let n = links.len();
-        if dim == 0 || codes.len() != n * dim || scales.len() != n || entry.is_some_and(|e| e as usize >= n) {
+        if dim == 0 || store.dim() != dim || store.len() != n || entry.is_some_and(|e| e as usize >= n) {
             return None;
         }
         if n > 0 && entry.is_none() {
@@ -160,7 +275,7 @@ impl Hnsw {
                 return None;
             }
         }
-        Some(Hnsw { dim, params, codes, scales, links, entry, rng })
+        Some(Hnsw { dim, params, store, links, entry, rng })
     }
 
     pub fn dim(&self) -> usize {
@@ -185,31 +300,24 @@ impl Hnsw {
         &self.links[node as usize]
     }
 
-    /// The int8 codes of a node's vector.
-    pub fn code(&self, node: u32) -> &[i8] {
-        let i = node as usize * self.dim;
-        &self.codes[i..i + self.dim]
+    /// The stored vectors.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
-    /// The scale of a node's codes (vector ≈ scale · codes).
-    pub fn scale(&self, node: u32) -> f32 {
-        self.scales[node as usize]
-    }
-
-    /// Approximate similarity of a query and a node.
+    /// Similarity of a prepared query and a node (approximate for int8).
     #[inline]
-    pub fn sim(&self, q: &Query, node: u32) -> f32 {
-        dot_i8(&q.codes, self.code(node)) as f32 * (q.scale * self.scales[node as usize])
+    pub fn sim(&self, q: &S::Query, node: u32) -> f32 {
+        self.store.sim(q, node)
     }
 
-    /// Approximate similarity of two nodes.
     fn sim_nodes(&self, a: u32, b: u32) -> f32 {
-        dot_i8(self.code(a), self.code(b)) as f32 * (self.scales[a as usize] * self.scales[b as usize])
+        self.store.sim_nodes(a, b)
     }
 
-    /// Bytes held by the quantized vectors (codes and scales).
+    /// Bytes held by the vectors.
     pub fn vector_bytes(&self) -> usize {
-        self.codes.capacity() + self.scales.capacity() * 4
+        self.store.bytes()
     }
 
     /// Bytes held by the links: the lists' contents and their headers (the
@@ -251,16 +359,13 @@ impl Hnsw {
     /// Adds a vector (expected unit length, `dim` long) and returns its node.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
         debug_assert_eq!(v.len(), self.dim);
-        let q = Query::new(&v[..self.dim.min(v.len())]);
-        self.insert_quantized(&q.codes, q.scale)
+        self.store.push(v);
+        self.link_new()
     }
 
-    /// Adds an already quantized vector (`dim` codes) and returns its node.
-    pub fn insert_quantized(&mut self, codes: &[i8], scale: f32) -> u32 {
+    /// Links the node just pushed to the store into the graph.
+    fn link_new(&mut self) -> u32 {
         let node = self.links.len() as u32;
-        self.codes.extend_from_slice(&codes[..self.dim.min(codes.len())]);
-        self.codes.resize((node as usize + 1) * self.dim, 0);
-        self.scales.push(scale);
         let level = self.random_level();
         self.links.push(vec![Vec::new(); level + 1]);
         let Some(entry) = self.entry else {
@@ -268,7 +373,7 @@ impl Hnsw {
             return node;
         };
         let top = self.top_level();
-        let q = Query { codes: self.code(node).to_vec(), scale: self.scales[node as usize] };
+        let q = self.store.node_query(node);
         let mut cur = Scored { sim: self.sim(&q, entry), node: entry };
         for layer in (level + 1..=top).rev() {
             cur = self.greedy(&q, cur, layer);
@@ -333,7 +438,7 @@ impl Hnsw {
     }
 
     /// Greedy walk on one layer towards `q`.
-    fn greedy(&self, q: &Query, mut cur: Scored, layer: usize) -> Scored {
+    fn greedy(&self, q: &S::Query, mut cur: Scored, layer: usize) -> Scored {
         loop {
             let mut moved = false;
             for &n in self.links[cur.node as usize].get(layer).map_or(&[][..], |v| v) {
@@ -352,7 +457,7 @@ impl Hnsw {
     /// Best-first search of one layer; returns up to `ef` nodes, best first.
     fn search_layer(
         &self,
-        q: &Query,
+        q: &S::Query,
         entries: &[Scored],
         ef: usize,
         layer: usize,
@@ -407,23 +512,39 @@ impl Hnsw {
         if q.len() != self.dim {
             return Vec::new();
         }
-        self.search_quantized(&Query::new(q), ef)
+        self.search_prepared(&self.store.prepare(q), ef)
     }
 
-    /// [`search`](Self::search) with a query quantized once by the caller.
-    pub fn search_quantized(&self, q: &Query, ef: usize) -> Vec<Scored> {
+    /// [`search`](Self::search) with a query prepared once by the caller
+    /// ([`Store::prepare`], e.g. quantized).
+    pub fn search_prepared(&self, q: &S::Query, ef: usize) -> Vec<Scored> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
-        if q.codes.len() != self.dim {
-            return Vec::new();
-        }
         let mut cur = Scored { sim: self.sim(q, entry), node: entry };
         for layer in (1..=self.top_level()).rev() {
             cur = self.greedy(q, cur, layer);
         }
         let mut visited = Visited::new(self.len());
         self.search_layer(q, &[cur], ef.max(1), 0, &mut visited)
+    }
+}
+
+impl Hnsw<Int8Store> {
+    /// Adds an already quantized vector (`dim` codes) and returns its node.
+    pub fn insert_quantized(&mut self, codes: &[i8], scale: f32) -> u32 {
+        self.store.push_quantized(codes, scale);
+        self.link_new()
+    }
+
+    /// The int8 codes of a node's vector.
+    pub fn code(&self, node: u32) -> &[i8] {
+        self.store.code(node)
+    }
+
+    /// The scale of a node's codes (vector ≈ scale · codes).
+    pub fn scale(&self, node: u32) -> f32 {
+        self.store.scale(node)
     }
 }
 
@@ -492,25 +613,31 @@ mod tests {
             (0..10).map(|i| (0..dim).map(|d| if d % 10 == i { 1.0 } else { 0.0 }).collect()).collect();
         let data: Vec<Vec<f32>> = (0..n).map(|i| unit(&centres[i % 10])).collect();
         let queries: Vec<Vec<f32>> = (0..30).map(|i| unit(&centres[i % 10])).collect();
-        let mut h = Hnsw::new(dim, HnswParams::default());
+        let mut h: Hnsw = Hnsw::new(dim, HnswParams::default());
+        let mut f: Hnsw<F32Store> = Hnsw::new(dim, HnswParams::default());
         for v in &data {
+            f.insert(v);
             h.insert(v);
         }
-        let mut hit = 0;
+        let (mut hit, mut hit_f32) = (0, 0);
         for q in &queries {
             let mut exact: Vec<(f32, u32)> = data.iter().enumerate().map(|(i, v)| (dot(q, v), i as u32)).collect();
             exact.sort_by(|a, b| b.0.total_cmp(&a.0));
             let want: Vec<u32> = exact.iter().take(10).map(|e| e.1).collect();
             hit += h.search(q, 64).iter().take(10).filter(|s| want.contains(&s.node)).count();
+            hit_f32 += f.search(q, 64).iter().take(10).filter(|s| want.contains(&s.node)).count();
         }
         let recall = hit as f64 / 300.0;
+        let recall_f32 = hit_f32 as f64 / 300.0;
         assert!(recall >= 0.9, "recall@10 {recall}");
+        assert!(recall_f32 >= 0.95, "f32 recall@10 {recall_f32}");
+        assert_eq!(f.vector_bytes(), n * dim * 4);
         assert!(h.vector_bytes() >= n * (dim + 4) && h.link_bytes() > n * 4);
     }
 
     #[test]
     fn finds_itself() {
-        let mut h = Hnsw::new(4, HnswParams::default());
+        let mut h: Hnsw = Hnsw::new(4, HnswParams::default());
         let vs = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]];
         for v in &vs {
             h.insert(v);

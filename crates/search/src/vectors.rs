@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Result, SearchError};
-use crate::hnsw::{Hnsw, HnswParams, MAX_LEVEL, Query, Scored};
+use crate::hnsw::{Hnsw, HnswParams, Int8Store, MAX_LEVEL, Query, Scored};
 use crate::quant::{dequantize, quantize_into};
 
 /// Below this many live vectors search scans them all (exact). A rough
@@ -577,9 +577,9 @@ impl VectorIndex {
         }
         let pool = self.pool(k);
         let query = Query::new(q);
-        let mut ef = self.ef_search.max(pool.min(k * 2).max(k));
+        let mut ef = self.ef_search.max(k * 2);
         loop {
-            let found = self.graph.search_quantized(&query, ef);
+            let found = self.graph.search_prepared(&query, ef);
             let cands: Vec<Scored> = found
                 .iter()
                 .filter(|s| !self.deleted[s.node as usize])
@@ -987,7 +987,9 @@ impl VectorIndex {
         };
         let entry = (entry != u32::MAX).then_some(entry);
         let params = HnswParams { m: m as usize, ef_construction: efc as usize };
-        let Some(graph) = Hnsw::from_parts(self.dim, params, codes, scales, links, entry, rng) else {
+        let graph = Int8Store::from_parts(self.dim, codes, scales)
+            .and_then(|store| Hnsw::from_parts(self.dim, params, store, links, entry, rng));
+        let Some(graph) = graph else {
             return Ok(Err("malformed contents"));
         };
         let at = (0..n as u64).map(|i| base + i * stride).collect();
@@ -1038,7 +1040,8 @@ impl VectorIndex {
             }
             let entry = (entry != u32::MAX).then_some(entry);
             let params = HnswParams { m, ef_construction: efc };
-            let graph = Hnsw::from_parts(self.dim, params, codes, scales, links, entry, rng)?;
+            let store = Int8Store::from_parts(self.dim, codes, scales)?;
+            let graph = Hnsw::from_parts(self.dim, params, store, links, entry, rng)?;
             Some(Parsed { generation, graph, keys, hashes, deleted, at })
         })();
         r.ok_or("malformed contents")
@@ -1231,7 +1234,7 @@ mod tests {
     /// Writes `data` as a format-1 snapshot (vectors between the nodes),
     /// as the previous version of this module did, plus a format-1 log.
     fn write_v1(dir: &Path, dim: usize, data: &[Vec<f32>], logged: &[(String, u64, Vec<f32>)]) {
-        let mut g = Hnsw::new(dim, HnswParams::default());
+        let mut g: Hnsw = Hnsw::new(dim, HnswParams::default());
         for v in data {
             g.insert(v);
         }
