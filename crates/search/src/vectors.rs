@@ -635,8 +635,12 @@ impl VectorIndex {
         let mut want = pool.saturating_mul(8).max(1024);
         loop {
             let whole = want >= scored.len();
-            let mut head: Vec<Scored> = if whole { std::mem::take(&mut scored) } else { scored.clone() };
-            top(&mut head, want);
+            if !whole {
+                // The best `want` to the front, in no order.
+                scored.select_nth_unstable_by(want - 1, |a, b| b.cmp(a));
+            }
+            let mut head = scored[..want.min(scored.len())].to_vec();
+            head.sort_unstable_by(|a, b| b.cmp(a));
             let cands: Vec<Scored> =
                 head.iter().filter(|s| allow(&self.keys[s.node as usize])).take(pool).copied().collect();
             if cands.len() >= pool || whole {
