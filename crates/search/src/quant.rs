@@ -162,8 +162,8 @@ mod x86 {
 
     /// Every kernel this CPU has, by name (tests compare each with scalar).
     #[cfg(test)]
-    pub fn available() -> Vec<(&'static str, fn(&[i8], &[i8]) -> i32)> {
-        let mut out: Vec<(&'static str, fn(&[i8], &[i8]) -> i32)> = Vec::new();
+    pub fn available() -> Vec<super::Kernel> {
+        let mut out: Vec<super::Kernel> = Vec::new();
         if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512bw") {
             out.push(("avx512-vnni", dot_vnni));
         }
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn every_kernel_matches_the_scalar_reference_on_odd_lengths() {
         let mut seed = 3;
-        let mut kernels: Vec<(&str, fn(&[i8], &[i8]) -> i32)> = vec![("dispatch", dot_i8)];
+        let mut kernels: Vec<Kernel> = vec![("dispatch", dot_i8)];
         #[cfg(target_arch = "x86_64")]
         kernels.extend(x86::available());
         for len in [0, 1, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 383, 384, 385, 1000] {
