@@ -495,7 +495,7 @@ impl SearchEngine {
     /// The paper's sentence vector (L2-normalised), when the index has one.
     pub fn vector(&self, id: &PaperId) -> Option<Vec<f32>> {
         let vi = self.vectors.read().unwrap_or_else(lock_err);
-        vi.get(&id.to_string()).map(<[f32]>::to_vec)
+        vi.get(&id.to_string())
     }
 
     /// Keys whose vector is missing or stale, with their document address.
@@ -721,10 +721,8 @@ impl SearchEngine {
         let limit = limit.min(MAX_LIMIT);
         let by_vector: Option<Vec<(String, f32)>> = {
             let vi = self.vectors.read().unwrap_or_else(lock_err);
-            vi.get(&key).map(|v| {
-                let v = v.to_vec();
-                vi.search(&v, limit + 1, &|k: &str| k != key).into_iter().map(|h| (h.key, h.sim)).collect()
-            })
+            vi.get(&key)
+                .map(|v| vi.search(&v, limit + 1, &|k: &str| k != key).into_iter().map(|h| (h.key, h.sim)).collect())
         };
         let ranked = match by_vector {
             Some(r) => r,

@@ -2,9 +2,17 @@
 //! vectors, scored by cosine similarity (= dot product). Nodes are numbered
 //! in insertion order and never removed: deletion is the caller's business
 //! (a tombstone list), the graph keeps routing through deleted nodes.
+//!
+//! The graph holds its vectors quantized to int8 ([`crate::quant`]), 384
+//! bytes and a scale per 384-d node instead of 1,536 bytes, and scores with
+//! the integer dot product both while building and while searching: the
+//! similarities it returns are approximate (off by about 1e-3), and callers
+//! that need exact ones re-score the best candidates (`vectors.rs`).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+
+use crate::quant::{dot_i8, quantize_into};
 
 /// Graph parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,160 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// How the graph keeps its vectors and scores a query against them.
+pub trait Store: std::fmt::Debug + Clone {
+    /// A query prepared once for many scores.
+    type Query;
+    fn with_dim(dim: usize) -> Self;
+    fn dim(&self) -> usize;
+    /// Number of vectors held.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends a vector (`dim` long).
+    fn push(&mut self, v: &[f32]);
+    fn prepare(&self, v: &[f32]) -> Self::Query;
+    /// A stored node as a query (while inserting it).
+    fn node_query(&self, node: u32) -> Self::Query;
+    fn sim(&self, q: &Self::Query, node: u32) -> f32;
+    fn sim_nodes(&self, a: u32, b: u32) -> f32;
+    /// Heap bytes held.
+    fn bytes(&self) -> usize;
+}
+
+/// A vector quantized for scoring against an [`Int8Store`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    codes: Vec<i8>,
+    scale: f32,
+}
+
+impl Query {
+    /// Quantizes `v` (same scheme as the stored vectors).
+    pub fn new(v: &[f32]) -> Self {
+        let mut codes = Vec::with_capacity(v.len());
+        let scale = quantize_into(v, &mut codes);
+        Query { codes, scale }
+    }
+}
+
+/// Int8 codes stored contiguously, a scale per vector: what the index uses.
+#[derive(Debug, Clone)]
+pub struct Int8Store {
+    dim: usize,
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Int8Store {
+    /// Codes and scales (`codes.len() == dim · scales.len()`).
+    pub fn from_parts(dim: usize, codes: Vec<i8>, scales: Vec<f32>) -> Option<Self> {
+        (dim > 0 && codes.len() == scales.len() * dim).then_some(Int8Store { dim, codes, scales })
+    }
+
+    /// The int8 codes of a node's vector.
+    pub fn code(&self, node: u32) -> &[i8] {
+        let i = node as usize * self.dim;
+        &self.codes[i..i + self.dim]
+    }
+
+    /// The scale of a node's codes (vector ≈ scale · codes).
+    pub fn scale(&self, node: u32) -> f32 {
+        self.scales[node as usize]
+    }
+
+    /// Appends already quantized codes.
+    pub fn push_quantized(&mut self, codes: &[i8], scale: f32) {
+        let n = self.scales.len();
+        self.codes.extend_from_slice(&codes[..self.dim.min(codes.len())]);
+        self.codes.resize((n + 1) * self.dim, 0);
+        self.scales.push(scale);
+    }
+}
+
+impl Store for Int8Store {
+    type Query = Query;
+    fn with_dim(dim: usize) -> Self {
+        Int8Store { dim, codes: Vec::new(), scales: Vec::new() }
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.scales.len()
+    }
+    fn push(&mut self, v: &[f32]) {
+        let q = Query::new(&v[..self.dim.min(v.len())]);
+        self.push_quantized(&q.codes, q.scale);
+    }
+    fn prepare(&self, v: &[f32]) -> Query {
+        Query::new(v)
+    }
+    fn node_query(&self, node: u32) -> Query {
+        Query { codes: self.code(node).to_vec(), scale: self.scale(node) }
+    }
+    #[inline]
+    fn sim(&self, q: &Query, node: u32) -> f32 {
+        dot_i8(&q.codes, self.code(node)) as f32 * (q.scale * self.scales[node as usize])
+    }
+    fn sim_nodes(&self, a: u32, b: u32) -> f32 {
+        dot_i8(self.code(a), self.code(b)) as f32 * (self.scales[a as usize] * self.scales[b as usize])
+    }
+    fn bytes(&self) -> usize {
+        self.codes.capacity() + self.scales.capacity() * 4
+    }
+}
+
+/// Plain f32 vectors: the reference the int8 store is measured against
+/// (`examples/vector_bench.rs`), four times its size.
+#[derive(Debug, Clone)]
+pub struct F32Store {
+    dim: usize,
+    vectors: Vec<f32>,
+}
+
+impl F32Store {
+    pub fn vector(&self, node: u32) -> &[f32] {
+        let i = node as usize * self.dim;
+        &self.vectors[i..i + self.dim]
+    }
+}
+
+impl Store for F32Store {
+    type Query = Vec<f32>;
+    fn with_dim(dim: usize) -> Self {
+        F32Store { dim, vectors: Vec::new() }
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.vectors.len() / self.dim.max(1)
+    }
+    fn push(&mut self, v: &[f32]) {
+        let n = self.len();
+        self.vectors.extend_from_slice(&v[..self.dim.min(v.len())]);
+        self.vectors.resize((n + 1) * self.dim, 0.0);
+    }
+    fn prepare(&self, v: &[f32]) -> Vec<f32> {
+        v.to_vec()
+    }
+    fn node_query(&self, node: u32) -> Vec<f32> {
+        self.vector(node).to_vec()
+    }
+    #[inline]
+    fn sim(&self, q: &Vec<f32>, node: u32) -> f32 {
+        dot(q, self.vector(node))
+    }
+    fn sim_nodes(&self, a: u32, b: u32) -> f32 {
+        dot(self.vector(a), self.vector(b))
+    }
+    fn bytes(&self) -> usize {
+        self.vectors.capacity() * 4
+    }
+}
+
 /// A scored node; ordered by score (then id, for determinism).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
@@ -66,21 +228,22 @@ impl PartialOrd for Scored {
     }
 }
 
-/// The graph: vectors stored contiguously, links per node per layer.
+/// The graph: the vectors in a [`Store`] (int8 unless said otherwise),
+/// links per node per layer.
 #[derive(Debug, Clone)]
-pub struct Hnsw {
+pub struct Hnsw<S: Store = Int8Store> {
     dim: usize,
     params: HnswParams,
-    vectors: Vec<f32>,
+    store: S,
     /// links[node][layer] = neighbour nodes.
     links: Vec<Vec<Vec<u32>>>,
     entry: Option<u32>,
     rng: u64,
 }
 
-impl Hnsw {
+impl<S: Store> Hnsw<S> {
     pub fn new(dim: usize, params: HnswParams) -> Self {
-        Hnsw { dim, params, vectors: Vec::new(), links: Vec::new(), entry: None, rng: 0x9e37_79b9_7f4a_7c15 }
+        Hnsw { dim, params, store: S::with_dim(dim), links: Vec::new(), entry: None, rng: 0x9e37_79b9_7f4a_7c15 }
     }
 
     /// Rebuilds a graph from its parts (see `vectors.rs` for the file).
@@ -88,13 +251,13 @@ impl Hnsw {
     pub fn from_parts(
         dim: usize,
         params: HnswParams,
-        vectors: Vec<f32>,
+        store: S,
         links: Vec<Vec<Vec<u32>>>,
         entry: Option<u32>,
         rng: u64,
     ) -> Option<Self> {
         let n = links.len();
-        if dim == 0 || vectors.len() != n * dim || entry.is_some_and(|e| e as usize >= n) {
+        if dim == 0 || store.dim() != dim || store.len() != n || entry.is_some_and(|e| e as usize >= n) {
             return None;
         }
         if n > 0 && entry.is_none() {
@@ -112,7 +275,7 @@ impl Hnsw {
                 return None;
             }
         }
-        Some(Hnsw { dim, params, vectors, links, entry, rng })
+        Some(Hnsw { dim, params, store, links, entry, rng })
     }
 
     pub fn dim(&self) -> usize {
@@ -137,10 +300,36 @@ impl Hnsw {
         &self.links[node as usize]
     }
 
-    /// The stored vector of a node.
-    pub fn vector(&self, node: u32) -> &[f32] {
-        let i = node as usize * self.dim;
-        &self.vectors[i..i + self.dim]
+    /// The stored vectors.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Similarity of a prepared query and a node (approximate for int8).
+    #[inline]
+    pub fn sim(&self, q: &S::Query, node: u32) -> f32 {
+        self.store.sim(q, node)
+    }
+
+    fn sim_nodes(&self, a: u32, b: u32) -> f32 {
+        self.store.sim_nodes(a, b)
+    }
+
+    /// Bytes held by the vectors.
+    pub fn vector_bytes(&self) -> usize {
+        self.store.bytes()
+    }
+
+    /// Bytes held by the links: the lists' contents and their headers (the
+    /// allocator's own overhead, ~16 bytes per allocation, not counted).
+    pub fn link_bytes(&self) -> usize {
+        let header = std::mem::size_of::<Vec<u32>>();
+        self.links.capacity() * header
+            + self
+                .links
+                .iter()
+                .map(|ls| ls.capacity() * header + ls.iter().map(|l| l.capacity() * 4).sum::<usize>())
+                .sum::<usize>()
     }
 
     fn top_level(&self) -> usize {
@@ -170,9 +359,13 @@ impl Hnsw {
     /// Adds a vector (expected unit length, `dim` long) and returns its node.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
         debug_assert_eq!(v.len(), self.dim);
+        self.store.push(v);
+        self.link_new()
+    }
+
+    /// Links the node just pushed to the store into the graph.
+    fn link_new(&mut self) -> u32 {
         let node = self.links.len() as u32;
-        self.vectors.extend_from_slice(&v[..self.dim.min(v.len())]);
-        self.vectors.resize((node as usize + 1) * self.dim, 0.0);
         let level = self.random_level();
         self.links.push(vec![Vec::new(); level + 1]);
         let Some(entry) = self.entry else {
@@ -180,8 +373,8 @@ impl Hnsw {
             return node;
         };
         let top = self.top_level();
-        let q = self.vector(node).to_vec();
-        let mut cur = Scored { sim: dot(&q, self.vector(entry)), node: entry };
+        let q = self.store.node_query(node);
+        let mut cur = Scored { sim: self.sim(&q, entry), node: entry };
         for layer in (level + 1..=top).rev() {
             cur = self.greedy(&q, cur, layer);
         }
@@ -211,8 +404,7 @@ impl Hnsw {
             self.links[to as usize][layer].push(node);
             return;
         }
-        let base = self.vector(to);
-        let mut cands: Vec<Scored> = list.iter().map(|&x| Scored { sim: dot(base, self.vector(x)), node: x }).collect();
+        let mut cands: Vec<Scored> = list.iter().map(|&x| Scored { sim: self.sim_nodes(to, x), node: x }).collect();
         cands.push(Scored { sim, node });
         cands.sort_by(|a, b| b.cmp(a));
         let chosen = self.select(&cands, cap);
@@ -230,8 +422,7 @@ impl Hnsw {
             if kept.len() >= m {
                 break;
             }
-            let cv = self.vector(c.node);
-            if kept.iter().all(|k| dot(cv, self.vector(k.node)) < c.sim) {
+            if kept.iter().all(|k| self.sim_nodes(c.node, k.node) < c.sim) {
                 kept.push(c);
             } else {
                 skipped.push(c);
@@ -247,11 +438,11 @@ impl Hnsw {
     }
 
     /// Greedy walk on one layer towards `q`.
-    fn greedy(&self, q: &[f32], mut cur: Scored, layer: usize) -> Scored {
+    fn greedy(&self, q: &S::Query, mut cur: Scored, layer: usize) -> Scored {
         loop {
             let mut moved = false;
             for &n in self.links[cur.node as usize].get(layer).map_or(&[][..], |v| v) {
-                let sim = dot(q, self.vector(n));
+                let sim = self.sim(q, n);
                 if sim > cur.sim {
                     cur = Scored { sim, node: n };
                     moved = true;
@@ -266,7 +457,7 @@ impl Hnsw {
     /// Best-first search of one layer; returns up to `ef` nodes, best first.
     fn search_layer(
         &self,
-        q: &[f32],
+        q: &S::Query,
         entries: &[Scored],
         ef: usize,
         layer: usize,
@@ -297,7 +488,7 @@ impl Hnsw {
                 if !visited.insert(n) {
                     continue;
                 }
-                let sim = dot(q, self.vector(n));
+                let sim = self.sim(q, n);
                 let worst = results.peek().map_or(f32::NEG_INFINITY, |r| r.0.sim);
                 if results.len() < ef || sim > worst {
                     let s = Scored { sim, node: n };
@@ -314,21 +505,46 @@ impl Hnsw {
         out
     }
 
-    /// The (approximately) `ef` nearest nodes to `q`, best first. Callers
-    /// that filter (deleted nodes) ask for more than they need.
+    /// The (approximately) `ef` nearest nodes to `q`, best first, with
+    /// approximate (quantized) similarities. Callers that filter (deleted
+    /// nodes) ask for more than they need.
     pub fn search(&self, q: &[f32], ef: usize) -> Vec<Scored> {
-        let Some(entry) = self.entry else {
-            return Vec::new();
-        };
         if q.len() != self.dim {
             return Vec::new();
         }
-        let mut cur = Scored { sim: dot(q, self.vector(entry)), node: entry };
+        self.search_prepared(&self.store.prepare(q), ef)
+    }
+
+    /// [`search`](Self::search) with a query prepared once by the caller
+    /// ([`Store::prepare`], e.g. quantized).
+    pub fn search_prepared(&self, q: &S::Query, ef: usize) -> Vec<Scored> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
+        };
+        let mut cur = Scored { sim: self.sim(q, entry), node: entry };
         for layer in (1..=self.top_level()).rev() {
             cur = self.greedy(q, cur, layer);
         }
         let mut visited = Visited::new(self.len());
         self.search_layer(q, &[cur], ef.max(1), 0, &mut visited)
+    }
+}
+
+impl Hnsw<Int8Store> {
+    /// Adds an already quantized vector (`dim` codes) and returns its node.
+    pub fn insert_quantized(&mut self, codes: &[i8], scale: f32) -> u32 {
+        self.store.push_quantized(codes, scale);
+        self.link_new()
+    }
+
+    /// The int8 codes of a node's vector.
+    pub fn code(&self, node: u32) -> &[i8] {
+        self.store.code(node)
+    }
+
+    /// The scale of a node's codes (vector ≈ scale · codes).
+    pub fn scale(&self, node: u32) -> f32 {
+        self.store.scale(node)
     }
 }
 
@@ -375,9 +591,54 @@ mod tests {
         assert!((dot(&a, &b) - naive).abs() < 1e-3);
     }
 
+    /// Graph search on int8 codes against exact f32 search, no re-scoring:
+    /// the graph alone must find most true neighbours.
+    #[test]
+    fn quantized_graph_recall_on_a_small_set() {
+        let (dim, n) = (32, 2_000);
+        let mut seed = 0x1234_5678u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+        };
+        let mut unit = |c: &[f32]| {
+            let mut v: Vec<f32> = c.iter().map(|x| x + 0.7 * next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= norm);
+            v
+        };
+        let centres: Vec<Vec<f32>> =
+            (0..10).map(|i| (0..dim).map(|d| if d % 10 == i { 1.0 } else { 0.0 }).collect()).collect();
+        let data: Vec<Vec<f32>> = (0..n).map(|i| unit(&centres[i % 10])).collect();
+        let queries: Vec<Vec<f32>> = (0..30).map(|i| unit(&centres[i % 10])).collect();
+        let mut h: Hnsw = Hnsw::new(dim, HnswParams::default());
+        let mut f: Hnsw<F32Store> = Hnsw::new(dim, HnswParams::default());
+        for v in &data {
+            f.insert(v);
+            h.insert(v);
+        }
+        let (mut hit, mut hit_f32) = (0, 0);
+        for q in &queries {
+            let mut exact: Vec<(f32, u32)> = data.iter().enumerate().map(|(i, v)| (dot(q, v), i as u32)).collect();
+            exact.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let want: Vec<u32> = exact.iter().take(10).map(|e| e.1).collect();
+            hit += h.search(q, 64).iter().take(10).filter(|s| want.contains(&s.node)).count();
+            hit_f32 += f.search(q, 64).iter().take(10).filter(|s| want.contains(&s.node)).count();
+        }
+        let recall = hit as f64 / 300.0;
+        let recall_f32 = hit_f32 as f64 / 300.0;
+        assert!(recall >= 0.9, "recall@10 {recall}");
+        assert!(recall_f32 >= 0.95, "f32 recall@10 {recall_f32}");
+        assert!(f.vector_bytes() >= n * dim * 4);
+        assert!(h.vector_bytes() >= n * (dim + 4) && h.vector_bytes() * 2 < f.vector_bytes());
+        assert!(h.link_bytes() > n * 4);
+    }
+
     #[test]
     fn finds_itself() {
-        let mut h = Hnsw::new(4, HnswParams::default());
+        let mut h: Hnsw = Hnsw::new(4, HnswParams::default());
         let vs = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]];
         for v in &vs {
             h.insert(v);

@@ -5,7 +5,8 @@
 //! - [`keyword`]: the tantivy BM25 index and query construction;
 //! - [`embed`]: all-MiniLM-L6-v2 sentence embeddings in-process, on the
 //!   BERT encoder in [`bert`] (weights loaded with candle, products by `gemm`);
-//! - [`hnsw`] and [`vectors`]: the persistent approximate-nearest-neighbour index;
+//! - [`hnsw`] and [`vectors`]: the persistent approximate-nearest-neighbour index,
+//!   on int8 vectors ([`quant`]) re-scored with exact ones kept on disk;
 //! - [`fusion`]: combining keyword and semantic rankings;
 //! - [`highlight`]: HTML-escaped snippets with `<mark>`ed matches;
 //! - [`engine`]: [`SearchEngine`], the API the web and CLI use;
@@ -22,6 +23,7 @@ pub mod fusion;
 pub mod highlight;
 pub mod hnsw;
 pub mod keyword;
+pub mod quant;
 pub mod query;
 pub mod vectors;
 

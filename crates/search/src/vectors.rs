@@ -6,13 +6,25 @@
 //! graph above. Replacing or deleting a key tombstones its node; the graph is
 //! rebuilt from live vectors when tombstones pass a quarter of the nodes.
 //!
+//! Memory holds the vectors quantized to int8 (a scale per vector, see
+//! [`crate::quant`]): the graph and the exact scan score on those, and the
+//! best `k · rescore` candidates are then re-scored with the exact f32
+//! vectors, which stay on disk (read with `pread` from the snapshot or the
+//! log, where they already are: the page cache holds them, not the heap).
+//! Similarities returned are exact; [`VectorIndex::get`] reads the exact
+//! vector back.
+//!
 //! On disk, in the index directory:
-//! - `vectors.bin`: a snapshot (magic, version, generation, parameters,
-//!   nodes with key, hash, tombstone, vector and links, then a checksum),
-//!   written to `vectors.bin.tmp`, fsynced and renamed over the old one;
+//! - `vectors.bin`: a snapshot, format 2: a header (magic, version,
+//!   generation, parameters, node count, length of the node section), the
+//!   node section (key, hash, tombstone, links per node), then every node's
+//!   f32 vector in node order (so node `i`'s is at a computed offset), then a
+//!   checksum; written to `vectors.bin.tmp`, fsynced and renamed over the
+//!   old one. Format 1 (vectors interleaved with the nodes) is still read,
+//!   and a writer rewrites it as format 2 at open;
 //! - `vectors.log`: the changes since that snapshot (a header naming the
-//!   snapshot's generation, then checksummed upsert/delete records), appended
-//!   and fsynced after each batch.
+//!   snapshot's generation, then checksummed upsert/delete records, an
+//!   upsert carrying its f32 vector), appended and fsynced after each batch.
 //!
 //! Opening loads the snapshot and replays the log up to the first torn or
 //! corrupt record, cutting the log there. A corrupt snapshot is set aside
@@ -21,13 +33,14 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::error::{Result, SearchError};
-use crate::hnsw::{Hnsw, HnswParams, MAX_LEVEL, Scored, dot};
+use crate::hnsw::{Hnsw, HnswParams, Int8Store, MAX_LEVEL, Query, Scored};
+use crate::quant::{dequantize, quantize_into};
 
 /// Below this many live vectors search scans them all (exact). A rough
 /// figure, not a careful measurement: a graph search at ef = 256 over 20k
@@ -36,9 +49,23 @@ use crate::hnsw::{Hnsw, HnswParams, MAX_LEVEL, Scored, dot};
 /// exact scan is no slower and never misses.
 pub const EXACT_BELOW: usize = 5_000;
 
+/// Candidates re-scored exactly per result wanted, by default: 4 · k
+/// (Recall@10 against exact f32 search, docs/BENCHMARKS.md "Compact
+/// vectors").
+pub const RESCORE: usize = 4;
+
 const SNAP_MAGIC: &[u8; 8] = b"PBVECS\0\0";
 const LOG_MAGIC: &[u8; 8] = b"PBVLOG\0\0";
-const FORMAT_VERSION: u32 = 1;
+/// The snapshot format written; 1 (vectors between the nodes) is read too.
+const SNAPSHOT_VERSION: u32 = 2;
+const SNAPSHOT_V1: u32 = 1;
+/// The log's format (unchanged since version 1).
+const LOG_VERSION: u32 = 1;
+/// Bytes of a format-2 snapshot header.
+const HEADER_V2: usize = 8 + 4 + 4 + 8 + 4 + 4 + 8 + 4 + 8 + 8;
+/// A node's exact vector is in the log (else in the snapshot) at the offset
+/// in the low bits.
+const IN_LOG: u64 = 1 << 63;
 const SNAPSHOT: &str = "vectors.bin";
 const LOG: &str = "vectors.log";
 const REC_UPSERT: u8 = 1;
@@ -52,6 +79,26 @@ pub struct VectorHit {
     pub sim: f32,
 }
 
+/// Memory held by a vector index, in bytes (heap contents and vector
+/// headers; the allocator's per-allocation overhead is not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemoryUse {
+    /// Int8 codes and scales.
+    pub vectors: usize,
+    /// The graph's links.
+    pub links: usize,
+    /// Keys (twice: by node and in the key → node map), hashes, tombstones.
+    pub keys: usize,
+    /// Where each node's exact vector is on disk (8 bytes a node).
+    pub locations: usize,
+}
+
+impl MemoryUse {
+    pub fn total(&self) -> usize {
+        self.vectors + self.links + self.keys + self.locations
+    }
+}
+
 /// Paper key → vector, persisted in a directory.
 pub struct VectorIndex {
     dir: PathBuf,
@@ -61,6 +108,14 @@ pub struct VectorIndex {
     hashes: Vec<u64>,
     deleted: Vec<bool>,
     live: HashMap<String, u32>,
+    /// Per node: where its exact f32 vector is (offset, [`IN_LOG`] bit).
+    at: Vec<u64>,
+    /// The snapshot file the `at` offsets without [`IN_LOG`] point into.
+    snap_file: Option<File>,
+    /// The log file, for reading exact vectors back.
+    log_read: Option<File>,
+    /// A format-1 snapshot was loaded: the writer rewrites it.
+    old_format: bool,
     generation: u64,
     log: Option<File>,
     log_bytes: u64,
@@ -69,6 +124,9 @@ pub struct VectorIndex {
     pub exact_below: usize,
     /// Candidate list size of graph searches (at least k).
     pub ef_search: usize,
+    /// Re-score the best `k · rescore` quantized candidates with the exact
+    /// vectors; 0 returns the quantized ranking and similarities as they are.
+    pub rescore: usize,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -83,18 +141,95 @@ impl std::fmt::Debug for VectorIndex {
 }
 
 fn checksum(bytes: &[u8]) -> u64 {
-    // FNV-style over 8-byte words: fast, stable, and enough to tell a torn
-    // or flipped file from a good one.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3);
+    let mut f = Fnv::new();
+    f.update(bytes);
+    f.finish()
+}
+
+/// FNV-style over 8-byte words, fed in pieces: fast, stable, and enough to
+/// tell a torn or flipped file from a good one. The same value as hashing
+/// the concatenated pieces at once.
+struct Fnv {
+    h: u64,
+    pending: [u8; 8],
+    npending: usize,
+    len: u64,
+}
+
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv { h: 0xcbf2_9ce4_8422_2325, pending: [0; 8], npending: 0, len: 0 }
     }
-    for &b in chunks.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+
+    fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if self.npending > 0 {
+            let take = (8 - self.npending).min(bytes.len());
+            self.pending[self.npending..self.npending + take].copy_from_slice(&bytes[..take]);
+            self.npending += take;
+            bytes = &bytes[take..];
+            if self.npending < 8 {
+                return;
+            }
+            self.h = (self.h ^ u64::from_le_bytes(self.pending)).wrapping_mul(FNV_PRIME);
+            self.npending = 0;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.h = (self.h ^ w).wrapping_mul(FNV_PRIME);
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.npending = rest.len();
     }
-    h ^ bytes.len() as u64
+
+    fn finish(&self) -> u64 {
+        let mut h = self.h;
+        for &b in &self.pending[..self.npending] {
+            h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        }
+        h ^ self.len
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    sum: Fnv,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sum.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reads exactly `buf.len()` bytes at `offset` (no shared file position).
+fn read_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = std::os::windows::fs::FileExt::seek_read(f, &mut buf[done..], offset + done as u64)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
 }
 
 /// A little-endian reader over a byte slice that reports running off the end.
@@ -137,20 +272,25 @@ impl<'a> Cursor<'a> {
 }
 
 fn put_key(out: &mut Vec<u8>, key: &str) {
-    let k = &key.as_bytes()[..key.len().min(MAX_KEY)];
+    let k = &key.as_bytes()[..floor_boundary(key, MAX_KEY)];
     out.extend_from_slice(&(k.len() as u16).to_le_bytes());
     out.extend_from_slice(k);
 }
 
 /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |f| f.write_all(bytes))
+}
+
+/// [`write_atomic`] with the contents written by `fill`.
+fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".tmp");
     let tmp = path.with_file_name(name);
     let ctx = |what: &str| format!("{what} {}", tmp.display());
     {
         let mut f = File::create(&tmp).map_err(|e| SearchError::io(ctx("creating"), e))?;
-        f.write_all(bytes).map_err(|e| SearchError::io(ctx("writing"), e))?;
+        fill(&mut f).map_err(|e| SearchError::io(ctx("writing"), e))?;
         f.sync_all().map_err(|e| SearchError::io(ctx("syncing"), e))?;
     }
     fs::rename(&tmp, path)
@@ -166,12 +306,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 impl VectorIndex {
     /// Opens (or creates) the vector index in `dir` for `dim`-dimensional
     /// vectors. A snapshot of another dimension is set aside and the index
-    /// starts empty (the model changed).
+    /// starts empty (the model changed). A format-1 snapshot is rewritten in
+    /// the current format.
     pub fn open(dir: &Path, dim: usize) -> Result<VectorIndex> {
         fs::create_dir_all(dir).map_err(|e| SearchError::io(format!("creating {}", dir.display()), e))?;
         let _ = fs::remove_file(dir.join(format!("{SNAPSHOT}.tmp")));
         let _ = fs::remove_file(dir.join(format!("{LOG}.tmp")));
-        Self::load(dir, dim, true)
+        let mut idx = Self::load(dir, dim, true)?;
+        if idx.old_format {
+            tracing::info!(dir = %dir.display(), vectors = idx.len(), "vector snapshot in format 1; rewriting it in format 2");
+            idx.checkpoint(true)?;
+        }
+        Ok(idx)
     }
 
     /// Loads the index in `dir` as it is on disk, changing no file: for a
@@ -186,22 +332,26 @@ impl VectorIndex {
     fn load(dir: &Path, dim: usize, writable: bool) -> Result<VectorIndex> {
         let mut idx = VectorIndex::empty(dir, dim);
         let snap_path = dir.join(SNAPSHOT);
-        if snap_path.exists() {
-            let bytes =
-                fs::read(&snap_path).map_err(|e| SearchError::io(format!("reading {}", snap_path.display()), e))?;
-            idx.snapshot_bytes = bytes.len() as u64;
-            match idx.load_snapshot(&bytes) {
-                Ok(()) => {}
-                Err(why) if writable => {
-                    tracing::warn!(path = %snap_path.display(), why, "vector snapshot unusable; set aside, vectors will be recomputed");
-                    let _ = fs::rename(&snap_path, snap_path.with_extension("bin.corrupt"));
-                    idx = VectorIndex::empty(dir, dim);
-                }
-                Err(why) => {
-                    tracing::warn!(path = %snap_path.display(), why, "vector snapshot unusable; reading without vectors");
-                    return Ok(VectorIndex::empty(dir, dim));
+        match File::open(&snap_path) {
+            Ok(file) => {
+                let loaded = idx.load_snapshot(&file);
+                match loaded {
+                    Ok(Ok(())) => idx.snap_file = Some(file),
+                    Ok(Err(why)) if writable => {
+                        tracing::warn!(path = %snap_path.display(), why, "vector snapshot unusable; set aside, vectors will be recomputed");
+                        drop(file);
+                        let _ = fs::rename(&snap_path, snap_path.with_extension("bin.corrupt"));
+                        idx = VectorIndex::empty(dir, dim);
+                    }
+                    Ok(Err(why)) => {
+                        tracing::warn!(path = %snap_path.display(), why, "vector snapshot unusable; reading without vectors");
+                        return Ok(VectorIndex::empty(dir, dim));
+                    }
+                    Err(e) => return Err(SearchError::io(format!("reading {}", snap_path.display()), e)),
                 }
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(SearchError::io(format!("opening {}", snap_path.display()), e)),
         }
         idx.replay_log(writable)?;
         Ok(idx)
@@ -216,12 +366,17 @@ impl VectorIndex {
             hashes: Vec::new(),
             deleted: Vec::new(),
             live: HashMap::new(),
+            at: Vec::new(),
+            snap_file: None,
+            log_read: None,
+            old_format: false,
             generation: 0,
             log: None,
             log_bytes: 0,
             snapshot_bytes: 0,
             exact_below: EXACT_BELOW,
             ef_search: 256,
+            rescore: RESCORE,
         }
     }
 
@@ -244,14 +399,37 @@ impl VectorIndex {
         self.live.get(key).map(|&n| self.hashes[n as usize])
     }
 
-    /// The vector stored for `key`.
-    pub fn get(&self, key: &str) -> Option<&[f32]> {
-        self.live.get(key).map(|&n| self.graph.vector(n))
+    /// The vector stored for `key`, read back exactly from disk (the
+    /// dequantized one, with a warning, if the file cannot be read).
+    pub fn get(&self, key: &str) -> Option<Vec<f32>> {
+        let &n = self.live.get(key)?;
+        let mut buf = vec![0u8; self.dim * 4];
+        match self.read_exact_vector(n, &mut buf) {
+            Ok(()) => Some(buf.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "reading an exact vector failed; using the quantized one");
+                Some(dequantize(self.graph.code(n), self.graph.scale(n)))
+            }
+        }
     }
 
     /// All live keys.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.live.keys().map(String::as_str)
+    }
+
+    /// What the index holds in memory.
+    pub fn memory(&self) -> MemoryUse {
+        let string = std::mem::size_of::<String>();
+        let key_heap: usize = self.keys.iter().map(String::capacity).sum();
+        // The map holds (String, u32) entries plus a control byte each.
+        let map = self.live.capacity() * (string + 4 + 4 + 1) + self.live.keys().map(String::capacity).sum::<usize>();
+        MemoryUse {
+            vectors: self.graph.vector_bytes(),
+            links: self.graph.link_bytes(),
+            keys: self.keys.capacity() * string + key_heap + map + self.hashes.capacity() * 8 + self.deleted.capacity(),
+            locations: self.at.capacity() * 8,
+        }
     }
 
     fn check_dim(&self, v: &[f32]) -> Result<()> {
@@ -266,20 +444,28 @@ impl VectorIndex {
         for (_, _, v) in items {
             self.check_dim(v)?;
         }
+        if self.log.is_none() {
+            self.start_log()?;
+        }
+        let base = self.log_bytes;
         let mut rec = Vec::new();
+        let mut offsets = Vec::with_capacity(items.len());
         for (key, hash, v) in items {
             let mut payload = Vec::with_capacity(key.len() + 16 + v.len() * 4);
             payload.push(REC_UPSERT);
             put_key(&mut payload, key);
             payload.extend_from_slice(&hash.to_le_bytes());
+            // The record is [len u32][payload][sum]: the vector starts here.
+            offsets.push(IN_LOG | (base + rec.len() as u64 + 4 + payload.len() as u64));
             for x in v {
                 payload.extend_from_slice(&x.to_le_bytes());
             }
             push_record(&mut rec, &payload);
         }
         self.append_log(&rec)?;
-        for (key, hash, v) in items {
-            self.apply_upsert(key, *hash, v);
+        let mut codes = Vec::with_capacity(self.dim);
+        for ((key, hash, v), at) in items.iter().zip(offsets) {
+            self.apply_upsert(key, *hash, v, at, &mut codes);
         }
         Ok(())
     }
@@ -303,14 +489,20 @@ impl VectorIndex {
         Ok(())
     }
 
-    fn apply_upsert(&mut self, key: &str, hash: u64, v: &[f32]) {
+    fn apply_upsert(&mut self, key: &str, hash: u64, v: &[f32], at: u64, codes: &mut Vec<i8>) {
+        let scale = quantize_into(v, codes);
+        self.apply_upsert_quantized(key, hash, codes, scale, at);
+    }
+
+    fn apply_upsert_quantized(&mut self, key: &str, hash: u64, codes: &[i8], scale: f32, at: u64) {
         let key = &key[..floor_boundary(key, MAX_KEY)];
         self.apply_delete(key);
-        let node = self.graph.insert(v);
+        let node = self.graph.insert_quantized(codes, scale);
         debug_assert_eq!(node as usize, self.keys.len());
         self.keys.push(key.to_string());
         self.hashes.push(hash);
         self.deleted.push(false);
+        self.at.push(at);
         self.live.insert(key.to_string(), node);
     }
 
@@ -318,6 +510,60 @@ impl VectorIndex {
         if let Some(n) = self.live.remove(key) {
             self.deleted[n as usize] = true;
         }
+    }
+
+    /// Reads node `n`'s exact vector (little-endian f32s) into `buf`.
+    fn read_exact_vector(&self, n: u32, buf: &mut [u8]) -> std::io::Result<()> {
+        let at = self.at[n as usize];
+        let file = if at & IN_LOG != 0 { self.log_read.as_ref() } else { self.snap_file.as_ref() };
+        let file = file.ok_or_else(|| std::io::Error::other("the file holding this vector is not open"))?;
+        read_at(file, buf, at & !IN_LOG)
+    }
+
+    /// The exact similarity of `q` and node `n`; the quantized one when the
+    /// exact vector cannot be read.
+    fn exact_sim(&self, q: &[f32], n: u32, approx: f32, buf: &mut [u8]) -> f32 {
+        match self.read_exact_vector(n, buf) {
+            Ok(()) => {
+                let mut acc = [0f32; 8];
+                let words = buf.chunks_exact(32).zip(q.chunks_exact(8));
+                for (w, qs) in words {
+                    for i in 0..8 {
+                        let x = f32::from_le_bytes([w[i * 4], w[i * 4 + 1], w[i * 4 + 2], w[i * 4 + 3]]);
+                        acc[i] += x * qs[i];
+                    }
+                }
+                let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
+                let done = q.len() / 8 * 8;
+                for (i, &qx) in q.iter().enumerate().skip(done) {
+                    let w = &buf[i * 4..i * 4 + 4];
+                    s += f32::from_le_bytes([w[0], w[1], w[2], w[3]]) * qx;
+                }
+                s
+            }
+            Err(e) => {
+                tracing::warn!(node = n, error = %e, "reading an exact vector failed; keeping the quantized score");
+                approx
+            }
+        }
+    }
+
+    /// The best `k` of `cands` (best first by quantized score): re-scored
+    /// exactly unless `rescore` is 0.
+    fn finish(&self, q: &[f32], mut cands: Vec<Scored>, k: usize) -> Vec<VectorHit> {
+        if self.rescore > 0 {
+            let mut buf = vec![0u8; self.dim * 4];
+            for c in &mut cands {
+                c.sim = self.exact_sim(q, c.node, c.sim, &mut buf);
+            }
+            cands.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        cands.into_iter().take(k).map(|s| VectorHit { key: self.keys[s.node as usize].clone(), sim: s.sim }).collect()
+    }
+
+    /// How many quantized candidates to keep for `k` results.
+    fn pool(&self, k: usize) -> usize {
+        k.saturating_mul(self.rescore.max(1))
     }
 
     /// The `k` most similar live vectors to `q`, best first, among those
@@ -329,20 +575,22 @@ impl VectorIndex {
         if self.live.len() < self.exact_below {
             return self.search_exact(q, k, allow);
         }
+        let pool = self.pool(k);
+        let query = Query::new(q);
         let mut ef = self.ef_search.max(k * 2);
         loop {
-            let found = self.graph.search(q, ef);
-            let hits: Vec<VectorHit> = found
+            let found = self.graph.search_prepared(&query, ef);
+            let cands: Vec<Scored> = found
                 .iter()
                 .filter(|s| !self.deleted[s.node as usize])
                 .filter(|s| allow(&self.keys[s.node as usize]))
-                .take(k)
-                .map(|s| VectorHit { key: self.keys[s.node as usize].clone(), sim: s.sim })
+                .take(pool)
+                .copied()
                 .collect();
             // Filters or tombstones ate the candidates: widen, and past a
             // point scan exactly (a narrow filter is best served by a scan).
-            if hits.len() >= k || found.len() < ef {
-                return hits;
+            if cands.len() >= k || found.len() < ef {
+                return self.finish(q, cands, k);
             }
             if ef >= 4096 {
                 return self.search_exact(q, k, allow);
@@ -357,31 +605,49 @@ impl VectorIndex {
         if q.len() != self.dim || k == 0 {
             return Vec::new();
         }
+        let query = Query::new(q);
         let mut scored: Vec<Scored> = keys
             .filter_map(|key| self.live.get(key))
-            .map(|&n| Scored { sim: dot(q, self.graph.vector(n)), node: n })
+            .map(|&n| Scored { sim: self.graph.sim(&query, n), node: n })
             .collect();
-        scored.sort_unstable_by(|a, b| b.cmp(a));
-        scored.into_iter().take(k).map(|s| VectorHit { key: self.keys[s.node as usize].clone(), sim: s.sim }).collect()
+        let pool = self.pool(k);
+        top(&mut scored, pool);
+        self.finish(q, scored, k)
     }
 
-    /// Exact top-k by scanning every live vector (in parallel).
+    /// Exact top-k by scanning every live vector (in parallel): quantized
+    /// scores, the best re-scored exactly.
     pub fn search_exact(&self, q: &[f32], k: usize, allow: &dyn Fn(&str) -> bool) -> Vec<VectorHit> {
         if q.len() != self.dim || k == 0 {
             return Vec::new();
         }
-        let nodes: Vec<u32> = self.live.values().copied().collect();
-        let mut scored: Vec<Scored> = nodes
-            .par_chunks(1024)
-            .flat_map_iter(|chunk| chunk.iter().map(|&n| Scored { sim: dot(q, self.graph.vector(n)), node: n }))
+        let query = Query::new(q);
+        let n = self.keys.len() as u32;
+        let mut scored: Vec<Scored> = (0..n)
+            .into_par_iter()
+            .with_min_len(1024)
+            .filter(|&i| !self.deleted[i as usize])
+            .map(|i| Scored { sim: self.graph.sim(&query, i), node: i })
             .collect();
-        scored.sort_unstable_by(|a, b| b.cmp(a));
-        scored
-            .into_iter()
-            .filter(|s| allow(&self.keys[s.node as usize]))
-            .take(k)
-            .map(|s| VectorHit { key: self.keys[s.node as usize].clone(), sim: s.sim })
-            .collect()
+        let pool = self.pool(k);
+        // The filter is not thread-safe and may be costly: ask it about the
+        // best candidates first, and look further only when it refuses many.
+        let mut want = pool.saturating_mul(8).max(1024);
+        loop {
+            let whole = want >= scored.len();
+            if !whole {
+                // The best `want` to the front, in no order.
+                scored.select_nth_unstable_by(want - 1, |a, b| b.cmp(a));
+            }
+            let mut head = scored[..want.min(scored.len())].to_vec();
+            head.sort_unstable_by(|a, b| b.cmp(a));
+            let cands: Vec<Scored> =
+                head.iter().filter(|s| allow(&self.keys[s.node as usize])).take(pool).copied().collect();
+            if cands.len() >= pool || whole {
+                return self.finish(q, cands, k);
+            }
+            want = want.saturating_mul(8);
+        }
     }
 
     fn append_log(&mut self, records: &[u8]) -> Result<()> {
@@ -397,20 +663,29 @@ impl VectorIndex {
         Ok(())
     }
 
+    /// Opens the log for appending (and reading exact vectors back).
+    fn open_log_for_append(&mut self) -> Result<()> {
+        let path = self.dir.join(LOG);
+        let f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
+        self.log_read = Some(f.try_clone().map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?);
+        self.log = Some(f);
+        Ok(())
+    }
+
     /// Creates a fresh log for the current snapshot generation (atomically).
     fn start_log(&mut self) -> Result<()> {
         let path = self.dir.join(LOG);
         let mut header = Vec::with_capacity(24);
         header.extend_from_slice(LOG_MAGIC);
-        header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header.extend_from_slice(&LOG_VERSION.to_le_bytes());
         header.extend_from_slice(&(self.dim as u32).to_le_bytes());
         header.extend_from_slice(&self.generation.to_le_bytes());
         write_atomic(&path, &header)?;
-        let f = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
-        self.log = Some(f);
+        self.open_log_for_append()?;
         self.log_bytes = header.len() as u64;
         Ok(())
     }
@@ -419,14 +694,18 @@ impl VectorIndex {
     /// torn tail) and keep it open for appending.
     fn replay_log(&mut self, writable: bool) -> Result<()> {
         let path = self.dir.join(LOG);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
+        // Read through the handle that is kept: the offsets recorded point
+        // into this very file even if a writer replaces the path later.
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(SearchError::io(format!("reading {}", path.display()), e)),
+            Err(e) => return Err(SearchError::io(format!("opening {}", path.display()), e)),
         };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(|e| SearchError::io(format!("reading {}", path.display()), e))?;
         let mut c = Cursor { buf: &bytes, pos: 0 };
         let header_ok = c.take(8) == Some(&LOG_MAGIC[..])
-            && c.u32() == Some(FORMAT_VERSION)
+            && c.u32() == Some(LOG_VERSION)
             && c.u32() == Some(self.dim as u32)
             && c.u64() == Some(self.generation);
         if !header_ok {
@@ -438,19 +717,28 @@ impl VectorIndex {
             }
             return Ok(());
         }
+        self.log_read = Some(file);
         let mut good = c.pos;
         let mut replayed = 0usize;
-        while let Some(payload) = read_record(&mut c) {
+        let mut codes = Vec::with_capacity(self.dim);
+        let mut v = Vec::with_capacity(self.dim);
+        loop {
+            let start = c.pos;
+            let Some(payload) = read_record(&mut c) else { break };
             let mut p = Cursor { buf: payload, pos: 0 };
             let ok = match p.u8() {
                 Some(REC_UPSERT) => (|| {
                     let key = p.key()?;
                     let hash = p.u64()?;
-                    let mut v = Vec::with_capacity(self.dim);
+                    let at = IN_LOG | (start + 4 + p.pos) as u64;
+                    v.clear();
                     p.f32s(self.dim, &mut v)?;
-                    (p.pos == payload.len()).then_some((key, hash, v))
+                    (p.pos == payload.len()).then_some((key, hash, at))
                 })()
-                .map(|(k, h, v)| self.apply_upsert(&k, h, &v))
+                .map(|(k, h, at)| {
+                    let scale = quantize_into(&v, &mut codes);
+                    self.apply_upsert_quantized(&k, h, &codes, scale, at);
+                })
                 .is_some(),
                 Some(REC_DELETE) => p.key().map(|k| self.apply_delete(&k)).is_some(),
                 _ => false,
@@ -476,11 +764,7 @@ impl VectorIndex {
                 .map_err(|e| SearchError::io(format!("truncating {}", path.display()), e))?;
         }
         tracing::debug!(replayed, "vector log replayed");
-        let f = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
-        self.log = Some(f);
+        self.open_log_for_append()?;
         self.log_bytes = good as u64;
         Ok(())
     }
@@ -497,47 +781,83 @@ impl VectorIndex {
             self.rebuild();
         }
         self.generation += 1;
-        let bytes = self.encode_snapshot();
-        write_atomic(&self.dir.join(SNAPSHOT), &bytes)?;
-        self.snapshot_bytes = bytes.len() as u64;
+        let path = self.dir.join(SNAPSHOT);
+        let meta = self.encode_nodes();
+        let n = self.keys.len();
+        let mut header = Vec::with_capacity(HEADER_V2);
+        header.extend_from_slice(SNAP_MAGIC);
+        header.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+        header.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        header.extend_from_slice(&self.generation.to_le_bytes());
+        let p = self.graph.params();
+        header.extend_from_slice(&(p.m as u32).to_le_bytes());
+        header.extend_from_slice(&(p.ef_construction as u32).to_le_bytes());
+        header.extend_from_slice(&self.graph.rng_state().to_le_bytes());
+        header.extend_from_slice(&self.graph.entry().unwrap_or(u32::MAX).to_le_bytes());
+        header.extend_from_slice(&(n as u64).to_le_bytes());
+        header.extend_from_slice(&(meta.len() as u64).to_le_bytes());
+        debug_assert_eq!(header.len(), HEADER_V2);
+        // The exact vectors come from the current files, still open.
+        let mut total = 0u64;
+        write_atomic_with(&path, |f| {
+            let mut w = Hashing { inner: BufWriter::with_capacity(1 << 20, f), sum: Fnv::new() };
+            w.write_all(&header)?;
+            w.write_all(&meta)?;
+            let mut buf = vec![0u8; self.dim * 4];
+            for i in 0..n as u32 {
+                self.read_exact_vector(i, &mut buf)?;
+                w.write_all(&buf)?;
+            }
+            let sum = w.sum.finish();
+            let mut inner = w.inner;
+            inner.write_all(&sum.to_le_bytes())?;
+            inner.flush()?;
+            total = w.sum.len + 8;
+            Ok(())
+        })?;
+        let file = File::open(&path).map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
+        self.snap_file = Some(file);
+        let base = (HEADER_V2 + meta.len()) as u64;
+        let stride = (self.dim * 4) as u64;
+        for (i, at) in self.at.iter_mut().enumerate() {
+            *at = base + i as u64 * stride;
+        }
+        self.snapshot_bytes = total;
+        self.old_format = false;
         self.start_log()?;
         Ok(true)
     }
 
-    /// Rebuilds the graph from the live vectors only.
+    /// Rebuilds the graph from the live vectors only (their quantized codes
+    /// as they are; the exact vectors stay where they are on disk).
     fn rebuild(&mut self) {
         let mut live: Vec<(String, u32)> = self.live.iter().map(|(k, &n)| (k.clone(), n)).collect();
         live.sort_by_key(|&(_, n)| n);
         let old_graph = std::mem::replace(&mut self.graph, Hnsw::new(self.dim, HnswParams::default()));
         let old_hashes = std::mem::take(&mut self.hashes);
+        let old_at = std::mem::take(&mut self.at);
         self.keys.clear();
         self.deleted.clear();
         self.live.clear();
         for (key, n) in live {
-            self.apply_upsert(&key, old_hashes[n as usize], old_graph.vector(n));
+            self.apply_upsert_quantized(
+                &key,
+                old_hashes[n as usize],
+                old_graph.code(n),
+                old_graph.scale(n),
+                old_at[n as usize],
+            );
         }
     }
 
-    fn encode_snapshot(&self) -> Vec<u8> {
+    /// The node section of a format-2 snapshot.
+    fn encode_nodes(&self) -> Vec<u8> {
         let n = self.keys.len();
-        let mut out = Vec::with_capacity(64 + n * (self.dim * 4 + 200));
-        out.extend_from_slice(SNAP_MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.dim as u32).to_le_bytes());
-        out.extend_from_slice(&self.generation.to_le_bytes());
-        let p = self.graph.params();
-        out.extend_from_slice(&(p.m as u32).to_le_bytes());
-        out.extend_from_slice(&(p.ef_construction as u32).to_le_bytes());
-        out.extend_from_slice(&self.graph.rng_state().to_le_bytes());
-        out.extend_from_slice(&self.graph.entry().unwrap_or(u32::MAX).to_le_bytes());
-        out.extend_from_slice(&(n as u64).to_le_bytes());
+        let mut out = Vec::with_capacity(n * 180);
         for i in 0..n {
             put_key(&mut out, &self.keys[i]);
             out.extend_from_slice(&self.hashes[i].to_le_bytes());
             out.push(u8::from(self.deleted[i]));
-            for x in self.graph.vector(i as u32) {
-                out.extend_from_slice(&x.to_le_bytes());
-            }
             let links = self.graph.links(i as u32);
             out.push(links.len() as u8);
             for l in links {
@@ -547,30 +867,148 @@ impl VectorIndex {
                 }
             }
         }
-        let sum = checksum(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
         out
     }
 
-    fn load_snapshot(&mut self, bytes: &[u8]) -> std::result::Result<(), &'static str> {
-        if bytes.len() < 8 + 8 {
-            return Err("file too short");
+    /// Loads a snapshot from `file`: `Err` for I/O errors, `Ok(Err(why))`
+    /// for a file that is not a good snapshot.
+    fn load_snapshot(&mut self, file: &File) -> std::io::Result<std::result::Result<(), &'static str>> {
+        let len = file.metadata()?.len();
+        if len < 16 + 8 {
+            return Ok(Err("file too short"));
         }
+        let mut head = [0u8; 16];
+        read_at(file, &mut head, 0)?;
+        if head[..8] != SNAP_MAGIC[..] {
+            return Ok(Err("not a Paperboy vector file"));
+        }
+        let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+        let dim = u32::from_le_bytes([head[12], head[13], head[14], head[15]]);
+        let parsed = match version {
+            SNAPSHOT_VERSION | SNAPSHOT_V1 if dim != self.dim as u32 => {
+                return Ok(Err("vectors of another dimension (the model changed)"));
+            }
+            SNAPSHOT_VERSION => self.parse_v2(file, len)?,
+            SNAPSHOT_V1 => {
+                let mut bytes = Vec::with_capacity(len as usize);
+                let mut f = file;
+                f.read_to_end(&mut bytes)?;
+                self.parse_v1(&bytes)
+            }
+            _ => return Ok(Err("unknown format version")),
+        };
+        let Ok(p) = parsed else {
+            return Ok(parsed.map(|_| ()));
+        };
+        let mut live = HashMap::with_capacity(p.keys.len());
+        for (i, k) in p.keys.iter().enumerate() {
+            if !p.deleted[i] {
+                live.insert(k.clone(), i as u32);
+            }
+        }
+        self.old_format = version == SNAPSHOT_V1;
+        self.generation = p.generation;
+        self.graph = p.graph;
+        self.keys = p.keys;
+        self.hashes = p.hashes;
+        self.deleted = p.deleted;
+        self.at = p.at;
+        self.live = live;
+        self.snapshot_bytes = len;
+        Ok(Ok(()))
+    }
+
+    /// Format 2: the header and node section are read whole; the vectors
+    /// are streamed (hashed and quantized a block at a time), so loading
+    /// never holds the f32 vectors in memory.
+    fn parse_v2(&self, file: &File, len: u64) -> std::io::Result<std::result::Result<Parsed, &'static str>> {
+        if len < (HEADER_V2 + 8) as u64 {
+            return Ok(Err("file too short"));
+        }
+        let mut header = [0u8; HEADER_V2];
+        read_at(file, &mut header, 0)?;
+        let mut sum = Fnv::new();
+        sum.update(&header);
+        let mut c = Cursor { buf: &header, pos: 16 };
+        let fields = (|| Some((c.u64()?, c.u32()?, c.u32()?, c.u64()?, c.u32()?, c.u64()?, c.u64()?)))();
+        let Some((generation, m, efc, rng, entry, n, meta_len)) = fields else {
+            return Ok(Err("malformed header"));
+        };
+        let stride = (self.dim * 4) as u64;
+        let expect =
+            (|| (HEADER_V2 as u64).checked_add(meta_len)?.checked_add(n.checked_mul(stride)?)?.checked_add(8))();
+        if expect != Some(len) {
+            return Ok(Err("length does not match the header (torn or corrupted file)"));
+        }
+        if !(2..=256).contains(&(m as usize)) {
+            return Ok(Err("malformed header"));
+        }
+        let n = n as usize;
+        let mut meta = vec![0u8; meta_len as usize];
+        read_at(file, &mut meta, HEADER_V2 as u64)?;
+        sum.update(&meta);
+        let mut codes = Vec::with_capacity(n * self.dim);
+        let mut scales = Vec::with_capacity(n);
+        let mut block = vec![0u8; (stride as usize) * 1024];
+        let mut v = Vec::with_capacity(self.dim);
+        let mut one = Vec::with_capacity(self.dim);
+        let base = HEADER_V2 as u64 + meta_len;
+        let mut done = 0usize;
+        while done < n {
+            let count = (n - done).min(1024);
+            let bytes = &mut block[..count * stride as usize];
+            read_at(file, bytes, base + done as u64 * stride)?;
+            sum.update(bytes);
+            for chunk in bytes.chunks_exact(stride as usize) {
+                v.clear();
+                v.extend(chunk.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+                scales.push(quantize_into(&v, &mut one));
+                codes.extend_from_slice(&one);
+            }
+            done += count;
+        }
+        let mut tail = [0u8; 8];
+        read_at(file, &mut tail, len - 8)?;
+        if sum.finish() != u64::from_le_bytes(tail) {
+            return Ok(Err("checksum mismatch (torn or corrupted file)"));
+        }
+        let mut c = Cursor { buf: &meta, pos: 0 };
+        let nodes = (|| {
+            let mut keys = Vec::with_capacity(n);
+            let mut hashes = Vec::with_capacity(n);
+            let mut deleted = Vec::with_capacity(n);
+            let mut links = Vec::with_capacity(n);
+            for _ in 0..n {
+                keys.push(c.key()?);
+                hashes.push(c.u64()?);
+                deleted.push(c.u8()? != 0);
+                links.push(read_links(&mut c)?);
+            }
+            (c.pos == meta.len()).then_some((keys, hashes, deleted, links))
+        })();
+        let Some((keys, hashes, deleted, links)) = nodes else {
+            return Ok(Err("malformed contents"));
+        };
+        let entry = (entry != u32::MAX).then_some(entry);
+        let params = HnswParams { m: m as usize, ef_construction: efc as usize };
+        let graph = Int8Store::from_parts(self.dim, codes, scales)
+            .and_then(|store| Hnsw::from_parts(self.dim, params, store, links, entry, rng));
+        let Some(graph) = graph else {
+            return Ok(Err("malformed contents"));
+        };
+        let at = (0..n as u64).map(|i| base + i * stride).collect();
+        Ok(Ok(Parsed { generation, graph, keys, hashes, deleted, at }))
+    }
+
+    /// Format 1 (vectors between the nodes), read whole: each node's exact
+    /// vector stays where it is in that file until the writer rewrites it.
+    fn parse_v1(&self, bytes: &[u8]) -> std::result::Result<Parsed, &'static str> {
         let (body, tail) = bytes.split_at(bytes.len() - 8);
         let want = u64::from_le_bytes(tail.try_into().map_err(|_| "bad tail")?);
         if checksum(body) != want {
             return Err("checksum mismatch (torn or corrupted file)");
         }
-        let mut c = Cursor { buf: body, pos: 0 };
-        if c.take(8) != Some(&SNAP_MAGIC[..]) {
-            return Err("not a Paperboy vector file");
-        }
-        if c.u32() != Some(FORMAT_VERSION) {
-            return Err("unknown format version");
-        }
-        if c.u32() != Some(self.dim as u32) {
-            return Err("vectors of another dimension (the model changed)");
-        }
+        let mut c = Cursor { buf: body, pos: 16 };
         let r = (|| {
             let generation = c.u64()?;
             let m = c.u32()? as usize;
@@ -584,51 +1022,75 @@ impl VectorIndex {
             let mut keys = Vec::with_capacity(n);
             let mut hashes = Vec::with_capacity(n);
             let mut deleted = Vec::with_capacity(n);
-            let mut vectors = Vec::with_capacity(n * self.dim);
+            let mut codes = Vec::with_capacity(n * self.dim);
+            let mut scales = Vec::with_capacity(n);
+            let mut at = Vec::with_capacity(n);
             let mut links = Vec::with_capacity(n);
+            let mut v = Vec::with_capacity(self.dim);
+            let mut one = Vec::with_capacity(self.dim);
             for _ in 0..n {
                 keys.push(c.key()?);
                 hashes.push(c.u64()?);
                 deleted.push(c.u8()? != 0);
-                c.f32s(self.dim, &mut vectors)?;
-                let levels = c.u8()? as usize;
-                if levels == 0 || levels > MAX_LEVEL + 1 {
-                    return None;
-                }
-                let mut ls = Vec::with_capacity(levels);
-                for _ in 0..levels {
-                    let cnt = c.u16()? as usize;
-                    let mut l = Vec::with_capacity(cnt);
-                    for _ in 0..cnt {
-                        l.push(c.u32()?);
-                    }
-                    ls.push(l);
-                }
-                links.push(ls);
+                at.push(c.pos as u64);
+                v.clear();
+                c.f32s(self.dim, &mut v)?;
+                scales.push(quantize_into(&v, &mut one));
+                codes.extend_from_slice(&one);
+                links.push(read_links(&mut c)?);
             }
             if c.pos != body.len() {
                 return None;
             }
             let entry = (entry != u32::MAX).then_some(entry);
             let params = HnswParams { m, ef_construction: efc };
-            let graph = Hnsw::from_parts(self.dim, params, vectors, links, entry, rng)?;
-            Some((generation, graph, keys, hashes, deleted))
+            let store = Int8Store::from_parts(self.dim, codes, scales)?;
+            let graph = Hnsw::from_parts(self.dim, params, store, links, entry, rng)?;
+            Some(Parsed { generation, graph, keys, hashes, deleted, at })
         })();
-        let (generation, graph, keys, hashes, deleted) = r.ok_or("malformed contents")?;
-        let mut live = HashMap::with_capacity(keys.len());
-        for (i, k) in keys.iter().enumerate() {
-            if !deleted[i] {
-                live.insert(k.clone(), i as u32);
-            }
-        }
-        self.generation = generation;
-        self.graph = graph;
-        self.keys = keys;
-        self.hashes = hashes;
-        self.deleted = deleted;
-        self.live = live;
-        Ok(())
+        r.ok_or("malformed contents")
     }
+}
+
+/// A snapshot's contents, parsed.
+struct Parsed {
+    generation: u64,
+    graph: Hnsw,
+    keys: Vec<String>,
+    hashes: Vec<u64>,
+    deleted: Vec<bool>,
+    at: Vec<u64>,
+}
+
+/// One node's links: a level count, then per level a count and node numbers.
+fn read_links(c: &mut Cursor<'_>) -> Option<Vec<Vec<u32>>> {
+    let levels = c.u8()? as usize;
+    if levels == 0 || levels > MAX_LEVEL + 1 {
+        return None;
+    }
+    let mut ls = Vec::with_capacity(levels);
+    for _ in 0..levels {
+        let cnt = c.u16()? as usize;
+        let mut l = Vec::with_capacity(cnt);
+        for _ in 0..cnt {
+            l.push(c.u32()?);
+        }
+        ls.push(l);
+    }
+    Some(ls)
+}
+
+/// Keeps the best `n` of `scored`, best first.
+fn top(scored: &mut Vec<Scored>, n: usize) {
+    if scored.len() > n {
+        if n == 0 {
+            scored.clear();
+            return;
+        }
+        scored.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+        scored.truncate(n);
+    }
+    scored.sort_unstable_by(|a, b| b.cmp(a));
 }
 
 fn floor_boundary(s: &str, max: usize) -> usize {
@@ -657,4 +1119,230 @@ fn read_record<'a>(c: &mut Cursor<'a>) -> Option<&'a [u8]> {
     let payload = c.take(len)?;
     let sum = c.u64()?;
     (checksum(payload) == sum).then_some(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut s = seed;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+        };
+        let centres: Vec<Vec<f32>> = (0..20).map(|_| (0..dim).map(|_| next()).collect()).collect();
+        (0..n)
+            .map(|i| {
+                let mut v: Vec<f32> = centres[i % 20].iter().map(|x| x + 0.8 * next()).collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            })
+            .collect()
+    }
+
+    fn items(vs: &[Vec<f32>]) -> Vec<(String, u64, Vec<f32>)> {
+        vs.iter().enumerate().map(|(i, v)| (format!("k{i}"), i as u64, v.clone())).collect()
+    }
+
+    /// Exact top-k by f32 dot product over all vectors: the reference.
+    fn reference(data: &[Vec<f32>], q: &[f32], k: usize) -> Vec<String> {
+        let mut s: Vec<(f32, usize)> = data.iter().enumerate().map(|(i, v)| (crate::hnsw::dot(q, v), i)).collect();
+        s.sort_by(|a, b| b.0.total_cmp(&a.0));
+        s.into_iter().take(k).map(|(_, i)| format!("k{i}")).collect()
+    }
+
+    fn recall(idx: &VectorIndex, data: &[Vec<f32>], queries: &[Vec<f32>], exact: bool) -> f64 {
+        let mut hit = 0;
+        for q in queries {
+            let want = reference(data, q, 10);
+            let got = if exact { idx.search_exact(q, 10, &|_| true) } else { idx.search(q, 10, &|_| true) };
+            hit += got.iter().filter(|h| want.contains(&h.key)).count();
+        }
+        hit as f64 / (queries.len() * 10) as f64
+    }
+
+    #[test]
+    fn streaming_checksum_equals_the_whole_one() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for cut in [0, 1, 3, 8, 9, 500, 999, 1000] {
+            let mut f = Fnv::new();
+            f.update(&bytes[..cut]);
+            f.update(&bytes[cut..]);
+            assert_eq!(f.finish(), checksum(&bytes), "split at {cut}");
+        }
+    }
+
+    #[test]
+    fn quantized_search_with_rescoring_has_high_recall() {
+        let dim = 48;
+        let data = unit_vectors(3_000, dim, 5);
+        let queries = unit_vectors(40, dim, 77);
+        let dir = tempfile::tempdir().unwrap();
+        let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+        idx.upsert(&items(&data)).unwrap();
+        idx.exact_below = 0;
+        let graph = recall(&idx, &data, &queries, false);
+        let exact = recall(&idx, &data, &queries, true);
+        assert!(graph >= 0.95, "graph recall@10 {graph}");
+        assert!(exact >= 0.99, "quantized exact scan recall@10 {exact}");
+        // Similarities are the exact ones after re-scoring.
+        let hit = &idx.search(&data[42], 1, &|_| true)[0];
+        assert_eq!(hit.key, "k42");
+        assert!((hit.sim - crate::hnsw::dot(&data[42], &data[42])).abs() < 1e-6);
+        // Without re-scoring they are the quantized approximations.
+        idx.rescore = 0;
+        let approx = &idx.search_exact(&data[42], 1, &|_| true)[0];
+        assert!((approx.sim - hit.sim).abs() < 5e-3);
+    }
+
+    #[test]
+    fn snapshot_round_trip_keeps_exact_vectors_and_graph() {
+        let dim = 19; // odd: the kernels' tails and unaligned offsets
+        let data = unit_vectors(400, dim, 9);
+        let dir = tempfile::tempdir().unwrap();
+        let before;
+        {
+            let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+            idx.upsert(&items(&data[..300])).unwrap();
+            idx.checkpoint(true).unwrap();
+            let rest: Vec<(String, u64, Vec<f32>)> = items(&data).split_off(300);
+            idx.upsert(&rest).unwrap();
+            idx.delete(&["k5"]).unwrap();
+            // The exact vector is read back from the snapshot and the log.
+            assert_eq!(idx.get("k10").unwrap(), data[10]);
+            assert_eq!(idx.get("k350").unwrap(), data[350]);
+            idx.exact_below = 0;
+            before = idx.search(&data[7], 5, &|_| true);
+            idx.checkpoint(true).unwrap();
+            assert_eq!(idx.get("k350").unwrap(), data[350], "moved into the new snapshot");
+        }
+        let bytes = fs::read(dir.path().join(SNAPSHOT)).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), SNAPSHOT_VERSION);
+        let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+        assert_eq!(idx.len(), 399);
+        assert!(idx.get("k5").is_none());
+        for i in [0, 299, 300, 399] {
+            assert_eq!(idx.get(&format!("k{i}")).unwrap(), data[i]);
+        }
+        idx.exact_below = 0;
+        assert_eq!(idx.search(&data[7], 5, &|_| true), before);
+        let mem = idx.memory();
+        assert!(mem.vectors >= 400 * (dim + 4) && mem.vectors < 400 * dim * 4, "{mem:?}");
+        assert!(mem.links > 0 && mem.locations == idx.keys.len() * 8);
+    }
+
+    /// Writes `data` as a format-1 snapshot (vectors between the nodes),
+    /// as the previous version of this module did, plus a format-1 log.
+    fn write_v1(dir: &Path, dim: usize, data: &[Vec<f32>], logged: &[(String, u64, Vec<f32>)]) {
+        let mut g: Hnsw = Hnsw::new(dim, HnswParams::default());
+        for v in data {
+            g.insert(v);
+        }
+        let generation = 3u64;
+        let mut out = Vec::new();
+        out.extend_from_slice(SNAP_MAGIC);
+        out.extend_from_slice(&SNAPSHOT_V1.to_le_bytes());
+        out.extend_from_slice(&(dim as u32).to_le_bytes());
+        out.extend_from_slice(&generation.to_le_bytes());
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&128u32.to_le_bytes());
+        out.extend_from_slice(&g.rng_state().to_le_bytes());
+        out.extend_from_slice(&g.entry().unwrap().to_le_bytes());
+        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        for (i, v) in data.iter().enumerate() {
+            put_key(&mut out, &format!("k{i}"));
+            out.extend_from_slice(&(i as u64).to_le_bytes());
+            out.push(0);
+            for x in v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            let links = g.links(i as u32);
+            out.push(links.len() as u8);
+            for l in links {
+                out.extend_from_slice(&(l.len() as u16).to_le_bytes());
+                for &x in l {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+        }
+        let sum = checksum(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        fs::write(dir.join(SNAPSHOT), &out).unwrap();
+        let mut log = Vec::new();
+        log.extend_from_slice(LOG_MAGIC);
+        log.extend_from_slice(&1u32.to_le_bytes());
+        log.extend_from_slice(&(dim as u32).to_le_bytes());
+        log.extend_from_slice(&generation.to_le_bytes());
+        for (key, hash, v) in logged {
+            let mut payload = vec![REC_UPSERT];
+            put_key(&mut payload, key);
+            payload.extend_from_slice(&hash.to_le_bytes());
+            for x in v {
+                payload.extend_from_slice(&x.to_le_bytes());
+            }
+            push_record(&mut log, &payload);
+        }
+        fs::write(dir.join(LOG), &log).unwrap();
+    }
+
+    #[test]
+    fn format_1_is_read_and_upgraded_at_open() {
+        let dim = 24;
+        let data = unit_vectors(120, dim, 13);
+        let logged = vec![("extra".to_string(), 77u64, data[0].iter().map(|x| -x).collect::<Vec<f32>>())];
+        let dir = tempfile::tempdir().unwrap();
+        write_v1(dir.path(), dim, &data, &logged);
+        // A reader takes it as it is, changing nothing.
+        let reader = VectorIndex::open_read_only(dir.path(), dim).unwrap();
+        assert_eq!(reader.len(), 121);
+        assert_eq!(reader.get("k17").unwrap(), data[17]);
+        assert_eq!(reader.get("extra").unwrap(), logged[0].2);
+        let snap = fs::read(dir.path().join(SNAPSHOT)).unwrap();
+        assert_eq!(u32::from_le_bytes(snap[8..12].try_into().unwrap()), SNAPSHOT_V1);
+        drop(reader);
+        // The writer rewrites it in format 2 with every vector.
+        let idx = VectorIndex::open(dir.path(), dim).unwrap();
+        let snap = fs::read(dir.path().join(SNAPSHOT)).unwrap();
+        assert_eq!(u32::from_le_bytes(snap[8..12].try_into().unwrap()), SNAPSHOT_VERSION);
+        assert_eq!(idx.len(), 121);
+        assert_eq!(idx.hash_of("extra"), Some(77));
+        drop(idx);
+        let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+        assert_eq!(idx.len(), 121);
+        for i in [0, 17, 119] {
+            assert_eq!(idx.get(&format!("k{i}")).unwrap(), data[i]);
+            assert_eq!(idx.hash_of(&format!("k{i}")), Some(i as u64));
+        }
+        assert_eq!(idx.get("extra").unwrap(), logged[0].2);
+        idx.exact_below = 0;
+        assert_eq!(idx.search(&data[33], 1, &|_| true)[0].key, "k33");
+    }
+
+    #[test]
+    fn a_torn_format_2_snapshot_is_refused() {
+        let dim = 8;
+        let data = unit_vectors(50, dim, 21);
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+            idx.upsert(&items(&data)).unwrap();
+            idx.checkpoint(true).unwrap();
+        }
+        let path = dir.path().join(SNAPSHOT);
+        let bytes = fs::read(&path).unwrap();
+        // Flip a bit in the vector section: only the checksum can tell.
+        let mut flipped = bytes.clone();
+        let at = bytes.len() - 8 - 5;
+        flipped[at] ^= 1;
+        fs::write(&path, &flipped).unwrap();
+        assert_eq!(VectorIndex::open_read_only(dir.path(), dim).unwrap().len(), 0);
+        fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert_eq!(VectorIndex::open_read_only(dir.path(), dim).unwrap().len(), 0);
+        fs::write(&path, &bytes).unwrap();
+        assert_eq!(VectorIndex::open_read_only(dir.path(), dim).unwrap().len(), 50);
+    }
 }
