@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::bert::{Bert, BertConfig};
+use crate::bert::{Arithmetic, Bert, BertConfig};
 use crate::error::{Result, SearchError};
 
 /// Longest input in tokens (sentence-transformers' max_seq_length for this
@@ -44,8 +44,15 @@ impl std::fmt::Debug for Embedder {
 }
 
 impl Embedder {
-    /// Loads the model from `dir` (see the module docs for its files).
+    /// Loads the model from `dir` (see the module docs for its files), for
+    /// the arithmetic [`Arithmetic::detect`] picks.
     pub fn load(dir: &Path) -> Result<Embedder> {
+        Embedder::load_with(dir, Arithmetic::detect())
+    }
+
+    /// [`Embedder::load`] with a chosen arithmetic (an error if this CPU
+    /// cannot run it).
+    pub fn load_with(dir: &Path, arithmetic: Arithmetic) -> Result<Embedder> {
         let weights = dir.join("model.safetensors");
         let tok_path = dir.join("tokenizer.json");
         for (path, file) in [(&weights, "model.safetensors"), (&tok_path, "tokenizer.json")] {
@@ -70,13 +77,19 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(|e| model_err(format!("tokenizer truncation: {e}")))?;
-        let model = Bert::load(&weights, config).map_err(|e| model_err(e.0))?;
+        let model = Bert::load_with(&weights, config, arithmetic).map_err(|e| model_err(e.0))?;
         Ok(Embedder { model, tokenizer, dir: dir.to_path_buf() })
     }
 
     /// Number of dimensions of every vector (384 for MiniLM-L6).
     pub fn dim(&self) -> usize {
         self.model.hidden_size()
+    }
+
+    /// The name of the encoder's arithmetic (see [`Arithmetic`]), part of
+    /// the model fingerprint: vectors of different arithmetics never mix.
+    pub fn arithmetic(&self) -> &'static str {
+        self.model.arithmetic()
     }
 
     /// The directory the model was loaded from.

@@ -25,6 +25,7 @@ pub mod keyword;
 pub mod query;
 pub mod vectors;
 
+pub use bert::Arithmetic;
 pub use embed::Embedder;
 pub use engine::{Highlights, Hit, IndexStats, SearchEngine, SearchMode, SearchOptions, SearchResults};
 pub use error::{Result, SearchError};
