@@ -8,7 +8,8 @@
 //! writes it. Prints one JSON line: texts, seconds, texts_per_s, threads.
 //! `--out FILE` also writes the vectors of the last run, little-endian f32,
 //! one row of the model's dimension per text in input order (for offline
-//! experiments such as the recommender's prototypes).
+//! experiments such as the recommender's prototypes). The arithmetic is
+//! the one the engine picks (`PAPERBOY_EMBED_ARITHMETIC=f32` forces f32).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -64,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         serde_json::json!({
-            "engine": "paperboy (bert.rs + gemm)",
+            "engine": format!("paperboy (bert.rs, {})", embedder.arithmetic()),
             "texts": texts.len(),
             "seconds": best,
             "texts_per_s": texts.len() as f64 / best,

@@ -10,7 +10,7 @@
 //! Every loaded model has an identity, [`ModelIdentity`]: a name (the model
 //! directory's) and a fingerprint of everything that decides its vectors
 //! (the weights' and tokenizer's bytes, the config, truncation, pooling and
-//! [`crate::bert::ARITHMETIC`]), computed once at load. Vectors computed by
+//! [`Embedder::arithmetic`]), computed once at load. Vectors computed by
 //! two processes are interchangeable exactly when their fingerprints match:
 //! the store keeps vectors per identity.
 
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::bert::{Bert, BertConfig};
+use crate::bert::{Arithmetic, Bert, BertConfig};
 use crate::error::{Result, SearchError};
 
 /// Longest input in tokens (sentence-transformers' max_seq_length for this
@@ -92,7 +92,13 @@ impl Fnv {
 }
 
 /// The fingerprint of the model in `dir` (module docs).
-fn fingerprint(weights: &Path, tokenizer: &Path, config: Option<&Path>, max_tokens: usize) -> Result<String> {
+fn fingerprint(
+    weights: &Path,
+    tokenizer: &Path,
+    config: Option<&Path>,
+    max_tokens: usize,
+    arithmetic: &str,
+) -> Result<String> {
     let config_hash = match config {
         Some(path) => format!("{:016x}", Fnv::file(path)?),
         None => "built-in-minilm-l6".to_string(),
@@ -101,7 +107,7 @@ fn fingerprint(weights: &Path, tokenizer: &Path, config: Option<&Path>, max_toke
         "weights={:016x};tokenizer={:016x};config={config_hash};max_tokens={max_tokens};pooling={POOLING};arithmetic={}",
         Fnv::file(weights)?,
         Fnv::file(tokenizer)?,
-        crate::bert::ARITHMETIC
+        arithmetic
     );
     let mut h = Fnv::new();
     h.write(described.as_bytes());
@@ -115,8 +121,15 @@ impl std::fmt::Debug for Embedder {
 }
 
 impl Embedder {
-    /// Loads the model from `dir` (see the module docs for its files).
+    /// Loads the model from `dir` (see the module docs for its files), for
+    /// the arithmetic [`Arithmetic::detect`] picks.
     pub fn load(dir: &Path) -> Result<Embedder> {
+        Embedder::load_with(dir, Arithmetic::detect())
+    }
+
+    /// [`Embedder::load`] with a chosen arithmetic (an error if this CPU
+    /// cannot run it).
+    pub fn load_with(dir: &Path, arithmetic: Arithmetic) -> Result<Embedder> {
         let weights = dir.join("model.safetensors");
         let tok_path = dir.join("tokenizer.json");
         for (path, file) in [(&weights, "model.safetensors"), (&tok_path, "tokenizer.json")] {
@@ -139,9 +152,14 @@ impl Embedder {
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
             .map_err(|e| model_err(format!("tokenizer truncation: {e}")))?;
-        let fingerprint =
-            fingerprint(&weights, &tok_path, config_path.is_file().then_some(config_path.as_path()), max_tokens)?;
-        let model = Bert::load(&weights, config).map_err(|e| model_err(e.0))?;
+        let model = Bert::load_with(&weights, config, arithmetic).map_err(|e| model_err(e.0))?;
+        let fingerprint = fingerprint(
+            &weights,
+            &tok_path,
+            config_path.is_file().then_some(config_path.as_path()),
+            max_tokens,
+            model.arithmetic(),
+        )?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -154,6 +172,12 @@ impl Embedder {
     /// Number of dimensions of every vector (384 for MiniLM-L6).
     pub fn dim(&self) -> usize {
         self.model.hidden_size()
+    }
+
+    /// The name of the encoder's arithmetic (see [`Arithmetic`]), part of
+    /// the model fingerprint: vectors of different arithmetics never mix.
+    pub fn arithmetic(&self) -> &'static str {
+        self.model.arithmetic()
     }
 
     /// The directory the model was loaded from.

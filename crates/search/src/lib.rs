@@ -27,6 +27,7 @@ pub mod quant;
 pub mod query;
 pub mod vectors;
 
+pub use bert::Arithmetic;
 pub use embed::{Embedder, ModelIdentity};
 pub use engine::{Highlights, Hit, IndexStats, SearchEngine, SearchMode, SearchOptions, SearchResults, VectorFeedMark};
 pub use error::{Result, SearchError};

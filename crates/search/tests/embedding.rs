@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use common::{catalog, model_dir};
 use paperboy_core::PaperId;
+use paperboy_search::bert::Arithmetic;
 use paperboy_search::{Embedder, SearchEngine, SearchError, SearchMode, SearchOptions};
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -27,25 +28,33 @@ fn missing_model_error_says_what_to_do() {
     assert!(msg.contains("model.safetensors") && msg.contains("scripts/fetch-model.sh"), "{msg}");
 }
 
-#[test]
-fn matches_sentence_transformers_reference() {
-    let Some(dir) = model_dir("matches_sentence_transformers_reference") else {
-        return;
-    };
-    let emb = Embedder::load(&dir).unwrap();
-    assert_eq!(emb.dim(), 384);
+/// The reference texts and sentence-transformers' vectors for them.
+fn reference_items() -> Vec<(String, Vec<f32>)> {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/search/minilm-reference.json");
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let items = doc["items"].as_array().unwrap();
     assert!(items.len() >= 20);
-    let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
     assert!(items.iter().any(|i| i["tokens_untruncated"].as_u64().unwrap() > 256), "a long text is covered");
+    items
+        .iter()
+        .map(|i| {
+            let v = i["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+            (i["text"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+/// Every text's vector is within `min_cosine` of sentence-transformers',
+/// unit length, and the same alone as packed in a batch.
+fn check_against_reference(emb: &Embedder, min_cosine: f32) {
+    assert_eq!(emb.dim(), 384);
+    let items = reference_items();
+    let texts: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
     let got = emb.embed(&texts).unwrap();
-    for (item, v) in items.iter().zip(&got) {
-        let want: Vec<f32> = item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-        let c = cosine(v, &want);
-        assert!(c >= 0.999, "cosine {c} for {:?}", item["text"]);
+    for ((text, want), v) in items.iter().zip(&got) {
+        let c = cosine(v, want);
+        assert!(c >= min_cosine, "cosine {c} for {text:?} ({})", emb.arithmetic());
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4);
     }
@@ -54,8 +63,35 @@ fn matches_sentence_transformers_reference() {
     for (text, batched) in texts.iter().zip(&got) {
         let single = emb.embed(&[text]).unwrap();
         let c = cosine(&single[0], batched);
-        assert!(c > 0.99999, "alone vs batched cosine {c} for {text:?}");
+        assert!(c > 0.99999, "alone vs batched cosine {c} for {text:?} ({})", emb.arithmetic());
     }
+}
+
+#[test]
+fn matches_sentence_transformers_reference() {
+    let Some(dir) = model_dir("matches_sentence_transformers_reference") else {
+        return;
+    };
+    let emb = Embedder::load_with(&dir, Arithmetic::F32).unwrap();
+    assert_eq!(emb.arithmetic(), "f32-packed-1");
+    check_against_reference(&emb, 0.999);
+}
+
+/// The int8 path (AVX-512 VNNI) trades a little exactness for speed: every
+/// vector stays within cosine 0.99 of sentence-transformers'.
+#[test]
+fn int8_path_stays_close_to_sentence_transformers_reference() {
+    let Some(dir) = model_dir("int8_path_stays_close_to_sentence_transformers_reference") else {
+        return;
+    };
+    if !Arithmetic::Int8Vnni.is_available() {
+        eprintln!("SKIPPED: this CPU has no AVX-512 VNNI, the int8 path is never chosen");
+        assert_eq!(Embedder::load(&dir).unwrap().arithmetic(), "f32-packed-1");
+        return;
+    }
+    let emb = Embedder::load_with(&dir, Arithmetic::Int8Vnni).unwrap();
+    assert_eq!(emb.arithmetic(), "int8-vnni-1");
+    check_against_reference(&emb, 0.99);
 }
 
 #[test]
