@@ -10,9 +10,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use paperboy_search::engine::KEYWORD_LOOKUP_DEPTH;
 use paperboy_search::engine::SearchMode;
 use paperboy_search::eval::{self, EvalOptions};
-use paperboy_search::engine::KEYWORD_LOOKUP_DEPTH;
 use paperboy_search::fusion::{self, Fusion, fuse};
 use paperboy_search::keyword::{DEFAULT_TITLE_BOOST, KeywordSettings, Prf};
 use paperboy_search::{Embedder, eval_beir_with};
@@ -39,7 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "--sweep" => sweep = true,
             "--hybrid-prf" => {
-                let v: Vec<String> = args.next().ok_or("--hybrid-prf needs DOCS,TERMS,WEIGHT")?.split(',').map(String::from).collect();
+                let v: Vec<String> =
+                    args.next().ok_or("--hybrid-prf needs DOCS,TERMS,WEIGHT")?.split(',').map(String::from).collect();
                 hybrid_prf = Some((v[0].parse::<usize>()?, v[1].parse::<usize>()?, v[2].parse::<f32>()?));
             }
             "--token-share" => token_share = Some(PathBuf::from(args.next().ok_or("--token-share needs a file")?)),
@@ -80,7 +81,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let (path, true) = eval::corpus_path(&dir)?
         && !path.is_file()
     {
-        println!("SKIPPED: {} not found (this set reads its corpus from ../shared beside the repository)", path.display());
+        println!(
+            "SKIPPED: {} not found (this set reads its corpus from ../shared beside the repository)",
+            path.display()
+        );
         return Ok(());
     }
     let embedder = match Embedder::load(&model) {
@@ -157,47 +161,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("keyword {c:?}: nDCG@10 {:.4}", nd / qids.len().max(1) as f64);
         }
         let hybrid_configs: Vec<KeywordSettings> = match hybrid_prf {
-            Some((d, t, w)) => vec![KeywordSettings::default(), KeywordSettings { prf: prf(d, t, w), ..KeywordSettings::default() }],
+            Some((d, t, w)) => {
+                vec![KeywordSettings::default(), KeywordSettings { prf: prf(d, t, w), ..KeywordSettings::default() }]
+            }
             None => vec![KeywordSettings::default()],
         };
         for c in hybrid_configs {
-        engine.set_keyword_config(c);
-        println!("hybrid with keyword {c:?}");
-        let t = std::time::Instant::now();
-        let mut lists = Vec::new();
-        for q in &qids {
-            let text: String =
-                data.queries[*q].chars().map(|c| if c == '"' || c == ':' || c == '-' { ' ' } else { c }).collect();
-            lists.push(engine.candidate_scores(&text, KEYWORD_LOOKUP_DEPTH, 300)?);
-        }
-        eprintln!("candidate lists in {:.1} s", t.elapsed().as_secs_f64());
-        let mut fusions: Vec<Fusion> = [10.0, 60.0].iter().map(|&k| Fusion::Rrf { k }).collect();
-        fusions.extend([0.2f32, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5].iter().map(|&w| Fusion::Blend { keyword_weight: w }));
-        fusions.extend([0.4f32, 0.5, 0.6, 0.7].iter().map(|&w| Fusion::MinMax { keyword_weight: w }));
-        fusions.extend([0.3f32, 0.4, 0.5, 0.6].iter().map(|&w| Fusion::ZScore { keyword_weight: w }));
-        for strength in [0.5f32, 1.0, 2.0] {
-            fusions.extend(
-                [0.3f32, 0.35, 0.4, 0.5].iter().map(|&w| Fusion::Adaptive { keyword_weight: w, strength }),
-            );
-        }
-        for depth in [100usize, 200, 300] {
-            for completed in [false, true] {
-                for f in &fusions {
-                    let mut nd = 0.0;
-                    for (q, (kw_deep, sem_all, cos)) in qids.iter().zip(&lists) {
-                        let mut kw: Vec<(String, f32)> = kw_deep.iter().take(depth).cloned().collect();
-                        let mut sem: Vec<(String, f32)> = sem_all.iter().take(depth).cloned().collect();
-                        if completed {
-                            fusion::complete(&mut kw, &mut sem, kw_deep, |k| cos.get(k).copied());
+            engine.set_keyword_config(c);
+            println!("hybrid with keyword {c:?}");
+            let t = std::time::Instant::now();
+            let mut lists = Vec::new();
+            for q in &qids {
+                let text: String =
+                    data.queries[*q].chars().map(|c| if c == '"' || c == ':' || c == '-' { ' ' } else { c }).collect();
+                lists.push(engine.candidate_scores(&text, KEYWORD_LOOKUP_DEPTH, 300)?);
+            }
+            eprintln!("candidate lists in {:.1} s", t.elapsed().as_secs_f64());
+            let mut fusions: Vec<Fusion> = [10.0, 60.0].iter().map(|&k| Fusion::Rrf { k }).collect();
+            fusions
+                .extend([0.2f32, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5].iter().map(|&w| Fusion::Blend { keyword_weight: w }));
+            fusions.extend([0.4f32, 0.5, 0.6, 0.7].iter().map(|&w| Fusion::MinMax { keyword_weight: w }));
+            fusions.extend([0.3f32, 0.4, 0.5, 0.6].iter().map(|&w| Fusion::ZScore { keyword_weight: w }));
+            for strength in [0.5f32, 1.0, 2.0] {
+                fusions
+                    .extend([0.3f32, 0.35, 0.4, 0.5].iter().map(|&w| Fusion::Adaptive { keyword_weight: w, strength }));
+            }
+            for depth in [100usize, 200, 300] {
+                for completed in [false, true] {
+                    for f in &fusions {
+                        let mut nd = 0.0;
+                        for (q, (kw_deep, sem_all, cos)) in qids.iter().zip(&lists) {
+                            let mut kw: Vec<(String, f32)> = kw_deep.iter().take(depth).cloned().collect();
+                            let mut sem: Vec<(String, f32)> = sem_all.iter().take(depth).cloned().collect();
+                            if completed {
+                                fusion::complete(&mut kw, &mut sem, kw_deep, |k| cos.get(k).copied());
+                            }
+                            let ranking: Vec<String> =
+                                fuse(&kw, &sem, *f).into_iter().filter_map(|(k, _)| back.get(&k).cloned()).collect();
+                            nd += eval::ndcg_at(&ranking, &data.qrels[*q], 10);
                         }
-                        let ranking: Vec<String> =
-                            fuse(&kw, &sem, *f).into_iter().filter_map(|(k, _)| back.get(&k).cloned()).collect();
-                        nd += eval::ndcg_at(&ranking, &data.qrels[*q], 10);
+                        println!("depth {depth} completed {completed} {f:?}: nDCG@10 {:.4}", nd / qids.len() as f64);
                     }
-                    println!("depth {depth} completed {completed} {f:?}: nDCG@10 {:.4}", nd / qids.len() as f64);
                 }
             }
-        }
         }
     }
     Ok(())

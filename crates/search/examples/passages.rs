@@ -143,9 +143,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (vi, name) in variants.iter().enumerate() {
             let scores: Vec<f32> = match *name {
                 "first" => first.clone(),
-                "max" => (0..first.len())
-                    .map(|i| passages_of[i].iter().map(|&p| pcos[p]).fold(first[i], f32::max))
-                    .collect(),
+                "max" => {
+                    (0..first.len()).map(|i| passages_of[i].iter().map(|&p| pcos[p]).fold(first[i], f32::max)).collect()
+                }
                 "softmax" => (0..first.len())
                     .map(|i| {
                         // Soft maximum with temperature 0.05 over the passages.

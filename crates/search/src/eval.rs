@@ -283,21 +283,17 @@ fn drop_vectors_of_other_model(index_dir: &Path, embedder: Option<&Embedder>) ->
         return Ok(());
     };
     let weights = std::fs::metadata(emb.dir().join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
-    let key = format!(
-        "{} {} {} {}\n",
-        emb.dir().display(),
-        weights,
-        crate::bert::ARITHMETIC,
-        crate::embed::MAX_TOKENS
-    );
+    let key = format!("{} {} {} {}\n", emb.dir().display(), weights, crate::bert::ARITHMETIC, crate::embed::MAX_TOKENS);
     let path = index_dir.join("model.key");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(key.as_str()) {
         let vectors = index_dir.join("vectors");
         if vectors.exists() {
             tracing::info!(dir = %vectors.display(), "cached vectors are from another model; recomputing them");
-            std::fs::remove_dir_all(&vectors).map_err(|e| SearchError::io(format!("removing {}", vectors.display()), e))?;
+            std::fs::remove_dir_all(&vectors)
+                .map_err(|e| SearchError::io(format!("removing {}", vectors.display()), e))?;
         }
-        std::fs::create_dir_all(index_dir).map_err(|e| SearchError::io(format!("creating {}", index_dir.display()), e))?;
+        std::fs::create_dir_all(index_dir)
+            .map_err(|e| SearchError::io(format!("creating {}", index_dir.display()), e))?;
         std::fs::write(&path, key).map_err(|e| SearchError::io(format!("writing {}", path.display()), e))?;
     }
     Ok(())

@@ -178,7 +178,9 @@ pub fn fuse(keyword: &[(String, f32)], semantic: &[(String, f32)], how: Fusion) 
             }
         }
         Fusion::Blend { keyword_weight } => blend(&mut acc, keyword, semantic, keyword_weight, Norm::Max, Norm::Raw),
-        Fusion::MinMax { keyword_weight } => blend(&mut acc, keyword, semantic, keyword_weight, Norm::MinMax, Norm::MinMax),
+        Fusion::MinMax { keyword_weight } => {
+            blend(&mut acc, keyword, semantic, keyword_weight, Norm::MinMax, Norm::MinMax)
+        }
         Fusion::ZScore { keyword_weight } => {
             // A paper missing from one side counts as that side's worst
             // score rather than as the mean (0).

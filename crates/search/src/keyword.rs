@@ -574,7 +574,13 @@ impl KeywordIndex {
 
     /// The query with pseudo-relevance feedback terms added (see [`Prf`]);
     /// the query unchanged when it has no plain words or no hits.
-    fn expanded(&self, searcher: &Searcher, q: &ParsedQuery, query: Box<dyn Query>, prf: Prf) -> Result<Box<dyn Query>> {
+    fn expanded(
+        &self,
+        searcher: &Searcher,
+        q: &ParsedQuery,
+        query: Box<dyn Query>,
+        prf: Prf,
+    ) -> Result<Box<dyn Query>> {
         let words: HashSet<String> = q
             .clauses
             .iter()
