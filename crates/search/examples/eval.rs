@@ -52,7 +52,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = token_share {
         // How many arXiv records' embedding text (title. abstract) exceeds
         // the model's token limit: the share a second passage would embed.
-        let tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        // tokenizer.json carries its own truncation (128); count every token.
+        tok.with_truncation(None).map_err(|e| e.to_string())?;
         let (mut n, mut over, mut tokens, mut beyond) = (0usize, 0usize, 0usize, 0usize);
         for line in std::fs::read_to_string(&path)?.lines().filter(|l| !l.trim().is_empty()) {
             let v: serde_json::Value = serde_json::from_str(line)?;

@@ -257,9 +257,10 @@ pub fn build_index(
         })
         .collect();
     let stats = engine.stats()?;
+    // Reopened below: the writer lock is this process's only while one engine holds it.
+    drop(engine);
     if stats.docs != papers.len() as u64 {
         // Keyword first, vectors through the pending job (as in production).
-        drop(engine);
         let plain = SearchEngine::open(index_dir, None)?;
         for chunk in papers.chunks(2_000) {
             plain.index_papers(chunk)?;
