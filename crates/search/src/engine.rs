@@ -44,7 +44,7 @@ use paperboy_core::{Paper, PaperId};
 
 use crate::embed::Embedder;
 use crate::error::{Result, SearchError};
-use crate::fusion::{Fusion, fuse};
+use crate::fusion::{self, Fusion, fuse};
 use crate::highlight;
 use crate::keyword::{ExtraFilters, KeywordIndex, KeywordSettings, TEXT_ANALYZER, embedding_text};
 use crate::query::{self, Field, ParsedQuery};
@@ -63,7 +63,10 @@ pub const MAX_LIMIT: usize = 200;
 /// Deepest result served (offset + limit).
 pub const MAX_DEPTH: usize = 1_000;
 /// Candidates taken from each side before fusion.
-const FUSION_DEPTH: usize = 100;
+pub const FUSION_DEPTH: usize = 100;
+/// Keyword hits read to give semantic candidates their BM25 score
+/// ([`fusion::complete`]); below that a paper counts as no keyword match.
+pub const KEYWORD_LOOKUP_DEPTH: usize = 1_000;
 /// Characters of abstract in a highlight snippet.
 const SNIPPET_CHARS: usize = 300;
 
@@ -636,14 +639,7 @@ impl SearchEngine {
                 (sem, n)
             }
             SearchMode::Hybrid => {
-                // The keyword search runs while the query is being embedded.
-                let (kw, sem) = rayon::join(
-                    || self.keyword.search(parsed, &extra, candidates),
-                    || self.semantic(parsed, &extra, &sem_text, candidates),
-                );
-                let (kw, count) = kw?;
-                let sem = sem?;
-                let kw: Vec<(String, f32)> = kw.into_iter().map(|h| (h.key, h.score)).collect();
+                let (kw, sem, count) = self.hybrid_candidates(parsed, &extra, &sem_text, candidates)?;
                 let fusion = *self.fusion.read().unwrap_or_else(lock_err);
                 let fused = fuse(&kw, &sem, fusion);
                 let n = fused.len().max(count);
@@ -659,16 +655,60 @@ impl SearchEngine {
         Ok(SearchResults { hits, total_estimate: total, mode_used: mode, direct_id: None, semantic_available })
     }
 
+    /// The two candidate lists of a hybrid query, completed (see
+    /// [`fusion::complete`]): the top `n` of each side, each candidate with
+    /// both its BM25 score (from the top [`KEYWORD_LOOKUP_DEPTH`]) and its
+    /// cosine when known. Also returns the keyword match count.
+    fn hybrid_candidates(
+        &self,
+        parsed: &ParsedQuery,
+        extra: &ExtraFilters,
+        sem_text: &str,
+        n: usize,
+    ) -> Result<(Ranked, Ranked, usize)> {
+        // The keyword search runs while the query is being embedded.
+        let (kw, sem) = rayon::join(
+            || self.keyword.search(parsed, extra, n.max(KEYWORD_LOOKUP_DEPTH)),
+            || self.semantic_with_vector(parsed, extra, sem_text, n),
+        );
+        let (kw, count) = kw?;
+        let (mut sem, qv) = sem?;
+        let deeper: Ranked = kw.into_iter().map(|h| (h.key, h.score)).collect();
+        let mut top: Ranked = deeper.iter().take(n).cloned().collect();
+        if !qv.is_empty() {
+            let vi = self.vectors.read().unwrap_or_else(lock_err);
+            fusion::complete(&mut top, &mut sem, &deeper, |key| vi.get(key).map(|v| dot(v, &qv)));
+        }
+        Ok((top, sem, count))
+    }
+
     /// Semantic candidates: the query text's embedding against the vectors,
     /// restricted to papers passing the query's filters.
     fn semantic(&self, parsed: &ParsedQuery, extra: &ExtraFilters, text: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        self.semantic_with_vector(parsed, extra, text, k).map(|(hits, _)| hits)
+    }
+
+    /// [`semantic`](Self::semantic), also returning the query vector (empty
+    /// without a model).
+    fn semantic_with_vector(
+        &self,
+        parsed: &ParsedQuery,
+        extra: &ExtraFilters,
+        text: &str,
+        k: usize,
+    ) -> Result<(Ranked, Vec<f32>)> {
         let Some(emb) = &self.embedder else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         };
         let qv = emb.embed(&[text])?.pop().unwrap_or_default();
+        let hits = self.semantic_by_vector(parsed, extra, &qv, k)?;
+        Ok((hits, qv))
+    }
+
+    fn semantic_by_vector(&self, parsed: &ParsedQuery, extra: &ExtraFilters, qv: &[f32], k: usize) -> Result<Ranked> {
         let vi = self.vectors.read().unwrap_or_else(lock_err);
         let Some(filter) = self.keyword.filter_query(parsed, extra, true) else {
-            return Ok(vi.search(&qv, k, &|_: &str| true).into_iter().map(|h| (h.key, h.sim)).collect());
+            return Ok(vi.search(qv, k, &|_: &str| true).into_iter().map(|h| (h.key, h.sim)).collect());
         };
         let searcher = self.keyword.searcher();
         let docs = self.keyword.matching_docs(&searcher, filter.as_ref())?;
@@ -676,13 +716,13 @@ impl SearchEngine {
             // A narrow filter (an author, a day): score exactly the few
             // papers it lets through.
             let keys = self.keyword.keys_of(&searcher, &docs);
-            vi.search_among(&qv, k, keys.iter().map(String::as_str))
+            vi.search_among(qv, k, keys.iter().map(String::as_str))
         } else {
             // A broad filter (a category, a year, a negated word): walk the
             // graph and check each candidate, instead of reading the keys of
             // tens of thousands of matching documents.
             let allow = |key: &str| self.keyword.doc_of(&searcher, key).is_some_and(|a| docs.contains(&a));
-            vi.search(&qv, k, &allow)
+            vi.search(qv, k, &allow)
         };
         Ok(hits.into_iter().map(|h| (h.key, h.sim)).collect())
     }
@@ -751,6 +791,35 @@ impl SearchEngine {
         self.keyword.stage(papers)
     }
 
+    /// For tuning: a query's keyword list (top `kw_depth`), semantic list
+    /// (top `sem_depth`), and the cosine of every keyword candidate that has
+    /// a vector, so that fusion settings can be tried without searching again.
+    #[doc(hidden)]
+    pub fn candidate_scores(
+        &self,
+        q: &str,
+        kw_depth: usize,
+        sem_depth: usize,
+    ) -> Result<(Ranked, Ranked, std::collections::HashMap<String, f32>)> {
+        let parsed = query::parse(q);
+        let extra = ExtraFilters::default();
+        let (kw, _) = self.keyword.search(&parsed, &extra, kw_depth)?;
+        let kw: Ranked = kw.into_iter().map(|h| (h.key, h.score)).collect();
+        let text = parsed.semantic_text();
+        let (sem, qv) = if self.semantic_available() && !text.trim().is_empty() {
+            self.semantic_with_vector(&parsed, &extra, &text, sem_depth)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let vi = self.vectors.read().unwrap_or_else(lock_err);
+        let cos = if qv.is_empty() {
+            Default::default()
+        } else {
+            kw.iter().filter_map(|(k, _)| vi.get(k).map(|v| (k.clone(), dot(v, &qv)))).collect()
+        };
+        Ok((kw, sem, cos))
+    }
+
     /// Raw keyword and semantic candidate lists for one query (tuning).
     #[doc(hidden)]
     pub fn candidates(&self, q: &str, k: usize) -> Result<(Ranked, Ranked)> {
@@ -766,4 +835,9 @@ impl SearchEngine {
         };
         Ok((kw, sem))
     }
+}
+
+/// Dot product (the cosine of two unit vectors).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

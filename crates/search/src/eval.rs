@@ -153,16 +153,46 @@ fn str_field(v: &serde_json::Value, name: &str) -> String {
     }
 }
 
+/// In a data set directory without `corpus.jsonl`, this file names (relative
+/// to the directory, first line) an arXiv JSONL file (`id`, `title`,
+/// `abstract`) whose records are the corpus, ids being arXiv ids. The
+/// short-query set in `bench/search/short/` uses it to judge papers from
+/// `../shared` without copying them.
+pub const CORPUS_SOURCE: &str = "corpus-source.txt";
+
+/// Where a data set's corpus comes from: `corpus.jsonl`, or the arXiv JSONL
+/// file named by [`CORPUS_SOURCE`].
+pub fn corpus_path(dir: &Path) -> Result<(PathBuf, bool)> {
+    let beir = dir.join("corpus.jsonl");
+    let source = dir.join(CORPUS_SOURCE);
+    if beir.is_file() || !source.is_file() {
+        return Ok((beir, false));
+    }
+    let text = std::fs::read_to_string(&source).map_err(|e| data_err(&source, format!("cannot read: {e}")))?;
+    let rel = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
+    if rel.is_empty() {
+        return Err(data_err(&source, "names no corpus file"));
+    }
+    Ok((dir.join(rel), true))
+}
+
 /// Reads a BEIR dataset directory.
 pub fn load_beir(dir: &Path, split: &str) -> Result<BeirData> {
     let mut data = BeirData::default();
-    let corpus = dir.join("corpus.jsonl");
+    let (corpus, arxiv) = corpus_path(dir)?;
+    if arxiv && !corpus.is_file() {
+        return Err(data_err(
+            &corpus,
+            "the corpus is not there (it is read from ../shared beside the repository; skip this set without it)",
+        ));
+    }
+    let (id_field, text_field) = if arxiv { ("id", "abstract") } else { ("_id", "text") };
     read_jsonl(&corpus, |v| {
-        let id = str_field(&v, "_id");
+        let id = str_field(&v, id_field);
         if id.is_empty() {
-            return Err(data_err(&corpus, "a document without _id"));
+            return Err(data_err(&corpus, format!("a document without {id_field}")));
         }
-        data.corpus.push((id, str_field(&v, "title"), str_field(&v, "text")));
+        data.corpus.push((id, str_field(&v, "title"), str_field(&v, text_field)));
         Ok(())
     })?;
     let queries = dir.join("queries.jsonl");
@@ -210,6 +240,7 @@ pub fn build_index(
     index_dir: &Path,
     embedder: Option<Arc<Embedder>>,
 ) -> Result<(SearchEngine, HashMap<String, String>)> {
+    drop_vectors_of_other_model(index_dir, embedder.as_deref())?;
     let engine = SearchEngine::open(index_dir, embedder.clone())?;
     let mut back = HashMap::with_capacity(data.corpus.len());
     let day = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
@@ -226,9 +257,10 @@ pub fn build_index(
         })
         .collect();
     let stats = engine.stats()?;
+    // Reopened below: the writer lock is this process's only while one engine holds it.
+    drop(engine);
     if stats.docs != papers.len() as u64 {
         // Keyword first, vectors through the pending job (as in production).
-        drop(engine);
         let plain = SearchEngine::open(index_dir, None)?;
         for chunk in papers.chunks(2_000) {
             plain.index_papers(chunk)?;
@@ -240,6 +272,32 @@ pub fn build_index(
         tracing::info!(done, total, "embedding corpus");
     })?;
     Ok((engine, back))
+}
+
+/// A kept index directory is a vector cache: vectors are reused when their
+/// text hash matches (see the engine). This also keys them by the model:
+/// `model.key` beside the index names the model directory, the size of its
+/// weights, the encoder's arithmetic and the token limit; when it differs,
+/// the vectors are deleted and recomputed.
+fn drop_vectors_of_other_model(index_dir: &Path, embedder: Option<&Embedder>) -> Result<()> {
+    let Some(emb) = embedder else {
+        return Ok(());
+    };
+    let weights = std::fs::metadata(emb.dir().join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
+    let key = format!("{} {} {} {}\n", emb.dir().display(), weights, crate::bert::ARITHMETIC, crate::embed::MAX_TOKENS);
+    let path = index_dir.join("model.key");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(key.as_str()) {
+        let vectors = index_dir.join("vectors");
+        if vectors.exists() {
+            tracing::info!(dir = %vectors.display(), "cached vectors are from another model; recomputing them");
+            std::fs::remove_dir_all(&vectors)
+                .map_err(|e| SearchError::io(format!("removing {}", vectors.display()), e))?;
+        }
+        std::fs::create_dir_all(index_dir)
+            .map_err(|e| SearchError::io(format!("creating {}", index_dir.display()), e))?;
+        std::fs::write(&path, key).map_err(|e| SearchError::io(format!("writing {}", path.display()), e))?;
+    }
+    Ok(())
 }
 
 /// Runs the evaluation.

@@ -149,12 +149,70 @@ pub struct StoredText {
 #[derive(Debug, Clone, Copy)]
 pub struct KeywordSettings {
     pub title_boost: f32,
+    /// Pseudo-relevance feedback (query expansion from the top hits); `None`
+    /// searches the query as given.
+    pub prf: Option<Prf>,
 }
 
 impl Default for KeywordSettings {
     fn default() -> Self {
-        KeywordSettings { title_boost: DEFAULT_TITLE_BOOST }
+        KeywordSettings { title_boost: DEFAULT_TITLE_BOOST, prf: None }
     }
+}
+
+/// RM3-style pseudo-relevance feedback: the query is searched, the `docs`
+/// best hits are read, and the `terms` terms that best characterise them
+/// ([`expansion_terms`]) are added to the query as optional clauses, the
+/// best one with weight `weight` (relative to an original term's 1) and the
+/// others in proportion. The set of matching papers does not change, only
+/// their order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prf {
+    pub docs: usize,
+    pub terms: usize,
+    pub weight: f32,
+}
+
+/// The expansion terms of pseudo-relevance feedback, best first, with
+/// weights in (0, 1] (the best is 1). `docs` holds each feedback document's
+/// analysed tokens and its retrieval score; `idf` gives a term's inverse
+/// document frequency. A term's weight is `Σ_d (tf(t, d) / |d|) · (s_d /
+/// s_max) · idf(t)`: frequent in the top documents (the more so the better
+/// they matched) and rare in the collection. Terms of the query itself,
+/// tokens of fewer than three characters and pure numbers are skipped.
+pub fn expansion_terms(
+    docs: &[(Vec<String>, f32)],
+    query_terms: &HashSet<String>,
+    idf: impl Fn(&str) -> f32,
+    terms: usize,
+) -> Vec<(String, f32)> {
+    let best = docs.iter().map(|(_, s)| *s).fold(0.0f32, f32::max);
+    if best <= 0.0 || terms == 0 {
+        return Vec::new();
+    }
+    let mut weight: std::collections::HashMap<&str, f32> = std::collections::HashMap::new();
+    for (tokens, score) in docs {
+        if tokens.is_empty() {
+            continue;
+        }
+        let share = score / best / tokens.len() as f32;
+        for t in tokens {
+            if t.len() < 3 || t.chars().all(|c| c.is_ascii_digit()) || query_terms.contains(t) {
+                continue;
+            }
+            *weight.entry(t.as_str()).or_default() += share;
+        }
+    }
+    let mut out: Vec<(String, f32)> =
+        weight.into_iter().map(|(t, w)| (t.to_string(), w * idf(t))).filter(|(_, w)| *w > 0.0).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.truncate(terms);
+    if let Some(top) = out.first().map(|(_, w)| *w) {
+        for (_, w) in &mut out {
+            *w /= top;
+        }
+    }
+    out
 }
 
 /// The tantivy index with its writer (opened lazily) and reader.
@@ -481,7 +539,10 @@ impl KeywordIndex {
     pub fn search(&self, q: &ParsedQuery, extra: &ExtraFilters, limit: usize) -> Result<(Vec<KeywordHit>, usize)> {
         let searcher = self.searcher();
         let limit = limit.max(1);
-        if let Some(query) = self.ranking_query(q, extra) {
+        if let Some(mut query) = self.ranking_query(q, extra) {
+            if let Some(prf) = self.config.prf {
+                query = self.expanded(&searcher, q, query, prf)?;
+            }
             let (top, count) = searcher
                 .search(&query, &(TopDocs::with_limit(limit).order_by_score(), Count))
                 .map_err(|e| self.err(e))?;
@@ -509,6 +570,64 @@ impl KeywordIndex {
             .filter_map(|(i, (_, addr))| keys.key(addr).map(|key| KeywordHit { key, score: 1.0 - i as f32 / n, addr }))
             .collect();
         Ok((hits, count))
+    }
+
+    /// The query with pseudo-relevance feedback terms added (see [`Prf`]);
+    /// the query unchanged when it has no plain words or no hits.
+    fn expanded(
+        &self,
+        searcher: &Searcher,
+        q: &ParsedQuery,
+        query: Box<dyn Query>,
+        prf: Prf,
+    ) -> Result<Box<dyn Query>> {
+        let words: HashSet<String> = q
+            .clauses
+            .iter()
+            .filter(|c| c.field == Field::Any && matches!(c.text, Text::Word(_)))
+            .flat_map(|c| self.analyze(TEXT_ANALYZER, c.text.as_str()))
+            .collect();
+        if words.is_empty() || prf.docs == 0 || prf.terms == 0 {
+            return Ok(query);
+        }
+        let top = searcher.search(&query, &TopDocs::with_limit(prf.docs).order_by_score()).map_err(|e| self.err(e))?;
+        let mut docs = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let text = self.stored_text(searcher, addr)?;
+            let mut tokens = self.analyze_all(&text.title);
+            tokens.extend(self.analyze_all(&text.abstract_text));
+            docs.push((tokens, score));
+        }
+        let n = searcher.num_docs().max(1) as f32;
+        let f = self.fields;
+        let idf = |t: &str| {
+            let df = searcher.doc_freq(&Term::from_field_text(f.abstract_, t)).unwrap_or(0) as f32;
+            ((n - df + 0.5) / (df + 0.5)).ln_1p()
+        };
+        let terms = expansion_terms(&docs, &words, idf, prf.terms);
+        if terms.is_empty() {
+            return Ok(query);
+        }
+        let mut extra: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (t, w) in terms {
+            for (field, boost) in [(f.title, self.config.title_boost), (f.abstract_, 1.0)] {
+                extra.push((Occur::Should, Self::boosted(Self::term_query(field, &t), boost * w * prf.weight)));
+            }
+        }
+        Ok(Box::new(BooleanQuery::new(vec![(Occur::Must, query), (Occur::Should, Box::new(BooleanQuery::new(extra)))])))
+    }
+
+    /// Every token of a text through the text analyzer (no length cap).
+    fn analyze_all(&self, text: &str) -> Vec<String> {
+        let Some(mut a) = self.index.tokenizers().get(TEXT_ANALYZER) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut stream = a.token_stream(text);
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
     }
 
     /// Addresses of the documents matching `filter` (cheap: no keys read).
