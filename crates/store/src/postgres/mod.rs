@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (8, "community_changes", include_str!("../../migrations/postgres/0008_community_changes.sql")),
     (9, "signals", include_str!("../../migrations/postgres/0009_signals.sql")),
     (10, "interests", include_str!("../../migrations/postgres/0010_interests.sql")),
+    (12, "feed_index", include_str!("../../migrations/postgres/0012_feed_index.sql")),
 ];
 
 /// Advisory lock key held (until commit) by every transaction that changes
