@@ -8,6 +8,7 @@
 # once and kept in $SCALE_DATA (default target/bench-data).
 #
 #   bash bench/scale.sh [DATA_DIR]        N=100000 bash bench/scale.sh   (smaller)
+#   PAPERBOY_BIN=path/to/paperboy VECTORS=0 bash bench/scale.sh DATA_DIR   (another build)
 #
 # DATA_DIR (default: a temporary directory) is imported into when it has no
 # store yet, so a second run can skip the import (its row then says so).
@@ -25,7 +26,7 @@ SOURCE="${PAPERBOY_BENCH_DATA:-../shared/data/arxiv/arxiv-2025-2026.jsonl.zst}"
 MODEL="${PAPERBOY_MODEL_DIR:-$ROOT/models/all-MiniLM-L6-v2}"
 N="${N:-1000000}"
 VECTORS="${VECTORS:-1}"
-SCALE_DATA="${SCALE_DATA:-${CARGO_TARGET_DIR:-target}/bench-data}"
+SCALE_DATA=$(realpath -m "${SCALE_DATA:-${CARGO_TARGET_DIR:-target}/bench-data}")
 if [ ! -f "$SOURCE" ]; then
   echo "SKIPPED: $SOURCE not found (the scale benchmark needs ../shared beside the repository, or PAPERBOY_BENCH_DATA)"
   exit 0
@@ -38,14 +39,18 @@ if [ ! -f "$FILE" ]; then
   python3 bench/scale_gen.py "$SOURCE" "$N" "$FILE.part" >&2
   mv "$FILE.part" "$FILE"
 fi
-if [ "$VECTORS" = 1 ]; then
-  [ -f "$MODEL/model.safetensors" ] || bash scripts/fetch-model.sh
+# PAPERBOY_BIN: measure that binary (its examples/ beside it) instead of building one.
+if [ -n "${PAPERBOY_BIN:-}" ]; then
+  BIN=$(realpath "$PAPERBOY_BIN")
+  TARGET=$(dirname "$BIN")
+elif [ "$VECTORS" = 1 ]; then
   cargo build --release --locked -q -p paperboy -p paperboy-search --example synthetic_vectors
 else
   cargo build --release --locked -q -p paperboy
 fi
-TARGET="$ROOT/${CARGO_TARGET_DIR:-target}/release"
-BIN="$TARGET/paperboy"
+[ "$VECTORS" = 1 ] && { [ -f "$MODEL/model.safetensors" ] || bash scripts/fetch-model.sh; }
+TARGET="${TARGET:-$ROOT/${CARGO_TARGET_DIR:-target}/release}"
+BIN="${BIN:-$TARGET/paperboy}"
 work=$(mktemp -d)
 pid=""
 cleanup() {
