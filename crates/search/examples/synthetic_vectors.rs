@@ -73,6 +73,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("synthetic vectors: {done}/{total} ({:.0} s)", start.elapsed().as_secs_f64());
     }
     vectors.checkpoint(true)?;
-    println!("wrote {total} synthetic vectors in {:.1} s ({} in the index)", start.elapsed().as_secs_f64(), vectors.len());
+    println!(
+        "wrote {total} synthetic vectors in {:.1} s ({} in the index)",
+        start.elapsed().as_secs_f64(),
+        vectors.len()
+    );
     Ok(())
 }
