@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (9, "signals", include_str!("../../migrations/postgres/0009_signals.sql")),
     (10, "interests", include_str!("../../migrations/postgres/0010_interests.sql")),
     (11, "embeddings", include_str!("../../migrations/postgres/0011_embeddings.sql")),
+    (12, "feed_index", include_str!("../../migrations/postgres/0012_feed_index.sql")),
 ];
 
 /// Advisory lock key held (until commit) by every transaction that changes

@@ -173,6 +173,11 @@ const HAS_CODE: &str = " AND (p.code_url IS NOT NULL OR EXISTS (SELECT 1 FROM pa
 const HAS_SIGNAL: &str = "(p.upvotes > 0 OR COALESCE(sg.hf_upvotes, 0) > 0 OR COALESCE(sg.stars_this_week, 0) > 0 \
      OR sg.source_rank IS NOT NULL)";
 
+/// Over a summary `sg`: a signal of its own (Hugging Face upvotes, stars
+/// this week, a source rank); [`HAS_SIGNAL`] is this or a local vote.
+const SUMMARY_SIGNAL: &str =
+    "(COALESCE(sg.hf_upvotes, 0) > 0 OR COALESCE(sg.stars_this_week, 0) > 0 OR sg.source_rank IS NOT NULL)";
+
 /// The trending order of two scored candidates: higher score first; among
 /// equal scores (0 for papers with only a source rank), a recorded rank
 /// first, lower rank first; then [`trending_order`]'s ties (more votes, later
@@ -507,11 +512,21 @@ impl SqlStore {
         binds: &[String],
         now: DateTime<Utc>,
     ) -> Result<Vec<StoredPaper>, StoreError> {
+        // Two halves, so that neither visits every paper of the period with
+        // its joins: the voted papers, found in the feed index (`papers_feed`,
+        // which holds the votes), and the unvoted ones with a summary signal,
+        // found from `paper_signals` (CROSS JOIN keeps SQLite from driving
+        // the join from the papers; PostgreSQL plans it as an inner join).
+        let columns = "p.paper_id, p.upvotes, p.listed_on, s.submitted_at, sg.hf_upvotes, sg.stars_this_week, \
+             sg.source_rank";
         let sql = format!(
-            "SELECT p.paper_id, p.upvotes, p.listed_on, s.submitted_at, sg.hf_upvotes, sg.stars_this_week, \
-             sg.source_rank FROM papers p LEFT JOIN submissions s ON s.paper_pk = p.pk \
-             LEFT JOIN paper_signals sg ON sg.paper_pk = p.pk{filter} AND {HAS_SIGNAL}"
+            "SELECT {columns} FROM papers p LEFT JOIN submissions s ON s.paper_pk = p.pk \
+             LEFT JOIN paper_signals sg ON sg.paper_pk = p.pk{filter} AND p.upvotes > 0 \
+             UNION ALL SELECT {columns} FROM paper_signals sg CROSS JOIN papers p \
+             LEFT JOIN submissions s ON s.paper_pk = p.pk{filter} AND p.pk = sg.paper_pk AND p.upvotes <= 0 \
+             AND {SUMMARY_SIGNAL}"
         );
+        // Both halves name the same numbered placeholders.
         let mut q = Query::new(sql);
         for b in binds {
             q = q.bind(b);

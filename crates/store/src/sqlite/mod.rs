@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (9, "signals", include_str!("../../migrations/sqlite/0009_signals.sql")),
     (10, "interests", include_str!("../../migrations/sqlite/0010_interests.sql")),
     (11, "embeddings", include_str!("../../migrations/sqlite/0011_embeddings.sql")),
+    (12, "feed_index", include_str!("../../migrations/sqlite/0012_feed_index.sql")),
 ];
 
 /// A Paperboy database in one SQLite file (or in memory).
