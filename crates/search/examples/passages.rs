@@ -47,8 +47,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = work.ok_or("--work DIR is needed (the eval example's kept index)")?;
     let emb = Arc::new(Embedder::load(&model)?);
     let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
-        // tokenizer.json carries its own truncation (128); count every token.
-        tok.with_truncation(None).map_err(|e| e.to_string())?;
+    // tokenizer.json carries its own truncation (128); count every token.
+    tok.with_truncation(None).map_err(|e| e.to_string())?;
     let data = eval::load_beir(&dir, &split)?;
     let (engine, back) = eval::build_index(&data, &work, Some(emb.clone()))?;
     let key_of: HashMap<&str, &str> = back.iter().map(|(k, b)| (b.as_str(), k.as_str())).collect();

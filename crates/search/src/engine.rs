@@ -677,7 +677,7 @@ impl SearchEngine {
         let mut top: Ranked = deeper.iter().take(n).cloned().collect();
         if !qv.is_empty() {
             let vi = self.vectors.read().unwrap_or_else(lock_err);
-            fusion::complete(&mut top, &mut sem, &deeper, |key| vi.get(key).map(|v| dot(v, &qv)));
+            fusion::complete(&mut top, &mut sem, &deeper, |key| vi.get(key).map(|v| dot(&v, &qv)));
         }
         Ok((top, sem, count))
     }
@@ -815,7 +815,7 @@ impl SearchEngine {
         let cos = if qv.is_empty() {
             Default::default()
         } else {
-            kw.iter().filter_map(|(k, _)| vi.get(k).map(|v| (k.clone(), dot(v, &qv)))).collect()
+            kw.iter().filter_map(|(k, _)| vi.get(k).map(|v| (k.clone(), dot(&v, &qv)))).collect()
         };
         Ok((kw, sem, cos))
     }

@@ -284,7 +284,7 @@ fn drop_vectors_of_other_model(index_dir: &Path, embedder: Option<&Embedder>) ->
         return Ok(());
     };
     let weights = std::fs::metadata(emb.dir().join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
-    let key = format!("{} {} {} {}\n", emb.dir().display(), weights, crate::bert::ARITHMETIC, crate::embed::MAX_TOKENS);
+    let key = format!("{} {} {} {}\n", emb.dir().display(), weights, emb.arithmetic(), crate::embed::MAX_TOKENS);
     let path = index_dir.join("model.key");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(key.as_str()) {
         let vectors = index_dir.join("vectors");
