@@ -18,36 +18,18 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use paperboy_store::{Catalog, Embeddings, SqlStore};
 use paperboy_test_support::db::PgDatabase;
+use paperboy_test_support::fixtures::model_dir;
 
 use common::{Server, bin, fixture};
 
 /// Papers per claim: small, so that the ~200 papers make many batches to share.
 const BATCH: &str = "16";
-
-fn model_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PAPERBOY_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2"));
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "servers_and_a_worker_embed_each_paper_once: model not found in {} (set PAPERBOY_MODEL_DIR or run \
-         scripts/fetch-model.sh)",
-        dir.display()
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}; CI is set, so the model is required");
-    }
-    eprintln!("SKIPPED {msg}");
-    None
-}
 
 fn paperboy(data_dir: &Path, url: &str, model: &Path) -> Command {
     let mut c = Command::new(bin());
@@ -89,7 +71,7 @@ fn wait_all_vectors(data_dir: &Path, url: &str, model: &Path, deadline: Instant)
 #[test]
 fn servers_and_a_worker_embed_each_paper_once() {
     let Some(db) = PgDatabase::create("vectors") else { return };
-    let Some(model) = model_dir() else { return };
+    let Some(model) = model_dir("servers_and_a_worker_embed_each_paper_once") else { return };
     let started = Instant::now();
     let work = tempfile::tempdir().unwrap();
     let sample = fixture("ingest/jsonl/sample-200.jsonl");

@@ -7,7 +7,6 @@
 //! `serve` starts. Needs the model: skipped with a message when it is
 //! absent, failing under CI.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,24 +19,9 @@ use paperboy_services::jobs::embed::{Embed, EmbedWorker};
 use paperboy_services::jobs::vector_follow::{VectorFollow, follow_vectors};
 use paperboy_services::sync_index;
 use paperboy_store::{Catalog, Database, SqlStore};
+use paperboy_test_support::fixtures::model_dir;
 
 const PAPERS: u32 = 24;
-
-fn model_dir(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PAPERBOY_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2"));
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        return Some(dir);
-    }
-    let msg =
-        format!("{test}: model not found in {} (set PAPERBOY_MODEL_DIR or run scripts/fetch-model.sh)", dir.display());
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}; CI is set, so the model is required");
-    }
-    eprintln!("SKIPPED {msg}");
-    None
-}
 
 const TOPICS: [&str; 4] = [
     "protein folding with deep networks",

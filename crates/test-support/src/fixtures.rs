@@ -17,3 +17,22 @@ pub fn path(rel: &str) -> PathBuf {
 pub fn read(rel: &str) -> Vec<u8> {
     std::fs::read(path(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
 }
+
+/// The model directory: `PAPERBOY_MODEL_DIR`, else models/all-MiniLM-L6-v2
+/// at the workspace root. `None` (after saying why) when it is absent and
+/// `CI` is unset; panics when absent under CI (the test script fetches it).
+pub fn model_dir(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("PAPERBOY_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("models/all-MiniLM-L6-v2"));
+    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
+        return Some(dir);
+    }
+    let msg =
+        format!("{test}: model not found in {} (set PAPERBOY_MODEL_DIR or run scripts/fetch-model.sh)", dir.display());
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}; CI is set, so the model is required");
+    }
+    eprintln!("SKIPPED {msg}");
+    None
+}

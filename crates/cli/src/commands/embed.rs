@@ -69,7 +69,7 @@ pub async fn run(args: &EmbedArgs, settings: &Settings) -> Result<ExitCode> {
     let bar = count_bar(reg.waiting, "embedding");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        super::shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
     let stopped = || {
@@ -112,26 +112,4 @@ pub async fn run(args: &EmbedArgs, settings: &Settings) -> Result<ExitCode> {
     bar.finish_and_clear();
     println!("stored {stored} vectors");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

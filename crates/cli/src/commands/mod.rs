@@ -111,3 +111,25 @@ pub async fn index_after_import(settings: &Settings, store: &dyn Catalog) {
         tracing::warn!("the search index was not updated now ({e:#}); `paperboy serve` brings it up to date");
     }
 }
+
+/// Resolves on Ctrl-C or SIGTERM, so that systemd and terminals stop us cleanly.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

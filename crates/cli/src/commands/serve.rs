@@ -119,8 +119,9 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     };
     println!("Paperboy is serving {papers} papers at http://{local} (press Ctrl-C to stop)");
     tracing::info!(%local, %base_url, papers, "listening");
-    let served =
-        paperboy_web::server::serve_router(listener, app, limits, shutdown_signal()).await.context("the server failed");
+    let served = paperboy_web::server::serve_router(listener, app, limits, super::shutdown_signal())
+        .await
+        .context("the server failed");
     if let Some(task) = metrics_server {
         task.abort();
     }
@@ -197,26 +198,4 @@ fn background_jobs(
         jobs.register(Outbox::new(Arc::clone(postman), Duration::from_secs(5)));
     }
     Ok(jobs)
-}
-
-/// Resolves on Ctrl-C or SIGTERM, so that systemd and terminals stop us cleanly.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

@@ -2,8 +2,6 @@
 //! directory lookup.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use chrono::NaiveDate;
 use paperboy_core::{Paper, PaperId};
 
@@ -75,21 +73,4 @@ pub fn catalog() -> Vec<Paper> {
     ]
 }
 
-/// The model directory: `PAPERBOY_MODEL_DIR`, else models/all-MiniLM-L6-v2
-/// at the workspace root. `None` (after saying why) when it is absent and
-/// `CI` is unset; panics when absent under CI (the test script fetches it).
-pub fn model_dir(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PAPERBOY_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2"));
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        return Some(dir);
-    }
-    let msg =
-        format!("{test}: model not found in {} (set PAPERBOY_MODEL_DIR or run scripts/fetch-model.sh)", dir.display());
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}; CI is set, so the model is required");
-    }
-    eprintln!("SKIPPED {msg}");
-    None
-}
+pub use paperboy_test_support::fixtures::model_dir;
