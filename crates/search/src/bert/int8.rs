@@ -233,22 +233,73 @@ fn quantize_rows(x: &[f32], rows: usize, n: usize, k_pad: usize, buf: &mut Vec<u
     (scales, mins)
 }
 
-simd_dispatch!(quantize_row, quantize_row_body, (row: &[f32], q: &mut [u8]) -> (f32, f32));
-
-#[inline(always)]
-fn quantize_row_body(row: &[f32], q: &mut [u8]) -> (f32, f32) {
-    let mut lo = [f32::INFINITY; 16];
-    let mut hi = [f32::NEG_INFINITY; 16];
-    let mut chunks = row.chunks_exact(16);
-    for c in &mut chunks {
-        for k in 0..16 {
-            lo[k] = lo[k].min(c[k]);
-            hi[k] = hi[k].max(c[k]);
-        }
+/// Quantises one row (see [`quantize_row_body`]). The int8 path only runs
+/// where AVX-512 is present, so the row is quantised with AVX-512 intrinsics:
+/// the compiler turns the plain loop's saturating `f32 as u8` into scalar
+/// code, which took as long as the matrix product itself.
+fn quantize_row(row: &[f32], q: &mut [u8]) -> (f32, f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { quantize_row_avx512(row, q) };
     }
-    let mut min = lo.iter().copied().fold(f32::INFINITY, f32::min);
-    let mut max = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    for &v in chunks.remainder() {
+    quantize_row_body(row, q)
+}
+
+/// [`quantize_row_body`] with AVX-512: the same operations in the same
+/// order (subtract, multiply, add ½, clamp at 255, truncate), so the bytes
+/// are identical.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn quantize_row_avx512(row: &[f32], q: &mut [u8]) -> (f32, f32) {
+    use std::arch::x86_64::*;
+    let n = row.len().min(q.len());
+    let whole = n / 16 * 16;
+    let p = row.as_ptr();
+    let mut lo = _mm512_set1_ps(f32::INFINITY);
+    let mut hi = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut k = 0;
+    while k < whole {
+        // SAFETY: k + 16 <= whole <= row.len().
+        let v = unsafe { _mm512_loadu_ps(p.add(k)) };
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+        k += 16;
+    }
+    let mut min = _mm512_reduce_min_ps(lo);
+    let mut max = _mm512_reduce_max_ps(hi);
+    for &v in &row[whole..n] {
+        min = min.min(v);
+        max = max.max(v);
+    }
+    let s = if max > min { (max - min) / 255.0 } else { 1.0 };
+    let inv = 1.0 / s;
+    let (vmin, vinv, half, top) =
+        (_mm512_set1_ps(min), _mm512_set1_ps(inv), _mm512_set1_ps(0.5), _mm512_set1_ps(255.0));
+    let mut k = 0;
+    while k < whole {
+        // SAFETY: k + 16 <= whole <= row.len() and <= q.len(); the store
+        // writes 16 bytes at q[k..k + 16].
+        unsafe {
+            let v = _mm512_loadu_ps(p.add(k));
+            let f = _mm512_min_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v, vmin), vinv), half), top);
+            let bytes = _mm512_cvtusepi32_epi8(_mm512_cvttps_epi32(f));
+            _mm_storeu_si128(q.as_mut_ptr().add(k) as *mut __m128i, bytes);
+        }
+        k += 16;
+    }
+    for (d, &v) in q[whole..n].iter_mut().zip(&row[whole..n]) {
+        *d = ((v - min) * inv + 0.5).min(255.0) as u8;
+    }
+    (s, min)
+}
+
+/// Quantises `row` into `q` as u8 over the row's own range: `x ≈ m + s·q`
+/// with `m` the minimum and `s = (max − m)/255`; returns `(s, m)`.
+fn quantize_row_body(row: &[f32], q: &mut [u8]) -> (f32, f32) {
+    let mut min = f32::INFINITY;
+    let mut max = f32::NEG_INFINITY;
+    for &v in row {
         min = min.min(v);
         max = max.max(v);
     }
@@ -396,6 +447,18 @@ mod tests {
             let mut plain = got.clone();
             crate::bert::gelu_chunk(&mut plain);
             assert_eq!(fused, plain);
+        }
+    }
+
+    #[test]
+    fn the_avx512_quantiser_writes_the_plain_loops_bytes() {
+        for n in [1, 7, 16, 37, 384, 1536] {
+            let row: Vec<f32> = random(n, n as u64).iter().map(|v| v * 3.0 + 0.25).collect();
+            let (mut plain, mut fast) = (vec![0u8; n], vec![1u8; n]);
+            let want = quantize_row_body(&row, &mut plain);
+            let got = quantize_row(&row, &mut fast);
+            assert_eq!(got, want, "n={n}");
+            assert_eq!(fast, plain, "n={n}");
         }
     }
 
