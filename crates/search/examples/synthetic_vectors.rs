@@ -15,7 +15,6 @@
 //! recorded as current for the paper's text hash, so a server started over
 //! the index embeds nothing.
 
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,33 +22,12 @@ use paperboy_search::engine::DEFAULT_DIM;
 use paperboy_search::keyword::KeywordIndex;
 use paperboy_search::vectors::VectorIndex;
 
+#[path = "common/synthetic.rs"]
+mod synthetic;
+use synthetic::project;
+
 /// Vectors upserted between checkpoints.
 const CHUNK: usize = 20_000;
-
-fn word_hash(w: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    w.hash(&mut h);
-    h.finish()
-}
-
-fn project(title: &str, dim: usize) -> Vec<f32> {
-    let mut v = vec![0f32; dim];
-    for w in title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 2) {
-        let mut h = word_hash(&w.to_lowercase());
-        for _ in 0..8 {
-            let i = (h % dim as u64) as usize;
-            v[i] += if (h >> 32) & 1 == 0 { 1.0 } else { -1.0 };
-            h = h.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
-        }
-    }
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm == 0.0 {
-        v[0] = 1.0;
-    } else {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-    v
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir: PathBuf = std::env::args().nth(1).ok_or("usage: synthetic_vectors INDEX_DIR")?.into();

@@ -177,11 +177,18 @@ pub struct IndexStats {
     pub vectors: u64,
     /// Papers waiting for a vector (see [`SearchEngine::embed_pending`]).
     pub pending_vectors: u64,
+    /// Vectors searchable (scanned) but not yet linked into the graph (see
+    /// [`SearchEngine::link_vectors`]).
+    pub unlinked_vectors: u64,
     /// The change watermark stored with the last commit.
     pub applied_seq: u64,
     /// A model is loaded.
     pub embedder_loaded: bool,
 }
+
+/// How long [`SearchEngine::link_vectors`] holds the vector index's write
+/// lock at a time (searches wait for it at most this long).
+pub const LINK_SLICE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The search engine of one index directory.
 pub struct SearchEngine {
@@ -479,16 +486,43 @@ impl SearchEngine {
     /// database) into the vector index: `(paper, text hash, vector)`, each
     /// replacing the paper's vector. Once they are durable, records `seq` as
     /// the feed position reached for the model `fingerprint`.
+    ///
+    /// The vectors are searchable at once but linked into the graph later,
+    /// by [`link_vectors`](Self::link_vectors): reading is bound by the
+    /// database, linking by the CPU, and a server loading a large catalog
+    /// should have all of it searchable first.
     pub fn put_vectors(&self, fingerprint: &str, seq: u64, items: &[(PaperId, u64, Vec<f32>)]) -> Result<()> {
         let _w = self.write_turn()?;
         if !items.is_empty() {
             let items: Vec<(String, u64, Vec<f32>)> =
                 items.iter().map(|(id, h, v)| (id.to_string(), *h, v.clone())).collect();
             let mut vi = self.vectors.write().unwrap_or_else(lock_err);
-            vi.upsert(&items)?;
+            vi.upsert_unlinked(&items)?;
             vi.checkpoint(false)?;
         }
         self.write_vector_feed(fingerprint, seq)
+    }
+
+    /// Links vectors put by [`put_vectors`](Self::put_vectors) (or replayed
+    /// at open) into the graph for up to `budget`, taking the index's write
+    /// lock for about [`LINK_SLICE`] at a time so that searches go on in
+    /// between. Returns `(linked, still unlinked)`. Linking only changes
+    /// memory: the next snapshot records it.
+    pub fn link_vectors(&self, budget: std::time::Duration) -> (usize, usize) {
+        let start = std::time::Instant::now();
+        let mut linked = 0;
+        loop {
+            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+            let slice = std::time::Instant::now();
+            while vi.unlinked() > 0 && slice.elapsed() < LINK_SLICE {
+                linked += vi.link_pending(64);
+            }
+            let left = vi.unlinked();
+            drop(vi);
+            if left == 0 || start.elapsed() >= budget {
+                return (linked, left);
+            }
+        }
     }
 
     fn write_vector_feed(&self, fingerprint: &str, seq: u64) -> Result<()> {
@@ -579,6 +613,7 @@ impl SearchEngine {
             docs,
             vectors: docs - pending.min(docs),
             pending_vectors: pending,
+            unlinked_vectors: self.vectors.read().unwrap_or_else(lock_err).unlinked() as u64,
             applied_seq: self.applied_seq()?,
             embedder_loaded: self.embedder.is_some(),
         })

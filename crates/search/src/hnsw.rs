@@ -8,6 +8,13 @@
 //! the integer dot product both while building and while searching: the
 //! similarities it returns are approximate (off by about 1e-3), and callers
 //! that need exact ones re-score the best candidates (`vectors.rs`).
+//!
+//! Linking can lag behind storing: [`Hnsw::push_unlinked`] stores a vector
+//! without linking it, and [`Hnsw::link_next`] links the oldest unlinked one
+//! later. Nodes `0..linked()` are in the graph and the rest form an unlinked
+//! tail, which searches of the graph do not see: the caller scans it (a
+//! server loading a million vectors has them all searchable as soon as they
+//! are read, and builds the graph in the background).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -235,7 +242,8 @@ pub struct Hnsw<S: Store = Int8Store> {
     dim: usize,
     params: HnswParams,
     store: S,
-    /// links[node][layer] = neighbour nodes.
+    /// links[node][layer] = neighbour nodes, for the linked nodes
+    /// `0..links.len()` (the store may hold more: the unlinked tail).
     links: Vec<Vec<Vec<u32>>>,
     entry: Option<u32>,
     rng: u64,
@@ -246,8 +254,9 @@ impl<S: Store> Hnsw<S> {
         Hnsw { dim, params, store: S::with_dim(dim), links: Vec::new(), entry: None, rng: 0x9e37_79b9_7f4a_7c15 }
     }
 
-    /// Rebuilds a graph from its parts (see `vectors.rs` for the file).
-    /// Returns `None` when the parts are inconsistent.
+    /// Rebuilds a graph from its parts (see `vectors.rs` for the file):
+    /// `links` for the linked nodes, the store's other vectors an unlinked
+    /// tail. Returns `None` when the parts are inconsistent.
     pub fn from_parts(
         dim: usize,
         params: HnswParams,
@@ -257,7 +266,7 @@ impl<S: Store> Hnsw<S> {
         rng: u64,
     ) -> Option<Self> {
         let n = links.len();
-        if dim == 0 || store.dim() != dim || store.len() != n || entry.is_some_and(|e| e as usize >= n) {
+        if dim == 0 || store.dim() != dim || store.len() < n || entry.is_some_and(|e| e as usize >= n) {
             return None;
         }
         if n > 0 && entry.is_none() {
@@ -284,11 +293,20 @@ impl<S: Store> Hnsw<S> {
     pub fn params(&self) -> HnswParams {
         self.params
     }
+    /// Nodes stored, linked or not.
     pub fn len(&self) -> usize {
-        self.links.len()
+        self.store.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
+        self.store.is_empty()
+    }
+    /// Nodes in the graph: `0..linked()`; the others wait for [`Self::link_next`].
+    pub fn linked(&self) -> usize {
+        self.links.len()
+    }
+    /// Nodes stored but not yet linked.
+    pub fn unlinked(&self) -> usize {
+        self.store.len() - self.links.len()
     }
     pub fn entry(&self) -> Option<u32> {
         self.entry
@@ -356,14 +374,28 @@ impl<S: Store> Hnsw<S> {
         if layer == 0 { self.params.m * 2 } else { self.params.m }
     }
 
-    /// Adds a vector (expected unit length, `dim` long) and returns its node.
+    /// Adds a vector (expected unit length, `dim` long), links it (and any
+    /// unlinked node stored before it) and returns its node.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
         debug_assert_eq!(v.len(), self.dim);
         self.store.push(v);
-        self.link_new()
+        while self.link_next().is_some() {}
+        (self.store.len() - 1) as u32
     }
 
-    /// Links the node just pushed to the store into the graph.
+    /// Stores a vector without linking it (see the module docs).
+    pub fn push_unlinked(&mut self, v: &[f32]) -> u32 {
+        self.store.push(v);
+        (self.store.len() - 1) as u32
+    }
+
+    /// Links the oldest unlinked node into the graph; `None` when every node
+    /// is linked.
+    pub fn link_next(&mut self) -> Option<u32> {
+        (self.links.len() < self.store.len()).then(|| self.link_new())
+    }
+
+    /// Links node `links.len()` (stored, not yet linked) into the graph.
     fn link_new(&mut self) -> u32 {
         let node = self.links.len() as u32;
         let level = self.random_level();
@@ -531,10 +563,18 @@ impl<S: Store> Hnsw<S> {
 }
 
 impl Hnsw<Int8Store> {
-    /// Adds an already quantized vector (`dim` codes) and returns its node.
+    /// Adds an already quantized vector (`dim` codes), links it (and any
+    /// unlinked node before it) and returns its node.
     pub fn insert_quantized(&mut self, codes: &[i8], scale: f32) -> u32 {
         self.store.push_quantized(codes, scale);
-        self.link_new()
+        while self.link_next().is_some() {}
+        (self.store.len() - 1) as u32
+    }
+
+    /// Stores an already quantized vector without linking it.
+    pub fn push_quantized_unlinked(&mut self, codes: &[i8], scale: f32) -> u32 {
+        self.store.push_quantized(codes, scale);
+        (self.store.len() - 1) as u32
     }
 
     /// The int8 codes of a node's vector.
@@ -634,6 +674,65 @@ mod tests {
         assert!(f.vector_bytes() >= n * dim * 4);
         assert!(h.vector_bytes() >= n * (dim + 4) && h.vector_bytes() * 2 < f.vector_bytes());
         assert!(h.link_bytes() > n * 4);
+    }
+
+    /// Vectors stored first and linked later make the same graph as vectors
+    /// inserted one by one (the random levels are drawn in link order), and
+    /// the graph only ever sees linked nodes.
+    #[test]
+    fn linking_later_builds_the_same_graph() {
+        let dim = 16;
+        let data: Vec<Vec<f32>> = (0..300)
+            .map(|i| {
+                let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let mut v: Vec<f32> = (0..dim)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                    })
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            })
+            .collect();
+        let mut eager: Hnsw = Hnsw::new(dim, HnswParams::default());
+        let mut lazy: Hnsw = Hnsw::new(dim, HnswParams::default());
+        for v in &data[..100] {
+            eager.insert(v);
+            lazy.insert(v);
+        }
+        for v in &data[100..] {
+            eager.insert(v);
+            lazy.push_unlinked(v);
+        }
+        assert_eq!((lazy.len(), lazy.linked(), lazy.unlinked()), (300, 100, 200));
+        // The graph's search sees the linked prefix only.
+        assert!(lazy.search(&data[250], 300).iter().all(|s| s.node < 100));
+        let mut n = 0;
+        while let Some(node) = lazy.link_next() {
+            assert_eq!(node, 100 + n);
+            n += 1;
+        }
+        assert_eq!((n, lazy.unlinked()), (200, 0));
+        for i in 0..300u32 {
+            assert_eq!(lazy.links(i), eager.links(i), "node {i}");
+        }
+        assert_eq!(lazy.search(&data[250], 10)[0].node, 250);
+        // A partly linked graph comes back from its parts.
+        let mut part: Hnsw = Hnsw::new(dim, HnswParams::default());
+        for v in &data[..50] {
+            part.insert(v);
+        }
+        for v in &data[50..80] {
+            part.push_unlinked(v);
+        }
+        let links: Vec<Vec<Vec<u32>>> = (0..50).map(|i| part.links(i).to_vec()).collect();
+        let back = Hnsw::from_parts(dim, part.params(), part.store().clone(), links, part.entry(), part.rng_state())
+            .expect("a linked prefix and an unlinked tail are consistent");
+        assert_eq!((back.len(), back.linked()), (80, 50));
     }
 
     #[test]

@@ -6,6 +6,14 @@
 //! graph above. Replacing or deleting a key tombstones its node; the graph is
 //! rebuilt from live vectors when tombstones pass a quarter of the nodes.
 //!
+//! Vectors put with [`VectorIndex::upsert_unlinked`] (a server loading the
+//! database's vectors) and vectors replayed from the log are stored at once
+//! but linked into the graph later, by [`VectorIndex::link_pending`]: until
+//! then graph searches also scan that unlinked tail exactly, so every vector
+//! is searchable from the moment it is read (a server that loads a million
+//! vectors answers over all of them within a minute or two, and its graph
+//! catches up in the background).
+//!
 //! Memory holds the vectors quantized to int8 (a scale per vector, see
 //! [`crate::quant`]): the graph and the exact scan score on those, and the
 //! best `k · rescore` candidates are then re-scored with the exact f32
@@ -15,13 +23,15 @@
 //! vector back.
 //!
 //! On disk, in the index directory:
-//! - `vectors.bin`: a snapshot, format 2: a header (magic, version,
+//! - `vectors.bin`: a snapshot, format 3: a header (magic, version,
 //!   generation, parameters, node count, length of the node section), the
-//!   node section (key, hash, tombstone, links per node), then every node's
+//!   node section (key, hash, tombstone, links per node; a level count of 0
+//!   marks a node of the unlinked tail), then every node's
 //!   f32 vector in node order (so node `i`'s is at a computed offset), then a
 //!   checksum; written to `vectors.bin.tmp`, fsynced and renamed over the
-//!   old one. Format 1 (vectors interleaved with the nodes) is still read,
-//!   and a writer rewrites it as format 2 at open;
+//!   old one. Format 2 (the same without unlinked nodes) is read as it is;
+//!   format 1 (vectors interleaved with the nodes) is still read, and a
+//!   writer rewrites it at open;
 //! - `vectors.log`: the changes since that snapshot (a header naming the
 //!   snapshot's generation, then checksummed upsert/delete records, an
 //!   upsert carrying its f32 vector), appended and fsynced after each batch.
@@ -56,12 +66,14 @@ pub const RESCORE: usize = 4;
 
 const SNAP_MAGIC: &[u8; 8] = b"PBVECS\0\0";
 const LOG_MAGIC: &[u8; 8] = b"PBVLOG\0\0";
-/// The snapshot format written; 1 (vectors between the nodes) is read too.
-const SNAPSHOT_VERSION: u32 = 2;
+/// The snapshot format written; 2 (every node linked) and 1 (vectors
+/// between the nodes) are read too.
+const SNAPSHOT_VERSION: u32 = 3;
+const SNAPSHOT_V2: u32 = 2;
 const SNAPSHOT_V1: u32 = 1;
 /// The log's format (unchanged since version 1).
 const LOG_VERSION: u32 = 1;
-/// Bytes of a format-2 snapshot header.
+/// Bytes of a format-2 or -3 snapshot header.
 const HEADER_V2: usize = 8 + 4 + 4 + 8 + 4 + 4 + 8 + 4 + 8 + 8;
 /// A node's exact vector is in the log (else in the snapshot) at the offset
 /// in the low bits.
@@ -439,8 +451,35 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// Adds or replaces vectors and logs the change durably (fsync).
+    /// Adds or replaces vectors, links them into the graph (with any
+    /// unlinked ones stored before them) and logs the change durably (fsync).
     pub fn upsert(&mut self, items: &[(String, u64, Vec<f32>)]) -> Result<()> {
+        self.upsert_with(items, true)
+    }
+
+    /// [`upsert`](Self::upsert) without linking: the vectors are searchable
+    /// at once (scanned), and [`link_pending`](Self::link_pending) links them.
+    pub fn upsert_unlinked(&mut self, items: &[(String, u64, Vec<f32>)]) -> Result<()> {
+        self.upsert_with(items, false)
+    }
+
+    /// Vectors stored but not yet linked into the graph.
+    pub fn unlinked(&self) -> usize {
+        self.graph.unlinked()
+    }
+
+    /// Links up to `max` of the unlinked vectors into the graph, oldest
+    /// first; returns how many it linked. Nothing is written: a snapshot
+    /// records the links, a restart before it links those nodes again.
+    pub fn link_pending(&mut self, max: usize) -> usize {
+        let mut n = 0;
+        while n < max && self.graph.link_next().is_some() {
+            n += 1;
+        }
+        n
+    }
+
+    fn upsert_with(&mut self, items: &[(String, u64, Vec<f32>)], link: bool) -> Result<()> {
         for (_, _, v) in items {
             self.check_dim(v)?;
         }
@@ -465,7 +504,11 @@ impl VectorIndex {
         self.append_log(&rec)?;
         let mut codes = Vec::with_capacity(self.dim);
         for ((key, hash, v), at) in items.iter().zip(offsets) {
-            self.apply_upsert(key, *hash, v, at, &mut codes);
+            let scale = quantize_into(v, &mut codes);
+            self.apply_upsert_quantized(key, *hash, &codes, scale, at, false);
+        }
+        if link {
+            while self.graph.link_next().is_some() {}
         }
         Ok(())
     }
@@ -489,15 +532,16 @@ impl VectorIndex {
         Ok(())
     }
 
-    fn apply_upsert(&mut self, key: &str, hash: u64, v: &[f32], at: u64, codes: &mut Vec<i8>) {
-        let scale = quantize_into(v, codes);
-        self.apply_upsert_quantized(key, hash, codes, scale, at);
-    }
-
-    fn apply_upsert_quantized(&mut self, key: &str, hash: u64, codes: &[i8], scale: f32, at: u64) {
+    /// Stores a node for `key` (replacing its old one); `link`: link it
+    /// (and the unlinked nodes before it) into the graph now.
+    fn apply_upsert_quantized(&mut self, key: &str, hash: u64, codes: &[i8], scale: f32, at: u64, link: bool) {
         let key = &key[..floor_boundary(key, MAX_KEY)];
         self.apply_delete(key);
-        let node = self.graph.insert_quantized(codes, scale);
+        let node = if link {
+            self.graph.insert_quantized(codes, scale)
+        } else {
+            self.graph.push_quantized_unlinked(codes, scale)
+        };
         debug_assert_eq!(node as usize, self.keys.len());
         self.keys.push(key.to_string());
         self.hashes.push(hash);
@@ -580,7 +624,13 @@ impl VectorIndex {
         let mut ef = self.ef_search.max(k * 2);
         loop {
             let found = self.graph.search_prepared(&query, ef);
-            let cands: Vec<Scored> = found
+            // The unlinked tail, which the graph does not see, is scanned.
+            let tail = self.scan_tail(&query, ef);
+            let exhausted = found.len() < ef && tail.len() < ef;
+            let mut merged = found;
+            merged.extend(tail);
+            merged.sort_unstable_by(|a, b| b.cmp(a));
+            let cands: Vec<Scored> = merged
                 .iter()
                 .filter(|s| !self.deleted[s.node as usize])
                 .filter(|s| allow(&self.keys[s.node as usize]))
@@ -589,7 +639,7 @@ impl VectorIndex {
                 .collect();
             // Filters or tombstones ate the candidates: widen, and past a
             // point scan exactly (a narrow filter is best served by a scan).
-            if cands.len() >= k || found.len() < ef {
+            if cands.len() >= k || exhausted {
                 return self.finish(q, cands, k);
             }
             if ef >= 4096 {
@@ -597,6 +647,22 @@ impl VectorIndex {
             }
             ef *= 4;
         }
+    }
+
+    /// The best `n` nodes of the unlinked tail by quantized score, best
+    /// first (all cores; empty when every node is linked).
+    fn scan_tail(&self, query: &Query, n: usize) -> Vec<Scored> {
+        let (from, to) = (self.graph.linked() as u32, self.graph.len() as u32);
+        if from == to {
+            return Vec::new();
+        }
+        let mut scored: Vec<Scored> = (from..to)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|i| Scored { sim: self.graph.sim(query, i), node: i })
+            .collect();
+        top(&mut scored, n);
+        scored
     }
 
     /// Exact top-k among the given keys (those without a vector are
@@ -736,8 +802,9 @@ impl VectorIndex {
                     (p.pos == payload.len()).then_some((key, hash, at))
                 })()
                 .map(|(k, h, at)| {
+                    // Linked later (`link_pending`): a long log replays fast.
                     let scale = quantize_into(&v, &mut codes);
-                    self.apply_upsert_quantized(&k, h, &codes, scale, at);
+                    self.apply_upsert_quantized(&k, h, &codes, scale, at, false);
                 })
                 .is_some(),
                 Some(REC_DELETE) => p.key().map(|k| self.apply_delete(&k)).is_some(),
@@ -839,6 +906,8 @@ impl VectorIndex {
         self.keys.clear();
         self.deleted.clear();
         self.live.clear();
+        // Linked nodes are linked again, the unlinked tail stays a tail.
+        let linked = old_graph.linked() as u32;
         for (key, n) in live {
             self.apply_upsert_quantized(
                 &key,
@@ -846,18 +915,24 @@ impl VectorIndex {
                 old_graph.code(n),
                 old_graph.scale(n),
                 old_at[n as usize],
+                n < linked,
             );
         }
     }
 
-    /// The node section of a format-2 snapshot.
+    /// The node section of a format-3 snapshot.
     fn encode_nodes(&self) -> Vec<u8> {
         let n = self.keys.len();
+        let linked = self.graph.linked();
         let mut out = Vec::with_capacity(n * 180);
         for i in 0..n {
             put_key(&mut out, &self.keys[i]);
             out.extend_from_slice(&self.hashes[i].to_le_bytes());
             out.push(u8::from(self.deleted[i]));
+            if i >= linked {
+                out.push(0);
+                continue;
+            }
             let links = self.graph.links(i as u32);
             out.push(links.len() as u8);
             for l in links {
@@ -885,10 +960,10 @@ impl VectorIndex {
         let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
         let dim = u32::from_le_bytes([head[12], head[13], head[14], head[15]]);
         let parsed = match version {
-            SNAPSHOT_VERSION | SNAPSHOT_V1 if dim != self.dim as u32 => {
+            SNAPSHOT_VERSION | SNAPSHOT_V2 | SNAPSHOT_V1 if dim != self.dim as u32 => {
                 return Ok(Err("vectors of another dimension (the model changed)"));
             }
-            SNAPSHOT_VERSION => self.parse_v2(file, len)?,
+            SNAPSHOT_VERSION | SNAPSHOT_V2 => self.parse_v2(file, len, version == SNAPSHOT_VERSION)?,
             SNAPSHOT_V1 => {
                 let mut bytes = Vec::with_capacity(len as usize);
                 let mut f = file;
@@ -918,10 +993,12 @@ impl VectorIndex {
         Ok(Ok(()))
     }
 
-    /// Format 2: the header and node section are read whole; the vectors
-    /// are streamed (hashed and quantized a block at a time), so loading
-    /// never holds the f32 vectors in memory.
-    fn parse_v2(&self, file: &File, len: u64) -> std::io::Result<std::result::Result<Parsed, &'static str>> {
+    /// Formats 2 and 3 (`may_end_unlinked`: format 3, which may end in
+    /// unlinked nodes): the header and
+    /// node section are read whole; the vectors are streamed (hashed and
+    /// quantized a block at a time), so loading never holds the f32 vectors
+    /// in memory.
+    fn parse_v2(&self, file: &File, len: u64, may_end_unlinked: bool) -> std::io::Result<std::result::Result<Parsed, &'static str>> {
         if len < (HEADER_V2 + 8) as u64 {
             return Ok(Err("file too short"));
         }
@@ -982,7 +1059,12 @@ impl VectorIndex {
                 keys.push(c.key()?);
                 hashes.push(c.u64()?);
                 deleted.push(c.u8()? != 0);
-                links.push(read_links(&mut c)?);
+                match read_links(&mut c)? {
+                    // Unlinked: only in format 3, and only after every linked node.
+                    None if may_end_unlinked => {}
+                    Some(ls) if links.len() == keys.len() - 1 => links.push(ls),
+                    _ => return None,
+                }
             }
             (c.pos == meta.len()).then_some((keys, hashes, deleted, links))
         })();
@@ -1037,7 +1119,7 @@ impl VectorIndex {
                 c.f32s(self.dim, &mut v)?;
                 scales.push(quantize_into(&v, &mut one));
                 codes.extend_from_slice(&one);
-                links.push(read_links(&mut c)?);
+                links.push(read_links(&mut c)??);
             }
             if c.pos != body.len() {
                 return None;
@@ -1062,10 +1144,14 @@ struct Parsed {
     at: Vec<u64>,
 }
 
-/// One node's links: a level count, then per level a count and node numbers.
-fn read_links(c: &mut Cursor<'_>) -> Option<Vec<Vec<u32>>> {
+/// One node's links: a level count, then per level a count and node
+/// numbers. `Some(None)`: a level count of 0, an unlinked node.
+fn read_links(c: &mut Cursor<'_>) -> Option<Option<Vec<Vec<u32>>>> {
     let levels = c.u8()? as usize;
-    if levels == 0 || levels > MAX_LEVEL + 1 {
+    if levels == 0 {
+        return Some(None);
+    }
+    if levels > MAX_LEVEL + 1 {
         return None;
     }
     let mut ls = Vec::with_capacity(levels);
@@ -1077,7 +1163,7 @@ fn read_links(c: &mut Cursor<'_>) -> Option<Vec<Vec<u32>>> {
         }
         ls.push(l);
     }
-    Some(ls)
+    Some(Some(ls))
 }
 
 /// Keeps the best `n` of `scored`, best first.
@@ -1233,6 +1319,54 @@ mod tests {
         let mem = idx.memory();
         assert!(mem.vectors >= 400 * (dim + 4) && mem.vectors < 400 * dim * 4, "{mem:?}");
         assert!(mem.links > 0 && mem.locations == idx.keys.len() * 8);
+    }
+
+    /// Vectors put unlinked are found at once (the tail is scanned), survive
+    /// a snapshot and a log replay as an unlinked tail, and linking them
+    /// later gives the graph its usual recall.
+    #[test]
+    fn unlinked_vectors_are_searchable_before_and_after_linking() {
+        let dim = 24;
+        let data = unit_vectors(2_000, dim, 31);
+        let queries = unit_vectors(30, dim, 32);
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+            idx.exact_below = 0;
+            let all = items(&data);
+            idx.upsert(&all[..500]).unwrap();
+            idx.upsert_unlinked(&all[500..1500]).unwrap();
+            assert_eq!((idx.len(), idx.unlinked()), (1500, 1000));
+            // A vector of the tail is its own nearest neighbour.
+            assert_eq!(idx.search(&data[1234], 1, &|_| true)[0].key, "k1234");
+            // Filters apply to the tail too.
+            let hits = idx.search(&data[1234], 5, &|k| k != "k1234");
+            assert!(hits.len() == 5 && hits.iter().all(|h| h.key != "k1234"));
+            idx.checkpoint(true).unwrap();
+            // More, logged after the snapshot, and a replacement in the tail.
+            idx.upsert_unlinked(&all[1500..]).unwrap();
+            idx.upsert_unlinked(&[("k600".to_string(), 600, data[7].clone())]).unwrap();
+        }
+        let bytes = fs::read(dir.path().join(SNAPSHOT)).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+        let mut idx = VectorIndex::open(dir.path(), dim).unwrap();
+        idx.exact_below = 0;
+        assert_eq!(idx.len(), 2000);
+        assert_eq!(idx.unlinked(), 1501, "the snapshot's tail and the log's vectors wait for linking");
+        assert_eq!(idx.get("k600").unwrap(), data[7]);
+        let mut data = data;
+        data[600] = data[7].clone();
+        let before = recall(&idx, &data, &queries, false);
+        assert!(before >= 0.95, "recall@10 with the tail scanned {before}");
+        assert_eq!(idx.link_pending(1000), 1000);
+        assert_eq!(idx.link_pending(usize::MAX), 501);
+        assert_eq!((idx.unlinked(), idx.link_pending(10)), (0, 0));
+        let after = recall(&idx, &data, &queries, false);
+        assert!(after >= 0.95, "graph recall@10 after linking {after}");
+        idx.checkpoint(true).unwrap();
+        drop(idx);
+        let idx = VectorIndex::open(dir.path(), dim).unwrap();
+        assert_eq!((idx.len(), idx.unlinked()), (2000, 0));
     }
 
     /// Writes `data` as a format-1 snapshot (vectors between the nodes),

@@ -178,7 +178,7 @@ pub fn options(listed_on: Option<NaiveDate>) -> ImportOptions {
 }
 
 pub async fn run(args: ImportArgs, settings: &Settings) -> Result<ExitCode> {
-    let store = super::open_store(settings).await?;
+    let store = super::open_store_for_import(settings).await?;
     let opts = options(args.listed_on);
     let started = Instant::now();
     let mut total = Summary::default();

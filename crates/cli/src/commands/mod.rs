@@ -29,14 +29,23 @@ use crate::progress::count_bar;
 /// otherwise the SQLite file in the data directory (both created if
 /// needed). The data directory is made either way: it holds the search index.
 pub async fn open_store(settings: &Settings) -> Result<SqlStore> {
+    open_store_as(settings, false).await
+}
+
+/// [`open_store`] for a bulk import: on SQLite, a larger page cache.
+pub async fn open_store_for_import(settings: &Settings) -> Result<SqlStore> {
+    open_store_as(settings, true).await
+}
+
+async fn open_store_as(settings: &Settings, import: bool) -> Result<SqlStore> {
     settings.ensure_data_dir()?;
     let store = match &settings.database_url {
         Some(url) => paperboy_store::open(url).await.context("cannot open the catalog in PostgreSQL")?,
         None => {
             let path = settings.database_path();
-            SqlStore::open_sqlite(&path)
-                .await
-                .with_context(|| format!("cannot open the catalog at {}", path.display()))?
+            let store =
+                if import { SqlStore::open_sqlite_for_import(&path).await } else { SqlStore::open_sqlite(&path).await };
+            store.with_context(|| format!("cannot open the catalog at {}", path.display()))?
         }
     };
     Ok(store

@@ -6,6 +6,12 @@
 //! resumes there and a replay is harmless. A server with an empty index
 //! loads every vector this way at start (progress is logged).
 //!
+//! Vectors are searchable as soon as they are put (the index scans the ones
+//! not yet in its graph); each run then links them into the graph for up to
+//! [`LINK_BUDGET`], so a large load is searchable in the time it takes to
+//! read it and fast to search once the graph has caught up. After linking
+//! many, a snapshot records the links, so a restart does not link them again.
+//!
 //! Before reading the feed the keyword side is brought up to date, so the
 //! vectors read belong to papers the index knows; a vector whose paper's
 //! document has other text counts as pending in the index until the
@@ -27,6 +33,12 @@ use crate::indexer::{IndexError, sync_index};
 const BATCH: u32 = 2_000;
 /// A large load logs its progress at most this often.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
+/// Time spent linking vectors into the graph per run (the feed is read
+/// again between runs, so new vectors wait at most about this long).
+pub const LINK_BUDGET: Duration = Duration::from_secs(5);
+/// Linking at least this many vectors since the last snapshot writes one
+/// when the graph has caught up.
+const SNAPSHOT_AFTER_LINKING: u64 = 10_000;
 
 /// What [`follow_vectors`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +90,21 @@ pub struct VectorFollow {
     every: Duration,
     started: AtomicBool,
     seq: AtomicU64,
+    /// Vectors linked since the last snapshot this job asked for.
+    linked: AtomicU64,
 }
 
 impl VectorFollow {
     /// Follows the vectors of `model` into `engine` every `every`.
     pub fn new(engine: Arc<SearchEngine>, model: ModelKey, every: Duration) -> VectorFollow {
-        VectorFollow { engine, model, every, started: AtomicBool::new(false), seq: AtomicU64::new(0) }
+        VectorFollow {
+            engine,
+            model,
+            every,
+            started: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
+            linked: AtomicU64::new(0),
+        }
     }
 }
 
@@ -132,15 +153,44 @@ impl Job for VectorFollow {
         )
         .await?;
         self.seq.store(r.seq, Ordering::Relaxed);
-        if r.loaded == 0 {
+        let loaded_in = started.elapsed();
+        let (linked, left) = self.link().await?;
+        if r.loaded == 0 && linked == 0 {
             return Ok(Ran::idle());
         }
         let what = if first && after == 0 { "vectors loaded from the database" } else { "vectors followed" };
-        Ok(Ran::did(format!(
+        let mut report = format!(
             "{what}: {} in {:.1}s, up to feed position {}",
             r.loaded,
-            started.elapsed().as_secs_f64(),
+            loaded_in.as_secs_f64(),
             r.seq
-        )))
+        );
+        if linked > 0 || left > 0 {
+            report.push_str(&format!("; {linked} linked into the graph, {left} still to link (searched by scan)"));
+        }
+        Ok(Ran::did(report))
+    }
+}
+
+impl VectorFollow {
+    /// Links unlinked vectors for up to [`LINK_BUDGET`]; writes a snapshot
+    /// when the graph has caught up after a large load. Returns `(linked,
+    /// still unlinked)`.
+    async fn link(&self) -> Result<(usize, usize), JobError> {
+        let engine = Arc::clone(&self.engine);
+        let (linked, left) = tokio::task::spawn_blocking(move || engine.link_vectors(LINK_BUDGET))
+            .await
+            .map_err(|e| IndexError::Join(e.to_string()))?;
+        let since = self.linked.fetch_add(linked as u64, Ordering::Relaxed) + linked as u64;
+        if left == 0 && since >= SNAPSHOT_AFTER_LINKING {
+            let engine = Arc::clone(&self.engine);
+            tokio::task::spawn_blocking(move || engine.checkpoint())
+                .await
+                .map_err(|e| IndexError::Join(e.to_string()))?
+                .map_err(IndexError::from)?;
+            self.linked.store(0, Ordering::Relaxed);
+            info!(linked = since, "vector graph caught up; snapshot written");
+        }
+        Ok((linked, left))
     }
 }

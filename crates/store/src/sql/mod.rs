@@ -81,6 +81,13 @@ impl SqlStore {
         Ok(SqliteBackend::open(path).await?.into())
     }
 
+    /// [`SqlStore::open_sqlite`] for `paperboy import`: the writer's page
+    /// cache may grow to 1 GiB instead of 64 MiB (measured in
+    /// docs/BENCHMARKS.md, "A million papers").
+    pub async fn open_sqlite_for_import(path: &Path) -> Result<Self, StoreError> {
+        Ok(SqliteBackend::open_with_cache(path, crate::sqlite::IMPORT_CACHE_MIB).await?.into())
+    }
+
     /// A private in-memory SQLite database (tests and throwaway evaluation runs).
     pub async fn open_sqlite_in_memory() -> Result<Self, StoreError> {
         Ok(SqliteBackend::open_in_memory().await?.into())

@@ -43,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
     (12, "feed_index", include_str!("../../migrations/sqlite/0012_feed_index.sql")),
 ];
 
+/// The page cache of a connection, by default (MiB; SQLite's own default
+/// is 2).
+pub const DEFAULT_CACHE_MIB: u32 = 64;
+/// The page cache [`crate::SqlStore::open_sqlite_for_import`] asks for.
+pub const IMPORT_CACHE_MIB: u32 = 1024;
+
 /// A Paperboy database in one SQLite file (or in memory).
 #[derive(Clone, Debug)]
 pub struct SqliteBackend {
@@ -54,6 +60,15 @@ pub struct SqliteBackend {
 impl SqliteBackend {
     /// Opens (creating if needed) the database at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, DEFAULT_CACHE_MIB).await
+    }
+
+    /// [`open`](Self::open) with a page cache of up to `cache_mib` MiB per
+    /// connection (it grows only as pages are read). A bulk import into a
+    /// large catalog wants more than the default: the title-key index is
+    /// filled in random order, and once it outgrows the cache every batch
+    /// reads back most of its pages.
+    pub async fn open_with_cache(path: &Path, cache_mib: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -61,7 +76,7 @@ impl SqliteBackend {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", format!("-{}", u64::from(cache_mib.max(1)) * 1024))
             .pragma("wal_autocheckpoint", "8192")
             .pragma("temp_store", "memory");
         let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
