@@ -998,7 +998,12 @@ impl VectorIndex {
     /// node section are read whole; the vectors are streamed (hashed and
     /// quantized a block at a time), so loading never holds the f32 vectors
     /// in memory.
-    fn parse_v2(&self, file: &File, len: u64, may_end_unlinked: bool) -> std::io::Result<std::result::Result<Parsed, &'static str>> {
+    fn parse_v2(
+        &self,
+        file: &File,
+        len: u64,
+        may_end_unlinked: bool,
+    ) -> std::io::Result<std::result::Result<Parsed, &'static str>> {
         if len < (HEADER_V2 + 8) as u64 {
             return Ok(Err("file too short"));
         }

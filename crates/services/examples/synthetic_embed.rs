@@ -45,8 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tasks.push(tokio::spawn(async move {
             let holder = format!("synthetic-{w}");
             let mut stored = 0u64;
-            while let Some(claim) =
-                store.claim_embedding_work(&model, &holder, CLAIM, Duration::from_secs(600)).await?
+            while let Some(claim) = store.claim_embedding_work(&model, &holder, CLAIM, Duration::from_secs(600)).await?
             {
                 let vectors: Vec<NewEmbedding> = claim
                     .tasks

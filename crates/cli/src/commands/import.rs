@@ -22,12 +22,16 @@ use crate::progress::bytes_bar;
 /// Records written per transaction. Larger transactions write each index
 /// page to the WAL fewer times (the title index is filled in random order).
 /// Measured on the 74,728-record arXiv file: 5,000 wrote about a fifth faster
-/// than 2,000; 10,000 and 20,000 were not clearly faster than 5,000 and hold
-/// more memory.
-const BATCH: usize = 5_000;
+/// than 2,000, and 10,000 or 20,000 were not clearly faster than 5,000. At a
+/// million records, with the import's larger page cache
+/// (`SqliteTuning::IMPORT`), 20,000 took the import from 16.6k to 20.0-21.4k
+/// records/s (5,000 with that cache: 16.6k; 20,000 without it: 16.5k): each
+/// batch then dirties most pages of the title index once, and the cache
+/// keeps them between batches. Four batches in flight hold about 180 MB.
+const BATCH: usize = 20_000;
 /// Messages (a batch, a rejection, a skip) the parser may run ahead of the
 /// writer. With [`BATCH`], four batches are in memory at most (two queued,
-/// one being parsed, one being written): about 45 MB of arXiv records.
+/// one being parsed, one being written): about 180 MB of arXiv records.
 const QUEUE: usize = 2;
 
 #[derive(Debug, Args)]

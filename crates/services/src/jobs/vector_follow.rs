@@ -159,12 +159,8 @@ impl Job for VectorFollow {
             return Ok(Ran::idle());
         }
         let what = if first && after == 0 { "vectors loaded from the database" } else { "vectors followed" };
-        let mut report = format!(
-            "{what}: {} in {:.1}s, up to feed position {}",
-            r.loaded,
-            loaded_in.as_secs_f64(),
-            r.seq
-        );
+        let mut report =
+            format!("{what}: {} in {:.1}s, up to feed position {}", r.loaded, loaded_in.as_secs_f64(), r.seq);
         if linked > 0 || left > 0 {
             report.push_str(&format!("; {linked} linked into the graph, {left} still to link (searched by scan)"));
         }

@@ -81,11 +81,10 @@ impl SqlStore {
         Ok(SqliteBackend::open(path).await?.into())
     }
 
-    /// [`SqlStore::open_sqlite`] for `paperboy import`: the writer's page
-    /// cache may grow to 1 GiB instead of 64 MiB (measured in
-    /// docs/BENCHMARKS.md, "A million papers").
+    /// [`SqlStore::open_sqlite`] for `paperboy import`: a larger page cache,
+    /// reads through a memory map, rarer checkpoints (`SqliteTuning::IMPORT`).
     pub async fn open_sqlite_for_import(path: &Path) -> Result<Self, StoreError> {
-        Ok(SqliteBackend::open_with_cache(path, crate::sqlite::IMPORT_CACHE_MIB).await?.into())
+        Ok(SqliteBackend::open_tuned(path, crate::sqlite::SqliteTuning::IMPORT).await?.into())
     }
 
     /// A private in-memory SQLite database (tests and throwaway evaluation runs).

@@ -43,11 +43,29 @@ pub const MIGRATIONS: &[Migration] = &[
     (12, "feed_index", include_str!("../../migrations/sqlite/0012_feed_index.sql")),
 ];
 
-/// The page cache of a connection, by default (MiB; SQLite's own default
-/// is 2).
-pub const DEFAULT_CACHE_MIB: u32 = 64;
-/// The page cache [`crate::SqlStore::open_sqlite_for_import`] asks for.
-pub const IMPORT_CACHE_MIB: u32 = 1024;
+/// How a connection uses memory and the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteTuning {
+    /// Page cache per connection, at most (it grows as pages are read).
+    pub cache_mib: u32,
+    /// Bytes of the file read through a memory map instead of `read()`.
+    pub mmap_mib: u32,
+    /// WAL pages after which a commit checkpoints them into the file.
+    pub wal_autocheckpoint_pages: u32,
+}
+
+impl SqliteTuning {
+    /// Servers and commands: 64 MiB of cache (SQLite's own default is 2),
+    /// no map, a checkpoint every 32 MiB of WAL.
+    pub const DEFAULT: SqliteTuning = SqliteTuning { cache_mib: 64, mmap_mib: 0, wal_autocheckpoint_pages: 8192 };
+    /// `paperboy import`: the writer is the import's critical path, and at a
+    /// million papers it spends its time on the title-key index (filled in
+    /// random order), copying pages in and out of the kernel, and
+    /// checkpointing. A larger cache, reads through a map, and a checkpoint
+    /// every 256 MiB of WAL (an index page rewritten by many batches reaches
+    /// the file once) cut that (docs/BENCHMARKS.md, "A million papers").
+    pub const IMPORT: SqliteTuning = SqliteTuning { cache_mib: 1024, mmap_mib: 8192, wal_autocheckpoint_pages: 65536 };
+}
 
 /// A Paperboy database in one SQLite file (or in memory).
 #[derive(Clone, Debug)]
@@ -60,15 +78,11 @@ pub struct SqliteBackend {
 impl SqliteBackend {
     /// Opens (creating if needed) the database at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with_cache(path, DEFAULT_CACHE_MIB).await
+        Self::open_tuned(path, SqliteTuning::DEFAULT).await
     }
 
-    /// [`open`](Self::open) with a page cache of up to `cache_mib` MiB per
-    /// connection (it grows only as pages are read). A bulk import into a
-    /// large catalog wants more than the default: the title-key index is
-    /// filled in random order, and once it outgrows the cache every batch
-    /// reads back most of its pages.
-    pub async fn open_with_cache(path: &Path, cache_mib: u32) -> Result<Self, StoreError> {
+    /// [`open`](Self::open) with other cache, mapping and checkpoint sizes.
+    pub async fn open_tuned(path: &Path, tuning: SqliteTuning) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -76,8 +90,9 @@ impl SqliteBackend {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("cache_size", format!("-{}", u64::from(cache_mib.max(1)) * 1024))
-            .pragma("wal_autocheckpoint", "8192")
+            .pragma("cache_size", format!("-{}", u64::from(tuning.cache_mib.max(1)) * 1024))
+            .pragma("mmap_size", (u64::from(tuning.mmap_mib) << 20).to_string())
+            .pragma("wal_autocheckpoint", tuning.wal_autocheckpoint_pages.to_string())
             .pragma("temp_store", "memory");
         let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         let pool = SqlitePoolOptions::new()
