@@ -46,7 +46,15 @@ async fn observed() -> Observed {
     let limits = state.config.connections;
     let app = paperboy_web::router_with_metrics(state, Arc::clone(&http));
     tokio::spawn(paperboy_web::server::serve_router(site, app, limits, std::future::pending()));
-    let ms = MetricsState { http: Arc::clone(&http), cache, store: db, jobs: None, embedding_model: None, token: None };
+    let ms = MetricsState {
+        http: Arc::clone(&http),
+        cache,
+        store: db,
+        jobs: None,
+        embedding_model: None,
+        backlog: Arc::default(),
+        token: None,
+    };
     tokio::spawn(paperboy_web::server::serve_router(
         metrics,
         paperboy_web::metrics::router(ms),

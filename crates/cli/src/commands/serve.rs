@@ -85,6 +85,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         store: Arc::clone(&db),
         jobs: Some(jobs.status()),
         embedding_model: engine.embedder().map(|e| paperboy_services::model::store_key(e)),
+        backlog: Arc::default(),
         token: settings.server.metrics_token.clone(),
     };
     let state = AppState {

@@ -118,10 +118,21 @@ const RELEASE: &str = "DELETE FROM embedding_claims WHERE claim = ? AND holder =
 const TAKE_SEQS: &str = "UPDATE embedding_models SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq";
 
 /// The feed. Binds: model, after, limit.
-const SINCE: &str = "SELECT e.seq, p.paper_id, e.text_hash, e.vector FROM paper_embeddings e \
-     JOIN papers p ON p.pk = e.paper_pk \
-     WHERE e.model_id = ? AND e.seq > ? AND p.hidden_at IS NULL AND p.embed_hash = e.text_hash \
-     ORDER BY e.seq LIMIT ?";
+/// The feed of model ?1 after ?2, ?3 rows, in feed order: a range scan of
+/// `paper_embeddings_feed`. Whether each vector is still current (its paper
+/// visible, with that text hash) is checked by [`CURRENT_PAPERS`] after.
+/// One statement joining `papers` here was planned badly by PostgreSQL at a
+/// million rows: it multiplies the selectivities of `p.pk = e.paper_pk` and
+/// `p.embed_hash = e.text_hash` (which are not independent: a current
+/// vector matches both), expects one row, and picks a hash join of both
+/// tables and a sort (13 s per batch) over the ordered index walk with a
+/// LIMIT (35 ms).
+const SINCE: &str = "SELECT e.seq, e.paper_pk, e.text_hash, e.vector FROM paper_embeddings e \
+     WHERE e.model_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?";
+
+/// Visible papers among the pks bound (placeholders appended), with their
+/// id and text hash.
+const CURRENT_PAPERS: &str = "SELECT pk, paper_id, embed_hash FROM papers WHERE hidden_at IS NULL AND pk IN";
 
 /// Visible papers. No binds.
 const VISIBLE: &str = "SELECT COUNT(*) FROM papers WHERE hidden_at IS NULL";
@@ -460,17 +471,46 @@ impl Embeddings for SqlStore {
         limit: u32,
     ) -> Result<Vec<StoredEmbedding>, StoreError> {
         let Some((id, _, _)) = self.model_row(self.pool(), model).await? else { return Ok(Vec::new()) };
-        let rows = Query::new(SINCE)
-            .bind(id)
-            .bind(i64::try_from(after).unwrap_or(i64::MAX))
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let raw = r.text(1);
-            let vector = decode(&r.bytes(3), model.dim, &raw)?;
-            out.push(StoredEmbedding { seq: count(r.int(0)), id: paper_id(raw)?, text_hash: r.int(2) as u64, vector });
+        let mut out = Vec::with_capacity(limit as usize);
+        let mut after = i64::try_from(after).unwrap_or(i64::MAX);
+        // Windows of the feed until `limit` current vectors are found or the
+        // feed ends (stale or hidden ones are skipped, so a window may yield
+        // fewer than it read).
+        loop {
+            let want = limit as usize - out.len();
+            let rows = Query::new(SINCE).bind(id).bind(after).bind(want as i64).fetch_all(self.pool()).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.int(0);
+            let pks: Vec<i64> = rows.iter().map(|r| r.int(1)).collect();
+            let mut current: std::collections::HashMap<i64, (String, Option<i64>)> =
+                std::collections::HashMap::with_capacity(pks.len());
+            for chunk in pks.chunks(LOOKUP_CHUNK) {
+                let mut q = Query::new(format!("{CURRENT_PAPERS} ({})", placeholders(chunk.len())));
+                for pk in chunk {
+                    q = q.bind(*pk);
+                }
+                for r in q.fetch_all(self.pool()).await? {
+                    current.insert(r.int(0), (r.text(1), r.opt_int(2)));
+                }
+            }
+            let read = rows.len();
+            for r in &rows {
+                let text_hash = r.int(2);
+                let Some((raw, hash)) = current.get(&r.int(1)) else { continue };
+                if *hash != Some(text_hash) {
+                    continue;
+                }
+                let vector = decode(&r.bytes(3), model.dim, raw)?;
+                out.push(StoredEmbedding {
+                    seq: count(r.int(0)),
+                    id: paper_id(raw.clone())?,
+                    text_hash: text_hash as u64,
+                    vector,
+                });
+            }
+            if read < want || out.len() >= limit as usize {
+                break;
+            }
         }
         Ok(out)
     }
