@@ -161,8 +161,10 @@ impl Job for VectorFollow {
         let what = if first && after == 0 { "vectors loaded from the database" } else { "vectors followed" };
         let mut report =
             format!("{what}: {} in {:.1}s, up to feed position {}", r.loaded, loaded_in.as_secs_f64(), r.seq);
-        if linked > 0 || left > 0 {
+        if left > 0 {
             report.push_str(&format!("; {linked} linked into the graph, {left} still to link (searched by scan)"));
+        } else if linked > 0 {
+            report.push_str(&format!("; {linked} linked into the graph, which has caught up"));
         }
         Ok(Ran::did(report))
     }
