@@ -19,22 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SOURCE="${PAPERBOY_BENCH_DATA:-../shared/data/arxiv/arxiv-2025-2026.jsonl.zst}"
-MODEL="${PAPERBOY_MODEL_DIR:-$ROOT/models/all-MiniLM-L6-v2}"
-N="${N:-1000000}"
-SCALE_DATA=$(realpath -m "${SCALE_DATA:-${CARGO_TARGET_DIR:-target}/bench-data}")
-if [ ! -f "$SOURCE" ]; then
-  echo "SKIPPED: $SOURCE not found (the benchmark needs ../shared beside the repository, or PAPERBOY_BENCH_DATA)"
-  exit 0
-fi
 bash scripts/postgres.sh bindir >/dev/null || { echo "needs PostgreSQL: apt-get install postgresql"; exit 1; }
-FILE="$SCALE_DATA/kaggle-$N.jsonl"
-if [ ! -f "$FILE" ]; then
-  mkdir -p "$SCALE_DATA"
-  echo "writing $FILE (once)" >&2
-  python3 bench/scale_gen.py "$SOURCE" "$N" "$FILE.part" >&2
-  mv "$FILE.part" "$FILE"
-fi
+source bench/scale_file.sh
 [ -f "$MODEL/model.safetensors" ] || bash scripts/fetch-model.sh
 cargo build --release --locked -q -p paperboy -p paperboy-services --example synthetic_embed
 TARGET="$ROOT/${CARGO_TARGET_DIR:-target}/release"

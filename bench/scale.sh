@@ -22,23 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SOURCE="${PAPERBOY_BENCH_DATA:-../shared/data/arxiv/arxiv-2025-2026.jsonl.zst}"
-MODEL="${PAPERBOY_MODEL_DIR:-$ROOT/models/all-MiniLM-L6-v2}"
-N="${N:-1000000}"
 VECTORS="${VECTORS:-1}"
-SCALE_DATA=$(realpath -m "${SCALE_DATA:-${CARGO_TARGET_DIR:-target}/bench-data}")
-if [ ! -f "$SOURCE" ]; then
-  echo "SKIPPED: $SOURCE not found (the scale benchmark needs ../shared beside the repository, or PAPERBOY_BENCH_DATA)"
-  exit 0
-fi
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time"; exit 1; }
-FILE="$SCALE_DATA/kaggle-$N.jsonl"
-if [ ! -f "$FILE" ]; then
-  mkdir -p "$SCALE_DATA"
-  echo "writing $FILE (once)" >&2
-  python3 bench/scale_gen.py "$SOURCE" "$N" "$FILE.part" >&2
-  mv "$FILE.part" "$FILE"
-fi
+source bench/scale_file.sh
 # PAPERBOY_BIN: measure that binary (its examples/ beside it) instead of building one.
 if [ -n "${PAPERBOY_BIN:-}" ]; then
   BIN=$(realpath "$PAPERBOY_BIN")
