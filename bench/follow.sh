@@ -22,7 +22,7 @@ ROOT=$PWD
 bash scripts/postgres.sh bindir >/dev/null || { echo "needs PostgreSQL: apt-get install postgresql"; exit 1; }
 source bench/scale_file.sh
 [ -f "$MODEL/model.safetensors" ] || bash scripts/fetch-model.sh
-cargo build --release --locked -q -p paperboy -p paperboy-services --example synthetic_embed
+cargo build --release --locked -q -p paperboy -p paperboy-services --bin paperboy --example synthetic_embed
 TARGET="$ROOT/${CARGO_TARGET_DIR:-target}/release"
 BIN="$TARGET/paperboy"
 tmp=$(mktemp -d)
@@ -78,12 +78,12 @@ while [ -z "$linked" ]; do
   [ -z "$healthz" ] && curl -sf "$base/healthz" > /dev/null 2>&1 && healthz=$(secs "$t0" "$t")
   if [ -z "$loaded" ] && grep -q 'vectors loaded from the database' serve.err; then
     loaded=$(secs "$t0" "$t")
-    if ! grep -q 'vector graph caught up' serve.err; then
+    if ! grep -q -e 'vector graph caught up' -e 'which has caught up' serve.err; then
       hybrid scanned.times
       scanned=$(stats scanned.times)
     fi
   fi
-  grep -q 'vector graph caught up' serve.err && linked=$(secs "$t0" "$(now)")
+  grep -q -e 'vector graph caught up' -e 'which has caught up' serve.err && linked=$(secs "$t0" "$(now)")
   sleep 1
 done
 hybrid linked.times
@@ -97,7 +97,7 @@ echo "| import into PostgreSQL ($N records) | $import_rate records/s (${import_s
 echo "| synthetic vectors stored through claims | $embed_line | (a bench step) |"
 echo "| new server: exec to /healthz | ${healthz} s | |"
 echo "| new server: every vector loaded and searchable (keyword index built first) | **${loaded} s** ($load_note) | < 5 min: $verdict |"
-echo "| new server: graph caught up (snapshot written) | ${linked} s | |"
+echo "| new server: graph caught up | ${linked} s | |"
 echo "| hybrid p50 / p99 while vectors are scanned | $scanned | |"
 echo "| hybrid p50 / p99 once linked | $(stats linked.times) | |"
 echo "| RSS of the new server at the end | ${rss} MiB (peak ${hwm} MiB) | < 1.5 GB |"

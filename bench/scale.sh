@@ -30,7 +30,7 @@ if [ -n "${PAPERBOY_BIN:-}" ]; then
   BIN=$(realpath "$PAPERBOY_BIN")
   TARGET=$(dirname "$BIN")
 elif [ "$VECTORS" = 1 ]; then
-  cargo build --release --locked -q -p paperboy -p paperboy-search --example synthetic_vectors
+  cargo build --release --locked -q -p paperboy -p paperboy-search --bin paperboy --example synthetic_vectors
 else
   cargo build --release --locked -q -p paperboy
 fi

@@ -19,7 +19,7 @@ if [ ! -f "$DATA" ]; then
   exit 0
 fi
 [ -f "$MODEL/model.safetensors" ] || bash scripts/fetch-model.sh
-cargo build --release --locked -q -p paperboy -p paperboy-search --example search_bench
+cargo build --release --locked -q -p paperboy -p paperboy-search --bin paperboy --example search_bench
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 if [ -n "${1:-}" ]; then DIR="$1"; else DIR=$(mktemp -d); trap 'rm -rf "$DIR"' EXIT; fi
 if [ ! -f "$DIR/paperboy.db" ]; then
