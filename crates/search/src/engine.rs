@@ -855,6 +855,22 @@ impl SearchEngine {
         Ok((kw, sem, cos))
     }
 
+    /// For tuning: `text` through the keyword index's text analyzer (every
+    /// token, no cap).
+    #[doc(hidden)]
+    pub fn analyze_text(&self, text: &str) -> Vec<String> {
+        let Some(mut a) = self.keyword.analyzer(TEXT_ANALYZER) else {
+            return Vec::new();
+        };
+        use tantivy::tokenizer::TokenStream as _;
+        let mut out = Vec::new();
+        let mut stream = a.token_stream(text);
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
     /// Raw keyword and semantic candidate lists for one query (tuning).
     #[doc(hidden)]
     pub fn candidates(&self, q: &str, k: usize) -> Result<(Ranked, Ranked)> {

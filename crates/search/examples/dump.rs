@@ -1,0 +1,327 @@
+//! Writes what the search-quality prototypes (issue 18, `bench/search/proto/`)
+//! need to try ranking ideas in numpy without re-running the engine: each
+//! document's analysed title and abstract tokens and its vector(s), each
+//! query's analysed tokens, vector and keyword top 1,000 (BM25 as the
+//! engine scores it).
+//!
+//! ```text
+//! cargo run --release -p paperboy-search --example dump -- DATASET_DIR --split S --work DIR --out OUT [--passages]
+//! ```
+//! `DIR` is the eval example's kept index (vectors reused). With
+//! `--passages`, long documents' later passages (title repeated, 32 tokens of
+//! overlap, as in the `passages` example) are embedded too and cached in
+//! `DIR/passages.f32`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use paperboy_core::PaperId;
+use paperboy_search::engine::KEYWORD_LOOKUP_DEPTH;
+use paperboy_search::keyword::embedding_text;
+use paperboy_search::{Embedder, eval, query};
+
+const OVERLAP: usize = 32;
+
+fn write_f32(path: &std::path::Path, rows: &[Vec<f32>]) -> std::io::Result<()> {
+    let bytes: Vec<u8> = rows.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(path, bytes)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (mut dir, mut split, mut work, mut out) = (None, "test".to_string(), None, None);
+    let mut model = PathBuf::from("models/all-MiniLM-L6-v2");
+    let mut passages = false;
+    let mut windows: Option<usize> = None;
+    let mut titles = false;
+    let mut window_title = true;
+    let mut late: Option<(usize, usize)> = None;
+    let mut sentences: Option<usize> = None;
+    let mut prefixed = false;
+    let mut time_first = false;
+    let mut window_overlap = true;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--split" => split = args.next().ok_or("--split needs a value")?,
+            "--work" => work = Some(PathBuf::from(args.next().ok_or("--work needs a value")?)),
+            "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a value")?)),
+            "--model" => model = args.next().ok_or("--model needs a value")?.into(),
+            "--passages" => passages = true,
+            "--titles" => titles = true,
+            "--window-bare" => window_title = false,
+            "--prefixed" => prefixed = true,
+            "--time-first" => time_first = true,
+            "--sentences" => sentences = Some(args.next().ok_or("--sentences needs a count")?.parse()?),
+            "--late" => {
+                let v = args.next().ok_or("--late needs LIMIT:CHUNK")?;
+                let (l, c) = v.split_once(':').ok_or("--late needs LIMIT:CHUNK")?;
+                late = Some((l.parse()?, c.parse()?));
+            }
+            "--window-no-overlap" => window_overlap = false,
+            "--windows" => windows = Some(args.next().ok_or("--windows needs a token count")?.parse()?),
+            _ => dir = Some(PathBuf::from(a)),
+        }
+    }
+    let dir = dir.ok_or("usage: dump DATASET_DIR --split S --work DIR --out OUT [--passages]")?;
+    let work = work.ok_or("--work DIR is needed")?;
+    let out = out.ok_or("--out OUT is needed")?;
+    std::fs::create_dir_all(&out)?;
+    let emb = Arc::new(Embedder::load(&model)?);
+    let data = eval::load_beir(&dir, &split)?;
+    let (engine, back) = eval::build_index(&data, &work, Some(emb.clone()))?;
+    let key_of: HashMap<&str, &str> = back.iter().map(|(k, b)| (b.as_str(), k.as_str())).collect();
+    let index_of: HashMap<&str, usize> =
+        data.corpus.iter().enumerate().map(|(i, (id, _, _))| (id.as_str(), i)).collect();
+    let dim = emb.dim();
+
+    let mut docs = std::io::BufWriter::new(std::fs::File::create(out.join("docs.jsonl"))?);
+    let mut vecs = Vec::with_capacity(data.corpus.len());
+    for (id, title, text) in &data.corpus {
+        let line = serde_json::json!({
+            "id": id,
+            "title": engine.analyze_text(title),
+            "abstract": engine.analyze_text(text),
+        });
+        writeln!(docs, "{line}")?;
+        let key = key_of[id.as_str()];
+        vecs.push(engine.vector(&PaperId::parse(key).expect("local key")).unwrap_or_else(|| vec![0.0; dim]));
+    }
+    docs.flush()?;
+    write_f32(&out.join("doc_vecs.f32"), &vecs)?;
+
+    if passages {
+        let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        tok.with_truncation(None).map_err(|e| e.to_string())?;
+        let limit = paperboy_search::embed::MAX_TOKENS - 2;
+        let (mut owners, mut texts) = (Vec::new(), Vec::new());
+        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
+            let full = embedding_text(title, text);
+            let enc = tok.encode(full.as_str(), false).map_err(|e| e.to_string())?;
+            let offsets = enc.get_offsets();
+            let mut start = limit - OVERLAP;
+            while offsets.len() > limit && start + OVERLAP < offsets.len() {
+                texts.push(format!("{}. {}", title.trim().trim_end_matches('.'), &full[offsets[start].0..]));
+                owners.push(i);
+                start += limit - OVERLAP;
+            }
+        }
+        let cache = work.join("passages.f32");
+        let pvecs: Vec<Vec<f32>> = match std::fs::read(&cache) {
+            Ok(bytes) if bytes.len() == texts.len() * dim * 4 => bytes
+                .chunks(dim * 4)
+                .map(|c| c.chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+                .collect(),
+            _ => {
+                let t = std::time::Instant::now();
+                let mut v = Vec::with_capacity(texts.len());
+                for (n, chunk) in texts.chunks(128).enumerate() {
+                    let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                    v.extend(emb.embed(&refs)?);
+                    eprintln!("passages {}/{}", (n + 1) * 128, texts.len());
+                }
+                eprintln!("embedded {} passages in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
+                write_f32(&cache, &v)?;
+                v
+            }
+        };
+        write_f32(&out.join("passages.f32"), &pvecs)?;
+        std::fs::write(out.join("passage_owner.json"), serde_json::to_string(&owners)?)?;
+    }
+
+    let embed_cached = |name: &str, texts: &[String]| -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+        let cache = work.join(format!("{name}.f32"));
+        if let Ok(bytes) = std::fs::read(&cache)
+            && bytes.len() == texts.len() * dim * 4
+        {
+            return Ok(bytes
+                .chunks(dim * 4)
+                .map(|c| c.chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+                .collect());
+        }
+        let t = std::time::Instant::now();
+        let mut v = Vec::with_capacity(texts.len());
+        for (n, chunk) in texts.chunks(128).enumerate() {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            v.extend(emb.embed(&refs)?);
+            eprintln!("{name} {}/{}", (n + 1) * 128, texts.len());
+        }
+        eprintln!("embedded {} {name} texts in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
+        write_f32(&cache, &v)?;
+        Ok(v)
+    };
+    if time_first {
+        // The engine's own pass (`title. abstract`, first 256 tokens), timed
+        // the same way as the extra vectors below, for their relative cost.
+        let texts: Vec<String> = data.corpus.iter().map(|(_, t, x)| embedding_text(t, x)).collect();
+        let t = std::time::Instant::now();
+        for chunk in texts.chunks(128) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            emb.embed(&refs)?;
+        }
+        eprintln!("embedded {} first-pass texts in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
+    }
+    if titles {
+        let texts: Vec<String> = data.corpus.iter().map(|(_, t, _)| t.clone()).collect();
+        let v = embed_cached("titles", &texts)?;
+        write_f32(&out.join("title_vecs.f32"), &v)?;
+    }
+    if let Some(size) = windows {
+        // Windows of `size` tokens of the abstract, a quarter overlapping,
+        // each prefixed with the title.
+        let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        tok.with_truncation(None).map_err(|e| e.to_string())?;
+        let (mut owners, mut texts) = (Vec::new(), Vec::new());
+        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
+            let enc = tok.encode(text.as_str(), false).map_err(|e| e.to_string())?;
+            let offsets = enc.get_offsets();
+            let step = if window_overlap { size - size / 4 } else { size };
+            let mut start = 0;
+            loop {
+                let end = (start + size).min(offsets.len());
+                let (mut a, mut b) = if offsets.is_empty() {
+                    (0, 0)
+                } else {
+                    let a = offsets[start].0;
+                    (a, offsets[start..end].iter().map(|o| o.1).max().unwrap_or(a).max(a))
+                };
+                while !text.is_char_boundary(a) {
+                    a -= 1;
+                }
+                while !text.is_char_boundary(b) {
+                    b += 1;
+                }
+                if window_title || start == 0 {
+                    texts.push(format!("{}. {}", title.trim().trim_end_matches('.'), &text[a..b]));
+                } else {
+                    texts.push(text[a..b].to_string());
+                }
+                owners.push(i);
+                if end >= offsets.len() {
+                    break;
+                }
+                start += step;
+            }
+        }
+        let name = format!(
+            "win{size}{}{}",
+            if window_title { "" } else { "-bare" },
+            if window_overlap { "" } else { "-step" }
+        );
+        let v = embed_cached(&name, &texts)?;
+        write_f32(&out.join(format!("{name}.f32")), &v)?;
+        std::fs::write(out.join(format!("{name}_owner.json")), serde_json::to_string(&owners)?)?;
+    }
+
+    if let Some(per) = sentences {
+        // Titled windows of `per` consecutive sentences, sliding by one.
+        let (mut owners, mut texts) = (Vec::new(), Vec::new());
+        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
+            let sents = split_sentences(text);
+            let count = sents.len().saturating_sub(per - 1).max(1);
+            for s in 0..count {
+                let body = sents[s..(s + per).min(sents.len())].join(" ");
+                texts.push(format!("{}. {}", title.trim().trim_end_matches('.'), body));
+                owners.push(i);
+            }
+        }
+        let name = format!("sent{per}");
+        let v = embed_cached(&name, &texts)?;
+        write_f32(&out.join(format!("{name}.f32")), &v)?;
+        std::fs::write(out.join(format!("{name}_owner.json")), serde_json::to_string(&owners)?)?;
+    }
+    if prefixed {
+        // Titled sentences with the title encoded once per paper.
+        let t = std::time::Instant::now();
+        let (mut owners, mut rows, mut means) = (Vec::new(), Vec::new(), Vec::new());
+        let mut tokens = 0usize;
+        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
+            let sents = split_sentences(text);
+            let refs: Vec<&str> = sents.iter().map(String::as_str).collect();
+            let (parts, mean) = emb.embed_prefixed(title, &refs)?;
+            tokens += refs.iter().map(|s| s.len()).sum::<usize>();
+            for v in parts {
+                rows.push(v);
+                owners.push(i);
+            }
+            means.push(mean);
+            if i % 500 == 0 {
+                eprintln!("prefixed {i}/{}", data.corpus.len());
+            }
+        }
+        eprintln!("embedded {} prefixed sentences ({tokens} chars) in {:.1} s", rows.len(), t.elapsed().as_secs_f64());
+        write_f32(&out.join("pre1.f32"), &rows)?;
+        write_f32(&out.join("pre_mean.f32"), &means)?;
+        std::fs::write(out.join("pre1_owner.json"), serde_json::to_string(&owners)?)?;
+    }
+    if let Some((limit, chunk)) = late {
+        let name = format!("late{limit}_{chunk}");
+        let t = std::time::Instant::now();
+        let (mut owners, mut rows) = (Vec::new(), Vec::new());
+        let texts: Vec<String> = data.corpus.iter().map(|(_, t, x)| embedding_text(t, x)).collect();
+        for (n, part) in texts.chunks(64).enumerate() {
+            let refs: Vec<&str> = part.iter().map(String::as_str).collect();
+            for (j, chunks) in emb.embed_late_chunks(&refs, limit, chunk)?.into_iter().enumerate() {
+                for c in chunks {
+                    rows.push(c);
+                    owners.push(n * 64 + j);
+                }
+            }
+            eprintln!("{name} {}/{}", (n + 1) * 64, texts.len());
+        }
+        eprintln!("embedded {} {name} texts in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
+        write_f32(&out.join(format!("{name}.f32")), &rows)?;
+        std::fs::write(out.join(format!("{name}_owner.json")), serde_json::to_string(&owners)?)?;
+    }
+
+    let mut qids: Vec<&String> = data.qrels.keys().filter(|q| data.queries.contains_key(*q)).collect();
+    qids.sort();
+    let mut queries = std::io::BufWriter::new(std::fs::File::create(out.join("queries.jsonl"))?);
+    let mut qvecs = Vec::with_capacity(qids.len());
+    for q in &qids {
+        let cleaned: String =
+            data.queries[*q].chars().map(|c| if c == '"' || c == ':' || c == '-' { ' ' } else { c }).collect();
+        let sem_text = query::parse(&cleaned).semantic_text();
+        qvecs.push(emb.embed(&[sem_text.as_str()])?.pop().unwrap_or_else(|| vec![0.0; dim]));
+        let (kw, _, _) = engine.candidate_scores(&cleaned, KEYWORD_LOOKUP_DEPTH, 1)?;
+        let kw: Vec<(usize, f32)> = kw
+            .iter()
+            .filter_map(|(k, s)| back.get(k).and_then(|b| index_of.get(b.as_str())).map(|&i| (i, *s)))
+            .collect();
+        let qrels: HashMap<&String, &u32> = data.qrels[*q].iter().collect();
+        let line = serde_json::json!({
+            "id": q, "text": data.queries[*q], "tokens": engine.analyze_text(&cleaned), "kw": kw, "qrels": qrels,
+        });
+        writeln!(queries, "{line}")?;
+    }
+    queries.flush()?;
+    write_f32(&out.join("query_vecs.f32"), &qvecs)?;
+    println!("{} documents, {} queries written to {}", data.corpus.len(), qids.len(), out.display());
+    Ok(())
+}
+
+/// Sentences of an abstract: a split after `.`, `?` or `!` followed by
+/// white space and an upper-case letter or a digit.
+fn split_sentences(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        cur.push(c);
+        if matches!(c, '.' | '?' | '!')
+            && chars.get(i + 1).is_some_and(|n| n.is_whitespace())
+            && chars.get(i + 2).is_some_and(|n| n.is_uppercase() || n.is_ascii_digit())
+        {
+            out.push(cur.trim().to_string());
+            cur.clear();
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
