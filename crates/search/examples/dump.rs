@@ -1,16 +1,26 @@
 //! Writes what the search-quality prototypes (issue 18, `bench/search/proto/`)
 //! need to try ranking ideas in numpy without re-running the engine: each
-//! document's analysed title and abstract tokens and its vector(s), each
+//! document's analysed title and abstract tokens and its vector, each
 //! query's analysed tokens, vector and keyword top 1,000 (BM25 as the
-//! engine scores it).
+//! engine scores it), and optionally extra vectors per document.
 //!
 //! ```text
-//! cargo run --release -p paperboy-search --example dump -- DATASET_DIR --split S --work DIR --out OUT [--passages]
+//! cargo run --release -p paperboy-search --example dump -- DATASET_DIR --split S --work DIR --out OUT \
+//!     [--passages] [--sentences N] [--windows TOKENS [--window-bare] [--window-no-overlap]] [--titles] [--time-first]
 //! ```
-//! `DIR` is the eval example's kept index (vectors reused). With
-//! `--passages`, long documents' later passages (title repeated, 32 tokens of
-//! overlap, as in the `passages` example) are embedded too and cached in
-//! `DIR/passages.f32`.
+//! `DIR` is the eval example's kept index (vectors reused); extra vectors
+//! are cached there too (`DIR/NAME.f32`). Extra vectors, each written as
+//! `OUT/NAME.f32` with `OUT/NAME_owner.json` (the document of each row):
+//! - `--passages`: the rest of abstracts longer than 256 tokens, in titled
+//!   passages with 32 tokens of overlap (`passages`);
+//! - `--sentences N`: titled windows of N sentences, sliding by one (`sentN`);
+//! - `--windows T`: titled windows of T abstract tokens, a quarter
+//!   overlapping (`winT`; `-bare` without the title, `-step` without overlap);
+//! - `--titles`: the title alone (`title_vecs.f32`, one row per document).
+//!
+//! `--time-first` times the engine's own pass over the corpus, so that the
+//! extra vectors' cost (printed as they are embedded) can be stated
+//! relative to it.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,9 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut windows: Option<usize> = None;
     let mut titles = false;
     let mut window_title = true;
-    let mut late: Option<(usize, usize)> = None;
     let mut sentences: Option<usize> = None;
-    let mut prefixed = false;
     let mut time_first = false;
     let mut window_overlap = true;
     while let Some(a) = args.next() {
@@ -51,14 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--passages" => passages = true,
             "--titles" => titles = true,
             "--window-bare" => window_title = false,
-            "--prefixed" => prefixed = true,
             "--time-first" => time_first = true,
             "--sentences" => sentences = Some(args.next().ok_or("--sentences needs a count")?.parse()?),
-            "--late" => {
-                let v = args.next().ok_or("--late needs LIMIT:CHUNK")?;
-                let (l, c) = v.split_once(':').ok_or("--late needs LIMIT:CHUNK")?;
-                late = Some((l.parse()?, c.parse()?));
-            }
             "--window-no-overlap" => window_overlap = false,
             "--windows" => windows = Some(args.next().ok_or("--windows needs a token count")?.parse()?),
             _ => dir = Some(PathBuf::from(a)),
@@ -231,50 +233,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write_f32(&out.join(format!("{name}.f32")), &v)?;
         std::fs::write(out.join(format!("{name}_owner.json")), serde_json::to_string(&owners)?)?;
     }
-    if prefixed {
-        // Titled sentences with the title encoded once per paper.
-        let t = std::time::Instant::now();
-        let (mut owners, mut rows, mut means) = (Vec::new(), Vec::new(), Vec::new());
-        let mut tokens = 0usize;
-        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
-            let sents = split_sentences(text);
-            let refs: Vec<&str> = sents.iter().map(String::as_str).collect();
-            let (parts, mean) = emb.embed_prefixed(title, &refs)?;
-            tokens += refs.iter().map(|s| s.len()).sum::<usize>();
-            for v in parts {
-                rows.push(v);
-                owners.push(i);
-            }
-            means.push(mean);
-            if i % 500 == 0 {
-                eprintln!("prefixed {i}/{}", data.corpus.len());
-            }
-        }
-        eprintln!("embedded {} prefixed sentences ({tokens} chars) in {:.1} s", rows.len(), t.elapsed().as_secs_f64());
-        write_f32(&out.join("pre1.f32"), &rows)?;
-        write_f32(&out.join("pre_mean.f32"), &means)?;
-        std::fs::write(out.join("pre1_owner.json"), serde_json::to_string(&owners)?)?;
-    }
-    if let Some((limit, chunk)) = late {
-        let name = format!("late{limit}_{chunk}");
-        let t = std::time::Instant::now();
-        let (mut owners, mut rows) = (Vec::new(), Vec::new());
-        let texts: Vec<String> = data.corpus.iter().map(|(_, t, x)| embedding_text(t, x)).collect();
-        for (n, part) in texts.chunks(64).enumerate() {
-            let refs: Vec<&str> = part.iter().map(String::as_str).collect();
-            for (j, chunks) in emb.embed_late_chunks(&refs, limit, chunk)?.into_iter().enumerate() {
-                for c in chunks {
-                    rows.push(c);
-                    owners.push(n * 64 + j);
-                }
-            }
-            eprintln!("{name} {}/{}", (n + 1) * 64, texts.len());
-        }
-        eprintln!("embedded {} {name} texts in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
-        write_f32(&out.join(format!("{name}.f32")), &rows)?;
-        std::fs::write(out.join(format!("{name}_owner.json")), serde_json::to_string(&owners)?)?;
-    }
-
     let mut qids: Vec<&String> = data.qrels.keys().filter(|q| data.queries.contains_key(*q)).collect();
     qids.sort();
     let mut queries = std::io::BufWriter::new(std::fs::File::create(out.join("queries.jsonl"))?);

@@ -348,49 +348,6 @@ impl Bert {
     /// [`max_positions`]: Bert::max_positions
     pub fn embed_packed(&self, seqs: &[&[u32]]) -> Vec<Vec<f32>> {
         let h = self.cfg.hidden_size;
-        let (x, offsets) = match self.hidden_states(seqs) {
-            Some(r) => r,
-            None => return vec![vec![0.0; h]; seqs.len()],
-        };
-        spans_pool(&x, seqs, &offsets, h)
-    }
-
-    /// "Late chunking": each sequence runs through the encoder whole, then
-    /// its token states are mean-pooled in consecutive chunks of `chunk`
-    /// tokens (the last chunk may be shorter), each L2-normalised. One list
-    /// of chunk vectors per sequence.
-    pub fn embed_packed_chunks(&self, seqs: &[&[u32]], chunk: usize) -> Vec<Vec<Vec<f32>>> {
-        let h = self.cfg.hidden_size;
-        let chunk = chunk.max(1);
-        let Some((x, offsets)) = self.hidden_states(seqs) else {
-            return vec![Vec::new(); seqs.len()];
-        };
-        seqs.iter()
-            .zip(&offsets)
-            .map(|(s, &o)| {
-                (0..s.len())
-                    .step_by(chunk)
-                    .map(|start| {
-                        let end = (start + chunk).min(s.len());
-                        let mut v = vec![0.0f32; h];
-                        for row in x[(o + start) * h..(o + end) * h].chunks_exact(h) {
-                            for (a, b) in v.iter_mut().zip(row) {
-                                *a += *b;
-                            }
-                        }
-                        let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
-                        v.iter_mut().for_each(|a| *a /= norm);
-                        v
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// The last layer's token states of a packed batch and each sequence's
-    /// first row; `None` when the batch has no tokens.
-    fn hidden_states(&self, seqs: &[&[u32]]) -> Option<(Vec<f32>, Vec<usize>)> {
-        let h = self.cfg.hidden_size;
         let mut offsets = Vec::with_capacity(seqs.len());
         let mut total = 0;
         for s in seqs {
@@ -399,7 +356,7 @@ impl Bert {
             total += s.len();
         }
         if total == 0 {
-            return None;
+            return vec![vec![0.0; h]; seqs.len()];
         }
         let mut x = vec![0.0f32; total * h];
         self.embed_tokens(seqs, &offsets, &mut x);
@@ -419,122 +376,7 @@ impl Bert {
             product(&inter, total, &layer.down, q.map(|q| &q.down), &mut tmp, false);
             add_norm(&mut x, &tmp, &layer.out_norm, self.eps, h);
         }
-        Some((x, offsets))
-    }
-
-    /// Experimental (issue 18, prefix-shared passages): encodes `parts`
-    /// (e.g. an abstract's sentences, each ending in `[SEP]`) as if each were
-    /// preceded by `prefix` (`[CLS]` and the title), while the prefix itself
-    /// is encoded once: prefix tokens attend to the prefix only, a part's
-    /// tokens to the prefix and to their own part, at positions continuing
-    /// after the prefix. Returns each part's vector (mean of the prefix and
-    /// the part's token states, L2-normalised) and the mean over every token
-    /// of the document, L2-normalised.
-    #[doc(hidden)]
-    pub fn embed_prefixed(&self, prefix: &[u32], parts: &[&[u32]]) -> (Vec<Vec<f32>>, Vec<f32>) {
-        let h = self.cfg.hidden_size;
-        let heads = self.cfg.num_attention_heads;
-        let d = h / heads;
-        let max = self.cfg.max_position_embeddings;
-        let pl = prefix.len().min(max / 2);
-        let prefix = &prefix[..pl];
-        let parts: Vec<&[u32]> = parts.iter().map(|p| &p[..p.len().min(max - pl)]).collect();
-        // Row layout: the prefix, then each part.
-        let mut spans = vec![(0usize, pl, 0usize)];
-        let mut total = pl;
-        for p in &parts {
-            spans.push((total, p.len(), pl));
-            total += p.len();
-        }
-        let mut x = vec![0.0f32; total * h];
-        let vocab = self.cfg.vocab_size;
-        for (si, &(o, l, start)) in spans.iter().enumerate() {
-            let ids = if si == 0 { prefix } else { parts[si - 1] };
-            for (i, &raw) in ids.iter().take(l).enumerate() {
-                let id = if (raw as usize) < vocab { raw as usize } else { 0 };
-                let pos = start + i;
-                let row = &mut x[(o + i) * h..(o + i + 1) * h];
-                let w = &self.word[id * h..(id + 1) * h];
-                let pe = &self.position[pos * h..(pos + 1) * h];
-                for (((r, a), b), c) in row.iter_mut().zip(w).zip(pe).zip(&self.token_type0) {
-                    *r = a + b + c;
-                }
-            }
-        }
-        let zeros = vec![0.0f32; x.len()];
-        add_norm(&mut x, &zeros, &self.emb_norm, self.eps, h);
-        let mut qkv = vec![0.0f32; total * 3 * h];
-        let mut ctx = vec![0.0f32; total * h];
-        let mut tmp = vec![0.0f32; total * h];
-        let mut inter = vec![0.0f32; total * self.cfg.intermediate_size];
-        let scale = 1.0 / (d as f32).sqrt();
-        for (li, layer) in self.layers.iter().enumerate() {
-            let q = self.quant.as_ref().map(|q| &q[li]);
-            product(&x, total, &layer.qkv, q.map(|q| &q.qkv), &mut qkv, false);
-            // Attention: a part's keys are the prefix rows and its own rows.
-            let tasks: Vec<(usize, usize, usize, usize)> =
-                spans.iter().flat_map(|&(o, l, _)| (0..heads).map(move |hd| (o, l, hd, 0))).collect();
-            let results: Vec<(usize, usize, Vec<f32>)> = tasks
-                .par_iter()
-                .map(|&(o, l, hd, _)| {
-                    let keys: Vec<usize> = if o == 0 { (0..l).collect() } else { (0..pl).chain(o..o + l).collect() };
-                    let mut out = vec![0.0f32; l * d];
-                    let mut sc = vec![0.0f32; keys.len()];
-                    for i in 0..l {
-                        let qrow = &qkv[(o + i) * 3 * h + hd * d..(o + i) * 3 * h + hd * d + d];
-                        for (kk, &r) in keys.iter().enumerate() {
-                            let krow = &qkv[r * 3 * h + h + hd * d..r * 3 * h + h + hd * d + d];
-                            sc[kk] = qrow.iter().zip(krow).map(|(a, b)| a * b).sum::<f32>() * scale;
-                        }
-                        softmax_inplace(&mut sc);
-                        let orow = &mut out[i * d..(i + 1) * d];
-                        for (kk, &r) in keys.iter().enumerate() {
-                            let vrow = &qkv[r * 3 * h + 2 * h + hd * d..r * 3 * h + 2 * h + hd * d + d];
-                            for (a, b) in orow.iter_mut().zip(vrow) {
-                                *a += sc[kk] * b;
-                            }
-                        }
-                    }
-                    (o, hd, out)
-                })
-                .collect();
-            for (o, hd, out) in results {
-                for (i, row) in out.chunks_exact(d).enumerate() {
-                    ctx[(o + i) * h + hd * d..(o + i) * h + hd * d + d].copy_from_slice(row);
-                }
-            }
-            product(&ctx, total, &layer.attn_out, q.map(|q| &q.attn_out), &mut tmp, false);
-            add_norm(&mut x, &tmp, &layer.attn_norm, self.eps, h);
-            product(&x, total, &layer.up, q.map(|q| &q.up), &mut inter, true);
-            product(&inter, total, &layer.down, q.map(|q| &q.down), &mut tmp, false);
-            add_norm(&mut x, &tmp, &layer.out_norm, self.eps, h);
-        }
-        let sum_rows = |a: usize, b: usize, v: &mut Vec<f32>| {
-            for row in x[a * h..b * h].chunks_exact(h) {
-                for (s, r) in v.iter_mut().zip(row) {
-                    *s += *r;
-                }
-            }
-        };
-        let normed = |mut v: Vec<f32>| {
-            let n = v.iter().map(|a| a * a).sum::<f32>().sqrt().max(1e-12);
-            v.iter_mut().for_each(|a| *a /= n);
-            v
-        };
-        let mut pre = vec![0.0f32; h];
-        sum_rows(0, pl, &mut pre);
-        let own_only = std::env::var_os("PAPERBOY_PREFIX_POOL_OWN").is_some();
-        let part_vecs = spans[1..]
-            .iter()
-            .map(|&(o, l, _)| {
-                let mut v = if own_only { vec![0.0f32; h] } else { pre.clone() };
-                sum_rows(o, o + l, &mut v);
-                normed(v)
-            })
-            .collect();
-        let mut all = vec![0.0f32; h];
-        sum_rows(0, total, &mut all);
-        (part_vecs, normed(all))
+        spans_pool(&x, seqs, &offsets, h)
     }
 
     /// Word + position + token-type embeddings, layer-normalised, into `x`.

@@ -190,46 +190,6 @@ impl Embedder {
         &self.identity
     }
 
-    /// For the search-quality experiments: each text encoded whole (up to
-    /// `limit` tokens) and pooled in chunks of `chunk` tokens ("late
-    /// chunking", see [`crate::bert::Bert::embed_packed_chunks`]).
-    #[doc(hidden)]
-    pub fn embed_late_chunks(&self, texts: &[&str], limit: usize, chunk: usize) -> Result<Vec<Vec<Vec<f32>>>> {
-        let mut tok = self.tokenizer.clone();
-        tok.with_truncation(Some(tokenizers::TruncationParams {
-            max_length: limit.min(self.model.max_positions()),
-            ..Default::default()
-        }))
-        .map_err(|e| SearchError::Embedding(format!("tokenizer truncation: {e}")))?;
-        let encodings =
-            tok.encode_batch(texts.to_vec(), true).map_err(|e| SearchError::Embedding(format!("tokenizing: {e}")))?;
-        let mut out = Vec::with_capacity(texts.len());
-        for e in &encodings {
-            out.extend(self.model.embed_packed_chunks(&[e.get_ids()], chunk));
-        }
-        Ok(out)
-    }
-
-    /// For the search-quality experiments: `parts` encoded each behind the
-    /// shared `title` prefix (see [`crate::bert::Bert::embed_prefixed`]).
-    /// Returns the parts' vectors and the whole document's mean vector.
-    #[doc(hidden)]
-    pub fn embed_prefixed(&self, title: &str, parts: &[&str]) -> Result<(Vec<Vec<f32>>, Vec<f32>)> {
-        let err = |e| SearchError::Embedding(format!("tokenizing: {e}"));
-        let pre = self.tokenizer.encode(format!("{}.", title.trim().trim_end_matches('.')), true).map_err(err)?;
-        let mut prefix = pre.get_ids().to_vec();
-        let sep = prefix.pop().unwrap_or(102);
-        let mut ids = Vec::with_capacity(parts.len());
-        for p in parts {
-            let mut v = self.tokenizer.encode(*p, false).map_err(err)?.get_ids().to_vec();
-            v.truncate(MAX_TOKENS - 1);
-            v.push(sep);
-            ids.push(v);
-        }
-        let refs: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
-        Ok(self.model.embed_prefixed(&prefix, &refs))
-    }
-
     /// Embeds texts: one unit-length vector per text, in order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
