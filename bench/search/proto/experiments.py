@@ -41,6 +41,10 @@ def cmd_passages(path):
     print("first vector       ", hybrid_row(d, d.cos_first()))
     print("passages, max      ", hybrid_row(d, d.cos_passages(mode="max")))
     print("passages, soft max ", hybrid_row(d, d.cos_passages()))
+    mean = d.dvec.copy()
+    np.add.at(mean, d.owner, d.pvec)
+    mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-9)
+    print("normalised mean    ", hybrid_row(d, d.qvec @ mean.T))
 
 
 def cmd_windows(path, name):

@@ -24,7 +24,10 @@ class Dump:
         self.qvec = np.fromfile(os.path.join(path, "query_vecs.f32"), dtype="<f4").reshape(len(self.queries), -1)
         pfile = os.path.join(path, "passages.f32")
         if os.path.exists(pfile):
-            self.owner = np.array(json.load(open(os.path.join(path, "passage_owner.json"))), dtype=np.int64)
+            owner = os.path.join(path, "passages_owner.json")
+            if not os.path.exists(owner):  # dumps written before the name was unified
+                owner = os.path.join(path, "passage_owner.json")
+            self.owner = np.array(json.load(open(owner)), dtype=np.int64)
             self.pvec = np.fromfile(pfile, dtype="<f4").reshape(len(self.owner), -1)
         else:
             self.owner = np.zeros(0, dtype=np.int64)

@@ -93,45 +93,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     docs.flush()?;
     write_f32(&out.join("doc_vecs.f32"), &vecs)?;
 
-    if passages {
-        let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
-        tok.with_truncation(None).map_err(|e| e.to_string())?;
-        let limit = paperboy_search::embed::MAX_TOKENS - 2;
-        let (mut owners, mut texts) = (Vec::new(), Vec::new());
-        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
-            let full = embedding_text(title, text);
-            let enc = tok.encode(full.as_str(), false).map_err(|e| e.to_string())?;
-            let offsets = enc.get_offsets();
-            let mut start = limit - OVERLAP;
-            while offsets.len() > limit && start + OVERLAP < offsets.len() {
-                texts.push(format!("{}. {}", title.trim().trim_end_matches('.'), &full[offsets[start].0..]));
-                owners.push(i);
-                start += limit - OVERLAP;
-            }
-        }
-        let cache = work.join("passages.f32");
-        let pvecs: Vec<Vec<f32>> = match std::fs::read(&cache) {
-            Ok(bytes) if bytes.len() == texts.len() * dim * 4 => bytes
-                .chunks(dim * 4)
-                .map(|c| c.chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-                .collect(),
-            _ => {
-                let t = std::time::Instant::now();
-                let mut v = Vec::with_capacity(texts.len());
-                for (n, chunk) in texts.chunks(128).enumerate() {
-                    let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                    v.extend(emb.embed(&refs)?);
-                    eprintln!("passages {}/{}", (n + 1) * 128, texts.len());
-                }
-                eprintln!("embedded {} passages in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
-                write_f32(&cache, &v)?;
-                v
-            }
-        };
-        write_f32(&out.join("passages.f32"), &pvecs)?;
-        std::fs::write(out.join("passage_owner.json"), serde_json::to_string(&owners)?)?;
-    }
-
     let embed_cached = |name: &str, texts: &[String]| -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
         let cache = work.join(format!("{name}.f32"));
         if let Ok(bytes) = std::fs::read(&cache)
@@ -153,6 +114,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         write_f32(&cache, &v)?;
         Ok(v)
     };
+    if passages {
+        let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
+        tok.with_truncation(None).map_err(|e| e.to_string())?;
+        let limit = paperboy_search::embed::MAX_TOKENS - 2;
+        let (mut owners, mut texts) = (Vec::new(), Vec::new());
+        for (i, (_, title, text)) in data.corpus.iter().enumerate() {
+            let full = embedding_text(title, text);
+            let enc = tok.encode(full.as_str(), false).map_err(|e| e.to_string())?;
+            let offsets = enc.get_offsets();
+            let mut start = limit - OVERLAP;
+            while offsets.len() > limit && start + OVERLAP < offsets.len() {
+                texts.push(format!("{}. {}", title.trim().trim_end_matches('.'), &full[offsets[start].0..]));
+                owners.push(i);
+                start += limit - OVERLAP;
+            }
+        }
+        let v = embed_cached("passages", &texts)?;
+        write_f32(&out.join("passages.f32"), &v)?;
+        std::fs::write(out.join("passages_owner.json"), serde_json::to_string(&owners)?)?;
+    }
     if time_first {
         // The engine's own pass (`title. abstract`, first 256 tokens), timed
         // the same way as the extra vectors below, for their relative cost.

@@ -859,16 +859,7 @@ impl SearchEngine {
     /// token, no cap).
     #[doc(hidden)]
     pub fn analyze_text(&self, text: &str) -> Vec<String> {
-        let Some(mut a) = self.keyword.analyzer(TEXT_ANALYZER) else {
-            return Vec::new();
-        };
-        use tantivy::tokenizer::TokenStream as _;
-        let mut out = Vec::new();
-        let mut stream = a.token_stream(text);
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
+        self.keyword.analyze_up_to(TEXT_ANALYZER, text, usize::MAX)
     }
 
     /// Raw keyword and semantic candidate lists for one query (tuning).

@@ -358,16 +358,18 @@ impl KeywordIndex {
 
     /// Analyses text with one of the registered analyzers.
     pub fn analyze(&self, analyzer: &str, text: &str) -> Vec<String> {
+        self.analyze_up_to(analyzer, text, 4 * MAX_TERMS)
+    }
+
+    /// Like [`analyze`](Self::analyze), keeping at most `max` tokens.
+    pub fn analyze_up_to(&self, analyzer: &str, text: &str, max: usize) -> Vec<String> {
         let Some(mut a) = self.index.tokenizers().get(analyzer) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         let mut stream = a.token_stream(text);
-        while stream.advance() {
+        while out.len() < max && stream.advance() {
             out.push(stream.token().text.clone());
-            if out.len() >= 4 * MAX_TERMS {
-                break;
-            }
         }
         out
     }
