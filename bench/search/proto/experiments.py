@@ -7,6 +7,7 @@
     python3 experiments.py prf DUMP                 # semantic query moved towards the fused top k (Rocchio)
     python3 experiments.py learned DUMP [NAME ...]  # logistic-regression fusion, 5-fold over queries
     python3 experiments.py adaptive SCIFACT SHORT NAME   # keyword weight by query length, both sets
+    python3 experiments.py bootstrap DUMP NAME      # 95% intervals of that configuration's gain over the baseline
 
 Every figure is nDCG@10 as `paperboy eval beir` computes it; "hybrid" is the
 engine's completed max-normalised blend (lib.blend).
@@ -16,7 +17,7 @@ import sys
 
 import numpy as np
 
-from lib import Dump, blend, mean_ndcg, topk_mask
+from lib import Dump, blend, mean_ndcg, ndcg10, topk_mask
 
 
 def best_of(d, name):
@@ -155,6 +156,36 @@ def cmd_adaptive(scifact, short, name):
             print(f"{name}: w {ws} up to {limit} terms, {wl} above: SciFact {row[0]:.4f} short set {row[1]:.4f}")
 
 
+def per_query(d, scores, mask):
+    out = []
+    for qi in range(len(d.queries)):
+        s = np.where(mask[qi], scores[qi], -np.inf)
+        top = np.argsort(-s, kind="stable")[:10]
+        out.append(ndcg10([t for t in top if np.isfinite(s[t])], d.qrels[qi]))
+    return np.array(out)
+
+
+def cmd_bootstrap(path, name):
+    """Paired bootstrap over queries: the engine's blend on the first vector
+    against max(first, NAME) with the query-length keyword weight (0.5 up to
+    5 terms, 0.3 above)."""
+    d = Dump(path)
+    cf = d.cos_first()
+    c = np.maximum(cf, best_of(d, name))
+    f0, m0 = blend(d.kw, cf, 0.35)
+    base = per_query(d, f0, m0)
+    ql = np.array([len(x["tokens"]) for x in d.queries])
+    w = np.where(ql <= 5, 0.5, 0.3)[:, None]
+    kmax = d.kw.max(axis=1, keepdims=True)
+    kmax[kmax <= 0] = 1
+    m1 = (topk_mask(d.kw, 100) & (d.kw > 0)) | topk_mask(c, 100)
+    new = per_query(d, w * d.kw / kmax + (1 - w) * np.maximum(c, 0), m1)
+    idx = np.random.default_rng(1).integers(0, len(base), (5000, len(base)))
+    lo, hi = np.percentile(new[idx].mean(1), [2.5, 97.5])
+    glo, ghi = np.percentile((new - base)[idx].mean(1), [2.5, 97.5])
+    print(f"baseline {base.mean():.4f}, with {name} {new.mean():.4f} (95%: {lo:.4f}-{hi:.4f}); gain 95%: {glo:+.4f} to {ghi:+.4f}")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {
@@ -165,4 +196,5 @@ if __name__ == "__main__":
         "prf": lambda: cmd_prf(*args),
         "learned": lambda: cmd_learned(args[0], args[1:]),
         "adaptive": lambda: cmd_adaptive(*args),
+        "bootstrap": lambda: cmd_bootstrap(*args),
     }[cmd]()
