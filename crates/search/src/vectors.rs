@@ -622,10 +622,12 @@ impl VectorIndex {
         let pool = self.pool(k);
         let query = Query::new(q);
         let mut ef = self.ef_search.max(k * 2);
+        // The unlinked tail, which the graph does not see, is scored once;
+        // each round below takes its best `ef`.
+        let mut tail = self.score_tail(&query);
         loop {
             let found = self.graph.search_prepared(&query, ef);
-            // The unlinked tail, which the graph does not see, is scanned.
-            let tail = self.scan_tail(&query, ef);
+            let tail = best_of(&mut tail, ef);
             let exhausted = found.len() < ef && tail.len() < ef;
             let mut merged = found;
             merged.extend(tail);
@@ -649,20 +651,18 @@ impl VectorIndex {
         }
     }
 
-    /// The best `n` nodes of the unlinked tail by quantized score, best
-    /// first (all cores; empty when every node is linked).
-    fn scan_tail(&self, query: &Query, n: usize) -> Vec<Scored> {
+    /// Every node of the unlinked tail with its quantized score, unordered
+    /// (all cores; empty when every node is linked).
+    fn score_tail(&self, query: &Query) -> Vec<Scored> {
         let (from, to) = (self.graph.linked() as u32, self.graph.len() as u32);
         if from == to {
             return Vec::new();
         }
-        let mut scored: Vec<Scored> = (from..to)
+        (from..to)
             .into_par_iter()
             .with_min_len(4096)
             .map(|i| Scored { sim: self.graph.sim(query, i), node: i })
-            .collect();
-        top(&mut scored, n);
-        scored
+            .collect()
     }
 
     /// Exact top-k among the given keys (those without a vector are
@@ -1169,6 +1169,21 @@ fn read_links(c: &mut Cursor<'_>) -> Option<Option<Vec<Vec<u32>>>> {
         ls.push(l);
     }
     Some(Some(ls))
+}
+
+/// The best `n` of `scored`, best first, leaving `scored` whole (only
+/// reordered) for a later, wider call.
+fn best_of(scored: &mut [Scored], n: usize) -> Vec<Scored> {
+    let n = n.min(scored.len());
+    if n == 0 {
+        return Vec::new();
+    }
+    if n < scored.len() {
+        scored.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+    }
+    let mut out = scored[..n].to_vec();
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out
 }
 
 /// Keeps the best `n` of `scored`, best first.
