@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo run --release -p paperboy-search --example dump -- DATASET_DIR --split S --work DIR --out OUT \
-//!     [--passages] [--sentences N] [--windows TOKENS [--window-bare] [--window-no-overlap]] [--titles] [--time-first]
+//!     [--passages] [--sentences N] [--windows TOKENS [--window-bare] [--window-no-overlap]] [--time-first]
 //! ```
 //! `DIR` is the eval example's kept index (vectors reused); extra vectors
 //! are cached there too (`DIR/NAME.f32`). Extra vectors, each written as
@@ -15,8 +15,8 @@
 //!   passages with 32 tokens of overlap (`passages`);
 //! - `--sentences N`: titled windows of N sentences, sliding by one (`sentN`);
 //! - `--windows T`: titled windows of T abstract tokens, a quarter
-//!   overlapping (`winT`; `-bare` without the title, `-step` without overlap);
-//! - `--titles`: the title alone (`title_vecs.f32`, one row per document).
+//!   overlapping (`winT`; `--window-bare`: the title in the first window only,
+//!   named `-bare`; `--window-no-overlap`: named `-step`).
 //!
 //! `--time-first` times the engine's own pass over the corpus, so that the
 //! extra vectors' cost (printed as they are embedded) can be stated
@@ -45,7 +45,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = PathBuf::from("models/all-MiniLM-L6-v2");
     let mut passages = false;
     let mut windows: Option<usize> = None;
-    let mut titles = false;
     let mut window_title = true;
     let mut sentences: Option<usize> = None;
     let mut time_first = false;
@@ -57,7 +56,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a value")?)),
             "--model" => model = args.next().ok_or("--model needs a value")?.into(),
             "--passages" => passages = true,
-            "--titles" => titles = true,
             "--window-bare" => window_title = false,
             "--time-first" => time_first = true,
             "--sentences" => sentences = Some(args.next().ok_or("--sentences needs a count")?.parse()?),
@@ -144,11 +142,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             emb.embed(&refs)?;
         }
         eprintln!("embedded {} first-pass texts in {:.1} s", texts.len(), t.elapsed().as_secs_f64());
-    }
-    if titles {
-        let texts: Vec<String> = data.corpus.iter().map(|(_, t, _)| t.clone()).collect();
-        let v = embed_cached("titles", &texts)?;
-        write_f32(&out.join("title_vecs.f32"), &v)?;
     }
     if let Some(size) = windows {
         // Windows of `size` tokens of the abstract, a quarter overlapping,
