@@ -9,7 +9,8 @@
 # and keeps its best run, so that a noisy neighbour hurts both alike. Needs the
 # model (scripts/fetch-model.sh) and sentence-transformers: it is installed
 # into a virtualenv (.bench-venv, or $PAPERBOY_BENCH_VENV) on first use.
-# Prints a Markdown table. Skips (exit 0) when ../shared is not there.
+# Prints a Markdown table, then papers/s with each kind of evidence vectors
+# (search.evidence) against none. Skips (exit 0) when ../shared is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-500}"
@@ -56,4 +57,26 @@ for r, runs in ((ours, ours_runs), (peer, peer_runs)):
     print(f"| {r['engine']} | {r['texts']} | {r['seconds']:.2f} | {r['texts_per_s']:.1f} | {every} | {r['threads']} |")
 print()
 print(f"ratio (Paperboy / sentence-transformers, best runs): {ours['texts_per_s'] / peer['texts_per_s']:.2f}x")
+PY
+
+# Papers per second with each kind of evidence (search.evidence): a paper's
+# vector plus its evidence vectors, as `serve` and `paperboy embed` compute
+# them, against `off` in the same run; each order is run once (off first, then
+# last), best run per kind kept.
+"$BIN" --papers "$DATA" --limit "$N" --model "$MODEL" --evidence off,passages,sentences > "$tmp/evidence.jsonl"
+"$BIN" --papers "$DATA" --limit "$N" --model "$MODEL" --evidence sentences,passages,off >> "$tmp/evidence.jsonl"
+echo
+python3 - "$tmp/evidence.jsonl" <<'PY'
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+best = {}
+for r in runs:
+    if r["evidence"] not in best or r["papers_per_s"] > best[r["evidence"]]["papers_per_s"]:
+        best[r["evidence"]] = r
+off = best["off"]["papers_per_s"]
+print("| search.evidence | papers | vectors | papers/s (best) | throughput vs off |")
+print("|---|---|---|---|---|")
+for kind in ("off", "passages", "sentences"):
+    r = best[kind]
+    print(f"| {kind} | {r['papers']} | {r['vectors']} | {r['papers_per_s']:.1f} | {100 * r['papers_per_s'] / off:.0f}% |")
 PY

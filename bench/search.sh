@@ -9,7 +9,9 @@
 # store yet, so a second run can reuse it. Vectors are filled from titles
 # alone (see search_bench.rs: the index has the real size and shape, built in
 # minutes rather than the hour that 74k abstracts take on two cores).
-# Prints Markdown. Skips (exit 0) when ../shared is not there.
+# PAPERBOY_EVIDENCE (off, passages, sentences; default passages) picks the
+# evidence vectors, as for the server. Prints Markdown. Skips (exit 0) when
+# ../shared is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${PAPERBOY_BENCH_DATA:-../shared/data/arxiv/arxiv-2025-2026.jsonl.zst}"
@@ -26,7 +28,8 @@ if [ ! -f "$DIR/paperboy.db" ]; then
   echo "importing $DATA into $DIR" >&2
   "$TARGET/paperboy" --data-dir "$DIR" --log warn import "$DATA" >&2
 fi
-"$TARGET/examples/search_bench" "$DIR/index" bench/search/queries.txt --model "$MODEL" --embed-titles
+"$TARGET/examples/search_bench" "$DIR/index" bench/search/queries.txt --model "$MODEL" --embed-titles \
+  --evidence "${PAPERBOY_EVIDENCE:-passages}"
 
 # Resident memory of the server with the store, both indexes and the model
 # loaded, after it has answered searches in every mode.

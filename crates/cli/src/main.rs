@@ -34,6 +34,9 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR", help = config::search::MODEL_DIR.flag_help())]
     model_dir: Option<PathBuf>,
 
+    #[arg(long, global = true, value_name = "KIND", value_parser = parse_evidence, help = config::search::EVIDENCE.flag_help())]
+    evidence: Option<paperboy_search::Evidence>,
+
     #[arg(long, global = true, value_name = "FILTER", help = config::LOG.flag_help())]
     log: Option<String>,
 
@@ -117,6 +120,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--evidence`'s value.
+fn parse_evidence(text: &str) -> Result<paperboy_search::Evidence, String> {
+    paperboy_search::Evidence::parse(text).ok_or_else(|| format!("{text:?}: expected off, passages or sentences"))
+}
+
 /// The flags that set configuration keys, for the merge (the strongest layer).
 fn flags(cli: &Cli) -> Flags {
     let mut flags = Flags {
@@ -124,6 +132,7 @@ fn flags(cli: &Cli) -> Flags {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
         model_dir: cli.model_dir.clone(),
+        evidence: cli.evidence,
         ..Flags::default()
     };
     let serve = match &cli.command {

@@ -3,9 +3,11 @@
 //! ```text
 //! cargo run --release -p paperboy-search --example eval -- ../shared/eval/scifact-train --split train
 //!     [--model models/all-MiniLM-L6-v2] [--work DIR] [--modes keyword,semantic,hybrid] [--sweep]
+//!     [--evidence off|passages|sentences]
 //! ```
 //! `--work DIR` keeps the index (and its vectors) for the next run;
-//! `--sweep` also tries fusion settings on the cached candidate lists.
+//! `--sweep` also tries fusion settings on the cached candidate lists;
+//! `--evidence` picks the evidence vectors (default passages).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut dump: Option<PathBuf> = None;
     let mut token_share: Option<PathBuf> = None;
     let mut hybrid_prf: Option<(usize, usize, f32)> = None;
+    let mut evidence = paperboy_search::Evidence::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--split" => split = args.next().ok_or("--split needs a value")?,
@@ -38,6 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 modes = args.next().ok_or("--modes needs a value")?.split(',').filter_map(SearchMode::parse).collect()
             }
             "--sweep" => sweep = true,
+            "--evidence" => {
+                let v = args.next().ok_or("--evidence needs off, passages or sentences")?;
+                evidence = paperboy_search::Evidence::parse(&v).ok_or("--evidence: off, passages or sentences")?;
+            }
             "--hybrid-prf" => {
                 let v: Vec<String> =
                     args.next().ok_or("--hybrid-prf needs DOCS,TERMS,WEIGHT")?.split(',').map(String::from).collect();
@@ -90,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let embedder = match Embedder::load(&model) {
-        Ok(e) => Some(Arc::new(e)),
+        Ok(e) => Some(Arc::new(e.with_evidence(evidence))),
         Err(e) => {
             eprintln!("semantic modes unavailable: {e}");
             None

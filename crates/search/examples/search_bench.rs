@@ -3,14 +3,16 @@
 //!
 //! ```text
 //! cargo run --release -p paperboy-search --example search_bench -- INDEX_DIR QUERIES.txt
-//!     [--model DIR] [--rounds N] [--embed-titles]
+//!     [--model DIR] [--rounds N] [--embed-titles] [--evidence off|passages|sentences]
 //! ```
 //! `INDEX_DIR` is a data directory's `index/` (what `paperboy import` builds).
 //! `--embed-titles` first fills missing vectors from titles alone (see
 //! `SearchEngine::embed_pending_titles_only`: an index of the right size in
 //! minutes instead of hours). Every query runs `--rounds` times per mode
 //! (default 5), query embedding included; the first round warms caches and
-//! is not counted. Prints a Markdown table and the index size.
+//! is not counted. `--evidence` picks the evidence vectors (default
+//! passages; another kind than the index was built with re-embeds it).
+//! Prints a Markdown table and the index size.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,11 +26,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = PathBuf::from("models/all-MiniLM-L6-v2");
     let mut rounds = 5usize;
     let mut embed_titles = false;
+    let mut evidence = paperboy_search::Evidence::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--model" => model = args.next().ok_or("--model needs a directory")?.into(),
             "--rounds" => rounds = args.next().ok_or("--rounds needs a number")?.parse()?,
             "--embed-titles" => embed_titles = true,
+            "--evidence" => {
+                let v = args.next().ok_or("--evidence needs off, passages or sentences")?;
+                evidence = paperboy_search::Evidence::parse(&v).ok_or("--evidence: off, passages or sentences")?;
+            }
             _ => positional.push(PathBuf::from(a)),
         }
     }
@@ -41,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(String::from)
         .collect();
-    let embedder = Arc::new(Embedder::load(&model)?);
+    let embedder = Arc::new(Embedder::load(&model)?.with_evidence(evidence));
     let engine = SearchEngine::open(index, Some(embedder))?;
     if embed_titles {
         let start = Instant::now();

@@ -20,6 +20,8 @@ use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::bert::{Arithmetic, Bert, BertConfig};
 use crate::error::{Result, SearchError};
+use crate::evidence::Evidence;
+use crate::keyword::embedding_text;
 
 /// Longest input in tokens (sentence-transformers' max_seq_length for this
 /// model); longer texts are truncated.
@@ -41,8 +43,29 @@ pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
 pub struct Embedder {
     model: Bert,
     tokenizer: Tokenizer,
+    /// The same tokenizer without truncation: measures texts for passages.
+    measure: Tokenizer,
     dir: PathBuf,
     identity: ModelIdentity,
+    /// The fingerprint without the evidence part.
+    base_fingerprint: String,
+    evidence: Evidence,
+}
+
+/// A paper's vectors: its own, and its evidence ([`crate::evidence`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PaperVectors {
+    /// The vector of `title. abstract` (unit length).
+    pub vector: Vec<f32>,
+    /// The evidence vectors, in the order of their texts (may be empty).
+    pub evidence: Vec<Vec<f32>>,
+}
+
+impl From<Vec<f32>> for PaperVectors {
+    /// A paper vector without evidence.
+    fn from(vector: Vec<f32>) -> Self {
+        PaperVectors { vector, evidence: Vec::new() }
+    }
 }
 
 /// What identifies a loaded model's vectors (module docs), as plain values:
@@ -148,6 +171,8 @@ impl Embedder {
         };
         let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| model_err(format!("tokenizer.json: {e}")))?;
         tokenizer.with_padding(None);
+        let mut measure = tokenizer.clone();
+        measure.with_truncation(None).map_err(|e| model_err(format!("tokenizer truncation: {e}")))?;
         let max_tokens = MAX_TOKENS.min(config.max_position_embeddings);
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
@@ -165,8 +190,64 @@ impl Embedder {
             .map(|n| n.to_string_lossy().into_owned())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "model".to_string());
-        let identity = ModelIdentity { name, fingerprint, dim: model.hidden_size() };
-        Ok(Embedder { model, tokenizer, dir: dir.to_path_buf(), identity })
+        let identity = ModelIdentity { name, fingerprint: fingerprint.clone(), dim: model.hidden_size() };
+        let embedder = Embedder {
+            model,
+            tokenizer,
+            measure,
+            dir: dir.to_path_buf(),
+            identity,
+            base_fingerprint: fingerprint,
+            evidence: Evidence::Off,
+        };
+        Ok(embedder.with_evidence(Evidence::default()))
+    }
+
+    /// The same model computing `evidence` for papers
+    /// ([`Embedder::embed_papers`]). The kind of evidence is part of the
+    /// fingerprint: vectors of different kinds never mix.
+    pub fn with_evidence(mut self, evidence: Evidence) -> Embedder {
+        self.evidence = evidence;
+        let described = format!("{}{}", self.base_fingerprint, evidence.fingerprint_part());
+        self.identity.fingerprint = if evidence == Evidence::Off {
+            self.base_fingerprint.clone()
+        } else {
+            let mut h = Fnv::new();
+            h.write(described.as_bytes());
+            format!("{:016x}", h.0)
+        };
+        self
+    }
+
+    /// The evidence papers get from this embedder.
+    pub fn evidence(&self) -> Evidence {
+        self.evidence
+    }
+
+    /// The texts of a paper's evidence vectors ([`Evidence::texts`]).
+    pub fn evidence_texts(&self, title: &str, abstract_text: &str) -> Vec<String> {
+        self.evidence.texts(&self.measure, title, abstract_text)
+    }
+
+    /// Embeds papers, given as `(title, abstract)`: each one's vector and
+    /// its evidence, in one pass over all their texts.
+    pub fn embed_papers(&self, papers: &[(&str, &str)]) -> Result<Vec<PaperVectors>> {
+        let mut texts: Vec<String> = Vec::with_capacity(papers.len() * 2);
+        let mut counts = Vec::with_capacity(papers.len());
+        for (title, abstract_text) in papers {
+            texts.push(embedding_text(title, abstract_text));
+            let extra = self.evidence_texts(title, abstract_text);
+            counts.push(extra.len());
+            texts.extend(extra);
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut vectors = self.embed(&refs)?.into_iter();
+        let mut out = Vec::with_capacity(papers.len());
+        for n in counts {
+            let vector = vectors.next().unwrap_or_default();
+            out.push(PaperVectors { vector, evidence: vectors.by_ref().take(n).collect() });
+        }
+        Ok(out)
     }
 
     /// Number of dimensions of every vector (384 for MiniLM-L6).

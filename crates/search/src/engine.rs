@@ -2,8 +2,11 @@
 //! directory, kept in step, behind the API the web server and the CLI use.
 //!
 //! Layout under the directory given to [`SearchEngine::open`] (normally
-//! `data_dir/index/`): `keyword/` (tantivy) and `vectors/` (see
-//! [`crate::vectors`]).
+//! `data_dir/index/`): `keyword/` (tantivy), `vectors/` (see
+//! [`crate::vectors`]), `evidence/` (the papers' evidence vectors, see
+//! [`crate::evidence_store`]) and `vectors-model` (the fingerprint of the
+//! model a standalone index's vectors come from: opened with another
+//! model, the index drops its vectors and embeds again).
 //!
 //! Consistency: the keyword index is the source of truth. Each keyword
 //! commit stores the caller's change watermark (`applied_seq`) atomically
@@ -42,8 +45,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::NaiveDate;
 use paperboy_core::{Paper, PaperId};
 
-use crate::embed::Embedder;
+use crate::embed::{Embedder, PaperVectors};
 use crate::error::{Result, SearchError};
+use crate::evidence::Evidence;
+use crate::evidence_store::EvidenceStore;
 use crate::fusion::{self, Fusion, fuse};
 use crate::highlight;
 use crate::keyword::{ExtraFilters, KeywordIndex, KeywordSettings, TEXT_ANALYZER, embedding_text};
@@ -67,6 +72,9 @@ pub const FUSION_DEPTH: usize = 100;
 /// Keyword hits read to give semantic candidates their BM25 score
 /// ([`fusion::complete`]); below that a paper counts as no keyword match.
 pub const KEYWORD_LOOKUP_DEPTH: usize = 1_000;
+/// With evidence, semantic candidates are taken this many times deeper by
+/// the papers' vectors, then re-scored with their evidence.
+const EVIDENCE_WIDENING: usize = 2;
 /// Characters of abstract in a highlight snippet.
 const SNIPPET_CHARS: usize = 300;
 
@@ -195,6 +203,7 @@ pub struct SearchEngine {
     dir: PathBuf,
     keyword: KeywordIndex,
     vectors: RwLock<VectorIndex>,
+    evidence: RwLock<EvidenceStore>,
     embedder: Option<Arc<Embedder>>,
     fusion: RwLock<Fusion>,
     /// Filters matching fewer papers are served by an exact scan.
@@ -220,6 +229,10 @@ pub const WRITER_LOCK: &str = "writer.lock";
 
 /// The file beside the index that holds the vector feed's position.
 pub const VECTOR_FEED_FILE: &str = "vector-feed";
+
+/// The file beside the index that names the model of a standalone index's
+/// vectors (module docs).
+pub const VECTOR_MODEL_FILE: &str = "vectors-model";
 
 /// How far the vector index has followed the database's vectors: the
 /// model they belong to and the feed position applied.
@@ -256,6 +269,44 @@ fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// In a standalone index (one that does not follow the database's vector
+/// feed, which has its own check), drops every vector when they come from
+/// another model than `fingerprint`, or from an unknown one, and records
+/// `fingerprint` (module docs).
+fn check_standalone_model(
+    dir: &Path,
+    fingerprint: &str,
+    vectors: &mut VectorIndex,
+    evidence: &mut EvidenceStore,
+) -> Result<()> {
+    if dir.join(VECTOR_FEED_FILE).exists() {
+        return Ok(());
+    }
+    let path = dir.join(VECTOR_MODEL_FILE);
+    let recorded = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(SearchError::io(format!("reading {}", path.display()), e)),
+    };
+    if recorded.as_deref() == Some(fingerprint) {
+        return Ok(());
+    }
+    if !vectors.is_empty() || !evidence.is_empty() {
+        tracing::warn!(
+            index = %dir.display(), old = recorded.as_deref().unwrap_or("unknown"), new = fingerprint,
+            vectors = vectors.len(),
+            "the index's vectors come from another embedding model (or evidence setting); dropping them to embed again"
+        );
+        let keys: Vec<String> = vectors.keys().map(str::to_string).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        vectors.delete(&refs)?;
+        vectors.checkpoint(true)?;
+        evidence.clear()?;
+        evidence.checkpoint(true)?;
+    }
+    write_file_atomic(&path, format!("{fingerprint}\n").as_bytes())
+}
+
 /// Takes `dir/writer.lock` for this process: `None` when another holds it.
 fn take_writer_lock(dir: &Path) -> Result<Option<std::fs::File>> {
     let path = dir.join(WRITER_LOCK);
@@ -284,8 +335,9 @@ impl SearchEngine {
         let writer_lock = take_writer_lock(dir)?;
         let keyword = KeywordIndex::open(&dir.join("keyword"))?;
         let dim = embedder.as_ref().map_or(DEFAULT_DIM, |e| e.dim());
-        let vectors = if writer_lock.is_some() {
+        let (vectors, evidence) = if writer_lock.is_some() {
             let mut vectors = VectorIndex::open(&dir.join("vectors"), dim)?;
+            let mut evidence = EvidenceStore::open(&dir.join("evidence"), dim)?;
             // Drop vectors of papers the keyword index no longer has (a crash
             // between a keyword delete and the vector delete).
             let known: HashSet<String> = keyword.all_keys_with_hash()?.into_iter().map(|(k, _, _)| k).collect();
@@ -294,17 +346,26 @@ impl SearchEngine {
                 let refs: Vec<&str> = orphans.iter().map(String::as_str).collect();
                 vectors.delete(&refs)?;
             }
-            vectors
+            evidence.retain(|paper| known.contains(paper))?;
+            if let Some(emb) = &embedder {
+                check_standalone_model(dir, &emb.model_key().fingerprint, &mut vectors, &mut evidence)?;
+            }
+            (vectors, evidence)
         } else {
             tracing::info!(dir = %dir.display(), "another process writes this search index; reading it as it is");
-            VectorIndex::open_read_only(&dir.join("vectors"), dim)?
+            (
+                VectorIndex::open_read_only(&dir.join("vectors"), dim)?,
+                EvidenceStore::open_read_only(&dir.join("evidence"), dim)?,
+            )
         };
+        let fusion = Fusion::for_evidence(embedder.as_ref().map_or(Evidence::Off, |e| e.evidence()));
         Ok(SearchEngine {
             dir: dir.to_path_buf(),
             keyword,
             vectors: RwLock::new(vectors),
+            evidence: RwLock::new(evidence),
             embedder,
-            fusion: RwLock::new(Fusion::default()),
+            fusion: RwLock::new(fusion),
             exact_filter_below: std::sync::atomic::AtomicUsize::new(EXACT_FILTER_BELOW),
             write: Mutex::new(()),
             writer_lock,
@@ -391,19 +452,40 @@ impl SearchEngine {
         if let Some(emb) = &self.embedder
             && !papers.is_empty()
         {
-            let texts: Vec<String> = papers.iter().map(|p| embedding_text(&p.title, &p.abstract_text)).collect();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let vecs = emb.embed(&refs)?;
-            let items: Vec<(String, u64, Vec<f32>)> = papers
+            let texts: Vec<(&str, &str)> =
+                papers.iter().map(|p| (p.title.as_str(), p.abstract_text.as_str())).collect();
+            let vecs = emb.embed_papers(&texts)?;
+            let items: Vec<(String, u64, PaperVectors)> = papers
                 .iter()
-                .zip(texts.iter())
                 .zip(vecs)
-                .map(|((p, t), v)| (p.id.to_string(), crate::keyword::text_hash(t), v))
+                .map(|(p, v)| {
+                    (p.id.to_string(), crate::keyword::text_hash(&embedding_text(&p.title, &p.abstract_text)), v)
+                })
                 .collect();
-            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
-            vi.upsert(&items)?;
-            vi.checkpoint(false)?;
+            self.store_vectors(&items, true)?;
         }
+        Ok(())
+    }
+
+    /// Stores papers' vectors: their evidence first, then the vectors
+    /// themselves ([`crate::evidence_store`] says why), `link`ing them into
+    /// the graph now or later.
+    fn store_vectors(&self, items: &[(String, u64, PaperVectors)], link: bool) -> Result<()> {
+        let evidence: Vec<(&str, u64, &[Vec<f32>])> =
+            items.iter().map(|(k, h, v)| (k.as_str(), *h, v.evidence.as_slice())).collect();
+        let mut ev = self.evidence.write().unwrap_or_else(lock_err);
+        ev.replace(&evidence)?;
+        ev.checkpoint(false)?;
+        drop(ev);
+        let items: Vec<(String, u64, Vec<f32>)> =
+            items.iter().map(|(k, h, v)| (k.clone(), *h, v.vector.clone())).collect();
+        let mut vi = self.vectors.write().unwrap_or_else(lock_err);
+        if link {
+            vi.upsert(&items)?;
+        } else {
+            vi.upsert_unlinked(&items)?;
+        }
+        vi.checkpoint(false)?;
         Ok(())
     }
 
@@ -426,6 +508,10 @@ impl SearchEngine {
         let mut vi = self.vectors.write().unwrap_or_else(lock_err);
         vi.delete(&refs)?;
         vi.checkpoint(false)?;
+        drop(vi);
+        let mut ev = self.evidence.write().unwrap_or_else(lock_err);
+        ev.remove(&refs)?;
+        ev.checkpoint(false)?;
         Ok(())
     }
 
@@ -441,6 +527,7 @@ impl SearchEngine {
     pub fn checkpoint(&self) -> Result<()> {
         let _w = self.write_turn()?;
         self.vectors.write().unwrap_or_else(lock_err).checkpoint(true)?;
+        self.evidence.write().unwrap_or_else(lock_err).checkpoint(true)?;
         Ok(())
     }
 
@@ -475,6 +562,10 @@ impl SearchEngine {
                 vi.delete(&refs)?;
                 vi.checkpoint(true)?;
                 drop(vi);
+                let mut ev = self.evidence.write().unwrap_or_else(lock_err);
+                ev.clear()?;
+                ev.checkpoint(true)?;
+                drop(ev);
                 self.write_vector_feed(fingerprint, 0)?;
                 Ok(0)
             }
@@ -483,22 +574,20 @@ impl SearchEngine {
     }
 
     /// Puts vectors computed elsewhere (by any process, stored in the
-    /// database) into the vector index: `(paper, text hash, vector)`, each
-    /// replacing the paper's vector. Once they are durable, records `seq` as
+    /// database) into the vector index: `(paper, text hash, vectors)`, each
+    /// replacing the paper's vector and evidence. Once they are durable, records `seq` as
     /// the feed position reached for the model `fingerprint`.
     ///
     /// The vectors are searchable at once but linked into the graph later,
     /// by [`link_vectors`](Self::link_vectors): reading is bound by the
     /// database, linking by the CPU, and a server loading a large catalog
     /// should have all of it searchable first.
-    pub fn put_vectors(&self, fingerprint: &str, seq: u64, items: &[(PaperId, u64, Vec<f32>)]) -> Result<()> {
+    pub fn put_vectors(&self, fingerprint: &str, seq: u64, items: &[(PaperId, u64, PaperVectors)]) -> Result<()> {
         let _w = self.write_turn()?;
         if !items.is_empty() {
-            let items: Vec<(String, u64, Vec<f32>)> =
+            let items: Vec<(String, u64, PaperVectors)> =
                 items.iter().map(|(id, h, v)| (id.to_string(), *h, v.clone())).collect();
-            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
-            vi.upsert_unlinked(&items)?;
-            vi.checkpoint(false)?;
+            self.store_vectors(&items, false)?;
         }
         self.write_vector_feed(fingerprint, seq)
     }
@@ -554,6 +643,9 @@ impl SearchEngine {
     /// For benchmarks only: it builds a vector index of realistic size and
     /// shape about fifteen times faster (titles are ~15 tokens, abstracts
     /// ~250), at the cost of relevance, which those benchmarks do not measure.
+    /// Each paper gets as many evidence vectors as its text would (counted
+    /// by the tokenizer), all copies of the title's vector: search pays the
+    /// real cost of re-scoring with them.
     pub fn embed_pending_titles_only(&self, batch: usize, progress: impl FnMut(usize, usize)) -> Result<usize> {
         self.embed_pending_inner(batch, usize::MAX, true, progress).map(|(done, _)| done)
     }
@@ -586,20 +678,30 @@ impl SearchEngine {
             let mut texts = Vec::with_capacity(chunk.len());
             for (_, _, addr) in chunk {
                 let t = self.keyword.stored_text(&searcher, *addr)?;
-                texts.push(if titles_only { t.title } else { embedding_text(&t.title, &t.abstract_text) });
+                texts.push((t.title, t.abstract_text));
             }
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let vecs = emb.embed(&refs)?;
-            let items: Vec<(String, u64, Vec<f32>)> =
+            let vecs = if titles_only {
+                let refs: Vec<&str> = texts.iter().map(|(t, _)| t.as_str()).collect();
+                emb.embed(&refs)?
+                    .into_iter()
+                    .zip(&texts)
+                    .map(|(vector, (t, a))| {
+                        let n = emb.evidence_texts(t, a).len();
+                        PaperVectors { evidence: vec![vector.clone(); n], vector }
+                    })
+                    .collect()
+            } else {
+                let refs: Vec<(&str, &str)> = texts.iter().map(|(t, a)| (t.as_str(), a.as_str())).collect();
+                emb.embed_papers(&refs)?
+            };
+            let items: Vec<(String, u64, PaperVectors)> =
                 chunk.iter().zip(vecs).map(|((k, h, _), v)| (k.clone(), *h, v)).collect();
-            let mut vi = self.vectors.write().unwrap_or_else(lock_err);
-            vi.upsert(&items)?;
-            vi.checkpoint(false)?;
-            drop(vi);
+            self.store_vectors(&items, true)?;
             done += chunk.len();
             progress(done, total);
         }
         if done > 0 {
+            self.evidence.write().unwrap_or_else(lock_err).checkpoint(true)?;
             self.vectors.write().unwrap_or_else(lock_err).checkpoint(true)?;
         }
         Ok((done, waiting))
@@ -675,7 +777,8 @@ impl SearchEngine {
             }
             SearchMode::Hybrid => {
                 let (kw, sem, count) = self.hybrid_candidates(parsed, &extra, &sem_text, candidates)?;
-                let fusion = *self.fusion.read().unwrap_or_else(lock_err);
+                let terms = self.keyword.analyze_up_to(TEXT_ANALYZER, &sem_text, usize::MAX).len();
+                let fusion = self.fusion.read().unwrap_or_else(lock_err).for_query(terms);
                 let fused = fuse(&kw, &sem, fusion);
                 let n = fused.len().max(count);
                 (fused, n)
@@ -712,9 +815,22 @@ impl SearchEngine {
         let mut top: Ranked = deeper.iter().take(n).cloned().collect();
         if !qv.is_empty() {
             let vi = self.vectors.read().unwrap_or_else(lock_err);
-            fusion::complete(&mut top, &mut sem, &deeper, |key| vi.get(key).map(|v| dot(&v, &qv)));
+            let ev = self.evidence.read().unwrap_or_else(lock_err);
+            let kind = self.evidence_kind(&ev);
+            fusion::complete(&mut top, &mut sem, &deeper, |key| {
+                vi.get(key).map(|v| kind.aggregate(dot(&v, &qv), &ev.similarities(key, &qv)))
+            });
         }
         Ok((top, sem, count))
+    }
+
+    /// The evidence that re-scores candidates: the model's kind when the
+    /// index holds any evidence, else none.
+    fn evidence_kind(&self, ev: &EvidenceStore) -> Evidence {
+        match &self.embedder {
+            Some(emb) if !ev.is_empty() => emb.evidence(),
+            _ => Evidence::Off,
+        }
     }
 
     /// Semantic candidates: the query text's embedding against the vectors,
@@ -736,7 +852,19 @@ impl SearchEngine {
             return Ok((Vec::new(), Vec::new()));
         };
         let qv = emb.embed(&[text])?.pop().unwrap_or_default();
-        let hits = self.semantic_by_vector(parsed, extra, &qv, k)?;
+        let ev = self.evidence.read().unwrap_or_else(lock_err);
+        let kind = self.evidence_kind(&ev);
+        if kind == Evidence::Off {
+            return Ok((self.semantic_by_vector(parsed, extra, &qv, k)?, qv));
+        }
+        // The candidates by the papers' vectors, twice as many as wanted,
+        // re-scored with their evidence.
+        let mut hits = self.semantic_by_vector(parsed, extra, &qv, k.saturating_mul(EVIDENCE_WIDENING))?;
+        for (key, cos) in &mut hits {
+            *cos = kind.aggregate(*cos, &ev.similarities(key, &qv));
+        }
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        hits.truncate(k);
         Ok((hits, qv))
     }
 
@@ -847,10 +975,16 @@ impl SearchEngine {
             (Vec::new(), Vec::new())
         };
         let vi = self.vectors.read().unwrap_or_else(lock_err);
+        let ev = self.evidence.read().unwrap_or_else(lock_err);
+        let kind = self.evidence_kind(&ev);
         let cos = if qv.is_empty() {
             Default::default()
         } else {
-            kw.iter().filter_map(|(k, _)| vi.get(k).map(|v| (k.clone(), dot(&v, &qv)))).collect()
+            kw.iter()
+                .filter_map(|(k, _)| {
+                    vi.get(k).map(|v| (k.clone(), kind.aggregate(dot(&v, &qv), &ev.similarities(k, &qv))))
+                })
+                .collect()
         };
         Ok((kw, sem, cos))
     }

@@ -39,6 +39,37 @@ pub enum Fusion {
     /// Like `Blend`, with the keyword weight moved per query by
     /// [`adaptive_weight`] (`strength` 0 is `Blend`).
     Adaptive { keyword_weight: f32, strength: f32 },
+    /// `Blend` with `short_weight` for queries of at most `short_terms`
+    /// analysed terms (keyword queries, where BM25 is the better judge) and
+    /// `long_weight` for longer ones; [`Fusion::for_query`] picks. The
+    /// default with sentence evidence ([`Fusion::for_evidence`]).
+    ByLength { short_weight: f32, long_weight: f32, short_terms: usize },
+}
+
+impl Fusion {
+    /// The default fusion for an index with `evidence`: the blend at
+    /// [`DEFAULT_KEYWORD_WEIGHT`], or with sentence evidence the blend by
+    /// query length (0.5 up to five terms, 0.3 above), measured best on
+    /// both SciFact and the short-query set (docs/BENCHMARKS.md).
+    pub fn for_evidence(evidence: crate::evidence::Evidence) -> Fusion {
+        match evidence {
+            crate::evidence::Evidence::Sentences => {
+                Fusion::ByLength { short_weight: 0.5, long_weight: 0.3, short_terms: 5 }
+            }
+            _ => Fusion::default(),
+        }
+    }
+
+    /// The fusion for one query of `terms` analysed terms: `ByLength`
+    /// becomes its `Blend`, the others stay as they are.
+    pub fn for_query(self, terms: usize) -> Fusion {
+        match self {
+            Fusion::ByLength { short_weight, long_weight, short_terms } => {
+                Fusion::Blend { keyword_weight: if terms <= short_terms { short_weight } else { long_weight } }
+            }
+            other => other,
+        }
+    }
 }
 
 impl Default for Fusion {
@@ -198,6 +229,7 @@ pub fn fuse(keyword: &[(String, f32)], semantic: &[(String, f32)], how: Fusion) 
             }
             acc = both.into_iter().map(|(k, (a, b))| (k, w * a + (1.0 - w) * b)).collect();
         }
+        Fusion::ByLength { long_weight, .. } => blend(&mut acc, keyword, semantic, long_weight, Norm::Max, Norm::Raw),
         Fusion::Adaptive { keyword_weight, strength } => {
             let ks: Vec<f32> = keyword.iter().map(|(_, s)| *s).collect();
             let ss: Vec<f32> = semantic.iter().map(|(_, s)| *s).collect();

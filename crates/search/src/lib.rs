@@ -7,6 +7,8 @@
 //!   BERT encoder in [`bert`] (weights loaded with candle, products by `gemm`);
 //! - [`hnsw`] and [`vectors`]: the persistent approximate-nearest-neighbour index,
 //!   on int8 vectors ([`quant`]) re-scored with exact ones kept on disk;
+//! - [`evidence`]: the extra vectors (passages, sentences) that re-score a
+//!   search's candidates;
 //! - [`fusion`]: combining keyword and semantic rankings;
 //! - [`highlight`]: HTML-escaped snippets with `<mark>`ed matches;
 //! - [`engine`]: [`SearchEngine`], the API the web and CLI use;
@@ -19,6 +21,8 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod evidence;
+pub mod evidence_store;
 pub mod fusion;
 pub mod highlight;
 pub mod hnsw;
@@ -28,9 +32,10 @@ pub mod query;
 pub mod vectors;
 
 pub use bert::Arithmetic;
-pub use embed::{Embedder, ModelIdentity};
+pub use embed::{Embedder, ModelIdentity, PaperVectors};
 pub use engine::{Highlights, Hit, IndexStats, SearchEngine, SearchMode, SearchOptions, SearchResults, VectorFeedMark};
 pub use error::{Result, SearchError};
 pub use eval::{EvalOptions, EvalReport, eval_beir, eval_beir_with};
+pub use evidence::Evidence;
 pub use fusion::Fusion;
 pub use query::ParsedQuery;

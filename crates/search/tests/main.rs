@@ -7,6 +7,7 @@ mod common;
 mod embedding;
 mod engine;
 mod eval_metrics;
+mod evidence;
 mod fusion;
 mod query_parsing;
 mod vector_feed;

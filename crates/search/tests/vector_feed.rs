@@ -30,7 +30,7 @@ fn vectors_from_the_database_enter_the_index_with_their_feed_position() {
         let mut items: Vec<_> = papers
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.id.clone(), embedding_hash(&p.title, &p.abstract_text), unit(i)))
+            .map(|(i, p)| (p.id.clone(), embedding_hash(&p.title, &p.abstract_text), unit(i).into()))
             .collect();
         // One vector was computed from other text: it stays pending.
         items[0].1 ^= 1;
@@ -39,7 +39,7 @@ fn vectors_from_the_database_enter_the_index_with_their_feed_position() {
         assert_eq!((stats.vectors, stats.pending_vectors), (papers.len() as u64 - 1, 1));
         assert_eq!(engine.vector(&papers[1].id), Some(unit(1)));
         // A bad length stores nothing and keeps the position.
-        assert!(engine.put_vectors("aaaa", 9, &[(papers[0].id.clone(), 1, vec![0.0; 3])]).is_err());
+        assert!(engine.put_vectors("aaaa", 9, &[(papers[0].id.clone(), 1, vec![0.0; 3].into())]).is_err());
     }
     let engine = SearchEngine::open(&dir, None).unwrap();
     let mark = engine.vector_feed().unwrap().unwrap();
@@ -47,7 +47,9 @@ fn vectors_from_the_database_enter_the_index_with_their_feed_position() {
     assert_eq!(engine.start_vector_feed("aaaa").unwrap(), 7, "the same model resumes");
     assert_eq!(engine.stats().unwrap().pending_vectors, 1, "durable across reopening");
     let p = &papers[0];
-    engine.put_vectors("aaaa", 8, &[(p.id.clone(), embedding_hash(&p.title, &p.abstract_text), unit(0))]).unwrap();
+    engine
+        .put_vectors("aaaa", 8, &[(p.id.clone(), embedding_hash(&p.title, &p.abstract_text), unit(0).into())])
+        .unwrap();
     assert_eq!(engine.stats().unwrap().pending_vectors, 0);
     // Another model: its vectors never mix with the old ones.
     assert_eq!(engine.start_vector_feed("bbbb").unwrap(), 0);

@@ -54,6 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         id: t.id.clone(),
                         text_hash: t.text_hash,
                         vector: synthetic::project(&t.title, model.dim as usize),
+                        evidence: Vec::new(),
                     })
                     .collect();
                 let done = store.store_embeddings(&model, &claim.claim, &holder, &vectors).await?;

@@ -86,7 +86,12 @@ async fn papers_are_embedded_once_a_dead_claim_is_taken_over_and_indexes_follow(
     let late: Vec<_> = dead
         .tasks
         .iter()
-        .map(|t| paperboy_store::NewEmbedding { id: t.id.clone(), text_hash: t.text_hash, vector: vec![0.1; 384] })
+        .map(|t| paperboy_store::NewEmbedding {
+            id: t.id.clone(),
+            text_hash: t.text_hash,
+            vector: vec![0.1; 384],
+            evidence: Vec::new(),
+        })
         .collect();
     let refused = db.store_embeddings(&key, &dead.claim, &dead.holder, &late).await;
     assert!(refused.map(|b| b.stored == 0).unwrap_or(true), "a late vector is not stored");

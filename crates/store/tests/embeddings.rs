@@ -27,6 +27,7 @@ on_both_backends!(
     hidden_papers_are_neither_claimed_nor_in_the_feed,
     a_second_model_sees_everything_waiting_and_pruning_keeps_one_model,
     a_vector_of_the_wrong_length_stores_nothing,
+    evidence_vectors_travel_with_the_vector,
     a_corrupt_stored_vector_is_an_error,
     released_claims_free_their_papers_and_the_backlog_counts,
     embed_hashes_missing_before_the_migration_are_filled_in_at_open,
@@ -66,7 +67,12 @@ fn vectors(claim: &EmbedClaim, dim: u32) -> Vec<NewEmbedding> {
     claim
         .tasks
         .iter()
-        .map(|t| NewEmbedding { id: t.id.clone(), text_hash: t.text_hash, vector: vector_for(&t.id, dim) })
+        .map(|t| NewEmbedding {
+            id: t.id.clone(),
+            text_hash: t.text_hash,
+            vector: vector_for(&t.id, dim),
+            evidence: Vec::new(),
+        })
         .collect()
 }
 
@@ -310,6 +316,33 @@ async fn a_vector_of_the_wrong_length_stores_nothing(db: TestDb) {
     assert!(store.renew_embedding_claim(&claim.claim, "w", TTL).await.unwrap(), "the claim is still held");
 }
 
+async fn evidence_vectors_travel_with_the_vector(db: TestDb) {
+    let store = &db.store;
+    let papers = catalog(store, 3).await;
+    let m = model("mini", 3);
+    let claim = store.claim_embedding_work(&m, "w", 10, TTL).await.unwrap().unwrap();
+    let mut vs = vectors(&claim, 3);
+    // Paper 1: two evidence vectors; paper 2: none; paper 3: one.
+    vs[0].evidence = vec![vec![1.0, 2.0, 3.0], vec![-1.0, 0.5, 0.25]];
+    vs[2].evidence = vec![vec![9.0, 8.0, 7.0]];
+    // One evidence vector of the wrong length refuses the whole batch.
+    let mut bad = vs.clone();
+    bad[2].evidence[0].push(6.0);
+    let err = store.store_embeddings(&m, &claim.claim, "w", &bad).await.unwrap_err();
+    assert!(matches!(err, StoreError::WrongVectorLength { found: 4, expected: 3, .. }), "{err:?}");
+    assert!(store.embeddings_since(&m, 0, 10).await.unwrap().is_empty(), "nothing was stored");
+
+    assert_eq!(store.store_embeddings(&m, &claim.claim, "w", &vs).await.unwrap().stored, 3);
+    let feed = store.embeddings_since(&m, 0, 10).await.unwrap();
+    assert_eq!(feed.len(), 3);
+    for (got, sent) in feed.iter().zip(&vs) {
+        assert_eq!(got.id, sent.id);
+        assert_eq!(got.vector, sent.vector, "the paper's vector comes first, unchanged");
+        assert_eq!(got.evidence, sent.evidence);
+    }
+    assert_eq!(feed[0].id, papers[0].id);
+}
+
 async fn a_corrupt_stored_vector_is_an_error(db: TestDb) {
     let store = &db.store;
     catalog(store, 1).await;
@@ -327,6 +360,21 @@ async fn a_corrupt_stored_vector_is_an_error(db: TestDb) {
     }
     let err = store.embeddings_since(&m, 0, 10).await.unwrap_err();
     assert!(matches!(&err, StoreError::Corrupt { why, .. } if why.contains("2 bytes")), "{err:?}");
+    // So is one of a vector and a half (evidence is whole vectors).
+    match (store.sqlite(), store.postgres()) {
+        (Some(s), _) => {
+            sqlx::query("UPDATE paper_embeddings SET vector = zeroblob(18)").execute(s.pool()).await.unwrap();
+        }
+        (_, Some(p)) => {
+            sqlx::query("UPDATE paper_embeddings SET vector = decode(repeat('00', 18), 'hex')")
+                .execute(p.pool())
+                .await
+                .unwrap();
+        }
+        _ => unreachable!(),
+    }
+    let err = store.embeddings_since(&m, 0, 10).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { why, .. } if why.contains("18 bytes")), "{err:?}");
 }
 
 async fn released_claims_free_their_papers_and_the_backlog_counts(db: TestDb) {

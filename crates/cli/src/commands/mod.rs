@@ -68,8 +68,10 @@ pub fn load_embedder(settings: &Settings) -> Result<Option<Arc<Embedder>>> {
         tracing::warn!("semantic search is off: no embedding model found; run `paperboy model fetch` to turn it on");
         return Ok(None);
     };
-    let embedder = Embedder::load(&dir).with_context(|| format!("cannot load the model in {}", dir.display()))?;
-    tracing::info!(model = %dir.display(), "semantic search is on");
+    let embedder = Embedder::load(&dir)
+        .with_context(|| format!("cannot load the model in {}", dir.display()))?
+        .with_evidence(settings.search.evidence);
+    tracing::info!(model = %dir.display(), evidence = settings.search.evidence.as_str(), "semantic search is on");
     Ok(Some(Arc::new(embedder)))
 }
 

@@ -144,6 +144,13 @@ impl FromEnv for MetadataFormat {
     }
 }
 
+impl FromEnv for paperboy_search::Evidence {
+    const EXPECTED: &'static str = "off, passages or sentences";
+    fn from_env(text: &str) -> Option<Self> {
+        paperboy_search::Evidence::parse(text)
+    }
+}
+
 /// The items of a list written on one line, separated by commas or spaces.
 pub fn split_list(text: &str) -> Vec<String> {
     text.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()

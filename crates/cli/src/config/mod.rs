@@ -127,6 +127,7 @@ pub struct Flags {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub model_dir: Option<PathBuf>,
+    pub evidence: Option<paperboy_search::Evidence>,
     /// `serve --addr`.
     pub addr: Option<String>,
     /// `serve --base-url`, `digest run --base-url`.
@@ -190,7 +191,7 @@ impl Settings {
             database_url: database::database_url(flags.database_url, env, file.database_url)?,
             lease: jobs::job_lease(env, file.job_lease_seconds)?,
             server: ServerSettings::resolve(flags.addr, flags.base_url, env, file.server)?,
-            search: SearchSettings::resolve(flags.model_dir, env, file.search)?,
+            search: SearchSettings::resolve(flags.model_dir, flags.evidence, env, file.search)?,
             arxiv: ArxivSettings::resolve(flags.arxiv_base_url, env, file.arxiv)?,
             community: CommunitySettings::resolve(env, file.community)?,
             ranking: ranking::resolve(env, file.ranking)?,

@@ -7,7 +7,8 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use super::env::Env;
-use super::key::{DefaultValue, Key, pick, pick_opt};
+use super::key::{DefaultValue, Key, parse_file, pick, pick_opt};
+use paperboy_search::Evidence;
 
 pub const DEFAULT_EMBED_BATCH: usize = 64;
 /// Batch sizes outside this range are brought into it.
@@ -37,7 +38,17 @@ pub const EMBED: Key = Key::new(
     "false: `paperboy serve` computes no vectors itself (it still loads those stored by others, e.g. `paperboy embed` workers)",
 );
 
-pub const KEYS: &[Key] = &[MODEL_DIR, EMBED_BATCH, EMBED];
+pub const EVIDENCE: Key = Key::new(
+    "search",
+    "evidence",
+    "PAPERBOY_EVIDENCE",
+    DefaultValue::Text("passages"),
+    "extra vectors per paper that re-score search results: passages (the rest of long abstracts; +28% embedding \
+     time), sentences (one per sentence: best ranking, +146% embedding time) or off; changing it re-embeds every paper",
+)
+.flags(&["--evidence"]);
+
+pub const KEYS: &[Key] = &[MODEL_DIR, EMBED_BATCH, EMBED, EVIDENCE];
 
 /// `[search]` in `paperboy.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +57,7 @@ pub struct SearchSection {
     pub model_dir: Option<PathBuf>,
     pub embed_batch: Option<usize>,
     pub embed: Option<bool>,
+    pub evidence: Option<String>,
 }
 
 /// `[search]` after the merge.
@@ -56,12 +68,22 @@ pub struct SearchSettings {
     pub embed_batch: usize,
     /// `serve` claims and embeds waiting papers (it follows stored vectors either way).
     pub embed: bool,
+    /// The evidence vectors papers carry (part of the model's fingerprint).
+    pub evidence: Evidence,
 }
 
 impl SearchSettings {
-    /// `--model-dir` over the environment over the file over the defaults.
-    pub fn resolve(model_dir_flag: Option<PathBuf>, env: &Env, file: SearchSection) -> Result<SearchSettings> {
+    /// `--model-dir` and `--evidence` over the environment over the file
+    /// over the defaults.
+    pub fn resolve(
+        model_dir_flag: Option<PathBuf>,
+        evidence_flag: Option<Evidence>,
+        env: &Env,
+        file: SearchSection,
+    ) -> Result<SearchSettings> {
+        let file_evidence = parse_file(&EVIDENCE, file.evidence)?;
         Ok(SearchSettings {
+            evidence: pick(&EVIDENCE, evidence_flag, env, file_evidence, Evidence::default())?.value,
             model_dir: pick_opt(&MODEL_DIR, model_dir_flag, env, file.model_dir)?.map(|p| p.value),
             embed_batch: pick(&EMBED_BATCH, None, env, file.embed_batch, DEFAULT_EMBED_BATCH)?
                 .value

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use paperboy_core::embedding::{embedding_hash, embedding_text};
+use paperboy_core::embedding::embedding_hash;
 use paperboy_search::Embedder;
 use paperboy_store::{Database, EmbedClaim, ModelKey, ModelRegistration, NewEmbedding, StoreError};
 use tracing::{info, warn};
@@ -134,7 +134,7 @@ impl EmbedWorker {
         let mut tasks = Vec::with_capacity(claim.tasks.len());
         for t in &claim.tasks {
             if embedding_hash(&t.title, &t.abstract_text) == t.text_hash {
-                tasks.push((t.id.clone(), t.text_hash, embedding_text(&t.title, &t.abstract_text)));
+                tasks.push((t.id.clone(), t.text_hash, t.title.clone(), t.abstract_text.clone()));
             } else {
                 // The store and this process disagree on the text: leave the
                 // paper (it is freed when the claim ends) rather than store a
@@ -144,13 +144,18 @@ impl EmbedWorker {
         }
         let embedder = Arc::clone(&self.embedder);
         let work = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = tasks.iter().map(|(_, _, t)| t.as_str()).collect();
-            let vectors = embedder.embed(&refs)?;
+            let papers: Vec<(&str, &str)> = tasks.iter().map(|(_, _, t, a)| (t.as_str(), a.as_str())).collect();
+            let vectors = embedder.embed_papers(&papers)?;
             Ok::<_, paperboy_search::SearchError>(
                 tasks
                     .into_iter()
                     .zip(vectors)
-                    .map(|((id, text_hash, _), vector)| NewEmbedding { id, text_hash, vector })
+                    .map(|((id, text_hash, _, _), v)| NewEmbedding {
+                        id,
+                        text_hash,
+                        vector: v.vector,
+                        evidence: v.evidence,
+                    })
                     .collect::<Vec<_>>(),
             )
         });

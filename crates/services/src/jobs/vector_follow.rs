@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use paperboy_search::SearchEngine;
+use paperboy_search::{PaperVectors, SearchEngine};
 use paperboy_store::{Embeddings, ModelKey};
 use tracing::info;
 
@@ -67,7 +67,10 @@ pub async fn follow_vectors(
     while let Some(last) = batch.last().map(|e| e.seq) {
         let full = batch.len() >= BATCH as usize;
         let n = batch.len() as u64;
-        let items: Vec<_> = batch.into_iter().map(|e| (e.id, e.text_hash, e.vector)).collect();
+        let items: Vec<_> = batch
+            .into_iter()
+            .map(|e| (e.id, e.text_hash, PaperVectors { vector: e.vector, evidence: e.evidence }))
+            .collect();
         let engine2 = Arc::clone(engine);
         let fingerprint = model.fingerprint.clone();
         let put = tokio::task::spawn_blocking(move || engine2.put_vectors(&fingerprint, last, &items));

@@ -74,6 +74,10 @@ pub struct NewEmbedding {
     /// The `text_hash` of the task it was computed for.
     pub text_hash: u64,
     pub vector: Vec<f32>,
+    /// The paper's evidence vectors (passages or sentences, as the model's
+    /// fingerprint says; see `paperboy_search::evidence`), each `dim` long;
+    /// stored and fed with the vector, as one value.
+    pub evidence: Vec<Vec<f32>>,
 }
 
 /// What [`Embeddings::store_embeddings`] did with a batch.
@@ -95,6 +99,8 @@ pub struct StoredEmbedding {
     pub id: PaperId,
     pub text_hash: u64,
     pub vector: Vec<f32>,
+    /// Its evidence vectors (see [`NewEmbedding::evidence`]).
+    pub evidence: Vec<Vec<f32>>,
 }
 
 /// What [`Embeddings::register_embedding_model`] found.

@@ -28,8 +28,10 @@
 //!   takes its feed numbers (`last_seq + n`) only after the previous store of
 //!   the model committed: feed numbers become visible in increasing order.
 //!   No `Backend` hook is needed: the same statement does both jobs.
-//! * Vectors are little-endian f32 bytes (BLOB / BYTEA), checked against the
-//!   model's `dim` when read: a row of another length is `Corrupt`.
+//! * Vectors are little-endian f32 bytes (BLOB / BYTEA): the paper's vector,
+//!   then its evidence vectors, if any, each `dim` numbers; checked against
+//!   the model's `dim` when read: a row whose length is not a whole number
+//!   of vectors is `Corrupt`.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -218,25 +220,31 @@ pub(crate) async fn waits_again(tx: &mut Tx<'_>, pk: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// A vector as stored: its numbers as little-endian f32 bytes.
-fn encode(vector: &[f32]) -> Vec<u8> {
-    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+/// A paper's vectors as stored: the vector then its evidence, as
+/// little-endian f32 bytes.
+fn encode(vector: &[f32], evidence: &[Vec<f32>]) -> Vec<u8> {
+    vector.iter().chain(evidence.iter().flatten()).flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// A stored vector of paper `paper_id`, which must be `dim` numbers long.
-fn decode(bytes: &[u8], dim: u32, paper_id: &str) -> Result<Vec<f32>, StoreError> {
-    if bytes.len() != dim as usize * 4 {
+/// The stored vectors of paper `paper_id`: a whole number (at least one) of
+/// `dim`-number vectors, the first the paper's, the rest its evidence.
+fn decode(bytes: &[u8], dim: u32, paper_id: &str) -> Result<(Vec<f32>, Vec<Vec<f32>>), StoreError> {
+    let width = dim as usize * 4;
+    if width == 0 || bytes.is_empty() || !bytes.len().is_multiple_of(width) {
         return Err(corrupt(
             paper_id,
             format!(
-                "its stored vector has {} bytes where the model's {dim} numbers take {} (prune the vectors \
-                 and let them be computed again)",
+                "its stored vectors have {} bytes, not a whole number of the model's {dim}-number vectors \
+                 ({width} bytes each; prune the vectors and let them be computed again)",
                 bytes.len(),
-                dim as usize * 4
             ),
         ));
     }
-    Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    let mut vectors = bytes
+        .chunks_exact(width)
+        .map(|v| v.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<f32>>());
+    let first = vectors.next().unwrap_or_default();
+    Ok((first, vectors.collect()))
 }
 
 fn until(ttl: Duration) -> DateTime<Utc> {
@@ -398,11 +406,14 @@ impl Embeddings for SqlStore {
         holder: &str,
         vectors: &[NewEmbedding],
     ) -> Result<StoredBatch, StoreError> {
-        if let Some(bad) = vectors.iter().find(|v| v.vector.len() != model.dim as usize) {
+        let dim = model.dim as usize;
+        if let Some((bad, found)) = vectors.iter().find_map(|v| {
+            std::iter::once(&v.vector).chain(&v.evidence).map(Vec::len).find(|&n| n != dim).map(|n| (v, n))
+        }) {
             return Err(StoreError::WrongVectorLength {
                 paper_id: bad.id.to_string(),
                 model: model.name.clone(),
-                found: bad.vector.len(),
+                found,
                 expected: model.dim,
             });
         }
@@ -413,14 +424,14 @@ impl Embeddings for SqlStore {
         let targets = Self::store_targets(&mut tx, id, &ids).await?;
 
         // The vectors to store, as (paper pk, text hash, vector).
-        let mut chosen: Vec<(i64, i64, &[f32])> = Vec::with_capacity(vectors.len());
+        let mut chosen: Vec<(i64, i64, &NewEmbedding)> = Vec::with_capacity(vectors.len());
         let mut seen: HashSet<i64> = HashSet::with_capacity(vectors.len());
         for (v, pid) in vectors.iter().zip(&ids) {
             let Some(t) = targets.get(pid) else { continue };
             let hash = v.text_hash as i64;
             let fresh = t.visible && t.embed_hash == Some(hash) && t.current != t.embed_hash;
             if fresh && seen.insert(t.pk) {
-                chosen.push((t.pk, hash, &v.vector));
+                chosen.push((t.pk, hash, v));
             }
         }
         if !chosen.is_empty() {
@@ -436,9 +447,15 @@ impl Embeddings for SqlStore {
                     vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
                 );
                 let mut q = Query::with_capacity(sql, rows.len() * 6);
-                for &(pk, hash, vector) in rows {
+                for &(pk, hash, v) in rows {
                     seq += 1;
-                    q = q.bind(id).bind(pk).bind(hash).bind(seq).bind(stored_at.as_str()).bind(encode(vector));
+                    q = q
+                        .bind(id)
+                        .bind(pk)
+                        .bind(hash)
+                        .bind(seq)
+                        .bind(stored_at.as_str())
+                        .bind(encode(&v.vector, &v.evidence));
                 }
                 q.execute(&mut tx).await?;
                 let sql = format!(
@@ -500,12 +517,13 @@ impl Embeddings for SqlStore {
                 if *hash != Some(text_hash) {
                     continue;
                 }
-                let vector = decode(&r.bytes(3), model.dim, raw)?;
+                let (vector, evidence) = decode(&r.bytes(3), model.dim, raw)?;
                 out.push(StoredEmbedding {
                     seq: count(r.int(0)),
                     id: paper_id(raw.clone())?,
                     text_hash: text_hash as u64,
                     vector,
+                    evidence,
                 });
             }
             if read < want || out.len() >= limit as usize {
