@@ -346,7 +346,7 @@ impl SearchEngine {
                 let refs: Vec<&str> = orphans.iter().map(String::as_str).collect();
                 vectors.delete(&refs)?;
             }
-            evidence.retain(|paper| known.contains(paper))?;
+            evidence.retain_known(known.iter().map(String::as_str))?;
             if let Some(emb) = &embedder {
                 check_standalone_model(dir, &emb.model_key().fingerprint, &mut vectors, &mut evidence)?;
             }

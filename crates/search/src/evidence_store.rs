@@ -2,16 +2,19 @@
 //! papers of one index directory, on disk, read by paper.
 //!
 //! Evidence is never searched, only read for the few hundred candidates of
-//! a query, so its vectors stay on disk and only a map from paper to where
-//! its vectors are lives in memory (about 80 bytes a paper, whatever its
-//! number of vectors): a million papers' passages add tens of megabytes to
-//! the server, not the gigabyte their vectors take. Reads are `pread`s that
-//! the page cache serves.
+//! a query, so its vectors stay on disk and only a map from a 64-bit hash of
+//! the paper id to where its vectors are lives in memory (under 40 bytes a
+//! paper, whatever its number of vectors): a million papers' passages add
+//! about 25 MB to the server, not the gigabyte their vectors take. Reads are
+//! `pread`s that the page cache serves; each checks that the record it reads
+//! names the paper asked for, so two ids with the same hash (odds about
+//! 1 in 10^7 at a million papers) cost one of them its evidence, never give
+//! it the other's.
 //!
 //! The file, `evidence/evidence.log`: a header (magic, format version,
-//! dimension), then checksummed records, each either *put* (paper, text
-//! hash, count, that many f32 vectors) or *delete* (paper); the last record
-//! of a paper wins. Writes are appended and fsynced per batch. Opening reads
+//! dimension), then checksummed records, each either *put* (paper id, text
+//! hash, count, that many f32 vectors) or *delete* (the id's hash); the last
+//! record of a paper wins. Writes are appended and fsynced per batch. Opening reads
 //! the records up to the first torn or corrupt one and cuts the file there;
 //! a file with a bad header or another dimension is set aside
 //! (`evidence.log.corrupt`) and the store starts empty: evidence is derived
@@ -46,10 +49,14 @@ const COMPACT_AFTER: u64 = 1 << 20;
 /// Where a paper's evidence is in the file.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    hash: u64,
-    count: u32,
-    /// Offset of the first vector.
+    /// Offset of its put record's payload.
     at: u64,
+    count: u32,
+}
+
+/// The map's key for `paper`.
+fn key(paper: &str) -> u64 {
+    paperboy_core::id::fnv1a64(paper.as_bytes())
 }
 
 /// The evidence vectors of an index directory (module docs).
@@ -57,7 +64,7 @@ struct Entry {
 pub struct EvidenceStore {
     path: PathBuf,
     dim: usize,
-    map: HashMap<String, Entry>,
+    map: HashMap<u64, Entry>,
     vectors: usize,
     /// Open for reading (and, when writable, appending).
     file: Option<File>,
@@ -100,39 +107,38 @@ fn put_payload(paper: &str, hash: u64, vectors: &[Vec<f32>]) -> Vec<u8> {
     p
 }
 
-fn delete_payload(paper: &str) -> Vec<u8> {
-    let mut p = Vec::with_capacity(3 + paper.len());
+fn delete_payload(key: u64) -> Vec<u8> {
+    let mut p = Vec::with_capacity(9);
     p.push(DELETE);
-    p.extend_from_slice(&(paper.len() as u16).to_le_bytes());
-    p.extend_from_slice(paper.as_bytes());
+    p.extend_from_slice(&key.to_le_bytes());
     p
 }
 
-/// A record read back: the paper, and for a put its hash, count and the
-/// offset of its vectors within the payload.
+/// A record read back, by the map's key of its paper.
 enum Record {
-    Put { paper: String, hash: u64, count: u32, vectors_at: usize },
-    Delete { paper: String },
+    Put { key: u64, count: u32 },
+    Delete { key: u64 },
+}
+
+/// A put payload's paper id, and the offset of its count (the vectors
+/// follow it).
+fn put_header(payload: &[u8]) -> Option<(&str, usize)> {
+    let klen = u16::from_le_bytes(payload.get(1..3)?.try_into().ok()?) as usize;
+    let paper = std::str::from_utf8(payload.get(3..3 + klen)?).ok()?;
+    Some((paper, 3 + klen + 8))
 }
 
 fn parse(payload: &[u8], dim: usize) -> Option<Record> {
-    let kind = *payload.first()?;
-    let klen = u16::from_le_bytes(payload.get(1..3)?.try_into().ok()?) as usize;
-    let paper = std::str::from_utf8(payload.get(3..3 + klen)?).ok()?.to_string();
-    let rest = 3 + klen;
-    match kind {
+    match *payload.first()? {
         PUT => {
-            let hash = u64::from_le_bytes(payload.get(rest..rest + 8)?.try_into().ok()?);
-            let count = u32::from_le_bytes(payload.get(rest + 8..rest + 12)?.try_into().ok()?);
-            let vectors_at = rest + 12;
-            (payload.len() == vectors_at + count as usize * dim * 4).then_some(Record::Put {
-                paper,
-                hash,
-                count,
-                vectors_at,
-            })
+            let (paper, count_at) = put_header(payload)?;
+            let count = u32::from_le_bytes(payload.get(count_at..count_at + 4)?.try_into().ok()?);
+            (payload.len() == count_at + 4 + count as usize * dim * 4).then(|| Record::Put { key: key(paper), count })
         }
-        DELETE => (payload.len() == rest).then_some(Record::Delete { paper }),
+        DELETE => {
+            let key = u64::from_le_bytes(payload.get(1..9)?.try_into().ok()?);
+            (payload.len() == 9).then_some(Record::Delete { key })
+        }
         _ => None,
     }
 }
@@ -228,16 +234,16 @@ impl EvidenceStore {
     /// `size` bytes in the file.
     fn apply(&mut self, record: Record, payload_at: u64, size: u64) {
         match record {
-            Record::Put { paper, hash, count, vectors_at } => {
-                let entry = Entry { hash, count, at: payload_at + vectors_at as u64 };
+            Record::Put { key, count } => {
+                let entry = Entry { at: payload_at, count };
                 self.vectors += count as usize;
-                if let Some(old) = self.map.insert(paper, entry) {
+                if let Some(old) = self.map.insert(key, entry) {
                     self.vectors -= old.count as usize;
                     self.dead += self.record_size(old.count);
                 }
             }
-            Record::Delete { paper } => {
-                if let Some(old) = self.map.remove(&paper) {
+            Record::Delete { key } => {
+                if let Some(old) = self.map.remove(&key) {
                     self.vectors -= old.count as usize;
                     self.dead += self.record_size(old.count);
                 }
@@ -305,7 +311,7 @@ impl EvidenceStore {
 
     /// How many evidence vectors `paper` has.
     pub fn count(&self, paper: &str) -> usize {
-        self.map.get(paper).map_or(0, |e| e.count as usize)
+        self.read(paper).map_or(0, |(_, count)| count)
     }
 
     /// Replaces the evidence of each `(paper, text hash, vectors)` (an empty
@@ -322,7 +328,7 @@ impl EvidenceStore {
                 if !vectors.is_empty() {
                     Some(put_payload(paper, hash, vectors))
                 } else {
-                    self.map.contains_key(paper).then(|| delete_payload(paper))
+                    self.map.contains_key(&key(paper)).then(|| delete_payload(key(paper)))
                 }
             })
             .collect();
@@ -332,15 +338,17 @@ impl EvidenceStore {
     /// Removes the evidence of `papers`.
     pub fn remove(&mut self, papers: &[&str]) -> Result<()> {
         let records: Vec<Vec<u8>> =
-            papers.iter().filter(|p| self.map.contains_key(**p)).map(|p| delete_payload(p)).collect();
+            papers.iter().map(|p| key(p)).filter(|k| self.map.contains_key(k)).map(delete_payload).collect();
         self.append(&records)
     }
 
-    /// Keeps only the evidence of papers for which `keep` holds.
-    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) -> Result<()> {
-        let gone: Vec<String> = self.map.keys().filter(|p| !keep(p)).cloned().collect();
-        let refs: Vec<&str> = gone.iter().map(String::as_str).collect();
-        self.remove(&refs)
+    /// Keeps only the evidence of the papers `known` (drops that of papers
+    /// no longer indexed).
+    pub fn retain_known<'a>(&mut self, known: impl Iterator<Item = &'a str>) -> Result<()> {
+        let known: std::collections::HashSet<u64> = known.map(key).collect();
+        let records: Vec<Vec<u8>> =
+            self.map.keys().filter(|k| !known.contains(k)).map(|&k| delete_payload(k)).collect();
+        self.append(&records)
     }
 
     /// Removes every paper's evidence.
@@ -351,27 +359,30 @@ impl EvidenceStore {
         self.reset()
     }
 
-    /// The text hash `paper`'s evidence was computed from.
-    pub fn hash_of(&self, paper: &str) -> Option<u64> {
-        self.map.get(paper).map(|e| e.hash)
+    /// `paper`'s put record as stored (its payload), with its vector count;
+    /// `None` when it has none (or the read fails, which is logged).
+    fn read(&self, paper: &str) -> Option<(Vec<u8>, usize)> {
+        let (entry, file) = (self.map.get(&key(paper))?, self.file.as_ref()?);
+        let count = entry.count as usize;
+        let mut buf = vec![0u8; 3 + paper.len() + 8 + 4 + count * self.dim * 4];
+        if let Err(e) = read_at(file, &mut buf, entry.at) {
+            tracing::warn!(paper, error = %e, path = %self.path.display(), "reading evidence vectors failed");
+            return None;
+        }
+        // Another paper whose id has the same hash: not this one's.
+        (put_header(&buf).map(|(p, _)| p) == Some(paper)).then_some((buf, count))
     }
 
-    /// The exact cosines of `q` (unit length) with `paper`'s evidence
-    /// vectors, read from disk; empty when it has none (or the read fails,
-    /// which is logged: the paper is then scored by its vector alone).
+    /// The cosines of `q` (unit length) with `paper`'s evidence vectors,
+    /// read from disk; empty when it has none (the paper is then scored by
+    /// its vector alone).
     pub fn similarities(&self, paper: &str, q: &[f32]) -> Vec<f32> {
-        let (Some(entry), Some(file)) = (self.map.get(paper), &self.file) else {
-            return Vec::new();
-        };
         if q.len() != self.dim {
             return Vec::new();
         }
-        let mut buf = vec![0u8; entry.count as usize * self.dim * 4];
-        if let Err(e) = read_at(file, &mut buf, entry.at) {
-            tracing::warn!(paper, error = %e, path = %self.path.display(), "reading evidence vectors failed");
-            return Vec::new();
-        }
-        buf.chunks_exact(self.dim * 4)
+        let Some((buf, _)) = self.read(paper) else { return Vec::new() };
+        buf[3 + paper.len() + 8 + 4..]
+            .chunks_exact(self.dim * 4)
             .map(|v| v.chunks_exact(4).zip(q).map(|(b, y)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * y).sum())
             .collect()
     }
@@ -386,22 +397,22 @@ impl EvidenceStore {
             return Ok(false);
         }
         let Some(old) = self.file.take() else { return Ok(false) };
-        let mut papers: Vec<(String, Entry)> = self.map.iter().map(|(k, e)| (k.clone(), *e)).collect();
-        papers.sort_by_key(|(_, e)| e.at);
+        let mut live: Vec<Entry> = self.map.values().copied().collect();
+        live.sort_by_key(|e| e.at);
         let dim = self.dim;
         let written = write_atomic_with(&self.path, |f| {
             let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
             w.write_all(&header(dim))?;
-            let mut buf = Vec::new();
-            for (paper, e) in &papers {
-                buf.resize(e.count as usize * dim * 4, 0);
-                read_at(&old, &mut buf, e.at)?;
-                let vectors: Vec<Vec<f32>> = buf
-                    .chunks_exact(dim * 4)
-                    .map(|v| v.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
-                    .collect();
-                let mut out = Vec::new();
-                frame(&mut out, &put_payload(paper, e.hash, &vectors));
+            let mut len = [0u8; 4];
+            let mut payload = Vec::new();
+            let mut out = Vec::new();
+            for e in &live {
+                // The record's length sits just before its payload.
+                read_at(&old, &mut len, e.at - 4)?;
+                payload.resize(u32::from_le_bytes(len) as usize, 0);
+                read_at(&old, &mut payload, e.at)?;
+                out.clear();
+                frame(&mut out, &payload);
                 w.write_all(&out)?;
             }
             w.flush()
@@ -441,13 +452,12 @@ mod tests {
         // A shorter list replaces the old one; an empty one drops it.
         s.replace(&[("2501.00001", 8, &three[..1]), ("2501.00002", 10, &[])]).unwrap();
         assert_eq!((s.count("2501.00001"), s.count("2501.00002"), s.len()), (1, 0, 1));
-        assert_eq!(s.hash_of("2501.00001"), Some(8));
         drop(s);
         let mut s = EvidenceStore::open(dir.path(), 8).unwrap();
         assert_eq!((s.count("2501.00001"), s.len()), (1, 1));
         assert!(s.similarities("2501.00002", &unit(8, 3)).is_empty());
         s.replace(&[("2501.00003", 1, &one)]).unwrap();
-        s.retain(|p| p != "2501.00001").unwrap();
+        s.retain_known(["2501.00003", "2501.00002"].into_iter()).unwrap();
         assert_eq!((s.count("2501.00001"), s.count("2501.00003")), (0, 1));
         let before = std::fs::metadata(dir.path().join(FILE)).unwrap().len();
         assert!(s.checkpoint(true).unwrap());
@@ -458,6 +468,19 @@ mod tests {
         assert!(s.is_empty());
         drop(s);
         assert!(EvidenceStore::open(dir.path(), 8).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_read_checks_the_record_names_the_paper() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = EvidenceStore::open(dir.path(), 4).unwrap();
+        s.replace(&[("a", 1, &[unit(4, 0)])]).unwrap();
+        // As if "b"'s id hashed like "a"'s: the map leads "b" to "a"'s record.
+        let entry = s.map[&key("a")];
+        s.map.insert(key("b"), entry);
+        assert_eq!(s.similarities("a", &unit(4, 0)), vec![1.0]);
+        assert!(s.similarities("b", &unit(4, 0)).is_empty(), "never another paper's evidence");
+        assert_eq!(s.count("b"), 0);
     }
 
     #[test]
