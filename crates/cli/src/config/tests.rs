@@ -56,6 +56,15 @@ fn a_flag_beats_the_environment_beats_the_file_beats_the_default_in_every_sectio
     );
     assert_eq!(model, [None, Some("/file".into()), Some("/env".into()), Some("/flag".into())]);
 
+    use paperboy_search::Evidence;
+    let evidence = layers(
+        |f| f.evidence = Some(Evidence::Off),
+        ("PAPERBOY_EVIDENCE", "passages"),
+        "[search]\nevidence = \"sentences\"",
+        |s| s.search.evidence,
+    );
+    assert_eq!(evidence, [Evidence::Passages, Evidence::Sentences, Evidence::Passages, Evidence::Off]);
+
     let arxiv = layers(
         |f| f.arxiv_base_url = Some("http://127.0.0.1:4/q".into()),
         ("PAPERBOY_ARXIV_BASE_URL", "http://127.0.0.1:3/q"),
@@ -147,6 +156,12 @@ fn a_bad_variable_is_refused_with_its_name_value_and_what_is_expected() {
     );
     let proxies = err(&[("PAPERBOY_TRUSTED_PROXIES", "127.0.0.1, not-an-address")]);
     assert!(proxies.starts_with("PAPERBOY_TRUSTED_PROXIES=\"127.0.0.1, not-an-address\""), "{proxies}");
+    assert_eq!(
+        err(&[("PAPERBOY_EVIDENCE", "windows")]),
+        "PAPERBOY_EVIDENCE=\"windows\" is not valid: expected off, passages or sentences"
+    );
+    let in_file = format!("{:#}", resolve(Flags::default(), &[], "[search]\nevidence = \"all\"").unwrap_err());
+    assert!(in_file.contains("evidence") && in_file.contains("off, passages or sentences"), "{in_file}");
     let format = err(&[("PAPERBOY_HARVEST_FORMAT", "oai_dc")]);
     assert_eq!(format, "PAPERBOY_HARVEST_FORMAT=\"oai_dc\" is not valid: expected arXivRaw or arXiv");
     // The same check names the flag or the file key when the value came from there.
