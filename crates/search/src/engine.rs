@@ -188,6 +188,8 @@ pub struct IndexStats {
     /// Vectors searchable (scanned) but not yet linked into the graph (see
     /// [`SearchEngine::link_vectors`]).
     pub unlinked_vectors: u64,
+    /// Evidence vectors, over all papers (see [`crate::evidence`]).
+    pub evidence_vectors: u64,
     /// The change watermark stored with the last commit.
     pub applied_seq: u64,
     /// A model is loaded.
@@ -716,6 +718,7 @@ impl SearchEngine {
             vectors: docs - pending.min(docs),
             pending_vectors: pending,
             unlinked_vectors: self.vectors.read().unwrap_or_else(lock_err).unlinked() as u64,
+            evidence_vectors: self.evidence.read().unwrap_or_else(lock_err).len() as u64,
             applied_seq: self.applied_seq()?,
             embedder_loaded: self.embedder.is_some(),
         })

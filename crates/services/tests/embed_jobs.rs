@@ -148,6 +148,10 @@ async fn the_embed_and_vector_follow_jobs_fill_an_index() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (db, embedder) = setup(&dir).await;
+    // Sentence evidence (one sentence per abstract here) travels with each
+    // vector through the store's feed into the index.
+    let embedder =
+        Arc::new(Embedder::load(embedder.dir()).unwrap().with_evidence(paperboy_search::Evidence::Sentences));
     let key = paperboy_services::model::store_key(&embedder);
     let engine = Arc::new(SearchEngine::open(&dir.path().join("index"), Some(Arc::clone(&embedder))).unwrap());
     let mut sup = Supervisor::new(Arc::clone(&db));
@@ -164,6 +168,9 @@ async fn the_embed_and_vector_follow_jobs_fill_an_index() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(running.shutdown(Duration::from_secs(10)).await.is_empty());
+    assert_eq!(engine.stats().unwrap().evidence_vectors, u64::from(PAPERS), "one sentence vector a paper");
+    let feed = db.embeddings_since(&key, 0, 1000).await.unwrap();
+    assert!(feed.iter().all(|e| e.evidence.len() == 1 && e.evidence[0].len() == 384), "stored with the vector");
     let counts = db.embedding_store_counts(&key).await.unwrap();
     assert_eq!(counts.len(), PAPERS as usize);
     assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");

@@ -132,8 +132,8 @@ pub async fn reindex(args: ReindexArgs, settings: &Settings) -> Result<ExitCode>
     }
     let stats = super::open_engine(settings, None)?.stats()?;
     println!(
-        "index: {} papers, {} with vectors, {} waiting for a vector, up to change {}",
-        stats.docs, stats.vectors, stats.pending_vectors, stats.applied_seq
+        "index: {} papers, {} with vectors ({} evidence vectors), {} waiting for a vector, up to change {}",
+        stats.docs, stats.vectors, stats.evidence_vectors, stats.pending_vectors, stats.applied_seq
     );
     Ok(ExitCode::SUCCESS)
 }
