@@ -9,8 +9,9 @@
 //!
 //! Every loaded model has an identity, [`ModelIdentity`]: a name (the model
 //! directory's) and a fingerprint of everything that decides its vectors
-//! (the weights' and tokenizer's bytes, the config, truncation, pooling and
-//! [`Embedder::arithmetic`]), computed once at load. Vectors computed by
+//! (the weights' and tokenizer's bytes, the config, truncation, pooling,
+//! [`Embedder::arithmetic`] and the kind of evidence vectors papers get,
+//! [`Embedder::with_evidence`]), computed once at load. Vectors computed by
 //! two processes are interchangeable exactly when their fingerprints match:
 //! the store keeps vectors per identity.
 

@@ -35,8 +35,8 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ModelError {
 }
 
 /// The store's name for the vectors `embedder` computes: its identity
-/// (name, fingerprint of weights, tokenizer, truncation, pooling and
-/// arithmetic, dimension).
+/// (name, fingerprint of weights, tokenizer, truncation, pooling,
+/// arithmetic and evidence kind, dimension).
 pub fn store_key(embedder: &paperboy_search::Embedder) -> paperboy_store::ModelKey {
     let id = embedder.model_key();
     paperboy_store::ModelKey { name: id.name.clone(), fingerprint: id.fingerprint.clone(), dim: id.dim as u32 }

@@ -39,7 +39,7 @@ pub struct ModelKey {
     /// A readable name (`all-MiniLM-L6-v2`), for operators.
     pub name: String,
     /// A fingerprint of everything that decides the vectors (weights,
-    /// tokenizer, truncation, pooling, arithmetic), as lowercase hex. Two
+    /// tokenizer, truncation, pooling, arithmetic, evidence kind), as lowercase hex. Two
     /// processes embed interchangeably only if their fingerprints are equal.
     pub fingerprint: String,
     /// Vector length.
