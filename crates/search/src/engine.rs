@@ -6,7 +6,10 @@
 //! [`crate::vectors`]), `evidence/` (the papers' evidence vectors, see
 //! [`crate::evidence_store`]) and `vectors-model` (the fingerprint of the
 //! model a standalone index's vectors come from: opened with another
-//! model, the index drops its vectors and embeds again).
+//! model, the index drops its vectors and embeds again; an index from
+//! before the file existed is taken to hold the opening model's vectors,
+//! so that tools which fill an index without the model, such as the
+//! benchmarks' synthetic vectors, are not undone).
 //!
 //! Consistency: the keyword index is the source of truth. Each keyword
 //! commit stores the caller's change watermark (`applied_seq`) atomically
@@ -273,8 +276,8 @@ fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// In a standalone index (one that does not follow the database's vector
 /// feed, which has its own check), drops every vector when they come from
-/// another model than `fingerprint`, or from an unknown one, and records
-/// `fingerprint` (module docs).
+/// another model than `fingerprint`, and records `fingerprint` (module
+/// docs).
 fn check_standalone_model(
     dir: &Path,
     fingerprint: &str,
@@ -293,9 +296,11 @@ fn check_standalone_model(
     if recorded.as_deref() == Some(fingerprint) {
         return Ok(());
     }
-    if !vectors.is_empty() || !evidence.is_empty() {
+    if let Some(old) = recorded
+        && (!vectors.is_empty() || !evidence.is_empty())
+    {
         tracing::warn!(
-            index = %dir.display(), old = recorded.as_deref().unwrap_or("unknown"), new = fingerprint,
+            index = %dir.display(), old, new = fingerprint,
             vectors = vectors.len(),
             "the index's vectors come from another embedding model (or evidence setting); dropping them to embed again"
         );

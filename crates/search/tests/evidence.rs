@@ -115,6 +115,14 @@ fn evidence_finds_the_end_of_a_long_abstract_and_a_new_kind_reembeds() {
     assert_eq!(e.stats().unwrap().pending_vectors, 0, "the same kind reopens without re-embedding");
     e.remove_at(2, &[papers.last().unwrap().id.clone()]).unwrap();
     drop(e);
+    // An index from before the model was recorded (or filled without one)
+    // is taken to hold the opening model's vectors: nothing is dropped.
+    let marker = path.join(paperboy_search::engine::VECTOR_MODEL_FILE);
+    std::fs::remove_file(&marker).unwrap();
+    let e = SearchEngine::open(&path, Some(emb.clone())).unwrap();
+    assert_eq!(e.stats().unwrap().pending_vectors, 0);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), emb.model_key().fingerprint);
+    drop(e);
     let evidence_dir = path.join("evidence");
     let store = paperboy_search::evidence_store::EvidenceStore::open(&evidence_dir, 384).unwrap();
     assert_eq!(store.count("2501.00100"), 0);
