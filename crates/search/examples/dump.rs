@@ -29,10 +29,9 @@ use std::sync::Arc;
 
 use paperboy_core::PaperId;
 use paperboy_search::engine::KEYWORD_LOOKUP_DEPTH;
+use paperboy_search::evidence::{self, Evidence};
 use paperboy_search::keyword::embedding_text;
 use paperboy_search::{Embedder, eval, query};
-
-const OVERLAP: usize = 32;
 
 fn write_f32(path: &std::path::Path, rows: &[Vec<f32>]) -> std::io::Result<()> {
     let bytes: Vec<u8> = rows.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
@@ -115,17 +114,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if passages {
         let mut tok = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).map_err(|e| e.to_string())?;
         tok.with_truncation(None).map_err(|e| e.to_string())?;
-        let limit = paperboy_search::embed::MAX_TOKENS - 2;
+        // The engine's own passages (`search.evidence = "passages"`).
         let (mut owners, mut texts) = (Vec::new(), Vec::new());
         for (i, (_, title, text)) in data.corpus.iter().enumerate() {
-            let full = embedding_text(title, text);
-            let enc = tok.encode(full.as_str(), false).map_err(|e| e.to_string())?;
-            let offsets = enc.get_offsets();
-            let mut start = limit - OVERLAP;
-            while offsets.len() > limit && start + OVERLAP < offsets.len() {
-                texts.push(format!("{}. {}", title.trim().trim_end_matches('.'), &full[offsets[start].0..]));
+            for passage in Evidence::Passages.texts(&tok, title, text) {
+                texts.push(passage);
                 owners.push(i);
-                start += limit - OVERLAP;
             }
         }
         let v = embed_cached("passages", &texts)?;
@@ -194,7 +188,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Titled windows of `per` consecutive sentences, sliding by one.
         let (mut owners, mut texts) = (Vec::new(), Vec::new());
         for (i, (_, title, text)) in data.corpus.iter().enumerate() {
-            let sents = split_sentences(text);
+            // The engine's sentence split; an empty abstract counts as one
+            // empty sentence here, so that every document has a row.
+            let mut sents: Vec<&str> = evidence::sentences(text);
+            if sents.is_empty() {
+                sents.push("");
+            }
             let count = sents.len().saturating_sub(per - 1).max(1);
             for s in 0..count {
                 let body = sents[s..(s + per).min(sents.len())].join(" ");
@@ -231,29 +230,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write_f32(&out.join("query_vecs.f32"), &qvecs)?;
     println!("{} documents, {} queries written to {}", data.corpus.len(), qids.len(), out.display());
     Ok(())
-}
-
-/// Sentences of an abstract: a split after `.`, `?` or `!` followed by
-/// white space and an upper-case letter or a digit.
-fn split_sentences(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        cur.push(c);
-        if matches!(c, '.' | '?' | '!')
-            && chars.get(i + 1).is_some_and(|n| n.is_whitespace())
-            && chars.get(i + 2).is_some_and(|n| n.is_uppercase() || n.is_ascii_digit())
-        {
-            out.push(cur.trim().to_string());
-            cur.clear();
-        }
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    if out.is_empty() {
-        out.push(String::new());
-    }
-    out
 }
