@@ -311,7 +311,7 @@ impl EvidenceStore {
 
     /// How many evidence vectors `paper` has.
     pub fn count(&self, paper: &str) -> usize {
-        self.read(paper).map_or(0, |(_, count)| count)
+        self.read(paper, false).map_or(0, |(_, count)| count)
     }
 
     /// Replaces the evidence of each `(paper, text hash, vectors)` (an empty
@@ -359,12 +359,13 @@ impl EvidenceStore {
         self.reset()
     }
 
-    /// `paper`'s put record as stored (its payload), with its vector count;
-    /// `None` when it has none (or the read fails, which is logged).
-    fn read(&self, paper: &str) -> Option<(Vec<u8>, usize)> {
+    /// `paper`'s put record as stored (its payload, without the vectors
+    /// unless `vectors`), with its vector count; `None` when it has none
+    /// (or the read fails, which is logged).
+    fn read(&self, paper: &str, vectors: bool) -> Option<(Vec<u8>, usize)> {
         let (entry, file) = (self.map.get(&key(paper))?, self.file.as_ref()?);
         let count = entry.count as usize;
-        let mut buf = vec![0u8; 3 + paper.len() + 8 + 4 + count * self.dim * 4];
+        let mut buf = vec![0u8; 3 + paper.len() + 8 + 4 + if vectors { count * self.dim * 4 } else { 0 }];
         if let Err(e) = read_at(file, &mut buf, entry.at) {
             tracing::warn!(paper, error = %e, path = %self.path.display(), "reading evidence vectors failed");
             return None;
@@ -380,7 +381,7 @@ impl EvidenceStore {
         if q.len() != self.dim {
             return Vec::new();
         }
-        let Some((buf, _)) = self.read(paper) else { return Vec::new() };
+        let Some((buf, _)) = self.read(paper, true) else { return Vec::new() };
         buf[3 + paper.len() + 8 + 4..]
             .chunks_exact(self.dim * 4)
             .map(|v| v.chunks_exact(4).zip(q).map(|(b, y)| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) * y).sum())
