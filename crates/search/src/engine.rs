@@ -785,7 +785,7 @@ impl SearchEngine {
             }
             SearchMode::Hybrid => {
                 let (kw, sem, count) = self.hybrid_candidates(parsed, &extra, &sem_text, candidates)?;
-                let terms = self.keyword.analyze_up_to(TEXT_ANALYZER, &sem_text, usize::MAX).len();
+                let terms = || self.keyword.analyze_up_to(TEXT_ANALYZER, &sem_text, usize::MAX).len();
                 let fusion = self.fusion.read().unwrap_or_else(lock_err).for_query(terms);
                 let fused = fuse(&kw, &sem, fusion);
                 let n = fused.len().max(count);

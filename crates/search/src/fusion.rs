@@ -60,12 +60,13 @@ impl Fusion {
         }
     }
 
-    /// The fusion for one query of `terms` analysed terms: `ByLength`
-    /// becomes its `Blend`, the others stay as they are.
-    pub fn for_query(self, terms: usize) -> Fusion {
+    /// The fusion for one query whose analysed terms `terms` counts (called
+    /// only for `ByLength`, which becomes its `Blend`; the others stay as
+    /// they are, and the query is not analysed for them).
+    pub fn for_query(self, terms: impl FnOnce() -> usize) -> Fusion {
         match self {
             Fusion::ByLength { short_weight, long_weight, short_terms } => {
-                Fusion::Blend { keyword_weight: if terms <= short_terms { short_weight } else { long_weight } }
+                Fusion::Blend { keyword_weight: if terms() <= short_terms { short_weight } else { long_weight } }
             }
             other => other,
         }
