@@ -209,12 +209,11 @@ impl Embedder {
     /// fingerprint: vectors of different kinds never mix.
     pub fn with_evidence(mut self, evidence: Evidence) -> Embedder {
         self.evidence = evidence;
-        let described = format!("{}{}", self.base_fingerprint, evidence.fingerprint_part());
         self.identity.fingerprint = if evidence == Evidence::Off {
             self.base_fingerprint.clone()
         } else {
             let mut h = Fnv::new();
-            h.write(described.as_bytes());
+            h.write(format!("{}{}", self.base_fingerprint, evidence.fingerprint_part()).as_bytes());
             format!("{:016x}", h.0)
         };
         self
